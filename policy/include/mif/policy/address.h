@@ -1,0 +1,51 @@
+#pragma once
+// IP addresses and prefixes as the policy engine sees them: plain bytes, no sockaddr.
+// The preload library converts sockaddr <-> IpAddress at its edge (policy/ never touches
+// libc sockets).
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mif::policy {
+
+enum class Family : uint8_t { V4 = 4, V6 = 6 };
+
+struct IpAddress {
+  Family family = Family::V4;
+  std::array<uint8_t, 16> bytes{};  // network order; an IPv4 address uses bytes[0..3]
+
+  // Parses a dotted quad or an RFC 4291 IPv6 text form (no scope id). nullopt on error.
+  static std::optional<IpAddress> parse(std::string_view text);
+  static IpAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
+
+  unsigned bitLength() const { return family == Family::V4 ? 32 : 128; }
+  bool bit(unsigned i) const { return (bytes[i / 8] >> (7 - i % 8)) & 1; }
+  bool isV4Mapped() const;
+  // ::ffff:a.b.c.d -> a.b.c.d; any other address is returned unchanged.
+  IpAddress unmapped() const;
+  std::string toString() const;
+
+  auto operator<=>(const IpAddress&) const = default;
+};
+
+struct Prefix {
+  IpAddress addr;  // host bits cleared
+  uint8_t length = 0;
+
+  struct ParseResult {
+    std::optional<Prefix> prefix;
+    std::string error;          // why it does not parse, when prefix is empty
+    bool hostBitsSet = false;   // "10.0.0.1/8": parsed (bits cleared) but worth a warning
+  };
+  // "A/N" or a bare address (full length).
+  static ParseResult parse(std::string_view text);
+
+  bool contains(const IpAddress& a) const;
+  std::string toString() const;
+  auto operator<=>(const Prefix&) const = default;
+};
+
+}  // namespace mif::policy

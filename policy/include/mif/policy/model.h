@@ -1,0 +1,80 @@
+#pragma once
+// The policy as written: one PolicyDoc per layer, before compilation.
+// DESIGN.md "Policy file" names the keys; docs/policy.md documents them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mif/policy/address.h"
+
+namespace mif::policy {
+
+// Layers in the order DESIGN.md gives them. Rules of a later layer are tried before those
+// of an earlier one (command line, then user, then system), except `locked` system rules,
+// which come before everything.
+enum class Layer : uint8_t { System = 0, User = 1, CommandLine = 2 };
+const char* layerName(Layer);
+
+enum class Proto : uint8_t { Any, Tcp, Udp };
+
+struct SourceRef {
+  std::string file;
+  uint32_t line = 0;    // 1-based; 0 = not from a file (e.g. --pvd)
+  uint32_t column = 0;  // 1-based
+  std::string toString() const;  // "FILE:LINE" or "command line"
+};
+
+struct PortRange {
+  uint16_t lo = 0, hi = 0;
+  bool contains(uint16_t p) const { return p >= lo && p <= hi; }
+};
+
+struct PvdDef {
+  std::string name;
+  std::string interfaceGlob;            // exact name or fnmatch glob ("wl*")
+  std::vector<IpAddress> dns;           // this PvD's servers; empty = discover
+  std::vector<std::string> domains;     // lower case, no trailing dot
+  std::vector<Prefix> prefixes;         // destinations reached through this PvD
+  std::vector<Prefix> source;           // interface addresses that belong to it (RFC 6418 4.5)
+  Layer layer = Layer::System;
+  SourceRef where;
+  bool adHoc = false;                   // made from `--pvd IFNAME` with no policy PvD of that name
+};
+
+struct RuleDef {
+  std::optional<std::string> domain;    // suffix, lower case, no trailing dot
+  std::optional<Prefix> dst;
+  std::optional<PortRange> port;
+  Proto proto = Proto::Any;
+  std::optional<std::string> app;       // executable's base name
+  std::vector<std::string> pvd;         // ordered preference
+  bool strict = false;
+  bool locked = false;                  // only valid in the system layer
+  Layer layer = Layer::System;
+  SourceRef where;                      // the [[rule]] header
+};
+
+struct DefaultDef {
+  std::vector<std::string> pvd;
+  bool strict = false;
+  Layer layer = Layer::System;
+  SourceRef where;
+};
+
+struct PolicyDoc {
+  std::string file;
+  Layer layer = Layer::System;
+  std::vector<PvdDef> pvds;
+  std::vector<RuleDef> rules;
+  std::optional<DefaultDef> defaults;
+};
+
+// What `mif run` / `mif explain` take from the command line (MIF_PVD, MIF_DNS, MIF_STRICT).
+struct Pin {
+  std::vector<std::string> pvds;  // names of PvDs, or interface names (ad hoc PvDs)
+  std::vector<IpAddress> dns;     // servers for ad hoc PvDs
+  bool strict = false;
+};
+
+}  // namespace mif::policy

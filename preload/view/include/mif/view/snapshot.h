@@ -1,0 +1,95 @@
+#pragma once
+// The live provisioning-domain view: an immutable snapshot of the host's interfaces,
+// addresses and routes (from netlink), with each policy PvD bound to its interface.
+// Readers hold a `const Snapshot*`; a new snapshot replaces it atomically when netlink
+// says something changed (see live_view.h). Nothing here touches sockets of the program.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mif/policy/address.h"
+#include "mif/policy/policy.h"
+
+namespace mif::view {
+
+using policy::Family;
+using policy::IpAddress;
+
+struct Address {
+  IpAddress addr;
+  uint8_t prefixLength = 0;
+  uint8_t scope = 0;            // RT_SCOPE_*
+  uint32_t flags = 0;           // IFA_F_*
+  uint32_t preferredLifetime = 0xffffffff, validLifetime = 0xffffffff;  // seconds
+  bool tentative() const;
+  bool deprecated() const;
+  bool temporary() const;
+  bool usable() const;          // not tentative, not dadfailed, global or site scope
+};
+
+struct Route {
+  Family family = Family::V4;
+  policy::Prefix dst;            // 0.0.0.0/0 or ::/0 for a default route
+  bool hasGateway = false;
+  IpAddress gateway;
+  bool hasSource = false;        // "from PREFIX" (IPv6 source-specific routes)
+  policy::Prefix source;
+  uint32_t metric = 0;
+  uint32_t table = 254;
+  int ifindex = 0;
+  bool isDefault() const { return dst.length == 0; }
+};
+
+struct Interface {
+  int index = 0;
+  std::string name;
+  std::string kind;              // "ethernet", "wlan", "tun", "wireguard", "veth", "loopback", ...
+  bool adminUp = false;
+  bool operUp = false;           // IF_OPER_UP (or UNKNOWN with carrier, as tun reports)
+  bool carrier = false;
+  std::vector<Address> addresses;
+};
+
+enum class DnsOrigin : uint8_t { Policy, CommandLine, Resolved, ResolvConf };
+const char* dnsOriginName(DnsOrigin);
+
+struct DnsServer {
+  IpAddress addr;
+  uint16_t port = 53;
+  DnsOrigin origin = DnsOrigin::Policy;
+};
+
+// A policy PvD bound to the live interface matching its name or glob.
+struct BoundPvd {
+  policy::PvdId id = 0;
+  int ifindex = 0;               // 0 = no interface matches
+  std::string ifname;            // bind by name (SO_BINDTODEVICE): follows a VPN reconnect
+  policy::PvdState state;        // present / usable per family
+  // The source address to bind per family when the PvD needs one (its `source` set, or
+  // several usable addresses on the interface); hasSource* false = let the kernel choose.
+  bool hasSource4 = false, hasSource6 = false;
+  IpAddress source4, source6;
+  std::vector<IpAddress> addresses;   // the interface addresses that belong to this PvD
+  std::vector<DnsServer> dns;
+  std::vector<std::string> domains;
+  std::vector<std::string> warnings;  // "no route through tun0 - ..." (for `mif show`)
+};
+
+struct Snapshot {
+  uint64_t generation = 0;       // increases with every refresh
+  std::vector<Interface> interfaces;
+  std::vector<Route> routes;     // every table, both families
+  std::vector<BoundPvd> pvds;    // indexed by PvdId
+  std::vector<policy::PvdState> states;  // indexed by PvdId, for policy::View
+  policy::View view() const { return policy::View{states}; }
+
+  const Interface* interfaceByIndex(int index) const;
+  const Interface* interfaceByName(std::string_view name) const;
+  // The interface that holds `a` (strong host model: a bound source pins its socket there).
+  const Interface* ownerOf(const IpAddress& a) const;
+  // The PvD an interface address belongs to (respecting `source`), or -1.
+  int pvdOfAddress(const IpAddress& a) const;
+};
+
+}  // namespace mif::view
