@@ -35,17 +35,20 @@ struct Prefix {
   IpAddress addr;  // host bits cleared
   uint8_t length = 0;
 
-  struct ParseResult {
-    std::optional<Prefix> prefix;
-    std::string error;          // why it does not parse, when prefix is empty
-    bool hostBitsSet = false;   // "10.0.0.1/8": parsed (bits cleared) but worth a warning
-  };
+  // Defined below: std::optional<Prefix> needs Prefix complete.
+  struct ParseResult;
   // "A/N" or a bare address (full length).
   static ParseResult parse(std::string_view text);
 
   bool contains(const IpAddress& a) const;
   std::string toString() const;
   auto operator<=>(const Prefix&) const = default;
+};
+
+struct Prefix::ParseResult {
+  std::optional<Prefix> prefix;
+  std::string error;          // why it does not parse, when prefix is empty
+  bool hostBitsSet = false;   // "10.0.0.1/8": parsed (bits cleared) but worth a warning
 };
 
 }  // namespace mif::policy

@@ -53,6 +53,7 @@ struct RuleDef {
   bool locked = false;                  // only valid in the system layer
   Layer layer = Layer::System;
   SourceRef where;                      // the [[rule]] header
+  SourceRef pvdWhere;                   // the `pvd` value (for unknown-PvD errors)
 };
 
 struct DefaultDef {
@@ -60,6 +61,7 @@ struct DefaultDef {
   bool strict = false;
   Layer layer = Layer::System;
   SourceRef where;
+  SourceRef pvdWhere;                   // the `pvd` value (for unknown-PvD errors)
 };
 
 struct PolicyDoc {

@@ -73,6 +73,7 @@ struct Match {
   std::string why;               // e.g. "lost to locked rule /etc/mif/policy.toml:3",
                                  // "none of its PvDs is usable"
   SourceRef where;               // rule, PvD or [default] location
+  std::string detail;            // what matched, e.g. "app = \"curl\"", "domain corp.example"
 };
 struct Explanation {
   std::vector<Match> matches;  // in precedence order

@@ -1,0 +1,176 @@
+// Merging the layers, applying the pin, checking references, building the matchers.
+#include <algorithm>
+
+#include "mif/policy/policy.h"
+#include "names.h"
+#include "policy_impl.h"
+
+namespace mif::policy {
+namespace {
+
+bool sameDefinition(const PvdDef& a, const PvdDef& b) {
+  return a.interfaceGlob == b.interfaceGlob && a.dns == b.dns && a.domains == b.domains &&
+         a.prefixes == b.prefixes && a.source == b.source;
+}
+
+Diagnostic at(const SourceRef& where, std::string message, Severity sev = Severity::Error) {
+  return Diagnostic{sev, where.file.empty() ? std::string("command line") : where.file,
+                    where.line, where.column, std::move(message)};
+}
+
+}  // namespace
+
+Policy::Policy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Policy::Policy(Policy&&) noexcept = default;
+Policy& Policy::operator=(Policy&&) noexcept = default;
+Policy::~Policy() = default;
+
+const std::vector<PvdDef>& Policy::pvds() const { return impl_->pvds; }
+const std::vector<RuleDef>& Policy::rules() const { return impl_->rules; }
+const std::optional<DefaultDef>& Policy::defaults() const { return impl_->defaults; }
+const Pin& Policy::pin() const { return impl_->pin; }
+
+std::optional<PvdId> Policy::findPvd(std::string_view name) const {
+  auto it = impl_->byName.find(name);
+  if (it == impl_->byName.end()) return std::nullopt;
+  return it->second;
+}
+
+CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
+  CompileResult out;
+  auto impl = std::make_unique<Impl>();
+  std::stable_sort(layers.begin(), layers.end(),
+                   [](const PolicyDoc& a, const PolicyDoc& b) { return a.layer < b.layer; });
+
+  // PvDs: system first, so a PvD's id does not depend on whether a user file exists.
+  for (auto& doc : layers) {
+    for (auto& p : doc.pvds) {
+      p.layer = doc.layer;
+      auto it = impl->byName.find(p.name);
+      if (it != impl->byName.end()) {
+        const PvdDef& prev = impl->pvds[it->second];
+        if (!sameDefinition(prev, p))
+          out.diagnostics.push_back(at(p.where, "PvD '" + p.name + "' is already defined at " +
+                                                    prev.where.toString() + " (" +
+                                                    layerName(prev.layer) +
+                                                    " layer) differently; a PvD is defined once"));
+        continue;
+      }
+      if (impl->pvds.size() >= 0xffff) {
+        out.diagnostics.push_back(at(p.where, "too many PvDs"));
+        continue;
+      }
+      impl->byName.emplace(p.name, static_cast<PvdId>(impl->pvds.size()));
+      impl->pvds.push_back(std::move(p));
+    }
+  }
+  std::vector<std::string_view> names;
+  for (const auto& p : impl->pvds) names.push_back(p.name);
+
+  auto resolveList = [&](const std::vector<std::string>& list, const SourceRef& where,
+                         const char* what, PvdList* ids) {
+    for (const auto& n : list) {
+      auto it = impl->byName.find(n);
+      if (it == impl->byName.end()) {
+        std::string msg = std::string(what) + " names unknown PvD '" + n + "'";
+        if (auto s = detail::suggest(n, names); !s.empty()) msg += "; did you mean '" + s + "'?";
+        out.diagnostics.push_back(at(where, msg));
+        continue;
+      }
+      if (ids->count < kMaxListed) ids->ids[ids->count++] = it->second;
+    }
+  };
+
+  // Rules in precedence order (DESIGN.md): locked system rules, then command line, user,
+  // system.
+  for (auto& doc : layers)
+    for (auto& r : doc.rules) {
+      r.layer = doc.layer;
+      if (r.layer != Layer::System) r.locked = false;  // the loader reported it already
+    }
+  for (auto& doc : layers)
+    for (auto& r : doc.rules)
+      if (r.locked) impl->rules.push_back(r);
+  impl->lockedCount = static_cast<uint32_t>(impl->rules.size());
+  for (int l = static_cast<int>(Layer::CommandLine); l >= static_cast<int>(Layer::System); --l)
+    for (auto& doc : layers)
+      if (static_cast<int>(doc.layer) == l)
+        for (auto& r : doc.rules)
+          if (!r.locked) impl->rules.push_back(r);
+  for (const auto& r : impl->rules) {
+    PvdList ids;
+    resolveList(r.pvd, r.pvdWhere.line ? r.pvdWhere : r.where, "rule", &ids);
+    impl->rulePvds.push_back(ids);
+  }
+
+  // [default]: the last layer that has one.
+  for (auto& doc : layers)
+    if (doc.defaults) {
+      impl->defaults = doc.defaults;
+      impl->defaults->layer = doc.layer;
+    }
+  if (impl->defaults)
+    resolveList(impl->defaults->pvd,
+                impl->defaults->pvdWhere.line ? impl->defaults->pvdWhere : impl->defaults->where,
+                "[default]", &impl->defaultPvds);
+
+  // The pin: policy PvDs by name, else ad hoc PvDs on the interface of that name.
+  impl->pin = pin;
+  if (pin.pvds.size() > kMaxListed)
+    out.diagnostics.push_back(at(SourceRef{}, "--pvd lists " + std::to_string(pin.pvds.size()) +
+                                                  " PvDs; at most " + std::to_string(kMaxListed) +
+                                                  " are allowed"));
+  for (const auto& n : pin.pvds) {
+    auto it = impl->byName.find(n);
+    if (it == impl->byName.end()) {
+      if (!detail::validInterfaceName(n)) {
+        out.diagnostics.push_back(at(SourceRef{}, "--pvd '" + n +
+                                                      "': no PvD of that name in the policy, and "
+                                                      "not a valid interface name"));
+        continue;
+      }
+      PvdDef p;
+      p.name = n;
+      p.interfaceGlob = n;
+      p.dns = pin.dns;
+      p.layer = Layer::CommandLine;
+      p.adHoc = true;
+      it = impl->byName.emplace(n, static_cast<PvdId>(impl->pvds.size())).first;
+      impl->pvds.push_back(std::move(p));
+    }
+    bool dup = false;
+    for (uint8_t i = 0; i < impl->pinPvds.count; ++i) dup = dup || impl->pinPvds.ids[i] == it->second;
+    if (!dup && impl->pinPvds.count < kMaxListed) impl->pinPvds.ids[impl->pinPvds.count++] = it->second;
+  }
+
+  if (hasErrors(out.diagnostics)) return out;
+  impl->buildIndexes();
+  out.policy.emplace(Policy(std::move(impl)));
+  return out;
+}
+
+void Policy::Impl::buildIndexes() {
+  for (uint32_t i = 0; i < rules.size(); ++i) {
+    const RuleDef& r = rules[i];
+    if (r.dst) {
+      (r.dst->addr.family == Family::V4 ? index.dst4 : index.dst6).insert(*r.dst, i);
+    } else if (r.domain) {
+      index.domain.insert(*r.domain, i);
+    } else if (r.app) {
+      index.app[*r.app].push_back(i);
+    } else if (r.port) {
+      index.port.insert(r.port->lo, r.port->hi, i);
+    } else {
+      index.rest.push_back(i);
+    }
+  }
+  index.port.finish();
+  for (uint32_t id = 0; id < pvds.size(); ++id) {
+    const PvdDef& p = pvds[id];
+    for (const auto& d : p.domains) pvdDomains.insert(d, id);
+    for (const auto& pr : p.prefixes) (pr.addr.family == Family::V4 ? pvdPrefix4 : pvdPrefix6).insert(pr, id);
+    for (const auto& pr : p.source) (pr.addr.family == Family::V4 ? pvdSource4 : pvdSource6).insert(pr, id);
+  }
+}
+
+}  // namespace mif::policy

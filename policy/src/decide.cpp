@@ -1,0 +1,186 @@
+// decide(): DESIGN.md's precedence. The fast path uses the compiled indexes and allocates
+// nothing; the explained path scans every rule and PvD (simple enough to serve as the
+// reference the fast path is tested against) and records every match.
+#include <algorithm>
+
+#include "mif/policy/policy.h"
+#include "names.h"
+#include "policy_impl.h"
+
+namespace mif::policy {
+namespace {
+
+// A query name as the indexes hold names: lower case, no trailing dot. Too long to be a
+// DNS name: no name (it can match no domain).
+std::string_view normalizeName(std::string_view in, char (&buf)[256]) noexcept {
+  if (!in.empty() && in.back() == '.') in.remove_suffix(1);
+  size_t len = 0;
+  if (in.size() > 253 || !detail::lowerInto(in, buf, sizeof buf, &len)) return {};
+  return std::string_view(buf, len);
+}
+
+bool suffixMatch(std::string_view name, std::string_view domain) noexcept {
+  if (name.size() < domain.size()) return false;
+  if (name.substr(name.size() - domain.size()) != domain) return false;
+  return name.size() == domain.size() || name[name.size() - domain.size() - 1] == '.';
+}
+
+bool usableFor(const Query& q, const IpAddress& addr, const PvdState& s) noexcept {
+  if (q.kind == Query::Kind::Resolve || !q.hasAddress) return s.anyUsable();
+  return s.usable(addr.family);
+}
+
+// Appends the usable PvDs of `ids` to d (no duplicates, at most kMaxListed).
+template <typename Ids>
+void addUsable(Decision& d, const Ids& ids, size_t n, const Query& q, const IpAddress& addr,
+               const View& v) noexcept {
+  for (size_t i = 0; i < n && d.count < kMaxListed; ++i) {
+    PvdId id = static_cast<PvdId>(ids[i]);
+    if (!usableFor(q, addr, v.state(id))) continue;
+    bool dup = false;
+    for (uint8_t k = 0; k < d.count; ++k) dup = dup || d.pvds[k] == id;
+    if (!dup) d.pvds[d.count++] = id;
+  }
+}
+
+}  // namespace
+
+bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const IpAddress& addr,
+                               std::string_view name) const noexcept {
+  const RuleDef& r = rules[i];
+  // A name being resolved has no address, port or protocol yet: only rules that judge by
+  // name and app can speak for it.
+  if (q.kind == Query::Kind::Resolve && (r.dst || r.port || r.proto != Proto::Any)) return false;
+  if (r.dst) {
+    // dst is a destination; a bind names a local address.
+    if (q.kind == Query::Kind::Bind || !q.hasAddress || !r.dst->contains(addr)) return false;
+  }
+  if (r.port && (q.port == 0 || !r.port->contains(q.port))) return false;
+  if (r.proto != Proto::Any && r.proto != q.proto) return false;
+  if (r.app && q.app != *r.app) return false;
+  if (r.domain && !suffixMatch(name, *r.domain)) return false;
+  return true;
+}
+
+int Policy::Impl::firstRule(const Query& q, const IpAddress& addr, std::string_view name,
+                            uint32_t from) const noexcept {
+  uint32_t best = UINT32_MAX;
+  auto scan = [&](std::span<const uint32_t> list) {
+    auto it = std::lower_bound(list.begin(), list.end(), from);
+    for (; it != list.end() && *it < best; ++it) {
+      if (ruleMatches(*it, q, addr, name)) {
+        best = *it;
+        return;
+      }
+    }
+  };
+  const bool hasDst = q.hasAddress && q.kind != Query::Kind::Resolve && q.kind != Query::Kind::Bind;
+  if (hasDst) {
+    const auto& trie = addr.family == Family::V4 ? index.dst4 : index.dst6;
+    std::array<uint32_t, detail::PrefixTrie::kMaxPath> nodes;
+    int n = trie.collect(addr, nodes);
+    for (int i = 0; i < n; ++i) scan(trie.ids(nodes[static_cast<size_t>(i)]));
+  }
+  if (!name.empty() && !index.domain.empty()) {
+    std::array<uint32_t, detail::DomainIndex::kMaxLabels> nodes;
+    int n = index.domain.collect(name, nodes);
+    for (int i = 0; i < n; ++i) scan(index.domain.ids(nodes[static_cast<size_t>(i)]));
+  }
+  if (!q.app.empty() && !index.app.empty()) {
+    if (auto it = index.app.find(q.app); it != index.app.end()) scan(it->second);
+  }
+  if (q.port != 0 && q.kind != Query::Kind::Resolve) {
+    std::array<std::span<const uint32_t>, detail::PortIndex::kLevels> lists;
+    int n = index.port.collect(q.port, lists);
+    for (int i = 0; i < n; ++i) scan(lists[static_cast<size_t>(i)]);
+  }
+  scan(index.rest);
+  return best == UINT32_MAX ? -1 : static_cast<int>(best);
+}
+
+Decision Policy::Impl::decideFast(const Query& q, const View& v) const noexcept {
+  char buf[256];
+  const std::string_view name = normalizeName(q.name, buf);
+  const IpAddress addr = q.address.unmapped();
+  Decision d;
+  // Takes a match when one of its PvDs is usable, or when it is strict (then possibly
+  // blocked); otherwise the match falls through.
+  auto take = [&](const PvdList& l, bool strict, Step step, int rule) {
+    d.count = 0;
+    addUsable(d, l.ids, l.count, q, addr, v);
+    if (d.count == 0 && !strict) return false;
+    d.strict = strict;
+    d.step = step;
+    d.rule = rule;
+    return true;
+  };
+
+  // 1. Locked system rules.
+  uint32_t from = 0;
+  int firstUnlocked = -1;
+  while (true) {
+    int r = firstRule(q, addr, name, from);
+    if (r < 0) break;
+    if (static_cast<uint32_t>(r) >= lockedCount) {
+      firstUnlocked = r;
+      break;
+    }
+    if (take(rulePvds[static_cast<size_t>(r)], rules[static_cast<size_t>(r)].strict, Step::Locked, r)) return d;
+    from = static_cast<uint32_t>(r) + 1;
+  }
+  // 2. A strict command-line pin.
+  if (pin.strict && pinPvds.count > 0 && take(pinPvds, true, Step::StrictPin, -1)) return d;
+  // 3. Rules: command line, user, system.
+  for (int r = firstUnlocked; r >= 0;
+       r = firstRule(q, addr, name, static_cast<uint32_t>(r) + 1)) {
+    if (take(rulePvds[static_cast<size_t>(r)], rules[static_cast<size_t>(r)].strict, Step::Rule, r)) return d;
+  }
+  // 4. The DNS tag.
+  if (q.kind != Query::Kind::Resolve && q.hasAddress && q.taggedPvd >= 0 &&
+      static_cast<size_t>(q.taggedPvd) < pvds.size()) {
+    PvdList l;
+    l.ids[0] = static_cast<PvdId>(q.taggedPvd);
+    l.count = 1;
+    if (take(l, false, Step::DnsTag, -1)) return d;
+  }
+  // 5. PvD domains (longest suffix), then PvD prefixes (longest prefix).
+  if (!name.empty() && !pvdDomains.empty()) {
+    std::array<uint32_t, detail::DomainIndex::kMaxLabels> nodes;
+    for (int i = pvdDomains.collect(name, nodes) - 1; i >= 0; --i) {
+      auto ids = pvdDomains.ids(nodes[static_cast<size_t>(i)]);
+      d.count = 0;
+      addUsable(d, ids, ids.size(), q, addr, v);
+      if (d.count > 0) {
+        d.step = Step::PvdDomain;
+        return d;
+      }
+    }
+  }
+  if (q.hasAddress && q.kind != Query::Kind::Resolve) {
+    const bool bind = q.kind == Query::Kind::Bind;
+    const auto& trie = addr.family == Family::V4 ? (bind ? pvdSource4 : pvdPrefix4)
+                                                 : (bind ? pvdSource6 : pvdPrefix6);
+    std::array<uint32_t, detail::PrefixTrie::kMaxPath> nodes;
+    for (int i = trie.collect(addr, nodes) - 1; i >= 0; --i) {
+      auto ids = trie.ids(nodes[static_cast<size_t>(i)]);
+      d.count = 0;
+      addUsable(d, ids, ids.size(), q, addr, v);
+      if (d.count > 0) {
+        d.step = Step::PvdPrefix;
+        return d;
+      }
+    }
+  }
+  // 6. A non-strict pin, then [default].
+  if (!pin.strict && pinPvds.count > 0 && take(pinPvds, false, Step::Pin, -1)) return d;
+  if (defaults && take(defaultPvds, defaults->strict, Step::Default, -1)) return d;
+  // 7. Nothing: unmanaged.
+  return Decision{};
+}
+
+Decision Policy::decide(const Query& q, const View& v, Explanation* explain) const noexcept {
+  if (explain) return impl_->decideExplained(q, v, explain);
+  return impl_->decideFast(q, v);
+}
+
+}  // namespace mif::policy

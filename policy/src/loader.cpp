@@ -1,0 +1,434 @@
+// TOML -> PolicyDoc. toml++ gives every key and value its source position, so each problem
+// is reported at the exact key or value, and the walk goes on after a problem so that one
+// run of `mif check` lists every problem of the file.
+#include "mif/policy/loader.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#define TOML_ENABLE_FORMATTERS 0
+#include <toml++/toml.h>
+
+#include "mif/policy/policy.h"
+#include "names.h"
+
+namespace mif::policy {
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr std::string_view kRootKeys[] = {"pvd"sv, "rule"sv, "default"sv};
+constexpr std::string_view kPvdKeys[] = {"interface"sv, "dns"sv, "domains"sv, "prefixes"sv,
+                                         "source"sv};
+constexpr std::string_view kRuleKeys[] = {"domain"sv, "dst"sv, "port"sv,   "proto"sv,
+                                          "app"sv,    "pvd"sv, "strict"sv, "locked"sv};
+constexpr std::string_view kDefaultKeys[] = {"pvd"sv, "strict"sv};
+
+// Files larger than this are not policies; refusing them keeps a mistaken path from
+// making the loader read a disk image.
+constexpr std::streamsize kMaxFileBytes = 16 << 20;
+
+const char* typeName(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "nothing";
+  }
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+class Loader {
+ public:
+  Loader(std::string path, Layer layer) : path_(std::move(path)), layer_(layer) {
+    result_.doc.file = path_;
+    result_.doc.layer = layer;
+  }
+
+  LoadResult run(std::string_view text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, path_);
+    } catch (const toml::parse_error& e) {
+      add(e.source(), std::string(e.description()));
+      return std::move(result_);
+    }
+    loadRoot(root);
+    return std::move(result_);
+  }
+
+ private:
+  SourceRef ref(const toml::source_region& s) const {
+    return SourceRef{path_, s.begin.line, s.begin.column};
+  }
+
+  void add(const toml::source_region& s, std::string message, Severity sev = Severity::Error) {
+    result_.diagnostics.push_back(Diagnostic{sev, path_, s.begin.line, s.begin.column, std::move(message)});
+  }
+
+  void unknownKey(const toml::key& k, std::string_view where, std::span<const std::string_view> known) {
+    std::string msg = "unknown key " + quoted(k.str()) + " in " + std::string(where);
+    if (auto s = detail::suggest(k.str(), known); !s.empty()) msg += "; did you mean " + quoted(s) + "?";
+    add(k.source(), msg);
+  }
+
+  void wrongType(const toml::node& n, std::string_view key, std::string_view expected) {
+    add(n.source(), quoted(key) + " must be " + std::string(expected) + ", not " + typeName(n));
+  }
+
+  // A string, or an array of strings. Each element with its position.
+  bool stringList(const toml::node& n, std::string_view key,
+                  std::vector<std::pair<std::string, toml::source_region>>* out) {
+    if (auto s = n.as_string()) {
+      out->emplace_back(s->get(), n.source());
+      return true;
+    }
+    auto arr = n.as_array();
+    if (!arr) {
+      wrongType(n, key, "a string or an array of strings");
+      return false;
+    }
+    bool ok = true;
+    for (const auto& el : *arr) {
+      if (auto s = el.as_string()) {
+        out->emplace_back(s->get(), el.source());
+      } else {
+        add(el.source(), "each element of " + quoted(key) + " must be a string, not " + typeName(el));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  std::optional<bool> boolean(const toml::node& n, std::string_view key) {
+    if (auto b = n.as_boolean()) return b->get();
+    wrongType(n, key, "true or false");
+    return std::nullopt;
+  }
+
+  void prefixList(const toml::node& n, std::string_view key, std::vector<Prefix>* out) {
+    std::vector<std::pair<std::string, toml::source_region>> items;
+    stringList(n, key, &items);
+    for (const auto& [text, src] : items) {
+      auto r = Prefix::parse(text);
+      if (!r.prefix) {
+        add(src, r.error);
+        continue;
+      }
+      if (r.hostBitsSet)
+        add(src, quoted(text) + " has host bits set; it means " + r.prefix->toString(), Severity::Warning);
+      out->push_back(*r.prefix);
+    }
+  }
+
+  void pvdList(const toml::node& n, std::vector<std::string>* out, SourceRef* where) {
+    *where = ref(n.source());
+    std::vector<std::pair<std::string, toml::source_region>> items;
+    stringList(n, "pvd", &items);
+    if (items.empty() && n.is_array() && n.as_array()->empty())
+      add(n.source(), "'pvd' lists no PvD");
+    if (items.size() > kMaxListed) {
+      add(n.source(), "'pvd' lists " + std::to_string(items.size()) + " PvDs; at most " +
+                          std::to_string(kMaxListed) + " are allowed");
+      items.resize(kMaxListed);
+    }
+    for (const auto& [name, src] : items) {
+      bool dup = false;
+      for (const auto& prev : *out) dup = dup || prev == name;
+      if (dup) {
+        add(src, "PvD " + quoted(name) + " is listed twice");
+        continue;
+      }
+      out->push_back(name);
+    }
+  }
+
+  void loadRoot(const toml::table& root) {
+    for (const auto& [k, v] : root) {
+      if (k == "pvd") {
+        auto t = v.as_table();
+        if (!t) {
+          wrongType(v, "pvd", "a table of PvDs ([pvd.NAME])");
+          continue;
+        }
+        for (const auto& [name, def] : *t) loadPvd(name, def);
+      } else if (k == "rule") {
+        if (auto arr = v.as_array(); arr && v.is_array_of_tables()) {
+          for (const auto& r : *arr) loadRule(*r.as_table());
+        } else if (v.is_table()) {
+          add(v.source(), "'rule' must be an array of tables: write [[rule]], not [rule]");
+        } else {
+          wrongType(v, "rule", "an array of tables ([[rule]])");
+        }
+      } else if (k == "default") {
+        if (auto t = v.as_table())
+          loadDefault(*t);
+        else
+          wrongType(v, "default", "a table ([default])");
+      } else {
+        unknownKey(k, "the policy", kRootKeys);
+      }
+    }
+  }
+
+  void loadPvd(const toml::key& name, const toml::node& n) {
+    auto t = n.as_table();
+    if (!t) {
+      add(n.source(), "'pvd." + std::string(name.str()) + "' must be a table, not " + typeName(n));
+      return;
+    }
+    PvdDef p;
+    p.name = std::string(name.str());
+    p.layer = layer_;
+    p.where = ref(name.source());
+    if (!detail::validPvdName(p.name))
+      add(name.source(), "PvD name " + quoted(p.name) +
+                             " must be 1-64 letters, digits, '_', '-' or '.'");
+    bool haveInterface = false;
+    for (const auto& [k, v] : *t) {
+      if (k == "interface") {
+        if (auto s = v.as_string()) {
+          haveInterface = true;
+          p.interfaceGlob = s->get();
+          if (auto why = detail::globCannotMatchReason(p.interfaceGlob); !why.empty())
+            add(v.source(), "interface " + why);
+        } else {
+          wrongType(v, "interface", "a string (an interface name or glob)");
+          haveInterface = true;
+        }
+      } else if (k == "dns") {
+        std::vector<std::pair<std::string, toml::source_region>> items;
+        stringList(v, "dns", &items);
+        for (const auto& [text, src] : items) {
+          if (auto a = IpAddress::parse(text))
+            p.dns.push_back(a->unmapped());
+          else
+            add(src, quoted(text) + " is not an IPv4 or IPv6 address");
+        }
+      } else if (k == "domains") {
+        std::vector<std::pair<std::string, toml::source_region>> items;
+        stringList(v, "domains", &items);
+        for (const auto& [text, src] : items) {
+          std::string why;
+          std::string d = detail::normalizeDomain(text, &why);
+          if (d.empty())
+            add(src, why);
+          else
+            p.domains.push_back(std::move(d));
+        }
+      } else if (k == "prefixes") {
+        prefixList(v, "prefixes", &p.prefixes);
+      } else if (k == "source") {
+        prefixList(v, "source", &p.source);
+      } else {
+        unknownKey(k, "pvd." + p.name, kPvdKeys);
+      }
+    }
+    if (!haveInterface)
+      add(name.source(), "PvD " + quoted(p.name) + " has no 'interface'");
+    result_.doc.pvds.push_back(std::move(p));
+  }
+
+  void loadPort(const toml::node& v, RuleDef* r) {
+    auto outside = [&](int64_t x) { return x < 1 || x > 65535; };
+    if (auto i = v.as_integer()) {
+      int64_t p = i->get();
+      if (outside(p)) {
+        add(v.source(), "port " + std::to_string(p) + " is outside 1-65535");
+        return;
+      }
+      r->port = PortRange{static_cast<uint16_t>(p), static_cast<uint16_t>(p)};
+      return;
+    }
+    auto s = v.as_string();
+    if (!s) {
+      wrongType(v, "port", "an integer or a string like \"8000-8100\"");
+      return;
+    }
+    const std::string& text = s->get();
+    auto number = [](std::string_view t, int64_t* out) {
+      if (t.empty() || t.size() > 6) return false;
+      int64_t x = 0;
+      for (char c : t) {
+        if (c < '0' || c > '9') return false;
+        x = x * 10 + (c - '0');
+      }
+      *out = x;
+      return true;
+    };
+    int64_t lo = 0, hi = 0;
+    size_t dash = text.find('-');
+    bool ok = dash == std::string::npos
+                  ? number(text, &lo) && (hi = lo, true)
+                  : number(std::string_view(text).substr(0, dash), &lo) &&
+                        number(std::string_view(text).substr(dash + 1), &hi);
+    if (!ok) {
+      add(v.source(), "port " + quoted(text) + " is not a port or a range like \"8000-8100\"");
+      return;
+    }
+    if (outside(lo) || outside(hi)) {
+      add(v.source(), "port range " + quoted(text) + " is outside 1-65535");
+      return;
+    }
+    if (lo > hi) {
+      add(v.source(), "port range " + quoted(text) + " is out of order (" + std::to_string(lo) +
+                          " > " + std::to_string(hi) + ")");
+      return;
+    }
+    r->port = PortRange{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
+  }
+
+  void loadRule(const toml::table& t) {
+    RuleDef r;
+    r.layer = layer_;
+    r.where = ref(t.source());
+    bool havePvd = false;
+    for (const auto& [k, v] : t) {
+      if (k == "domain") {
+        if (auto s = v.as_string()) {
+          std::string why;
+          std::string d = detail::normalizeDomain(s->get(), &why);
+          if (d.empty())
+            add(v.source(), why);
+          else
+            r.domain = std::move(d);
+        } else {
+          wrongType(v, "domain", "a string (a DNS name)");
+        }
+      } else if (k == "dst") {
+        if (auto s = v.as_string()) {
+          auto pr = Prefix::parse(s->get());
+          if (!pr.prefix) {
+            add(v.source(), pr.error);
+          } else {
+            if (pr.hostBitsSet)
+              add(v.source(), quoted(s->get()) + " has host bits set; it means " + pr.prefix->toString(),
+                  Severity::Warning);
+            r.dst = *pr.prefix;
+          }
+        } else {
+          wrongType(v, "dst", "a string (an address or prefix)");
+        }
+      } else if (k == "port") {
+        loadPort(v, &r);
+      } else if (k == "proto") {
+        if (auto s = v.as_string()) {
+          if (s->get() == "tcp")
+            r.proto = Proto::Tcp;
+          else if (s->get() == "udp")
+            r.proto = Proto::Udp;
+          else
+            add(v.source(), "proto " + quoted(s->get()) + " must be \"tcp\" or \"udp\"");
+        } else {
+          wrongType(v, "proto", "\"tcp\" or \"udp\"");
+        }
+      } else if (k == "app") {
+        if (auto s = v.as_string()) {
+          const std::string& app = s->get();
+          if (app.empty() || app.find('/') != std::string::npos)
+            add(v.source(), "app " + quoted(app) + " must be an executable's base name (no '/')");
+          else
+            r.app = app;
+        } else {
+          wrongType(v, "app", "a string (an executable's base name)");
+        }
+      } else if (k == "pvd") {
+        havePvd = true;
+        pvdList(v, &r.pvd, &r.pvdWhere);
+      } else if (k == "strict") {
+        if (auto b = boolean(v, "strict")) r.strict = *b;
+      } else if (k == "locked") {
+        if (auto b = boolean(v, "locked")) {
+          if (layer_ != Layer::System)
+            add(k.source(), "'locked' is only allowed in the system policy (" +
+                                systemPolicyPath() + "), not in the " + layerName(layer_) + " layer");
+          else
+            r.locked = *b;
+        }
+      } else {
+        unknownKey(k, "[[rule]]", kRuleKeys);
+      }
+    }
+    if (!havePvd) add(t.source(), "rule has no 'pvd'");
+    result_.doc.rules.push_back(std::move(r));
+  }
+
+  void loadDefault(const toml::table& t) {
+    DefaultDef d;
+    d.layer = layer_;
+    d.where = ref(t.source());
+    bool havePvd = false;
+    for (const auto& [k, v] : t) {
+      if (k == "pvd") {
+        havePvd = true;
+        pvdList(v, &d.pvd, &d.pvdWhere);
+      } else if (k == "strict") {
+        if (auto b = boolean(v, "strict")) d.strict = *b;
+      } else {
+        unknownKey(k, "[default]", kDefaultKeys);
+      }
+    }
+    if (!havePvd) add(t.source(), "[default] has no 'pvd'");
+    result_.doc.defaults = std::move(d);
+  }
+
+  std::string path_;
+  Layer layer_;
+  LoadResult result_;
+};
+
+}  // namespace
+
+LoadResult loadString(std::string_view text, const std::string& path, Layer layer) {
+  return Loader(path, layer).run(text);
+}
+
+LoadResult loadFile(const std::string& path, Layer layer) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.doc.file = path;
+    r.doc.layer = layer;
+    r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, "cannot be read"});
+    return r;
+  }
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (static_cast<std::streamsize>(text.size()) > kMaxFileBytes) {
+      LoadResult r;
+      r.doc.file = path;
+      r.doc.layer = layer;
+      r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, "is larger than 16 MiB; not a policy"});
+      return r;
+    }
+  }
+  if (in.bad()) {
+    LoadResult r;
+    r.doc.file = path;
+    r.doc.layer = layer;
+    r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, "read error"});
+    return r;
+  }
+  return loadString(text, path, layer);
+}
+
+std::string systemPolicyPath() { return "/etc/mif/policy.toml"; }
+
+std::string userPolicyPath() {
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x == '/')
+    return std::string(x) + "/mif/policy.toml";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.config/mif/policy.toml";
+  return {};
+}
+
+}  // namespace mif::policy

@@ -1,0 +1,98 @@
+#pragma once
+// Compiled matchers behind decide(). Built once by compile(), read-only afterwards, so
+// lookups are safe from any thread. Lookups allocate nothing and cost what the key costs
+// (address bits, name labels, log2 of the port space), not what the policy holds.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "mif/policy/address.h"
+
+namespace mif::policy::detail {
+
+// A path-compressed binary trie of prefixes of one family. Each prefix holds a list of
+// ids (rule or PvD indices), kept in insertion order.
+class PrefixTrie {
+ public:
+  static constexpr int kMaxPath = 129;  // a /0 ... /128 chain
+
+  void insert(const Prefix& p, uint32_t id);
+  // The nodes holding ids whose prefix contains `a`, shortest prefix first, into out
+  // (capacity kMaxPath). Returns how many.
+  int collect(const IpAddress& a, std::array<uint32_t, kMaxPath>& out) const noexcept;
+  std::span<const uint32_t> ids(uint32_t node) const noexcept { return nodes_[node].ids; }
+  uint8_t length(uint32_t node) const noexcept { return nodes_[node].len; }
+  bool empty() const noexcept { return root_ < 0; }
+
+ private:
+  struct Key {
+    uint64_t hi = 0, lo = 0;
+  };
+  struct Node {
+    Key key;  // bits beyond len are zero
+    uint8_t len = 0;
+    int32_t child[2] = {-1, -1};
+    bool hasIds = false;
+    std::vector<uint32_t> ids;
+  };
+  static Key keyOf(const IpAddress& a) noexcept;
+  static bool bitAt(const Key& k, unsigned i) noexcept;
+  static Key masked(const Key& k, unsigned len) noexcept;
+  static unsigned commonLength(const Key& a, const Key& b, unsigned max) noexcept;
+  int32_t newNode(const Key& k, unsigned len);
+
+  std::vector<Node> nodes_;
+  int32_t root_ = -1;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Domain suffixes as a trie of labels read right to left ("corp.example" is
+// root -> "example" -> "corp"). A name is looked up by walking its labels from the right.
+class DomainIndex {
+ public:
+  static constexpr int kMaxLabels = 128;  // a 253-byte name has at most 127 labels
+
+  // `domain` lower case, no trailing dot.
+  void insert(std::string_view domain, uint32_t id);
+  // Nodes holding ids whose domain is a suffix of `name` (lower case, no trailing dot),
+  // shortest suffix first. Returns how many.
+  int collect(std::string_view name, std::array<uint32_t, kMaxLabels>& out) const noexcept;
+  std::span<const uint32_t> ids(uint32_t node) const noexcept { return nodes_[node].ids; }
+  bool empty() const noexcept { return nodes_.size() <= 1; }
+
+ private:
+  struct Node {
+    std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> children;
+    std::vector<uint32_t> ids;
+  };
+  std::vector<Node> nodes_{1};  // nodes_[0] is the root (the empty suffix)
+};
+
+// Port ranges in a segment tree over 0..65535: a range is stored at O(log) canonical
+// nodes; a port's candidates are on the 17 nodes from its leaf to the root.
+class PortIndex {
+ public:
+  static constexpr int kLevels = 17;
+
+  void insert(uint16_t lo, uint16_t hi, uint32_t id);
+  void finish();  // builds the flat tables; insert() no longer allowed
+  // The id lists of the nodes covering `port`; fills out, returns how many are non-empty.
+  int collect(uint16_t port, std::array<std::span<const uint32_t>, kLevels>& out) const noexcept;
+  bool empty() const noexcept { return offsets_.empty(); }
+
+ private:
+  static constexpr uint32_t kLeaves = 65536;
+  std::vector<std::pair<uint32_t, uint32_t>> pending_;  // (node, id)
+  std::vector<uint32_t> offsets_;                       // 2 * kLeaves + 1 when non-empty
+  std::vector<uint32_t> ids_;
+};
+
+}  // namespace mif::policy::detail
