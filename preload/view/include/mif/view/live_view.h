@@ -34,6 +34,17 @@ class LiveView {
   // One full dump, bypassing change tracking (for `mif show` and `mif explain`).
   static std::unique_ptr<Snapshot> readOnce(const policy::Policy& policy);
 
+  // For the close/close_range/closefrom/dup2/dup3 hooks: descriptors first..last (inclusive)
+  // were closed or replaced by the program. When one of them belongs to a live view, that
+  // view re-checks its socket's identity on its next current() instead of trusting the
+  // one-call check (which catches a reused number by its socket buffer sizes). Cheap: a
+  // few atomic loads; async-signal-safe.
+  static void descriptorsReleased(unsigned first, unsigned last) noexcept;
+
+  // The change-notification socket, or -1 (none open: no netlink here, retrying). For
+  // tests and for hooks that want to know which descriptor is the library's.
+  int descriptor() const noexcept;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -38,6 +38,8 @@ struct Route {
   uint32_t metric = 0;
   uint32_t table = 254;
   int ifindex = 0;
+  uint8_t type = 1;              // RTN_* (1 = RTN_UNICAST; local, broadcast, blackhole...)
+  uint8_t protocol = 0;          // RTPROT_* (kernel, boot, static, ra, dhcp...)
   bool isDefault() const { return dst.length == 0; }
 };
 
@@ -48,7 +50,12 @@ struct Interface {
   bool adminUp = false;
   bool operUp = false;           // IF_OPER_UP (or UNKNOWN with carrier, as tun reports)
   bool carrier = false;
+  uint8_t operState = 0;         // IF_OPER_* as the kernel reports it
+  unsigned flags = 0;            // IFF_* (IFF_POINTOPOINT: "on-link" reaches everything)
+  unsigned arpType = 0;          // ARPHRD_*
   std::vector<Address> addresses;
+  // Up, carrier, operationally UP or UNKNOWN (tun, loopback): can carry traffic at all.
+  bool linkUsable() const;
 };
 
 enum class DnsOrigin : uint8_t { Policy, CommandLine, Resolved, ResolvConf };
@@ -73,6 +80,7 @@ struct BoundPvd {
   std::vector<IpAddress> addresses;   // the interface addresses that belong to this PvD
   std::vector<DnsServer> dns;
   std::vector<std::string> domains;
+  std::vector<DnsOrigin> domainOrigins;  // parallel to domains
   std::vector<std::string> warnings;  // "no route through tun0 - ..." (for `mif show`)
 };
 
@@ -82,6 +90,10 @@ struct Snapshot {
   std::vector<Route> routes;     // every table, both families
   std::vector<BoundPvd> pvds;    // indexed by PvdId
   std::vector<policy::PvdState> states;  // indexed by PvdId, for policy::View
+  // Problems that belong to no single PvD; and why the snapshot is empty when netlink
+  // could not be read (a sandbox without NETLINK_ROUTE): "" when the dump succeeded.
+  std::vector<std::string> warnings;
+  std::string error;
   policy::View view() const { return policy::View{states}; }
 
   const Interface* interfaceByIndex(int index) const;

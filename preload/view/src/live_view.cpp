@@ -1,0 +1,271 @@
+#include "mif/view/live_view.h"
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <mutex>
+
+#include "binding.h"
+
+namespace mif::view {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Bumped in every child of fork() (pthread_atfork), so the fast path learns of a fork with
+// one atomic load instead of a getpid() system call (~230 ns here).
+std::atomic<uint64_t> gForkEpoch{0};
+void onForkChild() { gForkEpoch.fetch_add(1, std::memory_order_relaxed); }
+std::once_flag gAtforkOnce;
+
+// Descriptors of live views (fd + 1; 0 = free slot), for descriptorsReleased().
+constexpr int kSlots = 8;
+std::atomic<int> gSlots[kSlots];
+std::atomic<uint64_t> gReleaseEpoch{0};
+
+constexpr uint32_t kGroups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+                             RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+
+// A retired snapshot is freed only this long after it was replaced: a reader uses its
+// pointer for one decision, microseconds, never across a blocking call.
+constexpr auto kGrace = std::chrono::seconds(2);
+// Without netlink (a sandbox), do not retry on every decision.
+constexpr auto kRetry = std::chrono::seconds(1);
+
+}  // namespace
+
+struct LiveView::Impl {
+  explicit Impl(const policy::Policy& p) : policy(p), sources(detail::defaultDnsSources()) {}
+
+  const policy::Policy& policy;
+  std::vector<std::unique_ptr<detail::DnsSource>> sources;
+  std::atomic<Snapshot*> snap{nullptr};
+
+  // Read by the fast path, written only under `busy`.
+  std::atomic<int> fd{-1};
+  std::atomic<uint32_t> rcvbuf{0}, sndbuf{0}, drops{0};
+  std::atomic<uint64_t> forkSeen{0}, releaseSeen{0};
+
+  // Only under `busy`.
+  std::atomic_flag busy = ATOMIC_FLAG_INIT;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  pid_t pid = 0;
+  int slot = -1;
+  Clock::time_point retryAt{};
+  struct Retired {
+    Snapshot* snapshot;
+    Clock::time_point at;
+  };
+  std::vector<Retired> retired;
+
+  bool quiet() const noexcept;
+  bool ours(int f) const noexcept;
+  bool openSocket() noexcept;
+  void drain(int f) noexcept;
+  void forget() noexcept;
+  void publish(std::unique_ptr<Snapshot> next);
+  Snapshot* refresh(Snapshot* cur);
+};
+
+// The whole freshness check, one system call. SO_MEMINFO reports the queued bytes (a
+// notification is waiting), the drop counter (the kernel overran the queue) and the buffer
+// sizes, which openSocket() set to values no other socket is likely to have: a descriptor
+// the program closed and reused for something else shows other sizes (or fails), and we
+// find that out without reading from it. getsockopt has no side effect on a foreign socket,
+// unlike recv(MSG_PEEK), which clears a pending socket error.
+bool LiveView::Impl::quiet() const noexcept {
+  int f = fd.load(std::memory_order_relaxed);
+  if (f < 0) return false;
+  uint32_t mi[SK_MEMINFO_VARS];
+  socklen_t len = sizeof mi;
+  if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) return false;
+  return mi[SK_MEMINFO_RMEM_ALLOC] == 0 && mi[SK_MEMINFO_DROPS] == drops.load(std::memory_order_relaxed) &&
+         mi[SK_MEMINFO_RCVBUF] == rcvbuf.load(std::memory_order_relaxed) &&
+         mi[SK_MEMINFO_SNDBUF] == sndbuf.load(std::memory_order_relaxed);
+}
+
+// Exact identity, before anything that reads or closes the descriptor.
+bool LiveView::Impl::ours(int f) const noexcept {
+  struct stat st {};
+  if (::fstat(f, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
+  int domain = 0, proto = 0;
+  socklen_t l1 = sizeof domain, l2 = sizeof proto;
+  return ::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_NETLINK &&
+         ::getsockopt(f, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_ROUTE;
+}
+
+bool LiveView::Impl::openSocket() noexcept {
+  int f = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (f < 0) return false;
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = kGroups;
+  // Distinctive buffer sizes (see quiet()); also a larger queue than the default, so a
+  // burst of changes (a VPN bringing up many routes) overruns less often. Both stay under
+  // the default rmem_max/wmem_max, which would otherwise cap them to a common value.
+  uint32_t salt = (static_cast<uint32_t>(reinterpret_cast<uintptr_t>(this) >> 4) ^
+                   static_cast<uint32_t>(::getpid()) * 2654435761u) & 0x7fff;
+  int rcv = 131072 + static_cast<int>(salt) * 2 + 1, snd = 32768 + static_cast<int>(salt) + 7;
+  ::setsockopt(f, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  ::setsockopt(f, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  struct stat st {};
+  uint32_t mi[SK_MEMINFO_VARS];
+  socklen_t len = sizeof mi;
+  if (::bind(f, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::fstat(f, &st) != 0 ||
+      ::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) {
+    ::close(f);
+    return false;
+  }
+  dev = st.st_dev;
+  ino = st.st_ino;
+  pid = ::getpid();
+  rcvbuf.store(mi[SK_MEMINFO_RCVBUF], std::memory_order_relaxed);
+  sndbuf.store(mi[SK_MEMINFO_SNDBUF], std::memory_order_relaxed);
+  drops.store(mi[SK_MEMINFO_DROPS], std::memory_order_relaxed);
+  for (int i = 0; i < kSlots; ++i) {
+    int expected = 0;
+    if (gSlots[i].compare_exchange_strong(expected, f + 1)) {
+      slot = i;
+      break;
+    }
+  }
+  fd.store(f, std::memory_order_release);
+  return true;
+}
+
+// Notifications only say "something changed": the refresh re-reads everything, so their
+// contents are discarded. Bounded: under a storm of changes the rest waits for the next
+// decision rather than holding this one.
+void LiveView::Impl::drain(int f) noexcept {
+  char buf[16384];
+  for (int i = 0; i < 4096; ++i) {
+    ssize_t n = ::recv(f, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) continue;
+    // ENOBUFS: the queue overran and notifications were lost; the full refresh that
+    // follows covers them.
+    if (n < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
+    break;
+  }
+  uint32_t mi[SK_MEMINFO_VARS];
+  socklen_t len = sizeof mi;
+  if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && len >= sizeof mi)
+    drops.store(mi[SK_MEMINFO_DROPS], std::memory_order_relaxed);
+}
+
+void LiveView::Impl::forget() noexcept {
+  if (slot >= 0) gSlots[slot].store(0, std::memory_order_relaxed);
+  slot = -1;
+  fd.store(-1, std::memory_order_relaxed);
+}
+
+void LiveView::Impl::publish(std::unique_ptr<Snapshot> next) {
+  auto now = Clock::now();
+  retired.reserve(retired.size() + 1);  // may throw: before anything is published
+  Snapshot* old = snap.exchange(next.release(), std::memory_order_acq_rel);
+  if (old) retired.push_back({old, now});
+  size_t keep = 0;
+  for (auto& r : retired) {
+    if (now - r.at >= kGrace)
+      delete r.snapshot;
+    else
+      retired[keep++] = r;
+  }
+  retired.resize(keep);
+}
+
+Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
+  uint64_t forkNow = gForkEpoch.load(std::memory_order_relaxed);
+  uint64_t releaseNow = gReleaseEpoch.load(std::memory_order_relaxed);
+  int f = fd.load(std::memory_order_relaxed);
+  if (f >= 0 && (forkNow != forkSeen.load(std::memory_order_relaxed) || pid != ::getpid())) {
+    // A child shares the parent's socket: reading it would steal the parent's
+    // notifications. Close our copy (if the number is still ours) and open our own.
+    if (ours(f)) ::close(f);
+    forget();
+    f = -1;
+  } else if (f >= 0 && !ours(f)) {
+    // The program closed the number (close_range, closefrom, dup2 over it) and may use it
+    // for something else now: abandon it, never read or close it.
+    forget();
+    f = -1;
+  }
+  forkSeen.store(forkNow, std::memory_order_relaxed);
+  releaseSeen.store(releaseNow, std::memory_order_relaxed);
+  if (f < 0) {
+    auto now = Clock::now();
+    if (now < retryAt) return cur;
+    if (!openSocket()) {
+      retryAt = now + kRetry;
+      // Without change tracking, at least refresh once per retry period.
+    }
+  } else {
+    drain(f);
+  }
+  publish(detail::buildSnapshot(policy, sources, cur ? cur->generation + 1 : 1));
+  return snap.load(std::memory_order_acquire);
+}
+
+LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(policy)) {
+  std::call_once(gAtforkOnce, [] { ::pthread_atfork(nullptr, nullptr, onForkChild); });
+  Impl& m = *impl_;
+  m.forkSeen = gForkEpoch.load();
+  m.releaseSeen = gReleaseEpoch.load();
+  // Subscribe before the first dump: a change made while dumping is then still reported.
+  if (!m.openSocket()) m.retryAt = Clock::now() + kRetry;
+  m.snap.store(detail::buildSnapshot(policy, m.sources, 1).release(), std::memory_order_release);
+}
+
+LiveView::~LiveView() {
+  Impl& m = *impl_;
+  int f = m.fd.load();
+  if (f >= 0 && m.pid == ::getpid() && m.ours(f)) ::close(f);
+  m.forget();
+  delete m.snap.load();
+  for (auto& r : m.retired) delete r.snapshot;
+}
+
+const Snapshot* LiveView::current() noexcept {
+  Impl& m = *impl_;
+  Snapshot* s = m.snap.load(std::memory_order_acquire);
+  if (gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
+      gReleaseEpoch.load(std::memory_order_relaxed) == m.releaseSeen.load(std::memory_order_relaxed) &&
+      m.quiet())
+    return s;
+  // Someone else is refreshing (another thread, or the thread this signal handler
+  // interrupted): keep using the previous snapshot rather than wait.
+  if (m.busy.test_and_set(std::memory_order_acquire)) return s;
+  try {
+    s = m.refresh(s);
+  } catch (...) {
+    // Out of memory while rebuilding: the previous snapshot stays valid.
+  }
+  m.busy.clear(std::memory_order_release);
+  return s;
+}
+
+std::unique_ptr<Snapshot> LiveView::readOnce(const policy::Policy& policy) {
+  return detail::buildSnapshot(policy, detail::defaultDnsSources(), 1);
+}
+
+void LiveView::descriptorsReleased(unsigned first, unsigned last) noexcept {
+  for (auto& s : gSlots) {
+    int v = s.load(std::memory_order_relaxed);
+    if (v > 0 && static_cast<unsigned>(v - 1) >= first && static_cast<unsigned>(v - 1) <= last) {
+      gReleaseEpoch.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+int LiveView::descriptor() const noexcept { return impl_->fd.load(std::memory_order_relaxed); }
+
+}  // namespace mif::view
