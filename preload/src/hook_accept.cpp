@@ -1,0 +1,81 @@
+// accept and accept4: under a strict pin, a connection that arrived through another PvD
+// (a listener the program set up before mif could pin it, or one inherited through socket
+// activation) is dropped and reported as ECONNABORTED, which servers already handle as a
+// peer that went away before accept.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "guard.h"
+#include "hook.h"
+#include "real_libc.h"
+#include "runtime.h"
+
+namespace mif::preload {
+namespace {
+
+bool isInetSocket(int fd, const sockaddr* peer, const socklen_t* peerLen) noexcept {
+  sa_family_t family = AF_UNSPEC;
+  if (peer != nullptr && peerLen != nullptr && *peerLen >= sizeof(sa_family_t)) {
+    std::memcpy(&family, peer, sizeof family);  // written by the kernel just now
+  } else {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+    family = ss.ss_family;
+  }
+  return family == AF_INET || family == AF_INET6;
+}
+
+// Returns fd, or -1 with errno ECONNABORTED after closing a forbidden connection.
+int vet(int fd, const sockaddr* peer, const socklen_t* peerLen) noexcept {
+  if (fd < 0 || ReentryGuard::active()) return fd;
+  Runtime* rt = Runtime::peek();
+  if (rt != nullptr && !rt->strictPossible()) return fd;
+  ErrnoKeeper keep;
+  if (!isInetSocket(fd, peer, peerLen)) {
+    keep.restore();
+    return fd;
+  }
+  if (rt == nullptr) rt = Runtime::get();
+  bool allowed = true;
+  if (rt != nullptr) {
+    ReentryGuard guard;
+    allowed = rt->acceptAllowed(fd);
+  }
+  if (allowed) {
+    keep.restore();
+    return fd;
+  }
+  real::close.get()(fd);
+  errno = ECONNABORTED;
+  return -1;
+}
+
+}  // namespace
+}  // namespace mif::preload
+
+using namespace mif::preload;
+
+extern "C" {
+
+MIF_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
+  auto realAccept = real::accept.get(reinterpret_cast<const void*>(&accept));
+  if (realAccept == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return vet(realAccept(fd, addr, len), addr, len);
+}
+
+MIF_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  auto realAccept4 = real::accept4.get(reinterpret_cast<const void*>(&accept4));
+  if (realAccept4 == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return vet(realAccept4(fd, addr, len, flags), addr, len);
+}
+
+}  // extern "C"

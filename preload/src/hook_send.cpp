@@ -1,0 +1,208 @@
+// sendto, sendmsg, sendmmsg: a datagram with an explicit destination gets its interface
+// and source per packet (IP_PKTINFO / IPV6_PKTINFO), so an unconnected UDP socket talking
+// to several peers is never pinned to its first destination's PvD. MSG_FASTOPEN is a TCP
+// connect hidden inside a send and is pinned like connect().
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+
+#include "cmsg.h"
+#include "guard.h"
+#include "hook.h"
+#include "real_libc.h"
+#include "runtime.h"
+
+namespace mif::preload {
+namespace {
+
+// The message as the kernel will get it: the program's, or a copy on our stack that adds
+// the control message. Never writes into the program's msghdr or control buffer.
+struct Rewritten {
+  msghdr msg;
+  alignas(cmsghdr) char control[kControlBuffer];
+};
+
+// Decides one message; on success `out` is what to send (maybe `in` itself).
+// Returns 0 or an errno value to fail with.
+int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
+                   Runtime::SocketFacts* facts, Rewritten* scratch, const msghdr** out,
+                   Outcome* o) noexcept {
+  *out = &in;
+  Endpoint dst;
+  if (!fromSockaddr(static_cast<const sockaddr*>(in.msg_name), in.msg_namelen, &dst)) return 0;
+  ReentryGuard guard;
+  if (flags & MSG_FASTOPEN) {
+    *o = rt->connectLike(call, fd, dst);
+    return o->error;
+  }
+  *o = rt->datagram(call, fd, dst, facts);
+  if (o->error != 0 || !o->pktinfo) return o->error;
+  if (hasPktinfo(in)) {  // the program named interface/source itself
+    o->pktinfo = false;
+    o->note = "program's own IP_PKTINFO";
+    return 0;
+  }
+  size_t len = 0;
+  if (mergePktinfo(in, *o, dst.socketFamily, scratch->control, sizeof scratch->control, &len) !=
+      Merge::Done) {
+    o->pktinfo = false;
+    if (o->decision.strict) {
+      o->error = ENOBUFS;
+      o->note = "control messages too large to add the PvD's interface";
+    }
+    return o->error;
+  }
+  scratch->msg = in;
+  scratch->msg.msg_control = scratch->control;
+  scratch->msg.msg_controllen = len;
+  *out = &scratch->msg;
+  return 0;
+}
+
+}  // namespace
+}  // namespace mif::preload
+
+using namespace mif::preload;
+
+extern "C" {
+
+MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
+                          socklen_t alen) {
+  auto realSendto = real::sendto.get(reinterpret_cast<const void*>(&sendto));
+  if (realSendto == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (ReentryGuard::active() || addr == nullptr) return realSendto(fd, buf, n, flags, addr, alen);
+  Endpoint dst;
+  if (!fromSockaddr(addr, alen, &dst)) return realSendto(fd, buf, n, flags, addr, alen);
+  Runtime* rt = Runtime::get();
+  if (rt == nullptr) return realSendto(fd, buf, n, flags, addr, alen);
+  ErrnoKeeper keep;
+  // sendto is sendmsg with one iovec; the kernel takes the same path for both.
+  iovec iov{const_cast<void*>(buf), n};
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr*>(addr);
+  m.msg_namelen = alen;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  Rewritten scratch;
+  Runtime::SocketFacts facts;
+  const msghdr* toSend = &m;
+  Outcome o;
+  if (int err = prepareMessage(rt, Call::Sendto, fd, m, flags, &facts, &scratch, &toSend, &o)) {
+    rt->finish(o, err);
+    errno = err;
+    return -1;
+  }
+  keep.restore();
+  ssize_t rc;
+  if (toSend == &m) {
+    rc = realSendto(fd, buf, n, flags, addr, alen);
+  } else {
+    rc = real::sendmsg.get()(fd, toSend, flags);
+  }
+  if (o.decided) rt->finish(o, rc < 0 ? errno : 0);
+  return rc;
+}
+
+MIF_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  auto realSendmsg = real::sendmsg.get(reinterpret_cast<const void*>(&sendmsg));
+  if (realSendmsg == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (ReentryGuard::active() || msg == nullptr || msg->msg_name == nullptr) {
+    return realSendmsg(fd, msg, flags);
+  }
+  Endpoint probe;
+  if (!fromSockaddr(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen, &probe)) {
+    return realSendmsg(fd, msg, flags);  // netlink, AF_UNIX, AF_PACKET: untouched
+  }
+  Runtime* rt = Runtime::get();
+  if (rt == nullptr) return realSendmsg(fd, msg, flags);
+  ErrnoKeeper keep;
+  Rewritten scratch;
+  Runtime::SocketFacts facts;
+  const msghdr* toSend = msg;
+  Outcome o;
+  if (int err = prepareMessage(rt, Call::Sendmsg, fd, *msg, flags, &facts, &scratch, &toSend, &o)) {
+    rt->finish(o, err);
+    errno = err;
+    return -1;
+  }
+  keep.restore();
+  const ssize_t rc = realSendmsg(fd, toSend, flags);
+  if (o.decided) rt->finish(o, rc < 0 ? errno : 0);
+  return rc;
+}
+
+MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
+  auto realSendmmsg = real::sendmmsg.get(reinterpret_cast<const void*>(&sendmmsg));
+  if (realSendmmsg == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (ReentryGuard::active() || vec == nullptr || vlen == 0) return realSendmmsg(fd, vec, vlen, flags);
+  bool any = false;
+  Endpoint probe;
+  for (unsigned i = 0; i < vlen && !any; ++i) {
+    any = fromSockaddr(static_cast<const sockaddr*>(vec[i].msg_hdr.msg_name),
+                       vec[i].msg_hdr.msg_namelen, &probe);
+  }
+  Runtime* rt = any ? Runtime::get() : nullptr;
+  if (rt == nullptr) return realSendmmsg(fd, vec, vlen, flags);
+
+  // Sent in chunks, each message a copy on our stack with its own control buffer; msg_len
+  // is copied back to the program's array. Like the kernel: the count sent so far, or -1
+  // and errno when nothing was sent.
+  constexpr unsigned kChunk = 8;
+  vlen = std::min(vlen, 1024u);  // UIO_MAXIOV, as the kernel caps it
+  ErrnoKeeper keep;
+  Runtime::SocketFacts facts;
+  unsigned sent = 0;
+  while (sent < vlen) {
+    const unsigned n = std::min(kChunk, vlen - sent);
+    mmsghdr chunk[kChunk];
+    Rewritten scratch[kChunk];
+    Outcome outcomes[kChunk];
+    unsigned ready = 0;
+    int failure = 0;
+    for (; ready < n; ++ready) {
+      const msghdr* toSend = nullptr;
+      failure = prepareMessage(rt, Call::Sendmmsg, fd, vec[sent + ready].msg_hdr, flags, &facts,
+                               &scratch[ready], &toSend, &outcomes[ready]);
+      if (failure != 0) break;
+      chunk[ready].msg_hdr = *toSend;
+      chunk[ready].msg_len = 0;
+    }
+    int rc = 0;
+    if (ready > 0) {
+      keep.restore();
+      rc = realSendmmsg(fd, chunk, ready, flags);
+      if (rc < 0) {
+        const int err = errno;
+        if (outcomes[0].decided) rt->finish(outcomes[0], err);
+        if (sent > 0) return static_cast<int>(sent);
+        errno = err;
+        return -1;
+      }
+      for (int i = 0; i < rc; ++i) {
+        vec[sent + i].msg_len = chunk[i].msg_len;
+        if (outcomes[i].decided) rt->finish(outcomes[i], 0);
+      }
+      sent += static_cast<unsigned>(rc);
+      if (static_cast<unsigned>(rc) < ready) return static_cast<int>(sent);
+    }
+    if (failure != 0) {
+      rt->finish(outcomes[ready], failure);
+      if (sent > 0) return static_cast<int>(sent);
+      errno = failure;
+      return -1;
+    }
+  }
+  return static_cast<int>(sent);
+}
+
+}  // extern "C"

@@ -1,0 +1,84 @@
+#include "own_fds.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace mif::preload::ownfds {
+namespace {
+
+struct Slot {
+  std::atomic<int> fd{-1};
+  std::atomic<uint64_t> dev{0}, ino{0};
+};
+Slot slots[kSlots];
+// How many slots are claimed: close() of a program with no library descriptors registered
+// (the usual case) costs one load.
+std::atomic<int> claimed{0};
+
+bool sameFile(const Slot& s, int fd) noexcept {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  return st.st_dev == s.dev.load(std::memory_order_relaxed) &&
+         st.st_ino == s.ino.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void add(int fd) noexcept {
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) return;
+  for (auto& s : slots) {
+    int expected = -1;
+    // Claim the slot with a value no lookup matches, fill it, then publish the number.
+    if (s.fd.compare_exchange_strong(expected, -2, std::memory_order_acq_rel)) {
+      claimed.fetch_add(1, std::memory_order_relaxed);
+      s.dev.store(st.st_dev, std::memory_order_relaxed);
+      s.ino.store(st.st_ino, std::memory_order_relaxed);
+      s.fd.store(fd, std::memory_order_release);
+      return;
+    }
+  }
+  // Table full: the descriptor is simply unprotected; the view's own identity check
+  // still notices if it is taken.
+}
+
+void remove(int fd) noexcept {
+  if (fd < 0 || claimed.load(std::memory_order_relaxed) == 0) return;
+  for (auto& s : slots) {
+    int expected = fd;
+    if (s.fd.compare_exchange_strong(expected, -1, std::memory_order_acq_rel)) {
+      claimed.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+bool isOwn(int fd) noexcept {
+  if (fd < 0 || claimed.load(std::memory_order_relaxed) == 0) return false;
+  for (auto& s : slots) {
+    if (s.fd.load(std::memory_order_acquire) != fd) continue;
+    if (sameFile(s, fd)) return true;
+    remove(fd);
+    return false;
+  }
+  return false;
+}
+
+int lowestIn(unsigned lo, unsigned hi) noexcept {
+  int best = -1;
+  if (claimed.load(std::memory_order_relaxed) == 0) return best;
+  for (auto& s : slots) {
+    int fd = s.fd.load(std::memory_order_acquire);
+    if (fd < 0 || static_cast<unsigned>(fd) < lo || static_cast<unsigned>(fd) > hi) continue;
+    if (best != -1 && fd >= best) continue;
+    if (sameFile(s, fd)) {
+      best = fd;
+    } else {
+      remove(fd);
+    }
+  }
+  return best;
+}
+
+}  // namespace mif::preload::ownfds

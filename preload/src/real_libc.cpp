@@ -1,0 +1,34 @@
+#include "real_libc.h"
+
+#include <dlfcn.h>
+
+namespace mif::preload::real {
+
+void* resolve(const char* name, const void* self) noexcept {
+  void* f = dlsym(RTLD_NEXT, name);
+  if (f != nullptr && f != self) return f;
+  // RTLD_NEXT found nothing after us, or found ourselves again: ask libc directly. It is
+  // always loaded already, so RTLD_NOLOAD only takes a reference.
+  void* libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+  if (libc == nullptr) return nullptr;
+  f = dlsym(libc, name);
+  dlclose(libc);
+  return f == self ? nullptr : f;
+}
+
+Symbol<ConnectFn> connect{"connect"};
+Symbol<BindFn> bind{"bind"};
+Symbol<ListenFn> listen{"listen"};
+Symbol<AcceptFn> accept{"accept"};
+Symbol<Accept4Fn> accept4{"accept4"};
+Symbol<SendtoFn> sendto{"sendto"};
+Symbol<SendmsgFn> sendmsg{"sendmsg"};
+Symbol<SendmmsgFn> sendmmsg{"sendmmsg"};
+Symbol<CloseFn> close{"close"};
+Symbol<CloseRangeFn> closeRange{"close_range"};
+Symbol<ClosefromFn> closefrom{"closefrom"};
+Symbol<Dup2Fn> dup2{"dup2"};
+Symbol<Dup3Fn> dup3{"dup3"};
+Symbol<SocketFn> socket{"socket"};
+
+}  // namespace mif::preload::real

@@ -1,0 +1,68 @@
+#pragma once
+// The libc functions that the hooks replace, found with dlsym(RTLD_NEXT) the first time
+// each is needed (nothing is resolved before the program's first call of that family).
+// A lookup that lands back on the library's own hook (libmif.so preloaded twice under two
+// paths, or a loader quirk) falls back to libc.so.6 itself, so a hook can never call
+// itself forever.
+//
+// Threading: any thread, any time. Two threads racing on the first lookup both store the
+// same pointer. After the first lookup each call is one relaxed atomic load.
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <atomic>
+
+namespace mif::preload::real {
+
+using ConnectFn = int (*)(int, const sockaddr*, socklen_t);
+using BindFn = int (*)(int, const sockaddr*, socklen_t);
+using ListenFn = int (*)(int, int);
+using AcceptFn = int (*)(int, sockaddr*, socklen_t*);
+using Accept4Fn = int (*)(int, sockaddr*, socklen_t*, int);
+using SendtoFn = ssize_t (*)(int, const void*, size_t, int, const sockaddr*, socklen_t);
+using SendmsgFn = ssize_t (*)(int, const msghdr*, int);
+using SendmmsgFn = int (*)(int, mmsghdr*, unsigned int, int);
+using CloseFn = int (*)(int);
+using CloseRangeFn = int (*)(unsigned int, unsigned int, int);
+using ClosefromFn = void (*)(int);
+using Dup2Fn = int (*)(int, int);
+using Dup3Fn = int (*)(int, int, int);
+using SocketFn = int (*)(int, int, int);
+
+// Resolves `name`, refusing `self` (the hook's own address). Null only if libc itself
+// lacks the symbol (close_range on an old glibc).
+void* resolve(const char* name, const void* self) noexcept;
+
+// One cached pointer per function. `self` is the exported hook of the same name; pass
+// nullptr from code that is not inside the shared object (unit tests).
+template <typename Fn>
+struct Symbol {
+  const char* name;
+  mutable std::atomic<Fn> fn{nullptr};
+
+  Fn get(const void* self = nullptr) const noexcept {
+    Fn f = fn.load(std::memory_order_relaxed);
+    if (f == nullptr) {
+      f = reinterpret_cast<Fn>(resolve(name, self));
+      fn.store(f, std::memory_order_relaxed);
+    }
+    return f;
+  }
+};
+
+extern Symbol<ConnectFn> connect;
+extern Symbol<BindFn> bind;
+extern Symbol<ListenFn> listen;
+extern Symbol<AcceptFn> accept;
+extern Symbol<Accept4Fn> accept4;
+extern Symbol<SendtoFn> sendto;
+extern Symbol<SendmsgFn> sendmsg;
+extern Symbol<SendmmsgFn> sendmmsg;
+extern Symbol<CloseFn> close;
+extern Symbol<CloseRangeFn> closeRange;
+extern Symbol<ClosefromFn> closefrom;
+extern Symbol<Dup2Fn> dup2;
+extern Symbol<Dup3Fn> dup3;
+extern Symbol<SocketFn> socket;
+
+}  // namespace mif::preload::real

@@ -1,0 +1,349 @@
+// Decisions and how they are applied to a socket. Every function here runs on a hook's
+// hot path: no allocation, no lock; the system calls are the ones pinning needs plus at
+// most two cheap getsockopt queries of the socket's own state.
+#include "runtime.h"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "guard.h"
+#include "real_libc.h"
+#if MIF_HAVE_DNS
+#include "mif/dns/tags.h"
+#endif
+
+namespace mif::preload {
+
+using policy::Decision;
+using policy::Family;
+using policy::Query;
+
+const char* callName(Call c) noexcept {
+  switch (c) {
+    case Call::Connect: return "connect";
+    case Call::Sendto: return "sendto";
+    case Call::Sendmsg: return "sendmsg";
+    case Call::Sendmmsg: return "sendmmsg";
+    case Call::Bind: return "bind";
+    case Call::Listen: return "listen";
+    case Call::Accept: return "accept";
+  }
+  return "?";
+}
+
+namespace {
+
+// The device the socket is bound to ("" when none). False when fd is not a socket or not
+// open: the caller then leaves the call to libc, which reports the error glibc would.
+bool boundDevice(int fd, char (&dev)[IFNAMSIZ]) noexcept {
+  socklen_t len = sizeof dev;
+  if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) != 0) return false;
+  if (len >= sizeof dev) len = sizeof dev - 1;
+  dev[len] = '\0';
+  return true;
+}
+
+int socketType(int fd) noexcept {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return -1;
+  return type;
+}
+
+policy::Proto protoOf(int type) noexcept {
+  if (type == SOCK_STREAM) return policy::Proto::Tcp;
+  if (type == SOCK_DGRAM) return policy::Proto::Udp;
+  return policy::Proto::Any;
+}
+
+const view::BoundPvd* boundPvd(const view::Snapshot* snap, policy::PvdId id) noexcept {
+  return id < snap->pvds.size() ? &snap->pvds[id] : nullptr;
+}
+
+bool contains(const Decision& d, int pvd) noexcept {
+  for (unsigned i = 0; i < d.count; ++i) {
+    if (d.pvds[i] == pvd) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Decision Runtime::decideFor(Query& q, const view::Snapshot* snap, const Endpoint* dst) const noexcept {
+  q.app = app_;
+  if (dst != nullptr) {
+    q.hasAddress = true;
+    q.address = dst->addr;
+    q.port = dst->port;
+#if MIF_HAVE_DNS
+    dns::Tag tag;
+    if (dns::lookupTag(dst->addr, &tag)) {
+      q.taggedPvd = tag.pvd;
+      q.name = tag.name;
+    }
+#endif
+  }
+  return policy_->decide(q, snap->view());
+}
+
+bool Runtime::deviceAllowed(const char* dev, const Decision& d, const view::Snapshot* snap) const noexcept {
+  for (unsigned i = 0; i < d.count; ++i) {
+    const view::BoundPvd* bp = boundPvd(snap, d.pvds[i]);
+    if (bp != nullptr && bp->ifname == dev) return true;
+  }
+  return false;
+}
+
+Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
+  Outcome o;
+  o.call = call;
+  o.endpoint = dst;
+  if (failClosed_) {
+    o.decided = true;
+    o.error = ENETUNREACH;
+    o.note = "strict, but the policy did not load";
+    return o;
+  }
+  // Loopback never leaves the host, and a scope id is the program naming the interface
+  // itself (link-local): pinning either to a PvD's device would only break it.
+  if (dst.loopback() || dst.scopeId != 0) return o;
+  char dev[IFNAMSIZ];
+  if (!boundDevice(fd, dev)) return o;
+
+  Query q;
+  q.kind = Query::Kind::Connect;
+  if (needsProto_) q.proto = protoOf(socketType(fd));
+  const view::Snapshot* snap = view_->current();
+  o.decision = decideFor(q, snap, &dst);
+  o.name = q.name.empty() ? "" : q.name.data();
+  o.decided = true;
+
+  // Already bound to a device: by the program (its choice stands unless strict forbids
+  // it), or by us on an earlier connect of this socket (so a repeated connect reaches the
+  // kernel unchanged and reports EALREADY/EISCONN exactly as glibc's would).
+  if (dev[0] != '\0') {
+    o.ifname = "";
+    if (o.decision.strict && !deviceAllowed(dev, o.decision, snap)) {
+      o.error = ENETUNREACH;
+      o.note = "bound to a device the strict pin forbids";
+    } else {
+      o.note = "socket already bound to a device";
+      o.decided = false;
+    }
+    return o;
+  }
+  if (o.decision.unmanaged()) return o;
+  if (o.decision.blocked()) {
+    o.error = ENETUNREACH;
+    o.note = "strict and no PvD usable";
+    return o;
+  }
+  if (o.decision.count == 0) return o;  // nothing usable, not strict: the kernel's choice
+  const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
+  if (bp == nullptr || bp->ifname.empty()) return o;
+  o.ifname = bp->ifname.c_str();
+  // By name, not index: a VPN that came back with a new index is still found.
+  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
+                 static_cast<socklen_t>(bp->ifname.size())) != 0) {
+    if (o.decision.strict) {
+      o.error = ENETUNREACH;
+      o.note = "could not bind to the PvD's interface";
+    }
+    return o;
+  }
+  const bool v4 = dst.addr.family == Family::V4;
+  if (v4 ? bp->hasSource4 : bp->hasSource6) {
+    o.source = v4 ? bp->source4 : bp->source6;
+    o.hasSource = true;
+    const int one = 1;
+    // Bind only the address now; the port is picked at connect time, so pinning a source
+    // burns no ephemeral port (and the 4-tuple stays free to share a port).
+    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_storage ss;
+    socklen_t len = toSockaddr(o.source, 0, dst.socketFamily, &ss);
+    // EINVAL: the program bound the socket (wildcard, own port) before connecting; its
+    // binding stands and the device binding alone keeps it on the PvD.
+    o.sourceBound = real::bind.get()(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+  }
+  return o;
+}
+
+Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept {
+  Outcome o;
+  o.call = call;
+  o.endpoint = dst;
+  if (failClosed_) {
+    o.decided = true;
+    o.error = ENETUNREACH;
+    o.note = "strict, but the policy did not load";
+    return o;
+  }
+  if (dst.loopback() || dst.scopeId != 0) return o;
+  if (!facts->known) {
+    facts->known = true;
+    facts->ok = boundDevice(fd, facts->device);
+    if (facts->ok) facts->type = socketType(fd);
+  }
+  if (!facts->ok) return o;
+  const char* dev = facts->device;
+  // A stream socket ignores the address (or fails); raw sockets are the program's own
+  // business; only datagram sockets choose a route per packet.
+  if (facts->type != SOCK_DGRAM) return o;
+
+  Query q;
+  q.kind = Query::Kind::Send;
+  q.proto = policy::Proto::Udp;
+  const view::Snapshot* snap = view_->current();
+  o.decision = decideFor(q, snap, &dst);
+  o.name = q.name.empty() ? "" : q.name.data();
+  o.decided = true;
+  if (dev[0] != '\0') {
+    // Pinned already (connected through us, bound to an address, or by the program):
+    // a per-datagram interface would contradict the binding (the kernel rejects it for
+    // IPv6 and silently prefers it for IPv4), so the socket's binding decides.
+    if (o.decision.strict && !deviceAllowed(dev, o.decision, snap)) {
+      o.error = ENETUNREACH;
+      o.note = "bound to a device the strict pin forbids";
+    } else {
+      o.decided = false;
+    }
+    return o;
+  }
+  if (o.decision.unmanaged()) return o;
+  if (o.decision.blocked()) {
+    o.error = ENETUNREACH;
+    o.note = "strict and no PvD usable";
+    return o;
+  }
+  if (o.decision.count == 0) return o;
+  const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
+  if (bp == nullptr || bp->ifindex == 0) return o;
+  o.ifname = bp->ifname.c_str();
+  o.pktinfo = true;
+  o.ifindex = bp->ifindex;
+  const bool v4 = dst.addr.family == Family::V4;
+  if (v4 ? bp->hasSource4 : bp->hasSource6) {
+    o.hasSource = true;
+    o.source = v4 ? bp->source4 : bp->source6;
+  }
+  return o;
+}
+
+Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
+  Outcome o;
+  o.call = Call::Bind;
+  o.endpoint = local;
+  if (failClosed_) {
+    o.decided = true;
+    o.error = EADDRNOTAVAIL;
+    o.note = "strict, but the policy did not load";
+    return o;
+  }
+  if (local.loopback() || local.scopeId != 0) return o;
+  char dev[IFNAMSIZ];
+  if (!boundDevice(fd, dev)) return o;
+  const bool wildcard = local.wildcard();
+  if (wildcard && !strictPossible_) return o;
+
+  Query q;
+  q.kind = Query::Kind::Bind;
+  if (needsProto_) q.proto = protoOf(socketType(fd));
+  const view::Snapshot* snap = view_->current();
+  q.app = app_;
+  if (!wildcard) {
+    q.hasAddress = true;
+    q.address = local.addr;
+    q.port = local.port;
+  }
+  o.decision = policy_->decide(q, snap->view());
+  o.decided = true;
+
+  if (wildcard) {
+    if (!o.decision.strict || (dev[0] != '\0' && deviceAllowed(dev, o.decision, snap))) {
+      o.decided = false;
+      return o;
+    }
+    if (o.decision.blocked()) {
+      o.error = EADDRNOTAVAIL;
+      o.note = "strict and no PvD usable";
+      return o;
+    }
+    const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
+    if (bp == nullptr || bp->ifname.empty() ||
+        setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
+                   static_cast<socklen_t>(bp->ifname.size())) != 0) {
+      o.error = EADDRNOTAVAIL;
+      o.note = "could not bind to the PvD's interface";
+      return o;
+    }
+    o.ifname = bp->ifname.c_str();
+    return o;
+  }
+
+  // A specific address: the program's choice stands, and (strong host model) the address
+  // is valid only on the PvD that owns it, so the socket leaves only through its interface.
+  const view::Interface* owner = snap->ownerOf(local.addr);
+  if (owner == nullptr) {
+    o.decided = false;  // not ours to judge: the kernel says EADDRNOTAVAIL (or IP_FREEBIND)
+    return o;
+  }
+  if (o.decision.strict) {
+    const int pvd = snap->pvdOfAddress(local.addr);
+    if (pvd < 0 || !contains(o.decision, pvd)) {
+      o.error = EADDRNOTAVAIL;
+      o.note = "address of a PvD the strict pin forbids";
+      return o;
+    }
+  }
+  if (dev[0] != '\0') {
+    o.note = "socket already bound to a device";
+    return o;
+  }
+  if (owner->kind == "loopback") return o;
+  o.ifname = owner->name.c_str();
+  setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, owner->name.c_str(),
+             static_cast<socklen_t>(owner->name.size()));
+  return o;
+}
+
+Outcome Runtime::listenOn(int fd) noexcept {
+  Outcome o;
+  o.call = Call::Listen;
+  if (!strictPossible_ && !failClosed_) return o;
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return o;
+  Endpoint local;
+  if (!fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len, &local)) return o;
+  // Only the autobound case: a bind() of the program went through bindLocal already.
+  if (!local.wildcard() || local.port != 0) return o;
+  return bindLocal(fd, local);
+}
+
+bool Runtime::acceptAllowed(int fd) noexcept {
+  if (failClosed_) return false;
+  if (!strictPossible_) return true;
+  Query q;
+  q.kind = Query::Kind::Bind;
+  q.proto = policy::Proto::Tcp;
+  const view::Snapshot* snap = view_->current();
+  q.app = app_;
+  Decision d = policy_->decide(q, snap->view());
+  if (!d.strict) return true;
+  char dev[IFNAMSIZ];
+  if (boundDevice(fd, dev) && dev[0] != '\0' && deviceAllowed(dev, d, snap)) return true;
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return true;
+  Endpoint local;
+  if (!fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len, &local)) return true;  // AF_UNIX
+  if (local.loopback()) return true;
+  const int pvd = snap->pvdOfAddress(local.addr);
+  return pvd >= 0 && contains(d, pvd);
+}
+
+}  // namespace mif::preload

@@ -1,0 +1,112 @@
+#pragma once
+// The per-process runtime: the compiled policy, the live view and the trace, built on the
+// first network call (init.cpp) and never torn down (threads may still be in a hook while
+// the process exits). The hooks translate a call into an Endpoint, ask the runtime what to
+// do, and apply the Outcome around the real libc call.
+//
+// Threading: get() and every const-after-init member may be used from any thread and from
+// a signal handler after initialisation: no lock, no allocation (decide() and
+// LiveView::current() promise the same), only the system calls pinning needs.
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
+#include "sockaddr.h"
+#include "trace.h"
+
+namespace mif::preload {
+
+enum class Call : uint8_t { Connect, Sendto, Sendmsg, Sendmmsg, Bind, Listen, Accept };
+const char* callName(Call) noexcept;
+
+// What the hook does next.
+struct Outcome {
+  int error = 0;        // non-zero: fail the call with this errno; libc is not called
+  bool decided = false; // a decision was taken (the trace writes a line for it)
+  // Datagram path: a control message to add (IP_PKTINFO / IPV6_PKTINFO).
+  bool pktinfo = false;
+  int ifindex = 0;
+  bool hasSource = false;
+  policy::IpAddress source;  // also the source bound on the connect path
+  bool sourceBound = false;
+  // For the trace line.
+  Call call = Call::Connect;
+  Endpoint endpoint;
+  policy::Decision decision;
+  const char* ifname = "";
+  const char* name = "";
+  const char* note = "";  // why nothing was applied, when that is the interesting part
+};
+
+class Runtime {
+ public:
+  // The runtime, initialising it on the first call; nullptr when mif is disabled
+  // (MIF_DISABLE=1, nothing to decide) or while the calling thread is inside the library.
+  static Runtime* get() noexcept;
+  // The runtime if it is already initialised; never initialises.
+  static Runtime* peek() noexcept;
+
+  // What a datagram decision needs to know of the socket, asked once per call (sendmmsg
+  // asks once for all its messages).
+  struct SocketFacts {
+    bool known = false;
+    bool ok = false;         // false: not a socket / bad descriptor (libc will say so)
+    char device[16] = {};    // SO_BINDTODEVICE ("" = none)
+    int type = -1;           // SO_TYPE
+  };
+
+  // connect(), and sendto/sendmsg with MSG_FASTOPEN (TCP Fast Open connects inside send):
+  // pins the socket (SO_BINDTODEVICE, then the PvD's source with IP_BIND_ADDRESS_NO_PORT).
+  Outcome connectLike(Call call, int fd, const Endpoint& dst) noexcept;
+  // A datagram with an explicit destination: says which interface and source to name in a
+  // per-datagram control message (unconnected UDP), or nothing for sockets already pinned
+  // or not datagram sockets.
+  Outcome datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept;
+  // bind(): a specific address pins the socket to the interface that owns it; under a
+  // strict pin, a wildcard bind is pinned to the PvD's interface and an address of another
+  // PvD is refused (EADDRNOTAVAIL).
+  Outcome bindLocal(int fd, const Endpoint& local) noexcept;
+  // listen() on a socket the program never bound (autobind): pinned under a strict pin.
+  Outcome listenOn(int fd) noexcept;
+  // accept(): false when a strict pin forbids the PvD the connection arrived through.
+  bool acceptAllowed(int fd) noexcept;
+  // False when no rule, default or pin is strict: accept() and wildcard binds need no look.
+  bool strictPossible() const noexcept { return strictPossible_ || failClosed_; }
+
+  // Writes the trace line for `o` (err = the call's errno, 0 on success). Free when the
+  // trace is off.
+  void finish(const Outcome& o, int err) noexcept {
+    if (trace_.enabled() && o.decided) writeTrace(o, err);
+  }
+
+  // Construction from the environment (init.cpp). Public for unit tests.
+  struct Config {
+    std::vector<std::string> layerFiles;  // system, user (those that exist), then MIF_POLICY
+    policy::Pin pin;
+    std::string trace;                    // "", "stderr" or a path
+    std::string app;
+  };
+  static std::unique_ptr<Runtime> create(const Config& config, std::string* error);
+
+ private:
+  Runtime() = default;
+  policy::Decision decideFor(policy::Query& q, const view::Snapshot* snap, const Endpoint* dst) const noexcept;
+  bool deviceAllowed(const char* dev, const policy::Decision& d, const view::Snapshot* snap) const noexcept;
+  void writeTrace(const Outcome& o, int err) const noexcept;
+
+  std::optional<policy::Policy> policy_;
+  std::unique_ptr<view::LiveView> view_;
+  std::string app_;
+  Trace trace_;
+  bool needsProto_ = false;     // some rule has `proto`: ask the socket its type
+  bool strictPossible_ = false; // some rule, the default or the pin is strict
+  bool failClosed_ = false;     // strict, but the policy could not be loaded: refuse all
+};
+
+}  // namespace mif::preload
