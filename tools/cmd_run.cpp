@@ -1,10 +1,316 @@
-// Placeholder until its issue lands: says so plainly and fails.
+// `mif run [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict] [--enforce]
+//          [--trace[=FILE]] -- PROGRAM [ARG...]`
+//
+// Checks what it can check before the program starts (the policy, the PvD names, whether
+// the loader will honour LD_PRELOAD for PROGRAM), then hands the choice to libmif.so
+// through the environment (DESIGN.md "Environment contract") and execs PROGRAM: no mif
+// process stays behind, and PROGRAM's exit status is the status. Like env(1): 125 when mif
+// itself fails, 126 when PROGRAM cannot be executed, 127 when it is not found.
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "cli.h"
 #include "commands.h"
+#include "mif/policy/loader.h"
+#include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
 
 namespace mif::cmd {
-int run(int, char**) {
-  cli::error("run", "not implemented yet");
-  return cli::kExitFailure;
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: mif run [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict]\n"
+    "               [--enforce] [--trace[=FILE]] -- PROGRAM [ARG...]\n"
+    "\n"
+    "Runs PROGRAM with its sockets and names on the chosen provisioning domains.\n"
+    "\n"
+    "  --policy FILE   policy file (on top of /etc/mif/policy.toml and the user's)\n"
+    "  --pvd NAME      a PvD of the policy, or an interface (an ad hoc PvD); repeated or\n"
+    "                  comma-separated it is an ordered preference\n"
+    "  --dns ADDR      DNS servers of ad hoc PvDs (repeated or comma-separated)\n"
+    "  --strict        nothing leaves through any other PvD; fail instead of falling back\n"
+    "  --enforce       supervise system calls too (static and Go programs)\n"
+    "  --trace[=FILE]  one JSON line per decision, to FILE or stderr\n"
+    "\n"
+    "Exit status: PROGRAM's own; 125 if mif fails, 126 if PROGRAM cannot be executed,\n"
+    "127 if it is not found.\n";
+
+struct RunOptions {
+  std::optional<std::string> policyFile;
+  std::vector<std::string> pvds;
+  std::vector<std::string> dns;
+  bool strict = false;
+  bool enforce = false;
+  std::optional<std::string> trace;  // "stderr" or a path
+  std::vector<char*> program;        // PROGRAM ARG... (argv pointers, null-terminated later)
+};
+
+void splitInto(std::string_view list, std::vector<std::string>* out) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    if (!item.empty()) out->emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
 }
+
+// Returns an exit status to stop with, or -1 to go on.
+int parse(int argc, char** argv, RunOptions* o) {
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string_view flag) -> std::optional<std::string> {
+      if (a.size() > flag.size() && a[flag.size()] == '=') return std::string(a.substr(flag.size() + 1));
+      if (i + 1 < argc) return std::string(argv[++i]);
+      cli::error(std::string(flag), "needs a value (try 'mif run --help')");
+      return std::nullopt;
+    };
+    auto is = [&](std::string_view flag) {
+      return a == flag || (a.size() > flag.size() && a.substr(0, flag.size()) == flag &&
+                           a[flag.size()] == '=');
+    };
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return cli::kExitOk;
+    }
+    if (is("--policy")) {
+      auto v = value("--policy");
+      if (!v) return cli::kExitRunFailed;
+      o->policyFile = *v;
+    } else if (is("--pvd")) {
+      auto v = value("--pvd");
+      if (!v) return cli::kExitRunFailed;
+      splitInto(*v, &o->pvds);
+    } else if (is("--dns")) {
+      auto v = value("--dns");
+      if (!v) return cli::kExitRunFailed;
+      splitInto(*v, &o->dns);
+    } else if (a == "--strict") {
+      o->strict = true;
+    } else if (a == "--enforce") {
+      o->enforce = true;
+    } else if (a == "--trace") {
+      o->trace = "stderr";
+    } else if (a.substr(0, 8) == "--trace=") {
+      o->trace = std::string(a.substr(8));
+    } else if (!a.empty() && a[0] == '-') {
+      cli::error(std::string(a), "unknown option (try 'mif run --help')");
+      return cli::kExitRunFailed;
+    } else {
+      break;  // PROGRAM without "--"
+    }
+  }
+  for (; i < argc; ++i) o->program.push_back(argv[i]);
+  if (o->program.empty()) {
+    cli::error("run", "no PROGRAM given (try 'mif run --help')");
+    return cli::kExitRunFailed;
+  }
+  return -1;
+}
+
+std::string absolutePath(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return p;
+  return std::string(cwd) + "/" + p;
+}
+
+// libmif.so beside this binary: <dir>/../<libdir>/mif/libmif.so, the same relative layout
+// in the build tree (build/bin, build/lib/mif) and once installed (prefix/bin,
+// prefix/lib/mif or a multiarch libdir).
+std::optional<std::string> findPreloadLibrary() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return std::nullopt;
+  self[n] = '\0';
+  std::string dir(self);
+  dir.erase(dir.rfind('/'));
+  std::string prefix = dir.substr(0, dir.rfind('/'));
+  for (const char* libdir : {"lib", "lib64", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu"}) {
+    std::string candidate = prefix + "/" + libdir + "/mif/libmif.so";
+    if (access(candidate.c_str(), R_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+// PROGRAM as execvp will find it: "" when not found (errno set).
+std::string resolveProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), F_OK) != 0) return {};
+    return name;
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  errno = ENOENT;
+  return {};
+}
+
+// The loader runs set-user-ID, set-group-ID and file-capability programs in secure mode,
+// where it ignores LD_PRELOAD: mif would silently do nothing there.
+std::optional<std::string> secureExecReason(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  if (st.st_mode & S_ISUID) return std::string("is set-user-ID");
+  if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP)) return std::string("is set-group-ID");
+  if (getxattr(path.c_str(), "security.capability", nullptr, 0) > 0) {
+    return std::string("has file capabilities");
+  }
+  return std::nullopt;
+}
+
+// Loads the layers as the library will and compiles them with the pin; prints `mif
+// check`-style lines and returns false when they do not validate.
+std::optional<policy::Policy> compilePolicy(const RunOptions& o, const policy::Pin& pin) {
+  std::vector<policy::PolicyDoc> layers;
+  bool ok = true;
+  auto load = [&](const std::string& file, policy::Layer layer) {
+    policy::LoadResult r = policy::loadFile(file, layer);
+    for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+    ok = ok && r.ok();
+    layers.push_back(std::move(r.doc));
+  };
+  const std::string sys = policy::systemPolicyPath();
+  if (!sys.empty() && access(sys.c_str(), R_OK) == 0) load(sys, policy::Layer::System);
+  const std::string user = policy::userPolicyPath();
+  if (!user.empty() && access(user.c_str(), R_OK) == 0) load(user, policy::Layer::User);
+  if (o.policyFile) load(*o.policyFile, policy::Layer::CommandLine);
+  if (!ok) return std::nullopt;
+  policy::CompileResult cr = policy::Policy::compile(std::move(layers), pin);
+  for (const auto& d : cr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+  return std::move(cr.policy);
+}
+
+void setOrUnset(const char* name, const std::string& value) {
+  if (value.empty()) {
+    unsetenv(name);
+  } else {
+    setenv(name, value.c_str(), 1);
+  }
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// LD_PRELOAD with `lib` first and the program's own preloads after it (never replaced);
+// an earlier copy of the same library is dropped so it is not loaded twice.
+std::string prependPreload(const std::string& lib) {
+  const char* existing = std::getenv("LD_PRELOAD");
+  std::string out = lib;
+  std::string_view rest = existing != nullptr ? existing : "";
+  while (!rest.empty()) {
+    size_t sep = rest.find_first_of(" :");
+    std::string_view item = rest.substr(0, sep);
+    if (!item.empty() && item != lib) out += ":" + std::string(item);
+    if (sep == std::string_view::npos) break;
+    rest.remove_prefix(sep + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  RunOptions o;
+  if (int status = parse(argc, argv, &o); status >= 0) return status;
+
+  if (o.enforce) {
+    // Its own issue (seccomp supervision); refuse plainly rather than run unenforced.
+    cli::error("--enforce", "not available yet");
+    return cli::kExitRunFailed;
+  }
+  if (o.policyFile && access(o.policyFile->c_str(), R_OK) != 0) {
+    cli::error(*o.policyFile, std::strerror(errno));
+    return cli::kExitRunFailed;
+  }
+  policy::Pin pin;
+  pin.pvds = o.pvds;
+  pin.strict = o.strict;
+  for (const auto& d : o.dns) {
+    auto a = policy::IpAddress::parse(d);
+    if (!a) {
+      cli::error("--dns " + d, "not an IPv4 or IPv6 address");
+      return cli::kExitRunFailed;
+    }
+    pin.dns.push_back(*a);
+  }
+  std::optional<policy::Policy> compiled = compilePolicy(o, pin);
+  if (!compiled) {
+    cli::error(o.policyFile ? *o.policyFile : std::string("policy"), "invalid (see above)");
+    return cli::kExitRunFailed;
+  }
+  // A --pvd that names no PvD of the policy became an ad hoc PvD for an interface of that
+  // name: it must exist now (a policy PvD may legitimately be down: a VPN not yet up).
+  if (!o.pvds.empty()) {
+    std::unique_ptr<view::Snapshot> snap = view::LiveView::readOnce(*compiled);
+    for (const auto& name : o.pvds) {
+      auto id = compiled->findPvd(name);
+      if (!id) {
+        cli::error("--pvd " + name, "no PvD or interface of that name");
+        return cli::kExitRunFailed;
+      }
+      const policy::PvdDef& def = compiled->pvds()[*id];
+      if (def.adHoc && snap && snap->error.empty() && snap->interfaceByName(def.interfaceGlob) == nullptr) {
+        cli::error("--pvd " + name, "no PvD of that name in the policy and no such interface");
+        return cli::kExitRunFailed;
+      }
+    }
+  }
+
+  const std::string program = o.program[0];
+  const std::string path = resolveProgram(program);
+  if (path.empty()) {
+    cli::error(program, std::strerror(ENOENT));
+    return cli::kExitNotFound;
+  }
+  if (auto why = secureExecReason(path)) {
+    cli::error(program, *why + ": the dynamic loader ignores LD_PRELOAD for it, so mif cannot "
+                               "act on it; use 'mif run --enforce'");
+    return cli::kExitRunFailed;
+  }
+  std::optional<std::string> lib = findPreloadLibrary();
+  if (!lib) {
+    cli::error("run", "libmif.so not found beside the mif binary (expected ../lib/mif/libmif.so)");
+    return cli::kExitRunFailed;
+  }
+
+  setenv("LD_PRELOAD", prependPreload(*lib).c_str(), 1);
+  setOrUnset("MIF_POLICY", o.policyFile ? absolutePath(*o.policyFile) : "");
+  setOrUnset("MIF_PVD", join(o.pvds));
+  setOrUnset("MIF_DNS", join(o.dns));
+  setOrUnset("MIF_STRICT", o.strict ? "1" : "");
+  setOrUnset("MIF_TRACE", !o.trace ? "" : *o.trace == "stderr" ? "stderr" : absolutePath(*o.trace));
+
+  o.program.push_back(nullptr);
+  execv(path.c_str(), o.program.data());
+  const int err = errno;
+  cli::error(program, std::strerror(err));
+  return err == ENOENT ? cli::kExitNotFound : cli::kExitCannotExecute;
+}
+
 }  // namespace mif::cmd
