@@ -85,6 +85,14 @@ class Runtime {
     if (trace_.enabled() && o.decided) writeTrace(o, err);
   }
 
+  // For the resolver hooks (hook_resolve*.cpp, per-PvD DNS): what a name decision needs.
+  // policyOrNull() is null when no policy loaded (then failClosed() says whether to refuse).
+  const policy::Policy* policyOrNull() const noexcept { return policy_ ? &*policy_ : nullptr; }
+  view::LiveView* liveView() const noexcept { return view_.get(); }
+  const std::string& app() const noexcept { return app_; }
+  const Trace& traceSink() const noexcept { return trace_; }
+  bool failClosed() const noexcept { return failClosed_; }
+
   // Construction from the environment (init.cpp). Public for unit tests.
   struct Config {
     std::vector<std::string> layerFiles;  // system, user (those that exist), then MIF_POLICY
