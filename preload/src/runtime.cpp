@@ -114,10 +114,13 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   char dev[IFNAMSIZ];
   if (!boundDevice(fd, dev)) return o;
 
+  const view::Snapshot* snap = view_->current();
+  // One of the host's own addresses: delivered through loopback, never through a PvD (and
+  // a socket pinned to another interface could not reach it).
+  if (snap->ownerOf(dst.addr) != nullptr) return o;
   Query q;
   q.kind = Query::Kind::Connect;
   if (needsProto_) q.proto = protoOf(socketType(fd));
-  const view::Snapshot* snap = view_->current();
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
@@ -194,10 +197,11 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   // business; only datagram sockets choose a route per packet.
   if (facts->type != SOCK_DGRAM) return o;
 
+  const view::Snapshot* snap = view_->current();
+  if (snap->ownerOf(dst.addr) != nullptr) return o;  // the host's own address
   Query q;
   q.kind = Query::Kind::Send;
   q.proto = policy::Proto::Udp;
-  const view::Snapshot* snap = view_->current();
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;

@@ -1,0 +1,225 @@
+// getaddrinfo through the right PvD (issue 6), and the plan every resolver hook shares.
+//
+// getaddrinfo_a is deliberately not interposed. Since glibc 2.34 it lives in libc.so and
+// its helper threads call libc's internal getaddrinfo, not the PLT, so its lookups go to
+// the system resolver; re-implementing it would mean re-implementing gai_suspend,
+// gai_error and gai_cancel too, which share libc-private request lists. Programs that use
+// it (rare: a few mail and monitoring tools) resolve as without mif; their connects are
+// still pinned by the socket hooks (policy steps 1-3, 5-6 apply to the address).
+#include "hook_resolve.h"
+
+#include <dlfcn.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "guard.h"
+#include "hook.h"
+#include "mif/dns/addrinfo.h"
+#include "mif/dns/local_names.h"
+#include "mif/dns/tags.h"
+#include "real_libc.h"
+
+namespace mif::preload::resolve {
+namespace {
+
+void traceSink(void* ctx, std::string_view line) {
+  auto* rt = static_cast<Runtime*>(ctx);
+  std::string l(line);
+  l += '\n';
+  rt->traceSink().write(l.data(), l.size());
+}
+
+dns::Resolver* resolverFor(Runtime* rt) {
+  // One per process, made on the first managed resolution and never destroyed (threads
+  // may be resolving while the process exits).
+  static std::once_flag once;
+  static dns::Resolver* resolver = nullptr;
+  std::call_once(once, [rt] {
+    dns::ResolverOptions o;
+    o.policy = rt->policyOrNull();
+    if (rt->traceSink().enabled()) {
+      o.trace = traceSink;
+      o.traceCtx = rt;
+    }
+    resolver = new dns::Resolver(o);
+  });
+  return resolver;
+}
+
+Plan planWith(policy::Query& q) noexcept {
+  Plan p;
+  Runtime* rt = Runtime::get();
+  if (rt == nullptr) return p;
+  p.rt = rt;
+  const policy::Policy* pol = rt->policyOrNull();
+  if (pol == nullptr) {
+    if (rt->failClosed()) p.route = Route::Blocked;
+    return p;
+  }
+  try {
+    p.snap = rt->liveView()->current();
+    q.app = rt->app();
+    p.decision = pol->decide(q, p.snap->view());
+    if (p.decision.unmanaged()) return p;
+    p.resolver = resolverFor(rt);
+  } catch (...) {
+    p.route = Route::Libc;
+    return p;
+  }
+  if (p.decision.blocked()) {
+    p.route = Route::Blocked;
+  } else if (p.decision.count == 0) {
+    p.route = Route::Libc;  // non-strict and nothing usable: the system resolver, as usual
+  } else {
+    p.route = Route::Managed;
+  }
+  return p;
+}
+
+}  // namespace
+
+const view::BoundPvd* Plan::pvd(int id) const {
+  if (snap == nullptr || id < 0 || size_t(id) >= snap->pvds.size()) return nullptr;
+  return &snap->pvds[size_t(id)];
+}
+
+const view::BoundPvd* Plan::first() const {
+  return decision.count > 0 ? pvd(decision.pvds[0]) : nullptr;
+}
+
+Plan planForName(const char* name) noexcept {
+  policy::Query q;
+  q.kind = policy::Query::Kind::Resolve;
+  std::string_view n(name);
+  if (!n.empty() && n.back() == '.') n.remove_suffix(1);
+  q.name = n;
+  return planWith(q);
+}
+
+Plan planForAddress(const policy::IpAddress& addr) noexcept {
+  policy::Query q;
+  q.kind = policy::Query::Kind::Connect;
+  q.hasAddress = true;
+  q.address = addr.unmapped();
+  dns::Tag tag;
+  if (dns::lookupTag(q.address, &tag)) {
+    q.taggedPvd = tag.pvd;
+    q.name = tag.name;
+  }
+  return planWith(q);
+}
+
+void traceNote(const Plan& p, std::string_view call, std::string_view name, std::string_view note) noexcept {
+  if (p.rt == nullptr || !p.rt->traceSink().enabled()) return;
+  try {
+    std::string line = "{\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" + std::string(call) +
+                       "\",\"name\":\"" + std::string(name) + "\",\"note\":\"" + std::string(note) + "\"";
+    if (const policy::Policy* pol = p.rt->policyOrNull()) {
+      line += ",\"pvds\":[";
+      for (unsigned i = 0; i < p.decision.count; ++i)
+        line += (i ? ",\"" : "\"") + pol->pvds()[p.decision.pvds[i]].name + "\"";
+      line += "]";
+    }
+    line += ",\"strict\":";
+    line += p.decision.strict ? "true" : "false";
+    line += ",\"step\":\"";
+    line += policy::stepName(p.decision.step);
+    line += "\"}\n";
+    p.rt->traceSink().write(line.data(), line.size());
+  } catch (...) {
+  }
+}
+
+}  // namespace mif::preload::resolve
+
+using namespace mif::preload;
+using namespace mif::preload::resolve;
+namespace dns = mif::dns;
+
+namespace {
+
+real::Symbol<dns::GetaddrinfoFn> realGetaddrinfo{"getaddrinfo"};
+real::Symbol<dns::FreeaddrinfoFn> realFreeaddrinfo{"freeaddrinfo"};
+
+int managedGetaddrinfo(const Plan& plan, const char* node, const char* service, const addrinfo* hints,
+                       addrinfo** res, dns::GetaddrinfoFn libcGai) {
+  // glibc's own checks (flags, family, service, socktype, AI_NUMERICSERV) come before any
+  // lookup; asking glibc with a numeric placeholder gives its exact answer and expansion.
+  std::vector<dns::ServTuple> services;
+  int probe = dns::probeService(libcGai, realFreeaddrinfo.get(), service, *hints, &services);
+  if (probe == EAI_BADFLAGS || probe == EAI_FAMILY) return probe;
+
+  addrinfo eff = *hints;
+  if (hints->ai_flags & AI_ADDRCONFIG) {
+    // Judged on the PvD's own interface, not on every interface of the host.
+    bool v4 = false, v6 = false;
+    if (const auto* first = plan.first()) dns::addrconfigSeen(*plan.snap, *first, &v4, &v6);
+    if (eff.ai_family == AF_UNSPEC && (v4 || v6)) {
+      if (v4 != v6) eff.ai_family = v4 ? AF_INET : AF_INET6;
+    } else if ((eff.ai_family == AF_INET && !v4) || (eff.ai_family == AF_INET6 && !v6)) {
+      return EAI_NONAME;
+    }
+  }
+  if (probe != 0) return probe;
+
+  const bool want4 = eff.ai_family != AF_INET6 || (eff.ai_flags & AI_V4MAPPED);
+  const bool want6 = eff.ai_family != AF_INET;
+  std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
+  dns::Answer a = plan.resolver->lookup(*plan.snap, order, node, want4, want6, "getaddrinfo");
+  if (a.exhausted) {
+    if (plan.decision.strict) return EAI_AGAIN;
+    traceNote(plan, "getaddrinfo", node, "every PvD failed: system resolver");
+    return -1000;  // the caller hands the call to libc
+  }
+  if (a.status != dns::Status::Ok) return dns::eaiFor(a.status);
+  return dns::buildAddrinfo(node, eff, a, services, plan.snap, plan.pvd(a.pvd), res);
+}
+
+}  // namespace
+
+extern "C" {
+
+MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
+                           addrinfo** res) noexcept {
+  dns::GetaddrinfoFn libcGai = realGetaddrinfo.get(reinterpret_cast<const void*>(&getaddrinfo));
+  if (libcGai == nullptr) return EAI_SYSTEM;
+  if (node == nullptr || ReentryGuard::active()) return libcGai(node, service, hints, res);
+  static const addrinfo kDefaultHints = [] {
+    addrinfo h{};
+    h.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's default_hints (AI_DEFAULT)
+    return h;
+  }();
+  const addrinfo* h = hints != nullptr ? hints : &kDefaultHints;
+  if ((h->ai_flags & AI_NUMERICHOST) || dns::leaveToLibc(node) ||
+      (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET && h->ai_family != AF_INET6))
+    return libcGai(node, service, hints, res);
+  Plan plan = planForName(node);
+  if (plan.route == Route::Libc) return libcGai(node, service, hints, res);
+  ErrnoKeeper keep;
+  int rc;
+  {
+    ReentryGuard guard;
+    NoCancel noCancel;
+    if (plan.route == Route::Blocked) {
+      traceNote(plan, "getaddrinfo", node, "strict: no usable PvD");
+      return EAI_AGAIN;
+    }
+    try {
+      rc = managedGetaddrinfo(plan, node, service, h, res, libcGai);
+    } catch (const std::bad_alloc&) {
+      rc = EAI_MEMORY;
+    } catch (...) {
+      rc = EAI_SYSTEM;
+    }
+  }
+  if (rc == -1000) return libcGai(node, service, hints, res);
+  keep.restore();
+  return rc;
+}
+
+}  // extern "C"

@@ -1,0 +1,140 @@
+// Runs preload_tester in a private network namespace (unshare -n), without and with
+// libmif.so preloaded, and compares what the program saw; checks the exported symbols.
+// Needs root for the namespace; skips with the reason otherwise.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string runShell(const std::string& script) {
+  std::string out;
+  FILE* p = popen(script.c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  pclose(p);
+  return out;
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A private namespace with one veth pair: mifpre-t0 holds 192.0.2.1/24 (the PvD the
+// library pins to); 192.0.2.99 is a neighbour that never answers, so nothing leaves.
+std::string inNamespace(const std::string& commands) {
+  return "unshare -n sh -c '"
+         "ip link set lo up && "
+         "ip link add mifpre-t0 type veth peer name mifpre-t1 && "
+         "ip addr add 192.0.2.1/24 dev mifpre-t0 && "
+         "ip link set mifpre-t0 up && ip link set mifpre-t1 up && " +
+         commands + "' 2>&1";
+}
+
+const std::string kTester = std::string(MIF_PRELOAD_TESTER) + " 192.0.2.1 192.0.2.99";
+const std::string kPreload = std::string("LD_PRELOAD=") + MIF_PRELOAD_LIBRARY;
+
+void requireRoot() {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a private network namespace";
+}
+
+TEST(PreloadParity, SameResultsAndErrnoWithAndWithoutTheLibrary) {
+  requireRoot();
+  const std::string plain = runShell(inNamespace(kTester));
+  const std::string trace = "/tmp/mifpre-parity-trace." + std::to_string(getpid());
+  unlink(trace.c_str());
+  const std::string preloaded = runShell(
+      inNamespace(kPreload + " MIF_PVD=mifpre-t0 MIF_TRACE=" + trace + " " + kTester));
+  auto a = lines(plain), b = lines(preloaded);
+  ASSERT_GT(a.size(), 40u) << plain;
+  ASSERT_EQ(a.size(), b.size()) << "plain:\n" << plain << "\npreloaded:\n" << preloaded;
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "case " << i;
+  // Spot checks of what the table must contain.
+  EXPECT_NE(plain.find("connect_nonblocking rc=-1 errno=EINPROGRESS"), std::string::npos);
+  EXPECT_NE(plain.find("connect_nonblocking_again rc=-1 errno=EALREADY"), std::string::npos);
+  EXPECT_NE(plain.find("connect_again_isconn rc=-1 errno=EISCONN"), std::string::npos);
+  EXPECT_NE(plain.find("connect_established rc=0 errno_kept=1"), std::string::npos);
+  EXPECT_NE(plain.find("sendmsg_msghdr_untouched 1"), std::string::npos);
+
+  // And the library did act: the decisions went through the pinned interface.
+  std::ifstream in(trace);
+  std::stringstream t;
+  t << in.rdbuf();
+  unlink(trace.c_str());
+  const std::string text = t.str();
+  EXPECT_NE(text.find("\"call\":\"connect\",\"destination\":\"192.0.2.99\",\"port\":9"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("\"interface\":\"mifpre-t0\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"per_datagram\":true"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"error\":\"EINPROGRESS\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"call\":\"sendmmsg\""), std::string::npos) << text;
+}
+
+TEST(PreloadParity, StrictWithNothingUsableFailsWithEnetunreach) {
+  requireRoot();
+  // mifpre-t1 has no address: the pinned PvD is present but not usable.
+  const std::string out = runShell(
+      inNamespace(kPreload + " MIF_PVD=mifpre-t1 MIF_STRICT=1 " + kTester));
+  EXPECT_NE(out.find("connect_nonblocking rc=-1 errno=ENETUNREACH"), std::string::npos) << out;
+  EXPECT_NE(out.find("sendto_udp rc=-1 errno=ENETUNREACH"), std::string::npos) << out;
+  EXPECT_NE(out.find("sendmmsg_udp_three rc=-1 errno=ENETUNREACH"), std::string::npos) << out;
+  EXPECT_NE(out.find("sendto_tcp_fastopen rc=-1 errno=ENETUNREACH"), std::string::npos) << out;
+  // The address belongs to another PvD than the strict pin's.
+  EXPECT_NE(out.find("bind_local rc=-1 errno=EADDRNOTAVAIL"), std::string::npos) << out;
+  // Errors that are not about the network stay as glibc reports them.
+  EXPECT_NE(out.find("connect_bad_fd rc=-1 errno=EBADF"), std::string::npos) << out;
+  EXPECT_NE(out.find("connect_unix_missing rc=-1 errno=ENOENT"), std::string::npos) << out;
+}
+
+TEST(PreloadParity, DisabledLibraryChangesNothing) {
+  requireRoot();
+  const std::string plain = runShell(inNamespace(kTester));
+  const std::string disabled = runShell(
+      inNamespace(kPreload + " MIF_PVD=mifpre-t1 MIF_STRICT=1 MIF_DISABLE=1 " + kTester));
+  EXPECT_EQ(plain, disabled);
+}
+
+TEST(PreloadSymbols, ExportsOnlyTheHookedLibcFunctions) {
+  const std::string nm = runShell(std::string("nm -D --defined-only ") + MIF_PRELOAD_LIBRARY);
+  std::set<std::string> exported;
+  for (const auto& l : lines(nm)) {
+    std::istringstream f(l);
+    std::string addr, type, name;
+    if (f >> addr >> type >> name) exported.insert(name);
+  }
+  ASSERT_FALSE(exported.empty()) << nm;
+  // Every export must be listed in the version script (the libc functions interposed).
+  std::ifstream map(MIF_PRELOAD_MAP);
+  std::stringstream m;
+  m << map.rdbuf();
+  const std::string allowed = m.str();
+  for (const auto& name : exported) {
+    EXPECT_NE(allowed.find(" " + name + ";"), std::string::npos) << name << " is exported";
+  }
+  for (const char* hook : {"connect", "sendto", "sendmsg", "sendmmsg", "bind", "accept",
+                           "accept4", "close", "close_range"}) {
+    EXPECT_TRUE(exported.count(hook)) << hook << " is not exported";
+  }
+  // Nothing of the runtime, libnl, c-ares, toml++ or libstdc++.
+  for (const char* prefix : {"_Z", "nl_", "rtnl_", "ares_", "toml"}) {
+    for (const auto& name : exported) EXPECT_NE(name.rfind(prefix, 0), 0u) << name;
+  }
+  const std::string needed = runShell(std::string("readelf -d ") + MIF_PRELOAD_LIBRARY);
+  EXPECT_EQ(needed.find("libnl"), std::string::npos) << needed;
+  EXPECT_EQ(needed.find("libcares"), std::string::npos) << needed;
+  EXPECT_EQ(needed.find("libstdc++"), std::string::npos) << needed;
+}
+
+}  // namespace
