@@ -1,0 +1,74 @@
+#pragma once
+// The supervisor's decisions: the same engine as the preload library (Policy::decide on
+// the live view), applied to the program's socket through a descriptor taken with
+// pidfd_getfd. Owned and used by the supervisor's notification thread only.
+#include <sys/types.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "enforce/sockets.h"
+#include "enforce/trace.h"
+#include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
+
+namespace mif::enforce {
+
+struct Verdict {
+  enum class Kind : uint8_t { Continue, Refuse, Redirect };
+  Kind kind = Kind::Continue;
+  int error = 0;      // Refuse: the errno the call fails with
+  Endpoint redirect;  // Redirect: where a DNS query goes instead
+};
+
+class Decider {
+ public:
+  Decider(const policy::Policy& policy, const Trace& trace);
+  ~Decider();
+  Decider(const Decider&) = delete;
+  Decider& operator=(const Decider&) = delete;
+
+  // connect, sendto, sendmsg, sendmmsg to `to` on socket `fd` of thread `tid`.
+  // `apply`: pin the socket (false for the later names of one sendmmsg, which are only
+  // checked for refusal). `call` names the call in the trace.
+  Verdict destination(const char* call, pid_t tid, int fd, const SocketInfo& info,
+                      const Endpoint& to, bool apply);
+  // bind(fd, local).
+  Verdict bind(pid_t tid, int fd, const SocketInfo& info, const Endpoint& local);
+  // socket(domain, type, protocol) under a strict pin: a new socket of ours already bound
+  // to the pinned PvD's interface (or, when none is usable, one in an empty network
+  // namespace, whose every connect and send fails with ENETUNREACH). -errno on failure.
+  int createPinned(pid_t tid, int domain, int type, int protocol);
+
+  // True when a connect on a socket already bound to a device can continue without a
+  // decision: nothing in the policy is strict, so the program's (or the library's) choice
+  // stands.
+  bool trustsDeviceBinding() const { return !anyStrict_; }
+
+  view::LiveView& view();
+
+ private:
+  const view::BoundPvd* choose(const policy::Decision& d, const view::Snapshot& snap,
+                               policy::Family family) const;
+  std::string appOf(pid_t tid) const;
+  bool pinnedByUs(int fd) const;
+  void rememberPin(int fd);
+  int deadSocket(int domain, int type, int protocol);
+  void trace(const char* call, pid_t tid, const Endpoint* to, const policy::Decision* d,
+             const view::BoundPvd* pvd, const char* action, int error) const;
+
+  const policy::Policy& policy_;
+  const Trace& trace_;
+  std::unique_ptr<view::LiveView> view_;  // built at the first decision
+  bool anyStrict_ = false;
+  bool needApp_ = false;
+  // Sockets (st_dev, st_ino) this supervisor bound to a device: those it may move to
+  // another PvD for a later datagram; a binding made by the program is its own choice.
+  std::set<std::pair<dev_t, ino_t>> ourPins_;
+  int ownNetns_ = -1, deadNetns_ = -1;
+  bool deadNetnsTried_ = false;
+};
+
+}  // namespace mif::enforce

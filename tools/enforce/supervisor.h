@@ -1,0 +1,82 @@
+#pragma once
+// The notification loop: receives each supervised call from the seccomp listener, reads
+// its arguments from the program, decides (Decider) and answers. One thread owns it.
+#include <linux/seccomp.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "enforce/decider.h"
+#include "enforce/filter.h"
+#include "enforce/remote.h"
+#include "enforce/trace.h"
+
+namespace mif::enforce {
+
+class Supervisor {
+ public:
+  Supervisor(const policy::Policy& policy, FilterMode mode, int listener, const Trace& trace);
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Receives and answers one notification, blocking until one arrives. False when the
+  // listener is unusable (every supervised process has exited, or it was closed).
+  bool handleOne();
+  // handleOne() until it returns false or stop() was called (stop() then interrupts the
+  // blocked receive with a signal sent to the running thread by the caller).
+  void run();
+  void stop() { stop_.store(true); }
+
+  Decider& decider() { return decider_; }
+
+ private:
+  struct Answer {
+    bool handled = false;   // already answered (ADDFD with SEND), or the call vanished
+    int error = 0;          // > 0: fail the call with this errno
+    int64_t value = 0;      // with !cont: the call's return value
+    bool cont = true;       // let the kernel run the call
+  };
+  bool stillValid(uint64_t id) const;
+  Answer onConnect(const seccomp_notif& n);
+  Answer onSendto(const seccomp_notif& n);
+  Answer onSendmsg(const seccomp_notif& n);
+  Answer onSendmmsg(const seccomp_notif& n);
+  Answer onBind(const seccomp_notif& n);
+  Answer onSocket(const seccomp_notif& n);
+  // Reads a sockaddr of `len` bytes at `addr`; false when unreadable or not IP.
+  bool readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len, Endpoint* out);
+  // True when a control buffer already names the interface per datagram (IP_PKTINFO /
+  // IPV6_PKTINFO with an index): the program's (or the library's) choice.
+  bool controlChoosesInterface(pid_t tid, uint64_t control, uint64_t len);
+  Answer fromVerdict(const Verdict& v, int fd, const SocketInfo& info, bool isConnect);
+  Answer decideSend(const seccomp_notif& n, const char* call, int fd, const Endpoint& to);
+
+  const policy::Policy& policy_;
+  FilterMode mode_;
+  int listener_;
+  Decider decider_;
+  PidfdCache pidfds_;
+  std::vector<unsigned char> notifBuf_, respBuf_;
+  std::atomic<bool> stop_{false};
+};
+
+// Runs a Supervisor on a thread of its own (the caller's thread stays free for signals
+// and waiting). Destruction stops it: SIGUSR2 (a no-op handler, installed here without
+// SA_RESTART) interrupts its blocking receive, repeated until the thread has gone.
+class SupervisorThread {
+ public:
+  explicit SupervisorThread(Supervisor& supervisor);
+  ~SupervisorThread();
+  SupervisorThread(const SupervisorThread&) = delete;
+  SupervisorThread& operator=(const SupervisorThread&) = delete;
+  bool started() const { return started_; }
+
+ private:
+  Supervisor& supervisor_;
+  pthread_t thread_{};
+  bool started_ = false;
+};
+
+}  // namespace mif::enforce
