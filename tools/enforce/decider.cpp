@@ -210,7 +210,11 @@ Verdict Decider::bind(pid_t tid, int fd, const SocketInfo& info, const Endpoint&
   Verdict v;
   const auto& a = local.address;
   bool wildcard = a.bytes == policy::IpAddress{}.bytes;
-  if (!wildcard && staysOnHost(a)) return v;
+  if (!wildcard && staysOnHost(a)) {
+    // A loopback listener or client made pinned at creation: loopback never leaves.
+    if (info.boundIf != 0 && pinnedByUs(fd)) unpinSocket(fd);
+    return v;
+  }
   const view::Snapshot* snap = view().current();
   std::string app = needApp_ ? appOf(tid) : std::string();
   Query q;
