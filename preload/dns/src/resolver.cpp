@@ -94,6 +94,7 @@ std::string jsonEscape(std::string_view s) {
 // One query name's outcome within a PvD (the A/AAAA pair combined as glibc does).
 struct NameResult {
   Status status = Status::TryAgain;
+  std::string qname;       // the fully qualified name asked
   bool servfail = false;   // TryAgain because a server said SERVFAIL (search continues)
   bool anyResponse = false;
   std::string owner;
@@ -305,6 +306,7 @@ struct Resolver::Impl {
   // for its pair: the first type's rcode unless it is NOERROR, then the second's.
   NameResult queryName(PvdCtx* c, const std::string& qname, std::span<const uint16_t> types) {
     NameResult nr;
+    nr.qname = qname;
     std::array<TypeResult, 2> res{};
     int64_t now = monotonicNs();
     std::string key = wire::normalise(qname);
@@ -468,7 +470,7 @@ struct Resolver::Impl {
       a.addresses = std::move(nr.addresses);
       a.names = std::move(nr.names);
       a.ttl = nr.ttl;
-      a.qname = std::string(name);
+      a.qname = nr.qname.empty() ? std::string(name) : nr.qname;
       onAnswer(a);
       return a;
     }
@@ -491,7 +493,7 @@ Answer Resolver::lookup(const view::Snapshot& snap, std::span<const policy::PvdI
     if (a.status != Status::Ok) return;
     // The tag carries the name that was asked: the connect path's rules match it by suffix.
     for (const policy::IpAddress& addr : a.addresses)
-      recordTag(addr, a.pvd, wire::normalise(name), a.ttl);
+      recordTag(addr, a.pvd, wire::normalise(a.qname), a.ttl);
   });
 }
 

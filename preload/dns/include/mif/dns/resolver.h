@@ -34,6 +34,7 @@ struct Answer {
   int pvd = -1;                              // the PvD that answered (or was tried last)
   std::string owner;                         // canonical name: owner of the address records
   std::string qname;                         // the fully qualified name that answered
+                                             // (search list applied), no trailing dot
   std::vector<policy::IpAddress> addresses;  // A records first, then AAAA, as received
   std::vector<std::string> names;            // PTR targets (reverse)
   uint32_t ttl = 0;                          // seconds left on the answer

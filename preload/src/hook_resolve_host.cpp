@@ -1,0 +1,238 @@
+// gethostbyname, gethostbyname2, their _r forms, and gethostbyaddr(_r) through the right
+// PvD. The _r forms are the core; the classic forms fill a per-thread hostent (glibc's is
+// one static per process; per-thread is at least as safe for every program that works
+// with glibc's).
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "guard.h"
+#include "hook.h"
+#include "hook_resolve.h"
+#include "mif/dns/hostent.h"
+#include "mif/dns/local_names.h"
+#include "real_libc.h"
+
+using namespace mif::preload;
+using namespace mif::preload::resolve;
+namespace dns = mif::dns;
+using mif::policy::IpAddress;
+
+namespace {
+
+using Ghbn2RFn = int (*)(const char*, int, hostent*, char*, size_t, hostent**, int*);
+using GhbnRFn = int (*)(const char*, hostent*, char*, size_t, hostent**, int*);
+using Ghbn2Fn = hostent* (*)(const char*, int);
+using GhbnFn = hostent* (*)(const char*);
+using GhbaRFn = int (*)(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*);
+using GhbaFn = hostent* (*)(const void*, socklen_t, int);
+
+real::Symbol<Ghbn2RFn> realGhbn2R{"gethostbyname2_r"};
+real::Symbol<GhbnRFn> realGhbnR{"gethostbyname_r"};
+real::Symbol<Ghbn2Fn> realGhbn2{"gethostbyname2"};
+real::Symbol<GhbnFn> realGhbn{"gethostbyname"};
+real::Symbol<GhbaRFn> realGhbaR{"gethostbyaddr_r"};
+real::Symbol<GhbaFn> realGhba{"gethostbyaddr"};
+
+constexpr int kToLibc = -1000;
+
+bool sameName(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && strncasecmp(a.c_str(), b.c_str(), a.size()) == 0;
+}
+
+// h_errno and the _r return value for an outcome that is not a success, as nss's
+// getXXbyYY_r reports them: NOTFOUND (no such name, no data) returns 0 with no result,
+// TRYAGAIN returns EAGAIN.
+int failWith(dns::Status s, hostent** result, int* herr) {
+  *result = nullptr;
+  switch (s) {
+    case dns::Status::NotFound: *herr = HOST_NOT_FOUND; return 0;
+    case dns::Status::NoData: *herr = NO_DATA; return 0;
+    case dns::Status::NoRecovery: *herr = NO_RECOVERY; return 0;
+    default: *herr = TRY_AGAIN; return EAGAIN;
+  }
+}
+
+// kToLibc: hand the call to glibc.
+int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result, int* herr) {
+  if (name == nullptr || ReentryGuard::active() || (af != AF_INET && af != AF_INET6) || dns::leaveToLibc(name))
+    return kToLibc;
+  Plan plan = planForName(name);
+  if (plan.route == Route::Libc) return kToLibc;
+  ReentryGuard guard;
+  NoCancel noCancel;
+  const char* call = af == AF_INET ? "gethostbyname" : "gethostbyname2";
+  if (plan.route == Route::Blocked) {
+    traceNote(plan, call, name, "strict: no usable PvD");
+    return failWith(dns::Status::TryAgain, result, herr);
+  }
+  try {
+    std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
+    dns::Answer a = plan.resolver->lookup(*plan.snap, order, name, af == AF_INET, af == AF_INET6, call);
+    if (a.exhausted) {
+      if (plan.decision.strict) return failWith(dns::Status::TryAgain, result, herr);
+      traceNote(plan, call, name, "every PvD failed: system resolver");
+      return kToLibc;
+    }
+    if (a.status != dns::Status::Ok) return failWith(a.status, result, herr);
+    std::string canon = a.owner.empty() ? a.qname : a.owner;
+    std::vector<std::string> aliases;
+    if (!a.qname.empty() && !sameName(a.qname, canon)) aliases.push_back(a.qname);
+    int rc = dns::fillHostent(ret, buf, buflen, canon, aliases, af, a.addresses);
+    if (rc == ERANGE) {
+      *result = nullptr;
+      *herr = NETDB_INTERNAL;
+      errno = ERANGE;
+      return ERANGE;
+    }
+    *result = ret;
+    *herr = NETDB_SUCCESS;
+    return 0;
+  } catch (...) {
+    *result = nullptr;
+    *herr = NETDB_INTERNAL;
+    errno = ENOMEM;
+    return ENOMEM;
+  }
+}
+
+bool addressOf(const void* addr, socklen_t len, int type, IpAddress* out) {
+  if (addr == nullptr) return false;
+  if (type == AF_INET && len == 4) {
+    out->family = mif::policy::Family::V4;
+    std::memcpy(out->bytes.data(), addr, 4);
+    return true;
+  }
+  if (type == AF_INET6 && len == 16) {
+    out->family = mif::policy::Family::V6;
+    std::memcpy(out->bytes.data(), addr, 16);
+    return true;
+  }
+  return false;
+}
+
+// Loopback and link-local addresses name this host or a neighbour: glibc's answer stands.
+bool leaveAddressToLibc(const IpAddress& a) {
+  IpAddress u = a.unmapped();
+  if (u.family == mif::policy::Family::V4) return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
+  static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return std::memcmp(u.bytes.data(), loop, 16) == 0 || (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) ||
+         dns::hostsHasAddress(u);
+}
+
+int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen, hostent** result, int* herr) {
+  IpAddress ip;
+  if (ReentryGuard::active() || !addressOf(addr, len, type, &ip) || leaveAddressToLibc(ip)) return kToLibc;
+  Plan plan = planForAddress(ip);
+  if (plan.route == Route::Libc) return kToLibc;
+  ReentryGuard guard;
+  NoCancel noCancel;
+  if (plan.route == Route::Blocked) {
+    traceNote(plan, "gethostbyaddr", ip.toString(), "strict: no usable PvD");
+    return failWith(dns::Status::TryAgain, result, herr);
+  }
+  try {
+    std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
+    dns::Answer a = plan.resolver->reverse(*plan.snap, order, ip, "gethostbyaddr");
+    if (a.exhausted) {
+      if (plan.decision.strict) return failWith(dns::Status::TryAgain, result, herr);
+      return kToLibc;
+    }
+    if (a.status != dns::Status::Ok || a.names.empty()) return failWith(a.status == dns::Status::Ok ? dns::Status::NotFound : a.status, result, herr);
+    std::vector<std::string> aliases(a.names.begin() + 1, a.names.end());
+    int rc = dns::fillHostent(ret, buf, buflen, a.names.front(), aliases, type, {ip});
+    if (rc == ERANGE) {
+      *result = nullptr;
+      *herr = NETDB_INTERNAL;
+      errno = ERANGE;
+      return ERANGE;
+    }
+    *result = ret;
+    *herr = NETDB_SUCCESS;
+    return 0;
+  } catch (...) {
+    *result = nullptr;
+    *herr = NETDB_INTERNAL;
+    return ENOMEM;
+  }
+}
+
+// The classic (non-_r) forms: a per-thread hostent and buffer, grown on ERANGE.
+struct Store {
+  hostent h{};
+  std::vector<char> buf = std::vector<char>(1024);
+};
+thread_local Store tlsStore;
+
+template <typename Fill>
+hostent* classic(Fill&& fill, bool* toLibc) {
+  Store& s = tlsStore;
+  hostent* result = nullptr;
+  int herr = 0;
+  for (;;) {
+    int rc = fill(&s.h, s.buf.data(), s.buf.size(), &result, &herr);
+    if (rc == kToLibc) {
+      *toLibc = true;
+      return nullptr;
+    }
+    if (rc == ERANGE && herr == NETDB_INTERNAL && s.buf.size() < (1u << 20)) {
+      s.buf.resize(s.buf.size() * 2);
+      continue;
+    }
+    h_errno = herr;
+    return rc == 0 ? result : nullptr;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+MIF_EXPORT int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen,
+                                hostent** result, int* herr) noexcept {
+  int rc = byName(name, af, ret, buf, buflen, result, herr);
+  if (rc != kToLibc) return rc;
+  return realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(name, af, ret, buf, buflen, result, herr);
+}
+
+MIF_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,
+                               int* herr) noexcept {
+  int rc = byName(name, AF_INET, ret, buf, buflen, result, herr);
+  if (rc != kToLibc) return rc;
+  return realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(name, ret, buf, buflen, result, herr);
+}
+
+MIF_EXPORT hostent* gethostbyname2(const char* name, int af) noexcept {
+  bool toLibc = false;
+  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) { return byName(name, af, r, b, l, res, e); }, &toLibc);
+  if (toLibc) return realGhbn2.get(reinterpret_cast<const void*>(&gethostbyname2))(name, af);
+  return h;
+}
+
+MIF_EXPORT hostent* gethostbyname(const char* name) noexcept {
+  bool toLibc = false;
+  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) { return byName(name, AF_INET, r, b, l, res, e); }, &toLibc);
+  if (toLibc) return realGhbn.get(reinterpret_cast<const void*>(&gethostbyname))(name);
+  return h;
+}
+
+MIF_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
+                               hostent** result, int* herr) noexcept {
+  int rc = byAddr(addr, len, type, ret, buf, buflen, result, herr);
+  if (rc != kToLibc) return rc;
+  return realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(addr, len, type, ret, buf, buflen, result, herr);
+}
+
+MIF_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) noexcept {
+  bool toLibc = false;
+  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) { return byAddr(addr, len, type, r, b, l, res, e); }, &toLibc);
+  if (toLibc) return realGhba.get(reinterpret_cast<const void*>(&gethostbyaddr))(addr, len, type);
+  return h;
+}
+
+}  // extern "C"
