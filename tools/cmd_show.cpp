@@ -1,10 +1,421 @@
-// Placeholder until its issue lands: says so plainly and fails.
+// `mif show [--json]`: the live PvDs and the interfaces outside them.
+//
+// Every field is described once (a key, a label and a function that reads it from the
+// snapshot) in the tables below; the text and the JSON renderers walk the same tables, so
+// the two outputs cannot disagree about what is shown.
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "cli.h"
 #include "commands.h"
+#include "mif/policy/loader.h"
+#include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
 
 namespace mif::cmd {
-int show(int, char**) {
-  cli::error("show", "not implemented yet");
-  return cli::kExitFailure;
+namespace {
+
+using view::BoundPvd;
+using view::Interface;
+using view::Snapshot;
+
+// A shown value. Objects are lists of (key, value) pairs, printed by text as one line:
+// the first value, then "key value" for the others, as ip(8) prints an address.
+struct Value {
+  enum class Kind { Null, Str, Num, Bool, StrList, ObjList, Lifetime } kind = Kind::Null;
+  std::string str;
+  long long num = 0;
+  bool flag = false;
+  std::vector<std::string> list;
+  std::vector<std::vector<std::pair<const char*, Value>>> objs;
+
+  static Value s(std::string v) { Value x; x.kind = Kind::Str; x.str = std::move(v); return x; }
+  static Value n(long long v) { Value x; x.kind = Kind::Num; x.num = v; return x; }
+  // Seconds; JSON keeps the kernel's 4294967295 for "forever" (as `ip -j` does).
+  static Value life(uint32_t v) { Value x; x.kind = Kind::Lifetime; x.num = v; return x; }
+  static Value b(bool v) { Value x; x.kind = Kind::Bool; x.flag = v; return x; }
+  static Value strs(std::vector<std::string> v) {
+    Value x; x.kind = Kind::StrList; x.list = std::move(v); return x;
+  }
+  bool empty() const {
+    return kind == Kind::Null || (kind == Kind::Str && str.empty()) ||
+           (kind == Kind::StrList && list.empty()) || (kind == Kind::ObjList && objs.empty());
+  }
+};
+using Obj = std::vector<std::pair<const char*, Value>>;
+
+template <class T>
+struct Field {
+  const char* key;    // JSON key
+  const char* label;  // text label
+  Value (*get)(const T&, const Snapshot&);
+};
+
+// Rows shown: a PvD (with its interface, if bound) or an interface outside every PvD.
+struct Row {
+  const policy::PvdDef* def = nullptr;
+  const BoundPvd* pvd = nullptr;
+  const Interface* ifc = nullptr;
+};
+
+std::string linkState(const Interface* i) {
+  if (!i) return "absent";
+  if (!i->adminUp) return "down";
+  if (!i->carrier) return "no-carrier";
+  switch (i->operState) {
+    case IF_OPER_UP:
+    case IF_OPER_UNKNOWN: return "up";
+    case IF_OPER_DORMANT: return "dormant";
+    case IF_OPER_LOWERLAYERDOWN: return "lower-layer-down";
+    case IF_OPER_TESTING: return "testing";
+    case IF_OPER_NOTPRESENT: return "not-present";
+    default: return "down";
+  }
 }
+
+std::string scopeName(uint8_t s) {
+  switch (s) {
+    case RT_SCOPE_UNIVERSE: return "global";
+    case RT_SCOPE_SITE: return "site";
+    case RT_SCOPE_LINK: return "link";
+    case RT_SCOPE_HOST: return "host";
+    default: return std::to_string(s);
+  }
+}
+
+std::string tableName(uint32_t t) {
+  switch (t) {
+    case RT_TABLE_MAIN: return "main";
+    case RT_TABLE_LOCAL: return "local";
+    case RT_TABLE_DEFAULT: return "default";
+    default: return std::to_string(t);
+  }
+}
+
+Value addresses(const Interface* i, const BoundPvd* p) {
+  Value v;
+  v.kind = Value::Kind::ObjList;
+  if (!i) return v;
+  for (const auto& a : i->addresses) {
+    // A PvD shows only the addresses that are its own (`source`).
+    if (p && std::find(p->addresses.begin(), p->addresses.end(), a.addr) == p->addresses.end())
+      continue;
+    std::vector<std::string> flags;
+    if (a.tentative()) flags.push_back("tentative");
+    if (a.flags & IFA_F_DADFAILED) flags.push_back("dadfailed");
+    if (a.deprecated()) flags.push_back("deprecated");
+    if (a.temporary()) flags.push_back("temporary");
+    v.objs.push_back(Obj{{"address", Value::s(a.addr.toString() + "/" + std::to_string(a.prefixLength))},
+                         {"scope", Value::s(scopeName(a.scope))},
+                         {"flags", Value::strs(flags)},
+                         {"usable", Value::b(a.usable())},
+                         {"preferred_lifetime", Value::life(a.preferredLifetime)},
+                         {"valid_lifetime", Value::life(a.validLifetime)}});
+  }
+  return v;
+}
+
+// Routes with a next hop through the interface, in every table.
+Value gateways(const Interface* i, const Snapshot& s) {
+  Value v;
+  v.kind = Value::Kind::ObjList;
+  if (!i) return v;
+  for (const auto& r : s.routes) {
+    if (r.ifindex != i->index || !r.hasGateway) continue;
+    v.objs.push_back(Obj{{"gateway", Value::s(r.gateway.toString())},
+                         {"dst", Value::s(r.isDefault() ? "default" : r.dst.toString())},
+                         {"from", r.hasSource ? Value::s(r.source.toString()) : Value{}},
+                         {"table", Value::s(tableName(r.table))},
+                         {"metric", Value::n(r.metric)}});
+  }
+  return v;
+}
+
+Value source(const BoundPvd* p, bool v6) {
+  if (!p || !(v6 ? p->hasSource6 : p->hasSource4)) return {};
+  return Value::s((v6 ? p->source6 : p->source4).toString());
+}
+
+const Field<Row> kRowFields[] = {
+    {"name", "", [](const Row& r, const Snapshot&) {
+       return Value::s(r.def ? r.def->name : r.ifc->name);
+     }},
+    {"ad_hoc", "ad hoc", [](const Row& r, const Snapshot&) {
+       return r.def ? Value::b(r.def->adHoc) : Value{};
+     }},
+    {"match", "matches", [](const Row& r, const Snapshot&) {
+       return r.def ? Value::s(r.def->interfaceGlob) : Value{};
+     }},
+    {"interface", "interface", [](const Row& r, const Snapshot&) {
+       return r.ifc ? Value::s(r.ifc->name) : Value{};
+     }},
+    {"ifindex", "index", [](const Row& r, const Snapshot&) {
+       return r.ifc ? Value::n(r.ifc->index) : Value{};
+     }},
+    {"kind", "kind", [](const Row& r, const Snapshot&) {
+       return r.ifc ? Value::s(r.ifc->kind) : Value{};
+     }},
+    {"state", "state", [](const Row& r, const Snapshot&) { return Value::s(linkState(r.ifc)); }},
+    {"carrier", "carrier", [](const Row& r, const Snapshot&) {
+       return r.ifc ? Value::b(r.ifc->carrier) : Value{};
+     }},
+    {"usable_ipv4", "usable IPv4", [](const Row& r, const Snapshot&) {
+       return r.pvd ? Value::b(r.pvd->state.v4) : Value{};
+     }},
+    {"usable_ipv6", "usable IPv6", [](const Row& r, const Snapshot&) {
+       return r.pvd ? Value::b(r.pvd->state.v6) : Value{};
+     }},
+    {"source_ipv4", "source IPv4", [](const Row& r, const Snapshot&) { return source(r.pvd, false); }},
+    {"source_ipv6", "source IPv6", [](const Row& r, const Snapshot&) { return source(r.pvd, true); }},
+    {"addresses", "address", [](const Row& r, const Snapshot&) { return addresses(r.ifc, r.pvd); }},
+    {"gateways", "gateway", [](const Row& r, const Snapshot& s) { return gateways(r.ifc, s); }},
+    {"dns", "dns", [](const Row& r, const Snapshot&) {
+       Value v;
+       v.kind = Value::Kind::ObjList;
+       if (r.pvd)
+         for (const auto& d : r.pvd->dns)
+           v.objs.push_back(Obj{{"address", Value::s(d.addr.toString())},
+                                {"port", Value::n(d.port)},
+                                {"origin", Value::s(view::dnsOriginName(d.origin))}});
+       return v;
+     }},
+    {"domains", "domain", [](const Row& r, const Snapshot&) {
+       Value v;
+       v.kind = Value::Kind::ObjList;
+       if (r.pvd)
+         for (size_t k = 0; k < r.pvd->domains.size(); ++k)
+           v.objs.push_back(Obj{{"domain", Value::s(r.pvd->domains[k])},
+                                {"origin", Value::s(view::dnsOriginName(r.pvd->domainOrigins[k]))}});
+       return v;
+     }},
+    {"warnings", "warning", [](const Row& r, const Snapshot&) {
+       return r.pvd ? Value::strs(r.pvd->warnings) : Value::strs({});
+     }},
+};
+
+// --- JSON -----------------------------------------------------------------------------
+void json(const Value& v, std::string& out);
+void jsonObj(const Obj& o, std::string& out) {
+  out += '{';
+  for (size_t k = 0; k < o.size(); ++k) {
+    out += (k ? "," : "") + cli::jsonString(o[k].first) + ":";
+    json(o[k].second, out);
+  }
+  out += '}';
+}
+void json(const Value& v, std::string& out) {
+  switch (v.kind) {
+    case Value::Kind::Null: out += "null"; break;
+    case Value::Kind::Str: out += cli::jsonString(v.str); break;
+    case Value::Kind::Num:
+    case Value::Kind::Lifetime: out += std::to_string(v.num); break;
+    case Value::Kind::Bool: out += v.flag ? "true" : "false"; break;
+    case Value::Kind::StrList:
+      out += '[';
+      for (size_t k = 0; k < v.list.size(); ++k) out += (k ? "," : "") + cli::jsonString(v.list[k]);
+      out += ']';
+      break;
+    case Value::Kind::ObjList:
+      out += '[';
+      for (size_t k = 0; k < v.objs.size(); ++k) {
+        if (k) out += ',';
+        jsonObj(v.objs[k], out);
+      }
+      out += ']';
+      break;
+  }
+}
+
+// --- text -----------------------------------------------------------------------------
+std::string text(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::Null: return "";
+    case Value::Kind::Str: return v.str;
+    case Value::Kind::Num: return std::to_string(v.num);
+    case Value::Kind::Lifetime: return v.num == 0xffffffffLL ? "forever" : std::to_string(v.num) + "s";
+    case Value::Kind::Bool: return v.flag ? "yes" : "no";
+    case Value::Kind::StrList: {
+      std::string s;
+      for (const auto& e : v.list) s += (s.empty() ? "" : ",") + e;
+      return s;
+    }
+    case Value::Kind::ObjList: return "";
+  }
+  return "";
+}
+std::string textObj(const Obj& o) {
+  std::string s = text(o.front().second);
+  for (size_t k = 1; k < o.size(); ++k) {
+    if (o[k].second.empty()) continue;
+    s += std::string(" ") + o[k].first + " " + text(o[k].second);
+  }
+  return s;
+}
+
+void printText(const std::vector<Row>& rows, const Snapshot& s) {
+  for (const auto& w : s.warnings) std::printf("warning: %s\n", w.c_str());
+  for (const auto& row : rows) {
+    bool first = true;
+    for (const auto& f : kRowFields) {
+      Value v = f.get(row, s);
+      if (first) {  // the name: a PvD's, or an interface's outside every PvD
+        std::printf("%s %s\n", row.def ? "pvd" : "interface", text(v).c_str());
+        first = false;
+        continue;
+      }
+      if (v.empty()) continue;
+      if (v.kind == Value::Kind::ObjList) {
+        for (const auto& o : v.objs) std::printf("    %-12s %s\n", f.label, textObj(o).c_str());
+      } else if (v.kind == Value::Kind::StrList) {
+        for (const auto& e : v.list) std::printf("    %-12s %s\n", f.label, e.c_str());
+      } else {
+        std::printf("    %-12s %s\n", f.label, text(v).c_str());
+      }
+    }
+  }
+}
+
+void printJson(const std::vector<Row>& rows, const Snapshot& s) {
+  std::string out = "{\"generation\":" + std::to_string(s.generation) + ",\"error\":" +
+                    (s.error.empty() ? std::string("null") : cli::jsonString(s.error)) +
+                    ",\"warnings\":";
+  json(Value::strs(s.warnings), out);
+  for (bool pvds : {true, false}) {
+    out += pvds ? ",\"pvds\":[" : "],\"interfaces\":[";
+    bool firstRow = true;
+    for (const auto& row : rows) {
+      if ((row.def != nullptr) != pvds) continue;
+      Obj o;
+      for (const auto& f : kRowFields) o.emplace_back(f.key, f.get(row, s));
+      if (!firstRow) out += ',';
+      firstRow = false;
+      jsonObj(o, out);
+    }
+  }
+  out += "]}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: mif show [--json] [--policy FILE] [--pvd NAME]... [--dns ADDR]...\n\n"
+               "Shows every PvD of the policy and every interface outside them: state,\n"
+               "addresses, gateways, DNS servers and domains with where each came from,\n"
+               "and warnings about what will not work.\n\n"
+               "  --json         machine-readable output\n"
+               "  --policy FILE  add FILE to the system and user policies\n"
+               "                 (/etc/mif/policy.toml, $XDG_CONFIG_HOME/mif/policy.toml)\n"
+               "  --pvd NAME     also show NAME: a policy PvD, or an interface (ad hoc PvD);\n"
+               "                 repeat or separate with commas\n"
+               "  --dns ADDR     DNS servers of ad hoc PvDs\n"
+               "  -h, --help     this help\n");
+}
+
+}  // namespace
+
+int show(int argc, char** argv) {
+  bool asJson = false;
+  std::vector<std::string> files;
+  policy::Pin pin;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto valueOf = [&](const char* opt, std::string& out) {
+      std::string prefix = std::string(opt) + "=";
+      if (a.rfind(prefix, 0) == 0) {
+        out = a.substr(prefix.size());
+        return true;
+      }
+      if (a != opt) return false;
+      if (i + 1 >= argc) {
+        cli::error(std::string("show: ") + opt, "needs a value");
+        std::exit(cli::kExitUsage);
+      }
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return cli::kExitOk;
+    } else if (a == "--json" || a == "-j") {
+      asJson = true;
+    } else if (valueOf("--policy", v)) {
+      files.push_back(v);
+    } else if (valueOf("--pvd", v)) {
+      for (size_t p = 0, e; p <= v.size(); p = e + 1) {
+        e = v.find(',', p);
+        if (e == std::string::npos) e = v.size();
+        if (e > p) pin.pvds.push_back(v.substr(p, e - p));
+      }
+    } else if (valueOf("--dns", v)) {
+      auto addr = policy::IpAddress::parse(v);
+      if (!addr) {
+        cli::error("show: --dns " + v, "not an IP address");
+        return cli::kExitUsage;
+      }
+      pin.dns.push_back(*addr);
+    } else {
+      cli::error("show: " + a, "unknown argument (try 'mif show --help')");
+      return cli::kExitUsage;
+    }
+  }
+
+  std::vector<policy::PolicyDoc> layers;
+  std::vector<policy::Diagnostic> diags;
+  auto load = [&](const std::string& path, policy::Layer layer) {
+    auto r = policy::loadFile(path, layer);
+    diags.insert(diags.end(), r.diagnostics.begin(), r.diagnostics.end());
+    layers.push_back(std::move(r.doc));
+  };
+  if (::access(policy::systemPolicyPath().c_str(), F_OK) == 0)
+    load(policy::systemPolicyPath(), policy::Layer::System);
+  if (auto user = policy::userPolicyPath(); !user.empty() && ::access(user.c_str(), F_OK) == 0)
+    load(user, policy::Layer::User);
+  for (const auto& f : files) {
+    if (::access(f.c_str(), R_OK) != 0) {
+      cli::error("show: " + f, std::strerror(errno));
+      return cli::kExitFailure;
+    }
+    load(f, policy::Layer::CommandLine);
+  }
+  auto compiled = policy::Policy::compile(std::move(layers), pin);
+  diags.insert(diags.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
+  for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!compiled.policy || policy::hasErrors(diags)) {
+    cli::error("show", "the policy does not validate (see 'mif check')");
+    return cli::kExitFailure;
+  }
+
+  auto snap = view::LiveView::readOnce(*compiled.policy);
+  if (!snap->error.empty()) {
+    std::fprintf(stderr, "%s\n", snap->error.c_str());
+    return cli::kExitFailure;
+  }
+  std::vector<Row> rows;
+  std::vector<bool> inPvd(snap->interfaces.size(), false);
+  for (const auto& p : snap->pvds) {
+    Row r{&compiled.policy->pvds()[p.id], &p, snap->interfaceByIndex(p.ifindex)};
+    if (r.ifc) inPvd[static_cast<size_t>(r.ifc - snap->interfaces.data())] = true;
+    rows.push_back(r);
+  }
+  for (size_t k = 0; k < snap->interfaces.size(); ++k)
+    if (!inPvd[k]) rows.push_back(Row{nullptr, nullptr, &snap->interfaces[k]});
+
+  if (asJson)
+    printJson(rows, *snap);
+  else
+    printText(rows, *snap);
+  return cli::kExitOk;
+}
+
 }  // namespace mif::cmd
