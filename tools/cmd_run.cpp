@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "enforce/enforce.h"
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
@@ -239,11 +240,6 @@ int run(int argc, char** argv) {
   RunOptions o;
   if (int status = parse(argc, argv, &o); status >= 0) return status;
 
-  if (o.enforce) {
-    // Its own issue (seccomp supervision); refuse plainly rather than run unenforced.
-    cli::error("--enforce", "not available yet");
-    return cli::kExitRunFailed;
-  }
   if (o.policyFile && access(o.policyFile->c_str(), R_OK) != 0) {
     cli::error(*o.policyFile, std::strerror(errno));
     return cli::kExitRunFailed;
@@ -288,7 +284,11 @@ int run(int argc, char** argv) {
     cli::error(program, std::strerror(ENOENT));
     return cli::kExitNotFound;
   }
-  if (auto why = secureExecReason(path)) {
+  if (auto why = secureExecReason(path); why && o.enforce) {
+    // no_new_privs (required for the filter) makes exec ignore set-id bits and file
+    // capabilities: the program runs, but as the caller.
+    cli::error(program, *why + ": under --enforce it runs without those privileges (no_new_privs)");
+  } else if (why) {
     cli::error(program, *why + ": the dynamic loader ignores LD_PRELOAD for it, so mif cannot "
                                "act on it; use 'mif run --enforce'");
     return cli::kExitRunFailed;
@@ -307,6 +307,12 @@ int run(int argc, char** argv) {
   setOrUnset("MIF_TRACE", !o.trace ? "" : *o.trace == "stderr" ? "stderr" : absolutePath(*o.trace));
 
   o.program.push_back(nullptr);
+  if (o.enforce) {
+    enforce::EnforceOptions eo;
+    eo.policy = &*compiled;
+    eo.trace = !o.trace ? "" : *o.trace == "stderr" ? "stderr" : absolutePath(*o.trace);
+    return enforce::runEnforced(eo, o.program.data());
+  }
   execv(path.c_str(), o.program.data());
   const int err = errno;
   cli::error(program, std::strerror(err));
