@@ -4,7 +4,9 @@
 #include <linux/if.h>
 #include <linux/if_arp.h>
 #include <netlink/addr.h>
-#include <netlink/cache.h>
+#include <netlink/msg.h>
+#include <netlink/object.h>
+#include <netlink/route/rtnl.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -24,11 +26,7 @@ namespace {
 struct SockFree {
   void operator()(nl_sock* s) const { nl_socket_free(s); }
 };
-struct CacheFree {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
 using SockPtr = std::unique_ptr<nl_sock, SockFree>;
-using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
 
 Family familyOf(int af) { return af == AF_INET6 ? Family::V6 : Family::V4; }
 
@@ -101,80 +99,111 @@ std::string linkKind(rtnl_link* l, int index, const char* name) {
   }
 }
 
-void readLinks(nl_cache* cache, std::vector<Interface>& out) {
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* l = reinterpret_cast<rtnl_link*>(o);
-    Interface i;
-    i.index = rtnl_link_get_ifindex(l);
-    const char* name = rtnl_link_get_name(l);
-    i.name = name ? name : "";
-    i.flags = rtnl_link_get_flags(l);
-    i.arpType = rtnl_link_get_arptype(l);
-    i.adminUp = i.flags & IFF_UP;
-    i.carrier = rtnl_link_get_carrier(l) != 0;
-    i.operState = rtnl_link_get_operstate(l);
-    i.operUp = i.operState == IF_OPER_UP || (i.operState == IF_OPER_UNKNOWN && i.carrier);
-    i.kind = linkKind(l, i.index, i.name.c_str());
-    out.push_back(std::move(i));
-  }
-  std::sort(out.begin(), out.end(),
-            [](const Interface& a, const Interface& b) { return a.index < b.index; });
+void readLink(rtnl_link* l, std::vector<Interface>& out) {
+  Interface i;
+  i.index = rtnl_link_get_ifindex(l);
+  const char* name = rtnl_link_get_name(l);
+  i.name = name ? name : "";
+  i.flags = rtnl_link_get_flags(l);
+  i.arpType = rtnl_link_get_arptype(l);
+  i.adminUp = i.flags & IFF_UP;
+  i.carrier = rtnl_link_get_carrier(l) != 0;
+  i.operState = rtnl_link_get_operstate(l);
+  i.operUp = i.operState == IF_OPER_UP || (i.operState == IF_OPER_UNKNOWN && i.carrier);
+  i.kind = linkKind(l, i.index, i.name.c_str());
+  out.push_back(std::move(i));
 }
 
-void readAddresses(nl_cache* cache, Snapshot& s) {
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* a = reinterpret_cast<rtnl_addr*>(o);
-    int af = rtnl_addr_get_family(a);
-    if (af != AF_INET && af != AF_INET6) continue;
-    // interfaceByIndex() only reads, but the snapshot is still being built: cast is ours.
-    auto* ifc = const_cast<Interface*>(s.interfaceByIndex(rtnl_addr_get_ifindex(a)));
-    if (!ifc) continue;
-    Address ad;
-    // IFA_LOCAL: on a point-to-point link IFA_ADDRESS is the peer, not ours.
-    ad.addr = toIp(rtnl_addr_get_local(a), af);
-    ad.prefixLength = static_cast<uint8_t>(rtnl_addr_get_prefixlen(a));
-    ad.scope = static_cast<uint8_t>(rtnl_addr_get_scope(a));
-    ad.flags = rtnl_addr_get_flags(a);
-    ad.preferredLifetime = rtnl_addr_get_preferred_lifetime(a);
-    ad.validLifetime = rtnl_addr_get_valid_lifetime(a);
-    ifc->addresses.push_back(ad);
+void readAddress(rtnl_addr* a, Snapshot& s) {
+  int af = rtnl_addr_get_family(a);
+  if (af != AF_INET && af != AF_INET6) return;
+  // interfaceByIndex() only reads, but the snapshot is still being built: the cast is ours.
+  auto* ifc = const_cast<Interface*>(s.interfaceByIndex(rtnl_addr_get_ifindex(a)));
+  if (!ifc) return;
+  Address ad;
+  // IFA_LOCAL: on a point-to-point link IFA_ADDRESS is the peer, not ours.
+  ad.addr = toIp(rtnl_addr_get_local(a), af);
+  ad.prefixLength = static_cast<uint8_t>(rtnl_addr_get_prefixlen(a));
+  ad.scope = static_cast<uint8_t>(rtnl_addr_get_scope(a));
+  ad.flags = rtnl_addr_get_flags(a);
+  ad.preferredLifetime = rtnl_addr_get_preferred_lifetime(a);
+  ad.validLifetime = rtnl_addr_get_valid_lifetime(a);
+  ifc->addresses.push_back(ad);
+}
+
+void readRoute(rtnl_route* r, std::vector<Route>& out) {
+  int af = rtnl_route_get_family(r);
+  if (af != AF_INET && af != AF_INET6) return;
+  Route base;
+  base.family = familyOf(af);
+  base.dst = toPrefix(rtnl_route_get_dst(r), af);
+  if (nl_addr* src = rtnl_route_get_src(r); src && nl_addr_get_prefixlen(src) > 0) {
+    base.hasSource = true;
+    base.source = toPrefix(src, af);
+  }
+  base.metric = rtnl_route_get_priority(r);
+  base.table = rtnl_route_get_table(r);
+  base.type = rtnl_route_get_type(r);
+  base.protocol = rtnl_route_get_protocol(r);
+  int n = rtnl_route_get_nnexthops(r);
+  if (n == 0) {  // blackhole, unreachable, prohibit
+    out.push_back(base);
+    return;
+  }
+  // A multipath route becomes one Route per next hop: each is a way out of its own
+  // interface, which is what PvD binding asks about.
+  for (int k = 0; k < n; ++k) {
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(r, k);
+    Route rt = base;
+    rt.ifindex = rtnl_route_nh_get_ifindex(nh);
+    if (nl_addr* gw = rtnl_route_nh_get_gateway(nh); gw && nl_addr_get_len(gw) > 0) {
+      rt.hasGateway = true;
+      rt.gateway = toIp(gw, nl_addr_get_family(gw));
+    }
+    out.push_back(rt);
   }
 }
 
-void readRoutes(nl_cache* cache, std::vector<Route>& out) {
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    int af = rtnl_route_get_family(r);
-    if (af != AF_INET && af != AF_INET6) continue;
-    Route base;
-    base.family = familyOf(af);
-    base.dst = toPrefix(rtnl_route_get_dst(r), af);
-    if (nl_addr* src = rtnl_route_get_src(r); src && nl_addr_get_prefixlen(src) > 0) {
-      base.hasSource = true;
-      base.source = toPrefix(src, af);
-    }
-    base.metric = rtnl_route_get_priority(r);
-    base.table = rtnl_route_get_table(r);
-    base.type = rtnl_route_get_type(r);
-    base.protocol = rtnl_route_get_protocol(r);
-    int n = rtnl_route_get_nnexthops(r);
-    if (n == 0) {  // blackhole, unreachable, prohibit
-      out.push_back(base);
-      continue;
-    }
-    // A multipath route becomes one Route per next hop: each is a way out of its own
-    // interface, which is what PvD binding asks about.
-    for (int k = 0; k < n; ++k) {
-      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, k);
-      Route rt = base;
-      rt.ifindex = rtnl_route_nh_get_ifindex(nh);
-      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh); gw && nl_addr_get_len(gw) > 0) {
-        rt.hasGateway = true;
-        rt.gateway = toIp(gw, nl_addr_get_family(gw));
-      }
-      out.push_back(rt);
-    }
+struct DumpState {
+  Snapshot* snap = nullptr;
+  bool failed = false;  // out of memory inside a libnl callback (no exception may cross C)
+};
+
+void onObject(nl_object* o, void* arg) {
+  auto* st = static_cast<DumpState*>(arg);
+  if (st->failed) return;
+  try {
+    std::string_view type = nl_object_get_type(o);
+    if (type == "route/link")
+      readLink(reinterpret_cast<rtnl_link*>(o), st->snap->interfaces);
+    else if (type == "route/addr")
+      readAddress(reinterpret_cast<rtnl_addr*>(o), *st->snap);
+    else if (type == "route/route")
+      readRoute(reinterpret_cast<rtnl_route*>(o), st->snap->routes);
+  } catch (...) {
+    st->failed = true;
   }
+}
+
+// nl_msg_parse finds the parser of a message type among the cache operations that libnl
+// registers from constructors in link.c, addr.c and route.c. Linked from the static
+// archives, an object file is only pulled in when one of its symbols is used: these
+// references make sure the three are, and with them their constructors.
+[[maybe_unused]] void* const volatile kKeepParsers[] = {
+    reinterpret_cast<void*>(&rtnl_link_alloc_cache), reinterpret_cast<void*>(&rtnl_addr_alloc_cache),
+    reinterpret_cast<void*>(&rtnl_route_alloc_cache)};
+
+int onMessage(nl_msg* msg, void* arg) {
+  nl_msg_parse(msg, onObject, arg);
+  return NL_OK;
+}
+
+// One dump request and its whole answer. libnl's caches are not used on purpose: they key
+// IPv6 routes by destination and table and merge routes that differ only in their device
+// (fe80::/64 on every link becomes one), and their hashing costs time we do not need.
+int dumpOne(nl_sock* sk, int type) {
+  int err = nl_rtgen_request(sk, type, AF_UNSPEC, NLM_F_DUMP);
+  return err < 0 ? err : nl_recvmsgs_default(sk);
 }
 
 }  // namespace
@@ -191,21 +220,30 @@ bool dumpKernel(Snapshot& out, std::string& why) {
     why = std::string("mif: netlink: ") + nl_geterror(err);
     return false;
   }
-  nl_cache *links = nullptr, *addrs = nullptr, *routes = nullptr;
-  int err = rtnl_link_alloc_cache(sk.get(), AF_UNSPEC, &links);
-  CachePtr linksPtr(links);
-  if (err >= 0) err = rtnl_addr_alloc_cache(sk.get(), &addrs);
-  CachePtr addrsPtr(addrs);
-  // Flags 0: the kernel's FIB in every table, without the per-destination route cache.
-  if (err >= 0) err = rtnl_route_alloc_cache(sk.get(), AF_UNSPEC, 0, &routes);
-  CachePtr routesPtr(routes);
-  if (err < 0) {
-    why = std::string("mif: netlink dump: ") + nl_geterror(err);
+  // Dump answers come in skbs of up to 32 KiB; a buffer that size needs no MSG_PEEK round.
+  nl_socket_set_msg_buf_size(sk.get(), 32768);
+  DumpState st;
+  st.snap = &out;
+  nl_socket_modify_cb(sk.get(), NL_CB_VALID, NL_CB_CUSTOM, onMessage, &st);
+  int err = 0;
+  // A dump the kernel marks interrupted (NLM_F_DUMP_INTR: the tables changed meanwhile) is
+  // started over; the change notification will trigger another refresh anyway.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    out.interfaces.clear();
+    out.routes.clear();
+    err = dumpOne(sk.get(), RTM_GETLINK);
+    if (err >= 0) {
+      std::sort(out.interfaces.begin(), out.interfaces.end(),
+                [](const Interface& a, const Interface& b) { return a.index < b.index; });
+      err = dumpOne(sk.get(), RTM_GETADDR);
+    }
+    if (err >= 0) err = dumpOne(sk.get(), RTM_GETROUTE);
+    if (err != -NLE_DUMP_INTR) break;
+  }
+  if (err < 0 || st.failed) {
+    why = std::string("mif: netlink dump: ") + (st.failed ? "out of memory" : nl_geterror(err));
     return false;
   }
-  readLinks(links, out.interfaces);
-  readAddresses(addrs, out);
-  readRoutes(routes, out.routes);
   return true;
 }
 
