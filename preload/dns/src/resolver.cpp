@@ -336,6 +336,9 @@ struct Resolver::Impl {
       ttl = std::min(ttl, res[i].entry.remaining(now));
     }
     for (size_t i = 0; i < types.size(); ++i) nr.anyResponse |= res[i].responded;
+    // Servers echo the question's spelling in the owner name; the cache is keyed by the
+    // lower-cased name, so give back this query's spelling, as an uncached answer would.
+    if (wire::normalise(nr.owner) == key) nr.owner = qname;
     if (!nr.addresses.empty() || !nr.names.empty()) {
       nr.status = Status::Ok;
       nr.ttl = ttl == UINT32_MAX ? 0 : ttl;

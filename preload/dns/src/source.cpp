@@ -68,8 +68,9 @@ SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd, cons
   if (itf) {
     for (const view::Address& x : itf->addresses) {
       if (x.addr.family != dst.family || x.tentative()) continue;
-      bool mine = pvd.addresses.empty() ||
-                  std::find(pvd.addresses.begin(), pvd.addresses.end(), x.addr) != pvd.addresses.end();
+      // Host-scoped addresses (127.0.0.1 on lo) are never a source for another host.
+      bool mine = x.usable() && (pvd.addresses.empty() ||
+                                 std::find(pvd.addresses.begin(), pvd.addresses.end(), x.addr) != pvd.addresses.end());
       bool linkLocal = x.addr.family == policy::Family::V6 && v6Scope(x.addr) == 2;
       if (mine || (linkLocal && v6Scope(dst) == 2)) cands.push_back(&x);
     }
