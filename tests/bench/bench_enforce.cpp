@@ -1,0 +1,336 @@
+// The cost of `mif run --enforce`, as ratios measured in one run (docs/performance.md
+// "`mif run --enforce`"). Needs root: it builds two namespaces of its own
+// (mifenf-bench-c, the client, interface mifenfb0 198.51.100.2/24; mifenf-bench-s, a
+// server at 198.51.100.1 across a veth) and removes them at the end.
+//
+//   bench_enforce [ROUNDS]        (default 5; the ways of each figure are interleaved
+//                                  round by round and the median of each is compared)
+//
+// 1. TCP connect+accept+close loop (20,000): `mif run --enforce --pvd mifenfb0` against
+//    `mif run --pvd mifenfb0` (the preload library alone). Each client times its own loop.
+// 2. A program without network calls (syscalls and arithmetic, ~0.4 s): the whole run,
+//    spawn to exit, under `mif run --enforce --pvd mifenfb0` against `mif run --pvd`.
+// 3. 100,000 UDP datagrams sendto'd on one unconnected socket under a strict pin:
+//    --enforce (sockets pinned at creation, the default for a strict pin) and --enforce
+//    with MIF_ENFORCE_MODE=per-call (every datagram supervised) against `mif run
+//    --strict --pvd` without --enforce; plus a non-strict pin under --enforce.
+//
+// Internal modes (the driver runs them): --tcp N, --udp N, --compute N.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kClientNs = "mifenf-bench-c";
+constexpr const char* kServerNs = "mifenf-bench-s";
+constexpr const char* kLink = "mifenfb0";
+constexpr const char* kServer = "198.51.100.1";
+constexpr uint16_t kTcpPort = 8080, kUdpPort = 9999;
+
+sockaddr_in serverAddr(uint16_t port) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  inet_pton(AF_INET, kServer, &s.sin_addr);
+  return s;
+}
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// ---- workloads (run inside the client namespace, possibly under mif) ----
+
+// connect, wait for the server's reset-close, close: one full round trip per iteration.
+bool tcpOnce(const sockaddr_in& to) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+    bool done = errno == ECONNRESET;
+    close(fd);
+    return done;
+  }
+  char c;
+  (void)!read(fd, &c, 1);
+  close(fd);
+  return true;
+}
+
+int tcpWorkload(long n) {
+  const sockaddr_in to = serverAddr(kTcpPort);
+  for (int i = 0; i < 200; ++i) {
+    if (!tcpOnce(to)) {
+      std::perror("bench_enforce --tcp: connect");
+      return 1;
+    }
+  }
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (!tcpOnce(to)) {
+      std::perror("bench_enforce --tcp: connect");
+      return 1;
+    }
+  }
+  std::printf("%.6f\n", since(t0));
+  return 0;
+}
+
+int udpWorkload(long n) {
+  const sockaddr_in to = serverAddr(kUdpPort);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  char payload[64] = "mif enforce benchmark datagram";
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) !=
+        static_cast<ssize_t>(sizeof payload)) {
+      if (errno == ENOBUFS || errno == EAGAIN) continue;
+      std::perror("bench_enforce --udp: sendto");
+      return 1;
+    }
+  }
+  std::printf("%.6f\n", since(t0));
+  return 0;
+}
+
+// Ordinary system calls and arithmetic, no network: what every syscall pays for the
+// filter, plus mif's start-up.
+int computeWorkload(long n) {
+  auto t0 = Clock::now();
+  unsigned long acc = 0;
+  char buf[256];
+  for (long i = 0; i < n; ++i) {
+    acc += static_cast<unsigned long>(getppid());
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      acc += static_cast<unsigned long>(read(fd, buf, sizeof buf));
+      close(fd);
+    }
+    for (int k = 0; k < 2000; ++k) acc = acc * 6364136223846793005ULL + 1442695040888963407ULL;
+  }
+  std::printf("%.6f %lu\n", since(t0), acc & 1);
+  return 0;
+}
+
+// ---- driver ----
+
+std::string selfDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+std::string selfExe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+bool sh(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
+
+void teardown() {
+  sh(std::string("ip netns del ") + kClientNs + " 2>/dev/null");
+  sh(std::string("ip netns del ") + kServerNs + " 2>/dev/null");
+}
+
+bool setup() {
+  teardown();
+  std::string c = kClientNs, s = kServerNs;
+  return sh("ip netns add " + c) && sh("ip netns add " + s) &&
+         sh("ip link add " + std::string(kLink) + " netns " + c + " type veth peer name srv0 netns " + s) &&
+         sh("ip -n " + c + " link set lo up") && sh("ip -n " + s + " link set lo up") &&
+         sh("ip -n " + c + " addr add 198.51.100.2/24 dev " + kLink) &&
+         sh("ip -n " + c + " link set " + kLink + " up") &&
+         sh("ip -n " + s + " addr add " + kServer + "/24 dev srv0") &&
+         sh("ip -n " + s + " link set srv0 up");
+}
+
+bool enterNs(const char* name) {
+  int fd = open((std::string("/run/netns/") + name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = setns(fd, CLONE_NEWNET) == 0;
+  close(fd);
+  return ok;
+}
+
+// TCP: accept and close with a reset (no TIME_WAIT pile-up); UDP: a bound socket that
+// reads what it can (overflow is dropped, which the sender never notices).
+pid_t startServer() {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  setpgid(0, 0);  // the UDP reader below too: both go with one kill of the group
+  if (!enterNs(kServerNs)) _exit(1);
+  int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a = serverAddr(kTcpPort);
+  if (bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(l, 1024) != 0) _exit(1);
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in ua = serverAddr(kUdpPort);
+  if (bind(u, reinterpret_cast<sockaddr*>(&ua), sizeof ua) != 0) _exit(1);
+  if (fork() == 0) {
+    char buf[2048];
+    for (;;) (void)!recv(u, buf, sizeof buf, 0);
+  }
+  linger lg{1, 0};
+  for (;;) {
+    int c = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c);
+  }
+}
+
+struct Run {
+  double loop = -1;  // what the workload printed
+  double wall = -1;  // spawn to exit, seen by the driver
+};
+
+// Runs argv in the client namespace with extra environment; stdout parsed as seconds.
+Run spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return {};
+  auto t0 = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    if (!enterNs(kClientNs)) _exit(125);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  Run r;
+  r.wall = since(t0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    std::fprintf(stderr, "bench_enforce: %s ... failed (status %d)\n", argv[0].c_str(), st);
+    return {};
+  }
+  r.loop = std::atof(text.c_str());
+  return r;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? -1 : v[v.size() / 2];
+}
+
+struct Way {
+  const char* name;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  bool wall = false;
+  std::vector<double> times;
+};
+
+void measure(const char* title, std::vector<Way>& ways, int rounds) {
+  for (int r = 0; r < rounds; ++r) {
+    for (auto& w : ways) {
+      Run run = spawn(w.argv, w.env);
+      w.times.push_back(w.wall ? run.wall : run.loop);
+    }
+  }
+  std::printf("%s\n", title);
+  double base = median(ways[0].times);
+  for (const auto& w : ways) {
+    double m = median(w.times);
+    std::printf("  %-44s median %8.3f s   ratio %.3f\n", w.name, m, m / base);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--tcp") == 0) return tcpWorkload(std::atol(argv[2]));
+  if (argc == 3 && std::strcmp(argv[1], "--udp") == 0) return udpWorkload(std::atol(argv[2]));
+  if (argc == 3 && std::strcmp(argv[1], "--compute") == 0) return computeWorkload(std::atol(argv[2]));
+  int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
+  if (geteuid() != 0) {
+    std::fprintf(stderr, "bench_enforce: needs root (network namespaces)\n");
+    return 1;
+  }
+  const std::string mif = selfDir() + "/mif", self = selfExe();
+  if (access(mif.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "bench_enforce: %s not found (build the mif target)\n", mif.c_str());
+    return 1;
+  }
+  if (!setup()) {
+    std::fprintf(stderr, "bench_enforce: could not build the namespaces\n");
+    teardown();
+    return 1;
+  }
+  pid_t server = startServer();
+  usleep(200000);
+  auto under = [&](std::vector<std::string> opts, std::vector<std::string> prog) {
+    std::vector<std::string> a{mif, "run"};
+    a.insert(a.end(), opts.begin(), opts.end());
+    a.push_back("--");
+    a.insert(a.end(), prog.begin(), prog.end());
+    return a;
+  };
+  std::printf("bench_enforce: %d rounds, medians; ratio against the first line\n", rounds);
+
+  std::vector<std::string> tcp{self, "--tcp", "20000"};
+  std::vector<Way> tcpWays = {
+      {"mif run --pvd (preload alone)", under({"--pvd", kLink}, tcp), {}, false, {}},
+      {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, tcp), {}, false, {}},
+      {"no mif", tcp, {}, false, {}},
+  };
+  measure("TCP connect+accept+close x20000 (client's loop time)", tcpWays, rounds);
+
+  std::vector<std::string> compute{self, "--compute", "20000"};
+  std::vector<Way> computeWays = {
+      {"mif run --pvd", under({"--pvd", kLink}, compute), {}, true, {}},
+      {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, compute), {}, true, {}},
+      {"no mif", compute, {}, true, {}},
+  };
+  measure("No network calls, whole run spawn to exit", computeWays, rounds);
+
+  std::vector<std::string> udp{self, "--udp", "100000"};
+  std::vector<Way> udpWays = {
+      {"mif run --strict --pvd", under({"--strict", "--pvd", kLink}, udp), {}, false, {}},
+      {"mif run --enforce --strict --pvd (pin at creation)",
+       under({"--enforce", "--strict", "--pvd", kLink}, udp), {}, false, {}},
+      {"  same, MIF_ENFORCE_MODE=per-call",
+       under({"--enforce", "--strict", "--pvd", kLink}, udp), {"MIF_ENFORCE_MODE=per-call"}, false, {}},
+      {"mif run --enforce --pvd (not strict: per call)",
+       under({"--enforce", "--pvd", kLink}, udp), {}, false, {}},
+      {"no mif", udp, {}, false, {}},
+  };
+  measure("UDP sendto x100000 on one socket (client's loop time)", udpWays, rounds);
+
+  kill(-server, SIGKILL);
+  waitpid(server, nullptr, 0);
+  teardown();
+  return 0;
+}
