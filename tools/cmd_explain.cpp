@@ -1,10 +1,422 @@
-// Placeholder until its issue lands: says so plainly and fails.
+// `mif explain [--policy FILE] [--pvd NAME]... [--strict] [--app NAME] [--udp] [--json]
+// TARGET`: which PvD a name or an address would use, and why — the precedence step, the
+// rule (FILE:LINE) that decided, and every match that lost (RFC 6418 4.3: conflicts
+// between layers and actors made visible).
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli.h"
 #include "commands.h"
+#include "mif/policy/layers.h"
+#include "mif/policy/loader.h"
+#include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
 
 namespace mif::cmd {
-int explain(int, char**) {
-  cli::error("explain", "not implemented yet");
-  return cli::kExitFailure;
+namespace {
+
+using policy::IpAddress;
+using policy::PvdId;
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: mif explain [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict]\n"
+               "                   [--app NAME] [--udp] [--json] [--assume-usable]\n"
+               "                   [--system-policy FILE] [--user-policy FILE] TARGET\n\n"
+               "Explains which PvD a name or an address would use, and why. TARGET is\n"
+               "HOST[:PORT], an address, or [V6]:PORT.\n\n"
+               "  --policy FILE         the command-line layer (as with `mif run`)\n"
+               "  --pvd NAME            pin to a PvD, or to an interface (ad hoc PvD); repeat\n"
+               "                        or separate with commas for an ordered preference\n"
+               "  --dns ADDR            DNS servers of ad hoc PvDs\n"
+               "  --strict              a strict pin (nothing through any other PvD)\n"
+               "  --app NAME            the application's executable name\n"
+               "  --udp                 a UDP send instead of a TCP connect\n"
+               "  --json                machine-readable output\n"
+               "  --assume-usable       treat every PvD as up on both families instead of\n"
+               "                        reading the live interfaces\n"
+               "  --system-policy FILE  the system layer (default %s; \"\" for none)\n"
+               "  --user-policy FILE    the user layer (default $XDG_CONFIG_HOME/mif/policy.toml;\n"
+               "                        \"\" for none)\n\n"
+               "For a name, two decisions are shown: where it is resolved, and where a\n"
+               "connection to it goes when only its name is known (rules on dst and the\n"
+               "PvD prefixes then apply to the addresses it resolves to).\n",
+               policy::systemPolicyPath().c_str());
 }
+
+struct Target {
+  std::string name;
+  bool hasAddress = false;
+  IpAddress address;
+  uint16_t port = 0;
+};
+
+bool parsePort(std::string_view s, uint16_t* out) {
+  if (s.empty() || s.size() > 5) return false;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v < 1 || v > 65535) return false;
+  *out = static_cast<uint16_t>(v);
+  return true;
+}
+
+// HOST[:PORT], an address, or [V6]:PORT. "" on success, else why not.
+std::string parseTarget(std::string_view t, Target* out) {
+  std::string_view host = t, port;
+  if (!t.empty() && t[0] == '[') {
+    size_t close = t.find(']');
+    if (close == std::string_view::npos) return "'[' without ']'";
+    host = t.substr(1, close - 1);
+    std::string_view rest = t.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return "expected ':PORT' after ']'";
+      port = rest.substr(1);
+      if (port.empty()) return "empty port after ':'";
+    }
+    auto a = IpAddress::parse(host);
+    if (!a || a->family != policy::Family::V6) return "'" + std::string(host) + "' is not an IPv6 address";
+  } else if (std::count(t.begin(), t.end(), ':') == 1) {
+    size_t colon = t.find(':');
+    host = t.substr(0, colon);
+    port = t.substr(colon + 1);
+    if (port.empty()) return "empty port after ':'";
+  }
+  if (!port.empty() && !parsePort(port, &out->port)) return "port '" + std::string(port) + "' is not 1-65535";
+  if (host.empty()) return "no host";
+  if (auto a = IpAddress::parse(host)) {
+    out->hasAddress = true;
+    out->address = a->unmapped();
+    return {};
+  }
+  if (host.find(':') != std::string_view::npos) return "'" + std::string(host) + "' is not an IPv6 address";
+  for (char c : host)
+    if (c <= ' ' || c == '/' || static_cast<unsigned char>(c) >= 0x7f)
+      return "'" + std::string(host) + "' is neither an address nor a host name";
+  out->name = std::string(host);
+  return {};
+}
+
+std::vector<std::string> splitCommas(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    if (comma > start) out.emplace_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// What explain needs to know about one PvD from the live view.
+struct PvdFacts {
+  std::string name;
+  std::string interface;  // bound interface name, or the glob when absent
+  bool present = false, v4 = false, v6 = false;
+  std::string source4, source6;
+  std::vector<std::string> dns;
+};
+
+class Explainer {
+ public:
+  Explainer(const policy::Policy& p, bool assumeUsable) : policy_(p) {
+    if (assumeUsable) {
+      states_.assign(p.pvds().size(), policy::PvdState{true, true, true});
+    } else {
+      // One full dump of the interfaces, addresses and routes, bound to the policy's PvDs.
+      snapshot_ = view::LiveView::readOnce(p);
+      if (snapshot_ && !snapshot_->error.empty())
+        cli::error("explain", "cannot read the interfaces (" + snapshot_->error +
+                                  "); every PvD is treated as absent");
+      if (snapshot_) states_ = snapshot_->states;
+    }
+  }
+
+  policy::View view() const { return policy::View{states_}; }
+
+  PvdFacts facts(PvdId id) const {
+    const policy::PvdDef& def = policy_.pvds()[id];
+    PvdFacts f;
+    f.name = def.name;
+    f.interface = def.interfaceGlob;
+    policy::PvdState s = id < states_.size() ? states_[id] : policy::PvdState{};
+    f.present = s.present;
+    f.v4 = s.v4;
+    f.v6 = s.v6;
+    const view::BoundPvd* b =
+        snapshot_ && id < snapshot_->pvds.size() ? &snapshot_->pvds[id] : nullptr;
+    if (b && !b->ifname.empty()) f.interface = b->ifname;
+    if (b && b->hasSource4) f.source4 = b->source4.toString();
+    if (b && b->hasSource6) f.source6 = b->source6.toString();
+    if (b && !b->dns.empty()) {
+      for (const auto& d : b->dns) f.dns.push_back(d.addr.toString());
+    } else {
+      for (const auto& d : def.dns) f.dns.push_back(d.toString());
+    }
+    return f;
+  }
+
+ private:
+  const policy::Policy& policy_;
+  std::unique_ptr<view::Snapshot> snapshot_;
+  std::vector<policy::PvdState> states_;
+};
+
+std::string stateText(const PvdFacts& f) {
+  if (!f.present) return "absent (no interface matches '" + f.interface + "')";
+  if (!f.v4 && !f.v6) return f.interface + ", not usable";
+  return f.interface + (f.v4 && f.v6 ? ", IPv4 and IPv6" : f.v4 ? ", IPv4 only" : ", IPv6 only");
+}
+
+struct Asked {
+  const char* what;  // "resolve", "connect", "send"
+  policy::Query query;
+};
+
+std::string queryText(const Asked& a, const Target& t) {
+  std::string s = a.what;
+  s += " ";
+  if (a.query.hasAddress) {
+    std::string addr = a.query.address.toString();
+    s += a.query.address.family == policy::Family::V6 && t.port ? "[" + addr + "]" : addr;
+  } else {
+    s += t.name;
+  }
+  if (a.query.port && a.query.kind != policy::Query::Kind::Resolve) s += ":" + std::to_string(a.query.port);
+  if (a.query.kind != policy::Query::Kind::Resolve)
+    s += a.query.proto == policy::Proto::Udp ? " (udp" : " (tcp";
+  else
+    s += " (";
+  if (!a.query.app.empty()) s += std::string(a.query.kind != policy::Query::Kind::Resolve ? ", " : "") + "app " + std::string(a.query.app);
+  s += ")";
+  if (s.size() >= 3 && s.compare(s.size() - 3, 3, " ()") == 0) s.resize(s.size() - 3);
+  return s;
+}
+
+std::string listedText(const std::vector<PvdId>& ids, const Explainer& ex) {
+  std::string s;
+  for (PvdId id : ids) s += (s.empty() ? "" : ", ") + ex.facts(id).name;
+  return s;
+}
+
+void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, const Target& t,
+               const policy::Decision& d, const policy::Explanation& e) {
+  std::printf("%s\n", queryText(a, t).c_str());
+  if (d.unmanaged()) {
+    std::printf("  result     unmanaged: nothing matched; the socket is left to the kernel and the\n"
+                "             name to the system resolver\n");
+  } else if (d.blocked()) {
+    std::printf("  result     blocked: strict, and none of its PvDs is usable (connect/sendto fail\n"
+                "             with ENETUNREACH, resolution with EAI_AGAIN)\n");
+  } else {
+    std::vector<PvdId> ids(d.pvds.begin(), d.pvds.begin() + d.count);
+    std::printf("  result     %s%s\n", listedText(ids, ex).c_str(), d.strict ? " (strict)" : "");
+  }
+  std::string decided = "step " + std::to_string(policy::stepNumber(d.step)) + ", " + policy::stepName(d.step);
+  for (const auto& m : e.matches)
+    if (m.won) decided += ": " + m.detail + " (" + m.where.toString() + ")";
+  if (d.rule >= 0) decided += ", rule " + p.rules()[static_cast<size_t>(d.rule)].where.toString();
+  std::printf("  decided    %s\n", decided.c_str());
+  for (uint8_t i = 0; i < d.count; ++i) {
+    PvdFacts f = ex.facts(d.pvds[i]);
+    std::string line = f.name + ": interface " + f.interface;
+    line += ", source " + (f.source4.empty() && f.source6.empty()
+                               ? std::string("chosen by the kernel")
+                               : f.source4 + (f.source4.empty() || f.source6.empty() ? "" : " ") + f.source6);
+    std::string dns;
+    for (const auto& s : f.dns) dns += (dns.empty() ? "" : " ") + s;
+    line += ", dns " + (dns.empty() ? std::string("none known") : dns);
+    std::printf("  %-10s %s\n", i == 0 ? "pvds" : "", line.c_str());
+  }
+  if (!e.matches.empty()) std::printf("  matches    (precedence order)\n");
+  for (const auto& m : e.matches) {
+    std::string states;
+    for (PvdId id : m.listed) {
+      PvdFacts f = ex.facts(id);
+      states += (states.empty() ? "" : "; ") + f.name + ": " + stateText(f);
+    }
+    std::printf("    %s step %d %s: %s (%s)%s\n      pvd %s\n      %s\n", m.won ? "won " : "lost",
+                policy::stepNumber(m.step), policy::stepName(m.step), m.detail.c_str(),
+                m.where.toString().c_str(), m.strict ? " strict" : "", states.c_str(), m.why.c_str());
+  }
+}
+
+std::string jsonStrings(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (const auto& x : v) s += (s.size() > 1 ? "," : "") + cli::jsonString(x);
+  return s + "]";
+}
+
+std::string pvdJson(const PvdFacts& f) {
+  return "{\"name\":" + cli::jsonString(f.name) + ",\"interface\":" + cli::jsonString(f.interface) +
+         ",\"present\":" + (f.present ? "true" : "false") + ",\"ipv4\":" + (f.v4 ? "true" : "false") +
+         ",\"ipv6\":" + (f.v6 ? "true" : "false") +
+         ",\"source4\":" + (f.source4.empty() ? "null" : cli::jsonString(f.source4)) +
+         ",\"source6\":" + (f.source6.empty() ? "null" : cli::jsonString(f.source6)) +
+         ",\"dns\":" + jsonStrings(f.dns) + "}";
+}
+
+std::string decisionJson(const policy::Policy& p, const Explainer& ex, const Asked& a, const Target& t,
+                         const policy::Decision& d, const policy::Explanation& e) {
+  std::string s = "{\"query\":" + cli::jsonString(a.what);
+  s += ",\"name\":" + (a.query.name.empty() ? std::string("null") : cli::jsonString(a.query.name));
+  s += ",\"address\":" + (a.query.hasAddress ? cli::jsonString(a.query.address.toString()) : std::string("null"));
+  s += ",\"port\":" + (t.port && a.query.kind != policy::Query::Kind::Resolve ? std::to_string(t.port) : std::string("null"));
+  s += ",\"proto\":" + std::string(a.query.kind == policy::Query::Kind::Resolve ? "null"
+                                   : a.query.proto == policy::Proto::Udp     ? "\"udp\""
+                                                                             : "\"tcp\"");
+  s += ",\"app\":" + (a.query.app.empty() ? std::string("null") : cli::jsonString(a.query.app));
+  s += ",\"pvds\":[";
+  for (uint8_t i = 0; i < d.count; ++i) s += (i ? "," : "") + pvdJson(ex.facts(d.pvds[i]));
+  s += "],\"strict\":" + std::string(d.strict ? "true" : "false");
+  s += ",\"blocked\":" + std::string(d.blocked() ? "true" : "false");
+  s += ",\"unmanaged\":" + std::string(d.unmanaged() ? "true" : "false");
+  s += ",\"step\":{\"number\":" + std::to_string(policy::stepNumber(d.step)) +
+       ",\"name\":" + cli::jsonString(policy::stepName(d.step)) + "}";
+  s += ",\"rule\":" + (d.rule >= 0 ? cli::jsonString(p.rules()[static_cast<size_t>(d.rule)].where.toString())
+                                   : std::string("null"));
+  s += ",\"matches\":[";
+  bool first = true;
+  for (const auto& m : e.matches) {
+    std::vector<std::string> names;
+    for (PvdId id : m.listed) names.push_back(ex.facts(id).name);
+    s += std::string(first ? "" : ",") + "{\"step\":" + std::to_string(policy::stepNumber(m.step)) +
+         ",\"stepName\":" + cli::jsonString(policy::stepName(m.step)) +
+         ",\"detail\":" + cli::jsonString(m.detail) + ",\"where\":" + cli::jsonString(m.where.toString()) +
+         ",\"pvds\":" + jsonStrings(names) + ",\"strict\":" + (m.strict ? "true" : "false") +
+         ",\"won\":" + (m.won ? "true" : "false") + ",\"why\":" + cli::jsonString(m.why) + "}";
+    first = false;
+  }
+  return s + "]}";
+}
+
+}  // namespace
+
+int explain(int argc, char** argv) {
+  policy::LayerFiles files = policy::LayerFiles::defaults();
+  policy::Pin pin;
+  std::string app;
+  bool udp = false, json = false, assumeUsable = false;
+  std::string targetText;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        cli::error("explain", std::string(a) + " needs a value (try 'mif explain --help')");
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return cli::kExitOk;
+    } else if (a == "--policy" || a == "--system-policy" || a == "--user-policy") {
+      const char* v = value();
+      if (!v) return cli::kExitUsage;
+      (a == "--policy" ? files.commandLine : a == "--system-policy" ? files.system : files.user) = v;
+    } else if (a == "--pvd") {
+      const char* v = value();
+      if (!v) return cli::kExitUsage;
+      for (auto& n : splitCommas(v)) pin.pvds.push_back(std::move(n));
+    } else if (a == "--dns") {
+      const char* v = value();
+      if (!v) return cli::kExitUsage;
+      for (const auto& s : splitCommas(v)) {
+        auto addr = IpAddress::parse(s);
+        if (!addr) {
+          cli::error("explain", "--dns '" + s + "': not an IPv4 or IPv6 address");
+          return cli::kExitUsage;
+        }
+        pin.dns.push_back(addr->unmapped());
+      }
+    } else if (a == "--app") {
+      const char* v = value();
+      if (!v) return cli::kExitUsage;
+      app = v;
+    } else if (a == "--strict") {
+      pin.strict = true;
+    } else if (a == "--udp") {
+      udp = true;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--assume-usable") {
+      assumeUsable = true;
+    } else if (a.size() > 1 && a[0] == '-' && a[1] != '[') {
+      cli::error("explain", "unknown option '" + std::string(a) + "' (try 'mif explain --help')");
+      return cli::kExitUsage;
+    } else if (!targetText.empty()) {
+      cli::error("explain", "more than one TARGET (try 'mif explain --help')");
+      return cli::kExitUsage;
+    } else {
+      targetText = a;
+    }
+  }
+  if (targetText.empty()) {
+    cli::error("explain", "no TARGET given (try 'mif explain --help')");
+    return cli::kExitUsage;
+  }
+  Target target;
+  if (auto why = parseTarget(targetText, &target); !why.empty()) {
+    cli::error("explain", targetText + ": " + why);
+    return cli::kExitUsage;
+  }
+
+  policy::LoadedLayers layers = policy::loadLayers(files);
+  for (const auto& d : layers.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!layers.ok()) {
+    cli::error("explain", "the policy has errors (see above)");
+    return cli::kExitFailure;
+  }
+  policy::CompileResult compiled = policy::Policy::compile(std::move(layers.docs), pin);
+  for (const auto& d : compiled.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!compiled.policy) {
+    cli::error("explain", "the policy has errors (see above)");
+    return cli::kExitFailure;
+  }
+  const policy::Policy& p = *compiled.policy;
+  Explainer ex(p, assumeUsable);
+
+  std::vector<Asked> asks;
+  policy::Query base;
+  base.app = app;
+  base.proto = udp ? policy::Proto::Udp : policy::Proto::Tcp;
+  base.port = target.port;
+  if (target.hasAddress) {
+    base.kind = udp ? policy::Query::Kind::Send : policy::Query::Kind::Connect;
+    base.hasAddress = true;
+    base.address = target.address;
+    asks.push_back({udp ? "send" : "connect", base});
+  } else {
+    base.name = target.name;
+    policy::Query r = base;
+    r.kind = policy::Query::Kind::Resolve;
+    r.port = 0;
+    r.proto = policy::Proto::Any;
+    asks.push_back({"resolve", r});
+    base.kind = udp ? policy::Query::Kind::Send : policy::Query::Kind::Connect;
+    asks.push_back({udp ? "send" : "connect", base});
+  }
+
+  std::string out = "{\"target\":" + cli::jsonString(targetText) + ",\"decisions\":[";
+  for (size_t i = 0; i < asks.size(); ++i) {
+    policy::Explanation e;
+    policy::Decision d = p.decide(asks[i].query, ex.view(), &e);
+    if (json) {
+      out += (i ? "," : "") + decisionJson(p, ex, asks[i], target, d, e);
+    } else {
+      if (i) std::printf("\n");
+      printText(p, ex, asks[i], target, d, e);
+    }
+  }
+  if (json) std::printf("%s]}\n", out.c_str());
+  return cli::kExitOk;
+}
+
 }  // namespace mif::cmd

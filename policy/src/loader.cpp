@@ -3,6 +3,8 @@
 // run of `mif check` lists every problem of the file.
 #include "mif/policy/loader.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -46,6 +48,97 @@ const char* typeName(const toml::node& n) {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable() when it asks whether some
+// non-ASCII code points are whitespace (upstream issues #190 and #295, fixed after 3.3.0;
+// found here by the fuzzer, see docs/testing.md): undefined behaviour on a policy file.
+// It asks that of a character outside strings, after a backslash, after a line-ending
+// backslash, while scanning a bare value... too many places to predict with a lexer of our
+// own (a first attempt did, and the fuzzer found a way past it). So toml++ never sees those
+// code points: each is replaced by a harmless one of the same UTF-8 length (positions stay
+// the same), and where one stood inside a string the file is refused with a hint to write
+// it as a \uXXXX escape. In comments they are simply harmless.
+bool tomlMisclassifies(char32_t c) {
+  if (c <= 0xA0 || c >= 0xFEFF || c == 0x3000) return false;
+  // Mirrors is_non_ascii_horizontal_whitespace() of toml++ 3.3.0: the blocks of 0x3FA code
+  // points it neither rejects by its bitmask nor handles in its switch.
+  const uint64_t block = (static_cast<uint64_t>(c) - 0xA0) / 0x3FA;
+  const bool rejectedByMask = (uint64_t{1} << block) & 0x7FFFFFFFFFFFF75Eull;
+  return !rejectedByMask && block != 5 && block != 7;
+}
+
+struct Replaced {
+  uint32_t line, column;
+  char32_t codePoint;
+};
+
+// Replaces the code points toml++ would trip on; returns where they were.
+std::vector<Replaced> defuse(std::string& text) {
+  std::vector<Replaced> out;
+  uint32_t line = 1, column = 1;
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+    if (i + len > text.size()) len = 1;
+    char32_t cp = c;
+    bool wellFormed = true;
+    if (len > 1) {
+      cp = c & (0xFF >> (len + 1));
+      for (size_t k = 1; k < len; ++k) {
+        unsigned char cc = static_cast<unsigned char>(text[i + k]);
+        if ((cc & 0xC0) != 0x80) wellFormed = false;
+        cp = cp << 6 | (cc & 0x3F);
+      }
+    }
+    if (wellFormed && len > 1 && tomlMisclassifies(cp)) {
+      out.push_back(Replaced{line, column, cp});
+      // U+04A0 and U+4E00: same UTF-8 lengths (2 and 3), and toml++ classifies them safely.
+      if (len == 2) {
+        text[i] = static_cast<char>(0xD2);
+        text[i + 1] = static_cast<char>(0xA0);
+      } else if (len == 3) {
+        text[i] = static_cast<char>(0xE4);
+        text[i + 1] = static_cast<char>(0xB8);
+        text[i + 2] = static_cast<char>(0x80);
+      }
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += wellFormed ? len : 1;
+  }
+  return out;
+}
+
+std::string codePointName(char32_t c) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(c));
+  return buf;
+}
+
+bool within(const toml::source_region& r, uint32_t line, uint32_t column) {
+  auto before = [](uint32_t l1, uint32_t c1, uint32_t l2, uint32_t c2) {
+    return l1 != l2 ? l1 < l2 : c1 < c2;
+  };
+  return !before(line, column, r.begin.line, r.begin.column) && before(line, column, r.end.line, r.end.column);
+}
+
+// Every string value and key region of the document.
+void stringRegions(const toml::node& n, std::vector<toml::source_region>* out) {
+  if (n.is_string()) {
+    out->push_back(n.source());
+  } else if (auto t = n.as_table()) {
+    for (const auto& [k, v] : *t) {
+      out->push_back(k.source());
+      stringRegions(v, out);
+    }
+  } else if (auto a = n.as_array()) {
+    for (const auto& v : *a) stringRegions(v, out);
+  }
+}
+
 class Loader {
  public:
   Loader(std::string path, Layer layer) : path_(std::move(path)), layer_(layer) {
@@ -53,15 +146,42 @@ class Loader {
     result_.doc.layer = layer;
   }
 
-  LoadResult run(std::string_view text) {
+  LoadResult run(std::string_view original) {
+    std::string text(original);
+    const std::vector<Replaced> replaced = defuse(text);
     toml::table root;
     try {
       root = toml::parse(text, path_);
     } catch (const toml::parse_error& e) {
-      add(e.source(), std::string(e.description()));
+      std::string why(e.description());
+      for (const auto& r : replaced)
+        if (r.line == e.source().begin.line && r.column == e.source().begin.column)
+          why = "character " + codePointName(r.codePoint) + " is not allowed here";
+      add(e.source(), why);
       return std::move(result_);
     }
+    if (!replaced.empty()) {
+      std::vector<toml::source_region> strings;
+      stringRegions(root, &strings);
+      for (const auto& r : replaced) {
+        bool inString = false;
+        for (const auto& reg : strings) inString = inString || within(reg, r.line, r.column);
+        if (!inString) continue;  // in a comment
+        char esc[16];
+        std::snprintf(esc, sizeof esc, "\\u%04X", static_cast<unsigned>(r.codePoint));
+        result_.diagnostics.push_back(Diagnostic{
+            Severity::Error, path_, r.line, r.column,
+            "character " + codePointName(r.codePoint) +
+                " cannot be read safely by this build's TOML parser (toml++ 3.3.0); write it "
+                "as the escape " + esc + " in a \"double-quoted\" string"});
+      }
+      if (!result_.ok()) return std::move(result_);
+    }
     loadRoot(root);
+    // Tables are walked in key order; problems are reported in file order.
+    std::stable_sort(result_.diagnostics.begin(), result_.diagnostics.end(), [](const auto& a, const auto& b) {
+      return a.line != b.line ? a.line < b.line : a.column < b.column;
+    });
     return std::move(result_);
   }
 
@@ -159,7 +279,16 @@ class Loader {
           wrongType(v, "pvd", "a table of PvDs ([pvd.NAME])");
           continue;
         }
-        for (const auto& [name, def] : *t) loadPvd(name, def);
+        // toml++ keeps a table's keys sorted; PvDs keep file order (their ids, and so the
+        // order of PvDs sharing a domain, follow the file).
+        std::vector<std::pair<const toml::key*, const toml::node*>> defs;
+        for (const auto& [name, def] : *t) defs.emplace_back(&name, &def);
+        std::stable_sort(defs.begin(), defs.end(), [](const auto& a, const auto& b) {
+          const auto& x = a.first->source().begin;
+          const auto& y = b.first->source().begin;
+          return x.line != y.line ? x.line < y.line : x.column < y.column;
+        });
+        for (const auto& [name, def] : defs) loadPvd(*name, *def);
       } else if (k == "rule") {
         if (auto arr = v.as_array(); arr && v.is_array_of_tables()) {
           for (const auto& r : *arr) loadRule(*r.as_table());
