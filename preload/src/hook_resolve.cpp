@@ -12,6 +12,8 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
@@ -146,12 +148,69 @@ namespace {
 real::Symbol<dns::GetaddrinfoFn> realGetaddrinfo{"getaddrinfo"};
 real::Symbol<dns::FreeaddrinfoFn> realFreeaddrinfo{"freeaddrinfo"};
 
+// The probe's answer depends only on its inputs when the service is numeric (or absent):
+// each thread remembers its last few, so a cached resolution does not ask glibc again.
+// Named services are always probed (glibc reads /etc/services on every call; so do we).
+struct ProbeMemo {
+  struct Entry {
+    bool used = false;
+    char service[8] = {};
+    bool hasService = false;
+    int flags = 0, family = 0, socktype = 0, protocol = 0, rc = 0;
+    size_t count = 0;
+    dns::ServTuple tuples[8];
+  };
+  Entry entries[8];
+  unsigned next = 0;
+};
+thread_local ProbeMemo tlsProbeMemo;
+
+bool memoisable(const char* service) {
+  if (service == nullptr) return true;
+  size_t n = std::strlen(service);
+  if (n == 0 || n > 5) return false;
+  for (size_t i = 0; i < n; ++i)
+    if (service[i] < '0' || service[i] > '9') return false;
+  return true;
+}
+
+int probe(dns::GetaddrinfoFn libcGai, const char* service, const addrinfo& hints, std::vector<dns::ServTuple>* out) {
+  const int flags = hints.ai_flags & ~(AI_ADDRCONFIG | AI_CANONNAME);
+  const bool memo = memoisable(service);
+  if (memo) {
+    for (const auto& e : tlsProbeMemo.entries) {
+      if (!e.used || e.flags != flags || e.family != hints.ai_family || e.socktype != hints.ai_socktype ||
+          e.protocol != hints.ai_protocol || e.hasService != (service != nullptr) ||
+          (service != nullptr && std::strcmp(e.service, service) != 0))
+        continue;
+      out->assign(e.tuples, e.tuples + e.count);
+      return e.rc;
+    }
+  }
+  int rc = dns::probeService(libcGai, realFreeaddrinfo.get(), service, hints, out);
+  if (memo && out->size() <= 8) {
+    auto& e = tlsProbeMemo.entries[tlsProbeMemo.next++ % 8];
+    e.used = true;
+    e.hasService = service != nullptr;
+    std::memset(e.service, 0, sizeof e.service);
+    if (service) std::memcpy(e.service, service, std::strlen(service));
+    e.flags = flags;
+    e.family = hints.ai_family;
+    e.socktype = hints.ai_socktype;
+    e.protocol = hints.ai_protocol;
+    e.rc = rc;
+    e.count = out->size();
+    std::copy(out->begin(), out->end(), e.tuples);
+  }
+  return rc;
+}
+
 int managedGetaddrinfo(const Plan& plan, const char* node, const char* service, const addrinfo* hints,
                        addrinfo** res, dns::GetaddrinfoFn libcGai) {
   // glibc's own checks (flags, family, service, socktype, AI_NUMERICSERV) come before any
   // lookup; asking glibc with a numeric placeholder gives its exact answer and expansion.
   std::vector<dns::ServTuple> services;
-  int probe = dns::probeService(libcGai, realFreeaddrinfo.get(), service, *hints, &services);
+  int probe = ::probe(libcGai, service, *hints, &services);
   if (probe == EAI_BADFLAGS || probe == EAI_FAMILY) return probe;
 
   addrinfo eff = *hints;

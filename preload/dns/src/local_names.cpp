@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <time.h>
+
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <fstream>
@@ -62,6 +65,7 @@ namespace {
 
 struct Hosts {
   std::shared_mutex mutex;
+  std::atomic<int64_t> checkedNs{0};  // last stat; at most one per second
   bool loaded = false;
   dev_t dev = 0;
   ino_t ino = 0;
@@ -83,7 +87,19 @@ std::string lower(std::string_view s) {
   return o;
 }
 
+int64_t coarseNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 void refresh(Hosts& h) {
+  // glibc re-reads /etc/hosts on every lookup; mif looks at it at most once a second, so
+  // an edit is seen within a second and a busy resolver does not stat it on every call.
+  const int64_t now = coarseNs();
+  int64_t last = h.checkedNs.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < 1000000000) return;
+  h.checkedNs.store(now, std::memory_order_relaxed);
   struct stat st{};
   bool exists = stat("/etc/hosts", &st) == 0;
   {

@@ -32,16 +32,24 @@ namespace {
 
 constexpr size_t kMaxPvds = 1024;
 
-// Everything mif keeps for one PvD. Created on first use and kept for the resolver's life
-// (so readers never race a deletion); its contents are replaced when the PvD changes.
-struct PvdCtx {
-  std::mutex mutex;                     // guards pool, domains, servers, ifname
+// One PvD's configuration as the resolver uses it. Immutable once published: readers load
+// the pointer and use it without a lock; a change publishes a new one and retires the old
+// (kept until the resolver goes, so a reader's pointer stays valid — changes are rare).
+struct PvdConfig {
   uint64_t fingerprint = 0;
-  bool known = false;
   std::shared_ptr<ChannelPool> pool;
   std::vector<std::string> domains;
-  std::string servers;                  // for traces: "[\"a\",\"b\"]"
+  std::string servers = "[]";           // for traces: "[\"a\",\"b\"]"
   std::string ifname;
+  bool hasServers() const { return pool && !pool->config().servers.empty(); }
+};
+
+// Everything mif keeps for one PvD. Created on first use and kept for the resolver's life
+// (so readers never race a deletion).
+struct PvdCtx {
+  std::atomic<const PvdConfig*> config{nullptr};  // null: unknown or gone
+  uint64_t fingerprint = 0;             // written under the resolver's sync mutex
+  bool known = false;
   Cache cache;
 };
 
@@ -121,9 +129,20 @@ struct Resolver::Impl {
   std::array<std::atomic<PvdCtx*>, kMaxPvds> pvds{};
   std::atomic<uint64_t> syncedGeneration{UINT64_MAX};
   std::mutex syncMutex;
+  std::vector<std::unique_ptr<const PvdConfig>> configs;  // every config ever published
 
   ~Impl() {
     for (auto& p : pvds) delete p.load();
+  }
+
+  // Under syncMutex.
+  void publish(PvdCtx* c, const PvdConfig* conf) {
+    if (conf) configs.emplace_back(conf);
+    c->config.store(conf, std::memory_order_release);
+  }
+
+  static const PvdConfig* configOf(PvdCtx* c) {
+    return c ? c->config.load(std::memory_order_acquire) : nullptr;
   }
 
   PvdCtx* ctxFor(policy::PvdId id) {
@@ -151,7 +170,6 @@ struct Resolver::Impl {
       if (!c) continue;
       policy::PvdState st = p.id < snap.states.size() ? snap.states[p.id] : policy::PvdState{};
       uint64_t fp = fingerprintOf(p, st);
-      std::lock_guard l(c->mutex);
       if (c->known && c->fingerprint == fp) continue;
       if (c->known) flush(p.id, c);
       c->known = true;
@@ -165,29 +183,27 @@ struct Resolver::Impl {
       cfg.source6 = p.source6;
       cfg.timeoutMs = opts.timeoutMs;
       cfg.tries = opts.tries;
-      c->pool = std::make_shared<ChannelPool>(std::move(cfg));
-      c->domains = p.domains;
-      c->ifname = p.ifname;
-      c->servers = "[";
+      auto* conf = new PvdConfig();
+      conf->fingerprint = fp;
+      conf->pool = std::make_shared<ChannelPool>(std::move(cfg));
+      conf->domains = p.domains;
+      conf->ifname = p.ifname;
+      conf->servers = "[";
       for (size_t i = 0; i < p.dns.size(); ++i)
-        c->servers += (i ? ",\"" : "\"") + p.dns[i].addr.toString() + "\"";
-      c->servers += "]";
+        conf->servers += (i ? ",\"" : "\"") + p.dns[i].addr.toString() + "\"";
+      conf->servers += "]";
+      publish(c, conf);
     }
     // A PvD missing from the snapshot is gone: its answers go too.
     for (size_t id = 0; id < kMaxPvds; ++id) {
       PvdCtx* c = pvds[id].load(std::memory_order_acquire);
-      if (!c) continue;
+      if (!c || !c->known) continue;
       bool present = false;
       for (const view::BoundPvd& p : snap.pvds) present |= p.id == id;
       if (present) continue;
-      std::lock_guard l(c->mutex);
-      if (c->known) {
-        flush(policy::PvdId(id), c);
-        c->known = false;
-        c->pool.reset();
-        c->domains.clear();
-        c->servers = "[]";
-      }
+      flush(policy::PvdId(id), c);
+      c->known = false;
+      publish(c, nullptr);
     }
     syncedGeneration.store(snap.generation, std::memory_order_release);
   }
@@ -209,10 +225,8 @@ struct Resolver::Impl {
                        ",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" +
                        jsonEscape(call) + "\",\"name\":\"" + jsonEscape(name) + "\",\"pvd\":\"" +
                        jsonEscape(pvdName(pvd)) + "\"";
-    if (c) {
-      std::lock_guard l(c->mutex);
-      line += ",\"interface\":\"" + jsonEscape(c->ifname) + "\",\"servers\":" + c->servers;
-    }
+    if (const PvdConfig* conf = configOf(c))
+      line += ",\"interface\":\"" + jsonEscape(conf->ifname) + "\",\"servers\":" + conf->servers;
     line += ",\"status\":\"";
     line += statusName(st);
     line += "\",\"answers\":[";
@@ -236,11 +250,8 @@ struct Resolver::Impl {
   // Sends the types not found in the cache through one channel of the PvD, in parallel.
   void fetch(PvdCtx* c, const std::string& qname, std::span<const uint16_t> types,
              std::span<TypeResult> out, std::string* why) {
-    std::shared_ptr<ChannelPool> pool;
-    {
-      std::lock_guard l(c->mutex);
-      pool = c->pool;
-    }
+    const PvdConfig* conf = configOf(c);
+    ChannelPool* pool = conf ? conf->pool.get() : nullptr;
     std::vector<Exchange> ex;
     std::vector<size_t> which;
     uint16_t id = wire::randomId();
@@ -370,11 +381,9 @@ struct Resolver::Impl {
   // glibc's res_search over one PvD's search list (ndots 1).
   NameResult searchPvd(PvdCtx* c, std::string_view name, std::span<const uint16_t> types,
                        bool search, bool* sawNxDomain) {
-    std::vector<std::string> domains;
-    {
-      std::lock_guard l(c->mutex);
-      domains = c->domains;
-    }
+    static const std::vector<std::string> kNone;
+    const PvdConfig* conf = configOf(c);
+    const std::vector<std::string>& domains = conf ? conf->domains : kNone;
     size_t dots = 0;
     for (char ch : name) dots += ch == '.';
     bool trailing = !name.empty() && name.back() == '.';
@@ -450,11 +459,8 @@ struct Resolver::Impl {
       int64_t start = monotonicNs();
       PvdCtx* c = ctxFor(id);
       a.pvd = int(id);
-      bool hasServers = false;
-      if (c) {
-        std::lock_guard l(c->mutex);
-        hasServers = c->known && c->pool && !c->pool->config().servers.empty();
-      }
+      const PvdConfig* conf = Impl::configOf(c);
+      bool hasServers = conf && conf->hasServers();
       if (!hasServers) {
         a.why = "no DNS servers known for this PvD";
         trace(call, name, int(id), c, Status::TryAgain, {}, {}, false, start, a.why);
@@ -495,8 +501,15 @@ Answer Resolver::lookup(const view::Snapshot& snap, std::span<const policy::PvdI
   return impl_->overPvds(snap, order, name, std::span(types.data(), n), true, call, [&](const Answer& a) {
     if (a.status != Status::Ok) return;
     // The tag carries the name that was asked: the connect path's rules match it by suffix.
-    for (const policy::IpAddress& addr : a.addresses)
-      recordTag(addr, a.pvd, wire::normalise(a.qname), a.ttl);
+    // A cached answer's tags were written when it was fetched; they are written again only
+    // if another PvD's answer for the same address replaced them since, so the tag
+    // writers' mutex stays off the cached path.
+    std::string tagName = wire::normalise(a.qname);
+    for (const policy::IpAddress& addr : a.addresses) {
+      Tag t;
+      if (a.cacheHit && lookupTag(addr, &t) && t.pvd == a.pvd && tagName == t.name) continue;
+      recordTag(addr, a.pvd, tagName, a.ttl);
+    }
   });
 }
 
@@ -517,14 +530,11 @@ RawAnswer Resolver::raw(const view::Snapshot& snap, std::span<const policy::PvdI
     int64_t start = monotonicNs();
     PvdCtx* c = im.ctxFor(id);
     out.pvd = int(id);
-    std::shared_ptr<ChannelPool> pool;
-    std::vector<std::string> domains;
-    if (c) {
-      std::lock_guard l(c->mutex);
-      if (c->known) pool = c->pool;
-      domains = c->domains;
-    }
-    if (!pool || pool->config().servers.empty()) {
+    const PvdConfig* conf = Impl::configOf(c);
+    ChannelPool* pool = conf ? conf->pool.get() : nullptr;
+    static const std::vector<std::string> kNone;
+    const std::vector<std::string>& domains = conf ? conf->domains : kNone;
+    if (!conf || !conf->hasServers()) {
       im.trace(call, name, int(id), c, Status::TryAgain, {}, {}, false, start, "no DNS servers known for this PvD");
       continue;
     }

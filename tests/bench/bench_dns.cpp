@@ -1,0 +1,208 @@
+// Per-PvD DNS benchmark (issue 6; docs/performance.md "Per-PvD DNS"). Ratios are measured
+// in one run, against glibc's own getaddrinfo in the same process and the same server:
+//   1. cached: mif's getaddrinfo of a name it has cached vs glibc's of the same name
+//   2. uncached: a fresh name every call (dnsmasq answers every *.bench.test) for both
+//   3. 32 threads vs 1 thread: throughput of mif's getaddrinfo (cached path: no global
+//      lock), and of the uncached path.
+// The program makes its own network and mount namespaces (a dnsmasq on loopback, a
+// resolv.conf pointing at it for glibc), then re-executes itself with libmif.so preloaded
+// (MIF_POLICY naming the same server), so the measured mif path is the real hook.
+// Needs root. Usage: bench_dns [--seconds N]
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using GaiFn = int (*)(const char*, const char*, const addrinfo*, addrinfo**);
+
+GaiFn glibcGai = nullptr;
+GaiFn mifGai = nullptr;
+double gSeconds = 1.0;
+
+const char* kDir = "/tmp/mifdns-bench";
+
+bool setUp(const char* self) {
+  if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) return false;
+  if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+  if (system("ip link set lo up && ip addr add 198.51.100.10/24 dev lo && "
+             "ip -6 addr add 2001:db8:1::10/64 dev lo nodad && ip route add default dev lo && "
+             "ip -6 route add default dev lo") != 0)
+    return false;
+  mkdir(kDir, 0700);
+  std::string d = kDir;
+  std::ofstream(d + "/dnsmasq.conf") << "no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.53\n"
+                                        "local=/bench.test/\naddress=/bench.test/192.0.2.80\n"
+                                        "address=/bench.test/2001:db8:2::80\nlocal-ttl=600\ncache-size=0\n";
+  std::ofstream(d + "/resolv.conf") << "nameserver 127.0.0.53\n";
+  std::ofstream(d + "/policy.toml") << "[pvd.lan]\ninterface = \"lo\"\ndns = [\"127.0.0.53\"]\n[default]\npvd = \"lan\"\n";
+  if (mount((d + "/resolv.conf").c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return false;
+  pid_t pid = fork();
+  if (pid == 0) {
+    execlp("dnsmasq", "dnsmasq", "--keep-in-foreground", ("--conf-file=" + d + "/dnsmasq.conf").c_str(),
+           "--pid-file=/dev/null", nullptr);
+    _exit(127);
+  }
+  std::ofstream(d + "/dnsmasq.pid") << pid;
+  usleep(300000);
+  // Re-execute under the preload library; the namespaces and dnsmasq stay.
+  // The build tree mirrors the installed layout: bin/bench_dns, lib/mif/libmif.so.
+  char exe[4096] = {};
+  if (readlink("/proc/self/exe", exe, sizeof exe - 1) <= 0) return false;
+  std::string preload = exe;
+  preload = preload.substr(0, preload.rfind('/')) + "/../lib/mif/libmif.so";
+  if (access(preload.c_str(), R_OK) != 0) {
+    std::fprintf(stderr, "bench_dns: %s not built\n", preload.c_str());
+    return false;
+  }
+  setenv("LD_PRELOAD", preload.c_str(), 1);
+  setenv("MIF_POLICY", (d + "/policy.toml").c_str(), 1);
+  setenv("MIFDNS_BENCH_INNER", "1", 1);
+  execl(self, self, ("--seconds=" + std::to_string(gSeconds)).c_str(), nullptr);
+  return false;
+}
+
+int resolve(GaiFn fn, const char* name) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = fn(name, "443", &hints, &res);
+  if (rc == 0) {
+    benchmark::DoNotOptimize(res->ai_addr);
+    freeaddrinfo(res);
+  }
+  return rc;
+}
+
+// Operations per second of `op` over gSeconds, from `threads` threads.
+template <typename Op>
+double rate(int threads, Op op) {
+  std::atomic<bool> stop{false};
+  std::atomic<long> total{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> ts;
+  auto start = Clock::now();
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      long n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (op(t, n) != 0) errors++;
+        ++n;
+      }
+      total += n;
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(gSeconds));
+  stop = true;
+  for (auto& t : ts) t.join();
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  if (errors) std::fprintf(stderr, "warning: %d failed lookups\n", errors.load());
+  return double(total) / secs;
+}
+
+std::atomic<long> gUnique{0};
+
+int inner() {
+  glibcGai = reinterpret_cast<GaiFn>(dlsym(dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD), "getaddrinfo"));
+  mifGai = reinterpret_cast<GaiFn>(dlsym(RTLD_DEFAULT, "getaddrinfo"));
+  if (glibcGai == nullptr || mifGai == glibcGai) {
+    std::fprintf(stderr, "bench_dns: libmif.so is not preloaded\n");
+    return 1;
+  }
+  if (resolve(mifGai, "warm.bench.test") != 0 || resolve(glibcGai, "warm.bench.test") != 0) {
+    std::fprintf(stderr, "bench_dns: the test server does not answer\n");
+    return 1;
+  }
+  auto unique = [](char* buf, size_t n) { std::snprintf(buf, n, "u%ld.bench.test", gUnique++); };
+  if (const char* only = getenv("MIFDNS_BENCH_ONLY"); only && std::strcmp(only, "cached32") == 0) {
+    // For profiling the concurrent cached path alone.
+    for (int t = 0; t < 32; ++t) resolve(mifGai, ("c" + std::to_string(t) + ".bench.test").c_str());
+    double r = rate(32, [](int t, long) { return resolve(mifGai, ("c" + std::to_string(t) + ".bench.test").c_str()); });
+    std::printf("mif cached, 32 threads: %.0f calls/s\n", r);
+    return 0;
+  }
+  double glibcCached = rate(1, [](int, long) { return resolve(glibcGai, "same.bench.test"); });
+  double mifCached = rate(1, [](int, long) { return resolve(mifGai, "same.bench.test"); });
+  double glibcUncached = rate(1, [&](int, long) {
+    char b[64];
+    unique(b, sizeof b);
+    return resolve(glibcGai, b);
+  });
+  double mifUncached = rate(1, [&](int, long) {
+    char b[64];
+    unique(b, sizeof b);
+    return resolve(mifGai, b);
+  });
+  // Concurrency: each thread its own cached name (the cache is sharded by name).
+  std::vector<std::string> names;
+  for (int t = 0; t < 32; ++t) names.push_back("c" + std::to_string(t) + ".bench.test");
+  for (auto& n : names) resolve(mifGai, n.c_str());
+  double mif1 = rate(1, [&](int t, long) { return resolve(mifGai, names[size_t(t)].c_str()); });
+  double mif32 = rate(32, [&](int t, long) { return resolve(mifGai, names[size_t(t)].c_str()); });
+  double mifU1 = rate(1, [&](int, long) {
+    char b[64];
+    unique(b, sizeof b);
+    return resolve(mifGai, b);
+  });
+  double mifU32 = rate(32, [&](int, long) {
+    char b[64];
+    unique(b, sizeof b);
+    return resolve(mifGai, b);
+  });
+  std::printf("per-PvD DNS, %u CPUs, %.1f s per figure, getaddrinfo(name, \"443\", SOCK_STREAM, AF_UNSPEC)\n",
+              std::thread::hardware_concurrency(), gSeconds);
+  std::printf("  glibc, same name (no cache)    %9.1f us/call\n", 1e6 / glibcCached);
+  std::printf("  mif, cached                    %9.1f us/call   glibc/mif = %.1fx   (target >= 10x)\n",
+              1e6 / mifCached, mifCached / glibcCached);
+  std::printf("  glibc, fresh name              %9.1f us/call\n", 1e6 / glibcUncached);
+  std::printf("  mif, fresh name (uncached)     %9.1f us/call   mif/glibc = %.2f    (target <= 1.2)\n",
+              1e6 / mifUncached, glibcUncached / mifUncached);
+  std::printf("  mif cached, 1 thread           %9.0f calls/s\n", mif1);
+  std::printf("  mif cached, 32 threads         %9.0f calls/s   32/1 = %.2fx      (target >= 1.6x)\n", mif32, mif32 / mif1);
+  std::printf("  mif uncached, 1 thread         %9.0f calls/s\n", mifU1);
+  std::printf("  mif uncached, 32 threads       %9.0f calls/s   32/1 = %.2fx\n", mifU32, mifU32 / mifU1);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--seconds=", 10) == 0) gSeconds = std::atof(argv[i] + 10);
+  if (getenv("MIFDNS_BENCH_INNER") == nullptr) {
+    if (geteuid() != 0) {
+      std::fprintf(stderr, "bench_dns: needs root (network and mount namespaces)\n");
+      return 1;
+    }
+    setUp("/proc/self/exe");
+    std::fprintf(stderr, "bench_dns: setup failed: %s\n", strerror(errno));
+    return 1;
+  }
+  int rc = inner();
+  std::ifstream f(std::string(kDir) + "/dnsmasq.pid");
+  pid_t pid = 0;
+  if (f >> pid && pid > 0) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+  return rc;
+}
