@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "binding.h"
+#include "ra_source.h"
 
 namespace mif::view {
 namespace {
@@ -31,8 +32,11 @@ constexpr int kSlots = 8;
 std::atomic<int> gSlots[kSlots];
 std::atomic<uint64_t> gReleaseEpoch{0};
 
+// Links, addresses, routes; and router advertisement options (RDNSS/DNSSL), which are
+// only ever heard, never dumped.
 constexpr uint32_t kGroups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
-                             RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+                             RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
+                             (1u << (RTNLGRP_ND_USEROPT - 1));
 
 // A retired snapshot is freed only this long after it was replaced: a reader uses its
 // pointer for one decision, microseconds, never across a blocking call.
@@ -43,9 +47,15 @@ constexpr auto kRetry = std::chrono::seconds(1);
 }  // namespace
 
 struct LiveView::Impl {
-  explicit Impl(const policy::Policy& p) : policy(p), sources(detail::defaultDnsSources()) {}
+  explicit Impl(const policy::Policy& p) : policy(p) {
+    // In precedence order: what resolved uses, what routers announced, resolv.conf.
+    sources.push_back(detail::makeResolvedSource());
+    sources.push_back(detail::makeRaSource(ra));
+    sources.push_back(detail::makeResolvConfSource());
+  }
 
   const policy::Policy& policy;
+  std::shared_ptr<detail::RaStore> ra = std::make_shared<detail::RaStore>();
   std::vector<std::unique_ptr<detail::DnsSource>> sources;
   std::atomic<Snapshot*> snap{nullptr};
 
@@ -142,14 +152,27 @@ bool LiveView::Impl::openSocket() noexcept {
   return true;
 }
 
-// Notifications only say "something changed": the refresh re-reads everything, so their
-// contents are discarded. Bounded: under a storm of changes the rest waits for the next
-// decision rather than holding this one.
+// Link, address and route notifications only say "something changed": the refresh
+// re-reads everything, so their contents are discarded. Router advertisement options are
+// kept (RaStore). Bounded: under a storm of changes the rest waits for the next decision
+// rather than holding this one.
 void LiveView::Impl::drain(int f) noexcept {
-  char buf[16384];
+  alignas(nlmsghdr) char buf[16384];
+  auto now = Clock::now();
   for (int i = 0; i < 4096; ++i) {
     ssize_t n = ::recv(f, buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) continue;
+    if (n > 0) {
+      int left = static_cast<int>(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_type != RTM_NEWNDUSEROPT) continue;
+        try {
+          ra->record(h, now);
+        } catch (...) {
+          // Out of memory: this advertisement is lost; the router repeats it.
+        }
+      }
+      continue;
+    }
     // ENOBUFS: the queue overran and notifications were lost; the full refresh that
     // follows covers them.
     if (n < 0 && (errno == EINTR || errno == ENOBUFS)) continue;

@@ -31,6 +31,7 @@ const char* dnsOriginName(DnsOrigin o) {
     case DnsOrigin::CommandLine: return "command-line";
     case DnsOrigin::Resolved: return "systemd-resolved";
     case DnsOrigin::ResolvConf: return "resolv.conf";
+    case DnsOrigin::RouterAdvertisement: return "router-advertisement";
   }
   return "unknown";
 }

@@ -58,7 +58,13 @@ struct Interface {
   bool linkUsable() const;
 };
 
-enum class DnsOrigin : uint8_t { Policy, CommandLine, Resolved, ResolvConf };
+enum class DnsOrigin : uint8_t {
+  Policy,
+  CommandLine,
+  Resolved,
+  ResolvConf,
+  RouterAdvertisement,  // RDNSS/DNSSL options (RFC 8106) heard by a LiveView
+};
 const char* dnsOriginName(DnsOrigin);
 
 struct DnsServer {
