@@ -62,11 +62,14 @@ std::string dnsConfig(const Topology& t, const Pvd& p) {
   c += "log-facility=" + dnsLogPath(t, p) + "\n";
   c += "pid-file=" + dnsPidPath(t, p) + "\n";
   for (const auto& s : p.dnsServers) c += "listen-address=" + s + "\n";
-  if (!p.portal.empty() && !portalAuthenticated(t, p.name)) {
+  bool captive = !p.portal.empty() && !portalAuthenticated(t, p.name);
+  if (captive) {
     // Until the user has passed the portal, every name is the portal (RFC 6418 4.1).
     for (const auto& a : t.host(p.portal)->addrs) c += "address=/#/" + a + "\n";
   }
   for (const auto& r : p.records) {
+    // dnsmasq prefers a name's own records over address=/#/: keep only the portal's.
+    if (captive && r.host != p.portal) continue;
     if (!r.cname.empty()) {
       c += "cname=" + r.name + "," + r.cname + "\n";
     } else if (!r.ptr.empty()) {

@@ -118,10 +118,12 @@ namespace {
 
 // Loss without netem (this kernel has none): an htb root whose second class ends in a
 // pfifo of length 0, and a classic BPF classifier sending a random loss% of packets
-// there. ld rand; mod 100; A >= loss ? class 1:1 : class 1:2.
+// there: ld proto; ARP passes; ld rand; mod 100; A >= loss ? class 1:1 : class 1:2.
+// ARP is spared so that a lossy IPv4 path loses packets, not its neighbour entry for
+// seconds at a time (which would make the loss rate meaningless to measure).
 std::string lossCommands(const std::string& dev, int loss) {
-  std::string bytecode = "5,32 0 0 4294963256,148 0 0 100,53 0 1 " + std::to_string(loss) +
-                         ",6 0 0 65537,6 0 0 65538";
+  std::string bytecode = "7,32 0 0 4294963200,21 3 0 2054,32 0 0 4294963256,148 0 0 100,53 0 1 " +
+                         std::to_string(loss) + ",6 0 0 65537,6 0 0 65538";
   return "qdisc add dev " + dev + " root handle 1: htb default 1 r2q 100000\n" +
          "class add dev " + dev + " parent 1: classid 1:1 htb rate 10gbit\n" +
          "class add dev " + dev + " parent 1: classid 1:2 htb rate 10gbit\n" +
