@@ -210,8 +210,9 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
                const policy::Decision& d, const policy::Explanation& e) {
   std::printf("%s\n", queryText(a, t).c_str());
   if (d.unmanaged()) {
-    std::printf("  result     unmanaged: nothing matched; the socket is left to the kernel and the\n"
-                "             name to the system resolver\n");
+    std::printf("  result     unmanaged: %s; the socket is left to the kernel and\n"
+                "             the name to the system resolver\n",
+                e.matches.empty() ? "nothing matched" : "no match has a usable PvD");
   } else if (d.blocked()) {
     std::printf("  result     blocked: strict, and none of its PvDs is usable (connect/sendto fail\n"
                 "             with ENETUNREACH, resolution with EAI_AGAIN)\n");
@@ -219,11 +220,11 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
     std::vector<PvdId> ids(d.pvds.begin(), d.pvds.begin() + d.count);
     std::printf("  result     %s%s\n", listedText(ids, ex).c_str(), d.strict ? " (strict)" : "");
   }
-  std::string decided = "step " + std::to_string(policy::stepNumber(d.step)) + ", " + policy::stepName(d.step);
+  std::printf("  step       %d (%s)\n", policy::stepNumber(d.step),
+              d.unmanaged() ? "nothing decided" : policy::stepName(d.step));
   for (const auto& m : e.matches)
-    if (m.won) decided += ": " + m.detail + " (" + m.where.toString() + ")";
-  if (d.rule >= 0) decided += ", rule " + p.rules()[static_cast<size_t>(d.rule)].where.toString();
-  std::printf("  decided    %s\n", decided.c_str());
+    if (m.won) std::printf("  by         %s: %s\n", m.where.toString().c_str(), m.detail.c_str());
+  (void)p;
   for (uint8_t i = 0; i < d.count; ++i) {
     PvdFacts f = ex.facts(d.pvds[i]);
     std::string line = f.name + ": interface " + f.interface;

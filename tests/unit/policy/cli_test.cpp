@@ -1,0 +1,176 @@
+// `mif check` and `mif explain` run as processes: exit codes and output.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class Cli : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(MIF_BINARY, X_OK) != 0) GTEST_SKIP() << MIF_BINARY << " not built";
+    char tmpl[] = "/tmp/mif-policy-cli-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::system(("rm -rf " + quote(dir_)).c_str());
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  // Runs mif with the host's own policy files kept out of the way.
+  Result mif(const std::string& args, bool isolate = true) {
+    std::string cmd = std::string(MIF_BINARY) + " " + args;
+    if (isolate) {
+      size_t space = args.find(' ');
+      std::string verb = args.substr(0, space);
+      cmd = std::string(MIF_BINARY) + " " + verb + " --system-policy '' --user-policy ''" +
+            (space == std::string::npos ? "" : args.substr(space));
+    }
+    Result r;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+  }
+  std::string dir_;
+};
+
+TEST_F(Cli, CheckValidExample) {
+  Result r = mif("check " + std::string(MIF_SOURCE_DIR) + "/examples/policy.toml");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("policy.toml: ok"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, CheckReportsEveryProblemWithPositions) {
+  std::string f = write("bad.toml", R"([pvd.corp]
+interface = "tun0"
+prefixes = ["10.0.0.0/33", "10.1.2.3/16"]
+
+[[rule]]
+app = "curl"
+pvd = ["corp", "wfi"]
+stirct = true
+)");
+  Result r = mif("check " + quote(f));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, f + ":3:13: error: '10.0.0.0/33': prefix length 33 is longer than the 32 bits of an IPv4 address\n" +
+                       f + ":3:28: warning: '10.1.2.3/16' has host bits set; it means 10.1.0.0/16\n" +
+                       f + ":7:7: error: rule names unknown PvD 'wfi'\n" +
+                       f + ":8:1: error: unknown key 'stirct' in [[rule]]; did you mean 'strict'?\n");
+  Result j = mif("check --json " + quote(f));
+  EXPECT_EQ(j.status, 1);
+  EXPECT_EQ(j.out.front(), '[');
+  EXPECT_NE(j.out.find("{\"file\":\"" + f + "\",\"line\":8,\"column\":1,\"severity\":\"error\",\"message\":\"unknown key 'stirct' in [[rule]]; did you mean 'strict'?\"}"),
+            std::string::npos)
+      << j.out;
+}
+
+TEST_F(Cli, CheckUsage) {
+  EXPECT_EQ(mif("check").status, 2);
+  EXPECT_EQ(mif("check --bogus x.toml").status, 2);
+  Result h = mif("check --help", false);
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("Usage: mif check"), std::string::npos);
+  Result missing = mif("check " + quote(dir_ + "/nope.toml"));
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.out.find("nope.toml: error: cannot be read"), std::string::npos) << missing.out;
+}
+
+TEST_F(Cli, CheckJudgesReferencesAgainstTheMergedLayers) {
+  std::string sys = write("system.toml", "[pvd.corp]\ninterface = \"tun0\"\n");
+  std::string user = write("user.toml", "[[rule]]\napp = \"curl\"\npvd = \"corp\"\n");
+  Result alone = mif("check " + quote(user));
+  EXPECT_EQ(alone.status, 1);
+  EXPECT_NE(alone.out.find(":3:7: error: rule names unknown PvD 'corp'"), std::string::npos) << alone.out;
+  Result merged = mif("check --system-policy " + quote(sys) + " --user-policy '' " + quote(user), false);
+  EXPECT_EQ(merged.status, 0) << merged.out;
+}
+
+TEST_F(Cli, CheckLockedOnlyInTheSystemLayer) {
+  std::string f = write("locked.toml", "[pvd.corp]\ninterface = \"tun0\"\n[[rule]]\napp = \"x\"\npvd = \"corp\"\nlocked = true\n");
+  Result user = mif("check " + quote(f));
+  EXPECT_EQ(user.status, 1);
+  EXPECT_NE(user.out.find(":6:1: error: 'locked' is only allowed in the system policy"), std::string::npos) << user.out;
+  EXPECT_EQ(mif("check --layer system " + quote(f)).status, 0);
+  Result asSystem = mif("check --system-policy " + quote(f) + " --user-policy '' " + quote(f), false);
+  EXPECT_EQ(asSystem.status, 0) << asSystem.out;
+}
+
+TEST_F(Cli, ExplainShowsStepRuleAndLosers) {
+  std::string sys = write("system.toml", R"([pvd.wifi]
+interface = "wl*"
+[pvd.corp]
+interface = "tun0"
+domains = ["corp.example"]
+prefixes = ["10.0.0.0/8"]
+
+[[rule]]
+app = "mail"
+pvd = "corp"
+strict = true
+locked = true
+)");
+  std::string user = write("user.toml", "[[rule]]\napp = \"mail\"\npvd = \"wifi\"\n");
+  std::string ctx = "explain --system-policy " + quote(sys) + " --user-policy " + quote(user) + " --assume-usable ";
+  Result r = mif(ctx + "--app mail 10.1.2.3:993", false);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("result     corp (strict)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step       1 (locked rule)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("by         " + sys + ":8: locked system rule: app mail"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lost step 3 rule: user rule: app mail (" + user + ":1)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lost to locked rule (" + sys + ":8)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lost step 5 PvD prefix: prefix 10.0.0.0/8"), std::string::npos) << r.out;
+
+  Result name = mif(ctx + "--json wiki.corp.example:443", false);
+  EXPECT_EQ(name.status, 0) << name.out;
+  EXPECT_NE(name.out.find("\"query\":\"resolve\""), std::string::npos) << name.out;
+  EXPECT_NE(name.out.find("\"step\":{\"number\":5,\"name\":\"PvD domain\"}"), std::string::npos) << name.out;
+
+  // A strict pin to an interface that is not there: blocked, never a silent fallback.
+  Result pinned = mif(ctx + "--pvd nosuch0 --strict --json 203.0.113.7:80", false);
+  EXPECT_EQ(pinned.status, 0) << pinned.out;
+  EXPECT_NE(pinned.out.find("\"step\":{\"number\":2,\"name\":\"strict pin\"}"), std::string::npos) << pinned.out;
+}
+
+TEST_F(Cli, ExplainErrors) {
+  std::string bad = write("bad.toml", "[[rule]]\npvd = \"nope\"\n");
+  Result r = mif("explain --policy " + quote(bad) + " 192.0.2.1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find(bad + ":2:7: error: rule names unknown PvD 'nope'"), std::string::npos) << r.out;
+  EXPECT_EQ(mif("explain").status, 2);
+  EXPECT_EQ(mif("explain host:99999").status, 2);
+  EXPECT_EQ(mif("explain [2001:db8::1").status, 2);
+  EXPECT_EQ(mif("explain a b").status, 2);
+  Result h = mif("explain --help", false);
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("Usage: mif explain"), std::string::npos);
+  // With no policy at all, nothing matches: unmanaged.
+  Result none = mif("explain --json [2001:db8::1]:443");
+  EXPECT_EQ(none.status, 0) << none.out;
+  EXPECT_NE(none.out.find("\"unmanaged\":true"), std::string::npos) << none.out;
+}
+
+}  // namespace
