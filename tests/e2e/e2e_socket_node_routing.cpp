@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e_socket_util.h"
 #include "lab.h"
 
 namespace {
@@ -19,32 +20,10 @@ using mif::e2e::Lab;
 using mif::e2e::Served;
 
 std::vector<Served> servedHttp(const Lab& lab, const std::string& host) {
-  std::vector<Served> out;
-  for (const auto& s : lab.served(host)) {
-    if (s.proto == "http") out.push_back(s);
-  }
-  return out;
+  return mif::e2e::sock::servedProto(lab, host, "http");
 }
 std::vector<Served> servedUdp(const Lab& lab, const std::string& host) {
-  std::vector<Served> out;
-  for (const auto& s : lab.served(host)) {
-    if (s.proto == "udp") out.push_back(s);
-  }
-  return out;
-}
-
-// The built-in topology under a name of its own ("sock-<name>"), so that these tests never
-// share namespaces with another suite's lab of the same topology running at the same time.
-std::string privateTopology(const std::string& builtin) {
-  std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/" + builtin + ".toml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string key = "name = \"" + builtin + "\"";
-  if (auto at = text.find(key); at != std::string::npos) {
-    text.replace(at, key.size(), "name = \"sock-" + builtin + "\"");
-  }
-  const std::string path = "/tmp/mifpre-sock-" + builtin + ".toml";
-  std::ofstream(path) << text;
-  return path;
+  return mif::e2e::sock::servedProto(lab, host, "udp");
 }
 
 // A policy file for the lab's two PvDs (removed when the test ends).
@@ -70,7 +49,7 @@ class NodeRouting : public ::testing::Test {
  protected:
   void SetUp() override {
     MIF_E2E_REQUIRE_LAB();
-    lab_ = std::make_unique<Lab>(privateTopology("wifi-vpn"));
+    lab_ = std::make_unique<Lab>(mif::e2e::sock::privateTopology("wifi-vpn"));
     ASSERT_TRUE(lab_->ok()) << lab_->error();
     // The harness remembers log offsets per path across Lab instances; a fresh lab's logs
     // start empty, so reset the offsets to what is there now.
