@@ -1,0 +1,98 @@
+// `mif run --enforce` as a process: a whole tree stays supervised (a dynamic shell that
+// execs static programs, in the background too), exit status and signals pass through as
+// `mif run` promises, and a dynamic program under a strict pin is unchanged by --enforce.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lab.h"
+
+namespace {
+
+using mif::e2e::ExecOptions;
+using mif::e2e::Lab;
+using namespace std::chrono_literals;
+
+// The built-in "wifi-vpn" topology under a name of our own (see
+// e2e_enforce_static.cpp for why).
+std::string topology() {
+  static std::string path = [] {
+    std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/wifi-vpn.toml");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string t = text.str();
+    const std::string from = "name = \"wifi-vpn\"";
+    if (auto at = t.find(from); at != std::string::npos) t.replace(at, from.size(), "name = \"enf-proc\"");
+    const char* tmp = getenv("TMPDIR");
+    std::string out = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-proc.toml";
+    std::ofstream(out) << t;
+    return out;
+  }();
+  return path;
+}
+
+#define START_LAB(lab)   \
+  MIF_E2E_REQUIRE_LAB(); \
+  Lab lab(topology());   \
+  ASSERT_TRUE(lab.ok()) << lab.error()
+
+std::string staticConnect() { return std::string(MIF_BIN_DIR) + "/enforce_connect"; }
+
+TEST(EnforceProcessTree, ShellChildrenAndBackgroundJobsArePinned) {
+  START_LAB(lab);
+  const std::string www = lab.hostAddr4("www");
+  // A dynamic /bin/sh (decided by the library) runs three static clients, one of them
+  // in the background, one through a subshell: every one is a supervised descendant.
+  const std::string script = staticConnect() + " " + www + " 80 & " + "/bin/busybox wget -q -O - http://" +
+                             www + "/ && (" + staticConnect() + " " + www + " 80) && wait";
+  lab.clearLogs();
+  auto r = lab.mifRun({"--enforce", "--pvd", lab.link("vpn")}, {"/bin/sh", "-c", script});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  auto seen = lab.served("www");
+  ASSERT_EQ(seen.size(), 3u);
+  for (const auto& s : seen) EXPECT_EQ(s.client, lab.addr4("vpn"));
+}
+
+TEST(EnforceProcessTree, ExitStatusAndSignalsPassThrough) {
+  START_LAB(lab);
+  auto r = lab.mifRun({"--enforce", "--pvd", lab.link("wifi")}, {"/bin/sh", "-c", "exit 7"});
+  EXPECT_EQ(r.status, 7) << r.describe();
+  r = lab.mifRun({"--enforce", "--pvd", lab.link("wifi")}, {"/bin/sh", "-c", "kill -KILL $$"});
+  EXPECT_EQ(r.status, 128 + 9) << r.describe();
+  r = lab.mifRun({"--enforce"}, {"/nonexistent/program"});
+  EXPECT_EQ(r.status, 127) << r.describe();
+  // SIGTERM sent to mif reaches the program (which reports it and exits 3).
+  const std::string mif = mif::e2e::mifBinary();
+  auto s = lab.shell(mif + " run --enforce --pvd " + lab.link("wifi") +
+                     " -- /bin/sh -c 'trap \"echo got-term; exit 3\" TERM; sleep 5 & wait' & "
+                     "pid=$!; sleep 0.5; kill -TERM $pid; wait $pid; echo status=$?");
+  EXPECT_NE(s.out.find("got-term"), std::string::npos) << s.describe();
+  EXPECT_NE(s.out.find("status=3"), std::string::npos) << s.describe();
+}
+
+TEST(EnforceDynamic, StrictPinIsUnchangedByEnforce) {
+  START_LAB(lab);
+  const std::string url = "http://" + lab.hostAddr4("www") + "/";
+  std::vector<std::string> base{"--pvd", lab.link("vpn"), "--strict"};
+  std::vector<std::string> enforced = base;
+  enforced.push_back("--enforce");
+  for (const auto& opts : {base, enforced}) {
+    lab.clearLogs();
+    auto r = lab.mifRun(opts, {"curl", "-s", "--max-time", "5", url});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    auto seen = lab.served("www");
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].client, lab.addr4("vpn"));
+  }
+  // Tunnel down: both refuse at once, the same way.
+  ASSERT_TRUE(lab.linkDown("vpn"));
+  auto plain = lab.mifRun(base, {"curl", "-s", "--max-time", "5", url});
+  auto strict = lab.mifRun(enforced, {"curl", "-s", "--max-time", "5", url});
+  EXPECT_NE(plain.status, 0);
+  EXPECT_EQ(strict.status, plain.status) << plain.describe() << " / " << strict.describe();
+  ASSERT_TRUE(lab.linkUp("vpn"));
+}
+
+}  // namespace
