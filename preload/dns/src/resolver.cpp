@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -80,6 +81,18 @@ uint64_t fingerprintOf(const view::BoundPvd& p, const policy::PvdState& st) {
   for (const view::DnsServer& s : p.dns) h = mix(mixAddr(h, s.addr), s.port);
   for (const std::string& d : p.domains) h = mixBytes(h, d);
   return h | 1;  // never 0
+}
+
+// The same form as the socket path's trace lines: 2026-01-01T12:00:00.123456Z.
+std::string isoTime() {
+  timespec rt{};
+  clock_gettime(CLOCK_REALTIME, &rt);
+  tm t{};
+  gmtime_r(&rt.tv_sec, &t);
+  char buf[40];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+           t.tm_hour, t.tm_min, t.tm_sec, rt.tv_nsec / 1000);
+  return buf;
 }
 
 std::string jsonEscape(std::string_view s) {
@@ -218,11 +231,7 @@ struct Resolver::Impl {
              const std::vector<policy::IpAddress>& addrs, const std::vector<std::string>& names,
              bool hit, int64_t startNs, std::string_view why) {
     if (!opts.trace) return;
-    timespec rt{};
-    clock_gettime(CLOCK_REALTIME, &rt);
-    std::string line = "{\"time\":" + std::to_string(rt.tv_sec) + "." +
-                       std::to_string(rt.tv_nsec / 1000000 + 1000).substr(1) +
-                       ",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" +
+    std::string line = "{\"time\":\"" + isoTime() + "\",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" +
                        jsonEscape(call) + "\",\"name\":\"" + jsonEscape(name) + "\",\"pvd\":\"" +
                        jsonEscape(pvdName(pvd)) + "\"";
     if (const PvdConfig* conf = configOf(c))
@@ -508,7 +517,7 @@ Answer Resolver::lookup(const view::Snapshot& snap, std::span<const policy::PvdI
     for (const policy::IpAddress& addr : a.addresses) {
       Tag t;
       if (a.cacheHit && lookupTag(addr, &t) && t.pvd == a.pvd && tagName == t.name) continue;
-      recordTag(addr, a.pvd, tagName, a.ttl);
+      recordTag(addr, a.pvd, tagName, std::max(a.ttl, kTagMinTtl));
     }
   });
 }

@@ -35,6 +35,10 @@ bool lookupTag(const policy::IpAddress& addr, Tag* out) noexcept;
 inline constexpr size_t kTagCapacity = 2048;
 inline constexpr size_t kTagProbe = 16;
 inline constexpr size_t kTagNameMax = 256;
+// The resolver keeps a tag at least this long, whatever the record's TTL: a TTL of 0
+// (common for local zones, dnsmasq's default) still means the answer is used for the
+// connection the program is about to make (RFC 1035 3.2.1), and that connect must find it.
+inline constexpr uint32_t kTagMinTtl = 30;
 
 // Remembers that `addr` (unmapped) came from PvD `pvd` as an answer for `name`, for
 // `ttlSeconds` from now (0 = not remembered at all, as the record may not be cached).
