@@ -39,13 +39,36 @@ struct Value {
   std::vector<std::string> list;
   std::vector<std::vector<std::pair<const char*, Value>>> objs;
 
-  static Value s(std::string v) { Value x; x.kind = Kind::Str; x.str = std::move(v); return x; }
-  static Value n(long long v) { Value x; x.kind = Kind::Num; x.num = v; return x; }
+  static Value s(std::string v) {
+    Value x;
+    x.kind = Kind::Str;
+    x.str = std::move(v);
+    return x;
+  }
+  static Value n(long long v) {
+    Value x;
+    x.kind = Kind::Num;
+    x.num = v;
+    return x;
+  }
   // Seconds; JSON keeps the kernel's 4294967295 for "forever" (as `ip -j` does).
-  static Value life(uint32_t v) { Value x; x.kind = Kind::Lifetime; x.num = v; return x; }
-  static Value b(bool v) { Value x; x.kind = Kind::Bool; x.flag = v; return x; }
+  static Value life(uint32_t v) {
+    Value x;
+    x.kind = Kind::Lifetime;
+    x.num = v;
+    return x;
+  }
+  static Value b(bool v) {
+    Value x;
+    x.kind = Kind::Bool;
+    x.flag = v;
+    return x;
+  }
   static Value strs(std::vector<std::string> v) {
-    Value x; x.kind = Kind::StrList; x.list = std::move(v); return x;
+    Value x;
+    x.kind = Kind::StrList;
+    x.list = std::move(v);
+    return x;
   }
   bool empty() const {
     return kind == Kind::Null || (kind == Kind::Str && str.empty()) ||
@@ -74,31 +97,46 @@ std::string linkState(const Interface* i) {
   if (!i->carrier) return "no-carrier";
   switch (i->operState) {
     case IF_OPER_UP:
-    case IF_OPER_UNKNOWN: return "up";
-    case IF_OPER_DORMANT: return "dormant";
-    case IF_OPER_LOWERLAYERDOWN: return "lower-layer-down";
-    case IF_OPER_TESTING: return "testing";
-    case IF_OPER_NOTPRESENT: return "not-present";
-    default: return "down";
+    case IF_OPER_UNKNOWN:
+      return "up";
+    case IF_OPER_DORMANT:
+      return "dormant";
+    case IF_OPER_LOWERLAYERDOWN:
+      return "lower-layer-down";
+    case IF_OPER_TESTING:
+      return "testing";
+    case IF_OPER_NOTPRESENT:
+      return "not-present";
+    default:
+      return "down";
   }
 }
 
 std::string scopeName(uint8_t s) {
   switch (s) {
-    case RT_SCOPE_UNIVERSE: return "global";
-    case RT_SCOPE_SITE: return "site";
-    case RT_SCOPE_LINK: return "link";
-    case RT_SCOPE_HOST: return "host";
-    default: return std::to_string(s);
+    case RT_SCOPE_UNIVERSE:
+      return "global";
+    case RT_SCOPE_SITE:
+      return "site";
+    case RT_SCOPE_LINK:
+      return "link";
+    case RT_SCOPE_HOST:
+      return "host";
+    default:
+      return std::to_string(s);
   }
 }
 
 std::string tableName(uint32_t t) {
   switch (t) {
-    case RT_TABLE_MAIN: return "main";
-    case RT_TABLE_LOCAL: return "local";
-    case RT_TABLE_DEFAULT: return "default";
-    default: return std::to_string(t);
+    case RT_TABLE_MAIN:
+      return "main";
+    case RT_TABLE_LOCAL:
+      return "local";
+    case RT_TABLE_DEFAULT:
+      return "default";
+    default:
+      return std::to_string(t);
   }
 }
 
@@ -115,12 +153,13 @@ Value addresses(const Interface* i, const BoundPvd* p) {
     if (a.flags & IFA_F_DADFAILED) flags.push_back("dadfailed");
     if (a.deprecated()) flags.push_back("deprecated");
     if (a.temporary()) flags.push_back("temporary");
-    v.objs.push_back(Obj{{"address", Value::s(a.addr.toString() + "/" + std::to_string(a.prefixLength))},
-                         {"scope", Value::s(scopeName(a.scope))},
-                         {"flags", Value::strs(flags)},
-                         {"usable", Value::b(a.usable())},
-                         {"preferred_lifetime", Value::life(a.preferredLifetime)},
-                         {"valid_lifetime", Value::life(a.validLifetime)}});
+    v.objs.push_back(
+        Obj{{"address", Value::s(a.addr.toString() + "/" + std::to_string(a.prefixLength))},
+            {"scope", Value::s(scopeName(a.scope))},
+            {"flags", Value::strs(flags)},
+            {"usable", Value::b(a.usable())},
+            {"preferred_lifetime", Value::life(a.preferredLifetime)},
+            {"valid_lifetime", Value::life(a.validLifetime)}});
   }
   return v;
 }
@@ -147,39 +186,35 @@ Value source(const BoundPvd* p, bool v6) {
 }
 
 const Field<Row> kRowFields[] = {
-    {"name", "", [](const Row& r, const Snapshot&) {
-       return Value::s(r.def ? r.def->name : r.ifc->name);
-     }},
-    {"ad_hoc", "ad hoc", [](const Row& r, const Snapshot&) {
-       return r.def ? Value::b(r.def->adHoc) : Value{};
-     }},
-    {"match", "matches", [](const Row& r, const Snapshot&) {
+    {"name", "",
+     [](const Row& r, const Snapshot&) { return Value::s(r.def ? r.def->name : r.ifc->name); }},
+    {"ad_hoc", "ad hoc",
+     [](const Row& r, const Snapshot&) { return r.def ? Value::b(r.def->adHoc) : Value{}; }},
+    {"match", "matches",
+     [](const Row& r, const Snapshot&) {
        return r.def ? Value::s(r.def->interfaceGlob) : Value{};
      }},
-    {"interface", "interface", [](const Row& r, const Snapshot&) {
-       return r.ifc ? Value::s(r.ifc->name) : Value{};
-     }},
-    {"ifindex", "index", [](const Row& r, const Snapshot&) {
-       return r.ifc ? Value::n(r.ifc->index) : Value{};
-     }},
-    {"kind", "kind", [](const Row& r, const Snapshot&) {
-       return r.ifc ? Value::s(r.ifc->kind) : Value{};
-     }},
+    {"interface", "interface",
+     [](const Row& r, const Snapshot&) { return r.ifc ? Value::s(r.ifc->name) : Value{}; }},
+    {"ifindex", "index",
+     [](const Row& r, const Snapshot&) { return r.ifc ? Value::n(r.ifc->index) : Value{}; }},
+    {"kind", "kind",
+     [](const Row& r, const Snapshot&) { return r.ifc ? Value::s(r.ifc->kind) : Value{}; }},
     {"state", "state", [](const Row& r, const Snapshot&) { return Value::s(linkState(r.ifc)); }},
-    {"carrier", "carrier", [](const Row& r, const Snapshot&) {
-       return r.ifc ? Value::b(r.ifc->carrier) : Value{};
-     }},
-    {"usable_ipv4", "usable IPv4", [](const Row& r, const Snapshot&) {
-       return r.pvd ? Value::b(r.pvd->state.v4) : Value{};
-     }},
-    {"usable_ipv6", "usable IPv6", [](const Row& r, const Snapshot&) {
-       return r.pvd ? Value::b(r.pvd->state.v6) : Value{};
-     }},
-    {"source_ipv4", "source IPv4", [](const Row& r, const Snapshot&) { return source(r.pvd, false); }},
-    {"source_ipv6", "source IPv6", [](const Row& r, const Snapshot&) { return source(r.pvd, true); }},
+    {"carrier", "carrier",
+     [](const Row& r, const Snapshot&) { return r.ifc ? Value::b(r.ifc->carrier) : Value{}; }},
+    {"usable_ipv4", "usable IPv4",
+     [](const Row& r, const Snapshot&) { return r.pvd ? Value::b(r.pvd->state.v4) : Value{}; }},
+    {"usable_ipv6", "usable IPv6",
+     [](const Row& r, const Snapshot&) { return r.pvd ? Value::b(r.pvd->state.v6) : Value{}; }},
+    {"source_ipv4", "source IPv4",
+     [](const Row& r, const Snapshot&) { return source(r.pvd, false); }},
+    {"source_ipv6", "source IPv6",
+     [](const Row& r, const Snapshot&) { return source(r.pvd, true); }},
     {"addresses", "address", [](const Row& r, const Snapshot&) { return addresses(r.ifc, r.pvd); }},
     {"gateways", "gateway", [](const Row& r, const Snapshot& s) { return gateways(r.ifc, s); }},
-    {"dns", "dns", [](const Row& r, const Snapshot&) {
+    {"dns", "dns",
+     [](const Row& r, const Snapshot&) {
        Value v;
        v.kind = Value::Kind::ObjList;
        if (r.pvd)
@@ -189,16 +224,19 @@ const Field<Row> kRowFields[] = {
                                 {"origin", Value::s(view::dnsOriginName(d.origin))}});
        return v;
      }},
-    {"domains", "domain", [](const Row& r, const Snapshot&) {
+    {"domains", "domain",
+     [](const Row& r, const Snapshot&) {
        Value v;
        v.kind = Value::Kind::ObjList;
        if (r.pvd)
          for (size_t k = 0; k < r.pvd->domains.size(); ++k)
-           v.objs.push_back(Obj{{"domain", Value::s(r.pvd->domains[k])},
-                                {"origin", Value::s(view::dnsOriginName(r.pvd->domainOrigins[k]))}});
+           v.objs.push_back(
+               Obj{{"domain", Value::s(r.pvd->domains[k])},
+                   {"origin", Value::s(view::dnsOriginName(r.pvd->domainOrigins[k]))}});
        return v;
      }},
-    {"warnings", "warning", [](const Row& r, const Snapshot&) {
+    {"warnings", "warning",
+     [](const Row& r, const Snapshot&) {
        return r.pvd ? Value::strs(r.pvd->warnings) : Value::strs({});
      }},
 };
@@ -215,11 +253,19 @@ void jsonObj(const Obj& o, std::string& out) {
 }
 void json(const Value& v, std::string& out) {
   switch (v.kind) {
-    case Value::Kind::Null: out += "null"; break;
-    case Value::Kind::Str: out += cli::jsonString(v.str); break;
+    case Value::Kind::Null:
+      out += "null";
+      break;
+    case Value::Kind::Str:
+      out += cli::jsonString(v.str);
+      break;
     case Value::Kind::Num:
-    case Value::Kind::Lifetime: out += std::to_string(v.num); break;
-    case Value::Kind::Bool: out += v.flag ? "true" : "false"; break;
+    case Value::Kind::Lifetime:
+      out += std::to_string(v.num);
+      break;
+    case Value::Kind::Bool:
+      out += v.flag ? "true" : "false";
+      break;
     case Value::Kind::StrList:
       out += '[';
       for (size_t k = 0; k < v.list.size(); ++k) out += (k ? "," : "") + cli::jsonString(v.list[k]);
@@ -239,17 +285,23 @@ void json(const Value& v, std::string& out) {
 // --- text -----------------------------------------------------------------------------
 std::string text(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::Null: return "";
-    case Value::Kind::Str: return v.str;
-    case Value::Kind::Num: return std::to_string(v.num);
-    case Value::Kind::Lifetime: return v.num == 0xffffffffLL ? "forever" : std::to_string(v.num) + "s";
-    case Value::Kind::Bool: return v.flag ? "yes" : "no";
+    case Value::Kind::Null:
+      return "";
+    case Value::Kind::Str:
+      return v.str;
+    case Value::Kind::Num:
+      return std::to_string(v.num);
+    case Value::Kind::Lifetime:
+      return v.num == 0xffffffffLL ? "forever" : std::to_string(v.num) + "s";
+    case Value::Kind::Bool:
+      return v.flag ? "yes" : "no";
     case Value::Kind::StrList: {
       std::string s;
       for (const auto& e : v.list) s += (s.empty() ? "" : ",") + e;
       return s;
     }
-    case Value::Kind::ObjList: return "";
+    case Value::Kind::ObjList:
+      return "";
   }
   return "";
 }

@@ -53,7 +53,8 @@ bool buildNamespace() {
   for (int r = 0; r < 250; ++r) {
     int k = r % 25;
     batch += "route add 10." + std::to_string(r / 200 + 1) + "." + std::to_string(r % 200) +
-             ".0/24 via 10.200." + std::to_string(k) + ".1 table " + std::to_string(100 + k % 3) + "\n";
+             ".0/24 via 10.200." + std::to_string(k) + ".1 table " + std::to_string(100 + k % 3) +
+             "\n";
     batch += "route add fd10:" + std::to_string(r) + "::/64 via fd00:" + std::to_string(k) +
              "::1 dev va" + std::to_string(k) + "\n";
   }
@@ -107,9 +108,8 @@ void BM_CurrentUnchanged(benchmark::State& state) {
   v.current();
   long before = gAllocs.load();
   for (auto _ : state) benchmark::DoNotOptimize(v.current());
-  state.counters["allocs_per_call"] =
-      benchmark::Counter(static_cast<double>(gAllocs.load() - before) /
-                         static_cast<double>(state.iterations()));
+  state.counters["allocs_per_call"] = benchmark::Counter(
+      static_cast<double>(gAllocs.load() - before) / static_cast<double>(state.iterations()));
 }
 BENCHMARK(BM_CurrentUnchanged)->Unit(benchmark::kNanosecond)->MinTime(1.0);
 
@@ -122,8 +122,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   bool ok = buildNamespace();
-  if (ok) benchmark::RunSpecifiedBenchmarks();
-  else std::fprintf(stderr, "bench_view: could not build the namespace %s\n", gNetns.c_str());
+  if (ok)
+    benchmark::RunSpecifiedBenchmarks();
+  else
+    std::fprintf(stderr, "bench_view: could not build the namespace %s\n", gNetns.c_str());
   if (!gNetns.empty()) run("ip netns del " + gNetns);
   benchmark::Shutdown();
   return ok ? 0 : 1;

@@ -114,11 +114,13 @@ void bindAddresses(const policy::PvdDef& def, const Interface& ifc, BoundPvd& b)
   // `source` set: the PvD is a subset of the interface, so its sockets must say which
   // addresses are its own; several candidates: the kernel might pick one we did not mean.
   bool needs = !def.source.empty();
-  if (const Address* a = (needs || usable4.size() > 1) ? chooseSource(usable4, ifc.name) : nullptr) {
+  if (const Address* a =
+          (needs || usable4.size() > 1) ? chooseSource(usable4, ifc.name) : nullptr) {
     b.hasSource4 = true;
     b.source4 = a->addr;
   }
-  if (const Address* a = (needs || usable6.size() > 1) ? chooseSource(usable6, ifc.name) : nullptr) {
+  if (const Address* a =
+          (needs || usable6.size() > 1) ? chooseSource(usable6, ifc.name) : nullptr) {
     b.hasSource6 = true;
     b.source6 = a->addr;
   }
@@ -127,13 +129,15 @@ void bindAddresses(const policy::PvdDef& def, const Interface& ifc, BoundPvd& b)
 void linkWarnings(const policy::PvdDef& def, const Interface& ifc, BoundPvd& b) {
   const std::string who = def.name + ": ";
   if (!ifc.adminUp) {
-    b.warnings.push_back(who + ifc.name + " is down — bring it up (ip link set " + ifc.name + " up)");
+    b.warnings.push_back(who + ifc.name + " is down — bring it up (ip link set " + ifc.name +
+                         " up)");
   } else if (!ifc.linkUsable()) {
     b.warnings.push_back(who + "no carrier on " + ifc.name + " — the link is not connected");
   } else if (!b.state.v4 && !b.state.v6) {
-    b.warnings.push_back(who + (def.source.empty()
-                                    ? "no usable address on " + ifc.name
-                                    : "no usable address of " + ifc.name + " inside its `source` prefixes") +
+    b.warnings.push_back(who +
+                         (def.source.empty() ? "no usable address on " + ifc.name
+                                             : "no usable address of " + ifc.name +
+                                                   " inside its `source` prefixes") +
                          " — sockets cannot be pinned to it");
   }
 }
@@ -167,8 +171,8 @@ void addDns(const policy::Policy& policy, const policy::PvdDef& def,
 
 }  // namespace
 
-void bindPvds(const policy::Policy& policy,
-              const std::vector<std::unique_ptr<DnsSource>>& sources, Snapshot& s) {
+void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<DnsSource>>& sources,
+              Snapshot& s) {
   const auto& defs = policy.pvds();
   s.pvds.clear();
   s.states.assign(defs.size(), policy::PvdState{});
@@ -207,8 +211,10 @@ void bindPvds(const policy::Policy& policy,
     const Interface* ifc = b.ifindex ? s.interfaceByIndex(b.ifindex) : nullptr;
     addDns(policy, def, sources, ifc, ifc && ifc->index == defaultIf, b);
     if (b.state.anyUsable() && b.dns.empty())
-      b.warnings.push_back(def.name + ": no DNS servers known — names resolve through the "
-                           "system resolver; add `dns = [...]` to [pvd." + def.name + "]");
+      b.warnings.push_back(def.name +
+                           ": no DNS servers known — names resolve through the "
+                           "system resolver; add `dns = [...]` to [pvd." +
+                           def.name + "]");
     s.states[id] = b.state;
     s.pvds.push_back(std::move(b));
   }
@@ -217,14 +223,14 @@ void bindPvds(const policy::Policy& policy,
   // its addresses is whose; without it both PvDs would claim every address.
   for (const auto& [ifindex, ids] : claims) {
     if (ids.size() < 2) continue;
-    bool split = std::all_of(ids.begin(), ids.end(),
-                             [&](size_t id) { return !defs[id].source.empty(); });
+    bool split =
+        std::all_of(ids.begin(), ids.end(), [&](size_t id) { return !defs[id].source.empty(); });
     if (split) continue;
     std::string names;
     for (size_t id : ids) names += (names.empty() ? "" : ", ") + defs[id].name;
     std::string msg = (ids.size() == 2 ? std::string("two") : std::to_string(ids.size())) +
-                      " PvDs claim interface " + s.interfaceByIndex(ifindex)->name + " (" +
-                      names + ") — give each a `source` to split its addresses";
+                      " PvDs claim interface " + s.interfaceByIndex(ifindex)->name + " (" + names +
+                      ") — give each a `source` to split its addresses";
     s.warnings.push_back(msg);
     for (size_t id : ids) s.pvds[id].warnings.push_back(defs[id].name + ": " + msg);
   }

@@ -11,8 +11,8 @@
 
 namespace mif::view::detail {
 
-void bindPvds(const policy::Policy& policy,
-              const std::vector<std::unique_ptr<DnsSource>>& sources, Snapshot& s);
+void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<DnsSource>>& sources,
+              Snapshot& s);
 
 // Everything readOnce() and a refresh do: dump, bind, DNS. Never null; on a netlink
 // failure the snapshot is empty with `error` set and every PvD absent.

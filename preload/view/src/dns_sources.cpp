@@ -73,7 +73,8 @@ std::string_view value(std::string_view text, std::string_view key) {
 }
 
 bool sameNetnsAsInit() {
-  struct stat self {}, init {};
+  struct stat self {
+  }, init{};
   if (::stat("/proc/self/ns/net", &self) != 0) return true;
   // Unreadable for an unprivileged user: assume the common case, the host's namespace.
   if (::stat("/proc/1/ns/net", &init) != 0) return true;

@@ -98,7 +98,8 @@ bool LiveView::Impl::quiet() const noexcept {
   uint32_t mi[SK_MEMINFO_VARS];
   socklen_t len = sizeof mi;
   if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) return false;
-  return mi[SK_MEMINFO_RMEM_ALLOC] == 0 && mi[SK_MEMINFO_DROPS] == drops.load(std::memory_order_relaxed) &&
+  return mi[SK_MEMINFO_RMEM_ALLOC] == 0 &&
+         mi[SK_MEMINFO_DROPS] == drops.load(std::memory_order_relaxed) &&
          mi[SK_MEMINFO_RCVBUF] == rcvbuf.load(std::memory_order_relaxed) &&
          mi[SK_MEMINFO_SNDBUF] == sndbuf.load(std::memory_order_relaxed);
 }
@@ -123,7 +124,8 @@ bool LiveView::Impl::openSocket() noexcept {
   // burst of changes (a VPN bringing up many routes) overruns less often. Both stay under
   // the default rmem_max/wmem_max, which would otherwise cap them to a common value.
   uint32_t salt = (static_cast<uint32_t>(reinterpret_cast<uintptr_t>(this) >> 4) ^
-                   static_cast<uint32_t>(::getpid()) * 2654435761u) & 0x7fff;
+                   static_cast<uint32_t>(::getpid()) * 2654435761u) &
+                  0x7fff;
   int rcv = 131072 + static_cast<int>(salt) * 2 + 1, snd = 32768 + static_cast<int>(salt) + 7;
   ::setsockopt(f, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
   ::setsockopt(f, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
@@ -260,7 +262,8 @@ const Snapshot* LiveView::current() noexcept {
   Impl& m = *impl_;
   Snapshot* s = m.snap.load(std::memory_order_acquire);
   if (gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
-      gReleaseEpoch.load(std::memory_order_relaxed) == m.releaseSeen.load(std::memory_order_relaxed) &&
+      gReleaseEpoch.load(std::memory_order_relaxed) ==
+          m.releaseSeen.load(std::memory_order_relaxed) &&
       m.quiet())
     return s;
   // Someone else is refreshing (another thread, or the thread this signal handler

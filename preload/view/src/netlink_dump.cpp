@@ -6,15 +6,15 @@
 #include <linux/rtnetlink.h>
 #include <netlink/addr.h>
 #include <netlink/attr.h>
-#include <netlink/msg.h>
-#include <netlink/object.h>
-#include <netlink/route/rtnl.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/object.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rtnl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,8 +67,7 @@ bool readSmallFile(const std::string& path, std::string& out) {
 // process that entered another namespace), so the entry counts only if its ifindex agrees.
 std::string etherKind(int index, const char* name) {
   std::string dir = std::string("/sys/class/net/") + name, text;
-  if (!readSmallFile(dir + "/ifindex", text) || std::atoi(text.c_str()) != index)
-    return "ethernet";
+  if (!readSmallFile(dir + "/ifindex", text) || std::atoi(text.c_str()) != index) return "ethernet";
   if (::access((dir + "/wireless").c_str(), F_OK) == 0 ||
       ::access((dir + "/phy80211").c_str(), F_OK) == 0)
     return "wlan";
@@ -86,18 +85,26 @@ std::string linkKind(rtnl_link* l, int index, const char* name) {
   // bridge, vlan, macvlan, vxlan, ...
   if (const char* type = rtnl_link_get_type(l); type && *type) return type;
   switch (arp) {
-    case ARPHRD_ETHER: return etherKind(index, name);
+    case ARPHRD_ETHER:
+      return etherKind(index, name);
     case ARPHRD_IEEE80211:
     case ARPHRD_IEEE80211_PRISM:
-    case ARPHRD_IEEE80211_RADIOTAP: return "wlan";
-    case ARPHRD_PPP: return "ppp";
-    case ARPHRD_NONE: return "tun";
-    case ARPHRD_RAWIP: return "wwan";
-    case ARPHRD_INFINIBAND: return "infiniband";
+    case ARPHRD_IEEE80211_RADIOTAP:
+      return "wlan";
+    case ARPHRD_PPP:
+      return "ppp";
+    case ARPHRD_NONE:
+      return "tun";
+    case ARPHRD_RAWIP:
+      return "wwan";
+    case ARPHRD_INFINIBAND:
+      return "infiniband";
     case ARPHRD_TUNNEL:
     case ARPHRD_TUNNEL6:
-    case ARPHRD_SIT: return "ip-tunnel";
-    default: return "other";
+    case ARPHRD_SIT:
+      return "ip-tunnel";
+    default:
+      return "other";
   }
 }
 
@@ -192,7 +199,8 @@ void onObject(nl_object* o, void* arg) {
 // archives, an object file is only pulled in when one of its symbols is used: these
 // references make sure the three are, and with them their constructors.
 [[maybe_unused]] void* const volatile kKeepParsers[] = {
-    reinterpret_cast<void*>(&rtnl_link_alloc_cache), reinterpret_cast<void*>(&rtnl_addr_alloc_cache),
+    reinterpret_cast<void*>(&rtnl_link_alloc_cache),
+    reinterpret_cast<void*>(&rtnl_addr_alloc_cache),
     reinterpret_cast<void*>(&rtnl_route_alloc_cache)};
 
 int onMessage(nl_msg* msg, void* arg) {

@@ -60,13 +60,15 @@ void RaStore::put(Entry e, uint32_t lifetime, Clock::time_point now) {
   };
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same), entries_.end());
   if (lifetime == 0) return;  // RFC 8106 5.1: lifetime 0 withdraws the entry
-  e.expires = lifetime == 0xffffffffu ? Clock::time_point::max() : now + std::chrono::seconds(lifetime);
+  e.expires =
+      lifetime == 0xffffffffu ? Clock::time_point::max() : now + std::chrono::seconds(lifetime);
   if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
   entries_.push_back(std::move(e));
 }
 
 void RaStore::record(const nlmsghdr* h, Clock::time_point now) {
-  if (h->nlmsg_type != RTM_NEWNDUSEROPT || h->nlmsg_len < NLMSG_LENGTH(sizeof(nduseroptmsg))) return;
+  if (h->nlmsg_type != RTM_NEWNDUSEROPT || h->nlmsg_len < NLMSG_LENGTH(sizeof(nduseroptmsg)))
+    return;
   const auto* m = static_cast<const nduseroptmsg*>(NLMSG_DATA(h));
   if (m->nduseropt_family != AF_INET6 || m->nduseropt_icmp_type != ND_ROUTER_ADVERT) return;
   size_t len = m->nduseropt_opts_len;

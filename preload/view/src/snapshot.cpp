@@ -10,9 +10,7 @@ namespace mif::view {
 
 // Optimistic DAD (RFC 4429) marks an address OPTIMISTIC and TENTATIVE at once; the kernel
 // lets it be used as a source meanwhile, so it is not "tentative" for our purposes.
-bool Address::tentative() const {
-  return (flags & IFA_F_TENTATIVE) && !(flags & IFA_F_OPTIMISTIC);
-}
+bool Address::tentative() const { return (flags & IFA_F_TENTATIVE) && !(flags & IFA_F_OPTIMISTIC); }
 bool Address::deprecated() const { return flags & IFA_F_DEPRECATED; }
 bool Address::temporary() const { return flags & IFA_F_TEMPORARY; }
 bool Address::usable() const {
@@ -27,11 +25,16 @@ bool Interface::linkUsable() const {
 
 const char* dnsOriginName(DnsOrigin o) {
   switch (o) {
-    case DnsOrigin::Policy: return "policy";
-    case DnsOrigin::CommandLine: return "command-line";
-    case DnsOrigin::Resolved: return "systemd-resolved";
-    case DnsOrigin::ResolvConf: return "resolv.conf";
-    case DnsOrigin::RouterAdvertisement: return "router-advertisement";
+    case DnsOrigin::Policy:
+      return "policy";
+    case DnsOrigin::CommandLine:
+      return "command-line";
+    case DnsOrigin::Resolved:
+      return "systemd-resolved";
+    case DnsOrigin::ResolvConf:
+      return "resolv.conf";
+    case DnsOrigin::RouterAdvertisement:
+      return "router-advertisement";
   }
   return "unknown";
 }

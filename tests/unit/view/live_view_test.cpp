@@ -1,6 +1,8 @@
 // Change tracking: every change is seen by the very next current() (the kernel has queued
 // its notification by the time `ip` returns), across fork, and after the program closed
 // or replaced every descriptor.
+#include "mif/view/live_view.h"
+
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -13,7 +15,6 @@
 #include <cstring>
 #include <functional>
 
-#include "mif/view/live_view.h"
 #include "netns.h"
 
 namespace mif::view::test {

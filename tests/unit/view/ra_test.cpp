@@ -27,7 +27,8 @@ body = struct.pack("!HI", 0, life) + name
 pad = (-(2 + len(body))) % 8
 dnssl = bytes([31, (2 + len(body) + pad) // 8]) + body + b"\0" * pad
 s.sendto(ra + rdnss + dnssl, ("ff02::1", 0, 0, idx))
-)PY" + "' " + std::to_string(lifetime);
+)PY" + "' " +
+         std::to_string(lifetime);
 }
 
 class RaTest : public NetnsTest {};
@@ -64,10 +65,12 @@ TEST_F(RaTest, RdnssAndDnsslReachThePvd) {
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   do {
     s = view.current();
-    if (s->pvds[id].dns.empty() || s->pvds[id].dns[0].origin != DnsOrigin::RouterAdvertisement) break;
+    if (s->pvds[id].dns.empty() || s->pvds[id].dns[0].origin != DnsOrigin::RouterAdvertisement)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   } while (std::chrono::steady_clock::now() < deadline);
-  EXPECT_TRUE(s->pvds[id].dns.empty() || s->pvds[id].dns[0].origin != DnsOrigin::RouterAdvertisement);
+  EXPECT_TRUE(s->pvds[id].dns.empty() ||
+              s->pvds[id].dns[0].origin != DnsOrigin::RouterAdvertisement);
 }
 
 }  // namespace

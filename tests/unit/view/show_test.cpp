@@ -60,7 +60,8 @@ class ShowTest : public NetnsTest {
   }
   std::string mif(const std::string& args) {
     // No user layer from whoever runs the tests.
-    return std::string("XDG_CONFIG_HOME=/nonexistent HOME=/nonexistent ") + MIF_BINARY + " show " + args;
+    return std::string("XDG_CONFIG_HOME=/nonexistent HOME=/nonexistent ") + MIF_BINARY + " show " +
+           args;
   }
   std::string policyFile_;
 };
@@ -83,7 +84,8 @@ TEST_F(ShowTest, JsonFieldByField) {
   EXPECT_EQ(j["pvds.0.dns.0.origin"], "\"policy\"");
   EXPECT_EQ(j["pvds.0.domains.0.domain"], "\"corp.example\"");
   EXPECT_EQ(j["pvds.0.domains.0.origin"], "\"policy\"");
-  EXPECT_EQ(j["pvds.0.warnings.0"], "\"corp: no carrier on tun0 \\u2014 the link is not connected\"");
+  EXPECT_EQ(j["pvds.0.warnings.0"],
+            "\"corp: no carrier on tun0 \\u2014 the link is not connected\"");
 
   // lan: usable on both families, one address each (kernel chooses the source).
   EXPECT_EQ(j["pvds.1.name"], "\"lan\"");
@@ -129,8 +131,11 @@ TEST_F(ShowTest, TextShowsTheSameFields) {
   std::string t = capture(mif("--policy " + policyFile_));
   EXPECT_NE(t.find("pvd corp\n"), std::string::npos) << t;
   EXPECT_NE(t.find("    interface    tun0\n"), std::string::npos) << t;
-  EXPECT_NE(t.find("    dns          198.51.100.53 port 53 origin policy\n"), std::string::npos) << t;
-  EXPECT_NE(t.find("    gateway      192.0.2.1 dst default table main metric 50\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("    dns          198.51.100.53 port 53 origin policy\n"), std::string::npos)
+      << t;
+  EXPECT_NE(t.find("    gateway      192.0.2.1 dst default table main metric 50\n"),
+            std::string::npos)
+      << t;
   EXPECT_NE(t.find("    warning      wifi: no interface matches wl*\n"), std::string::npos) << t;
   EXPECT_NE(t.find("interface vx0\n"), std::string::npos) << t;
 }

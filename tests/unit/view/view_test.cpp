@@ -32,12 +32,15 @@ std::string tableName(uint32_t t) {
   return t == RT_TABLE_MAIN ? "main" : t == RT_TABLE_LOCAL ? "local" : std::to_string(t);
 }
 std::string typeName(uint8_t t) {
-  static const char* names[] = {"unspec", "unicast", "local", "broadcast", "anycast",
-                                "multicast", "blackhole", "unreachable", "prohibit", "throw"};
+  static const char* names[] = {"unspec",    "unicast",   "local",       "broadcast", "anycast",
+                                "multicast", "blackhole", "unreachable", "prohibit",  "throw"};
   return t < std::size(names) ? names[t] : std::to_string(t);
 }
 std::string scopeName(uint8_t s) {
-  return s == RT_SCOPE_UNIVERSE ? "global" : s == RT_SCOPE_LINK ? "link" : s == RT_SCOPE_HOST ? "host" : std::to_string(s);
+  return s == RT_SCOPE_UNIVERSE ? "global"
+         : s == RT_SCOPE_LINK   ? "link"
+         : s == RT_SCOPE_HOST   ? "host"
+                                : std::to_string(s);
 }
 
 std::multiset<std::string> viewLines(const Snapshot& s) {
@@ -96,7 +99,8 @@ TEST_F(ViewTest, MatchesIpJson) {
   EXPECT_EQ(va0->kind, "veth");
   EXPECT_TRUE(va0->adminUp && va0->carrier && va0->operUp);
   EXPECT_EQ(snap->interfaceByName("lo")->kind, "loopback");
-  EXPECT_EQ(snap->ownerOf(*policy::IpAddress::parse("198.51.100.10")), snap->interfaceByName("va1"));
+  EXPECT_EQ(snap->ownerOf(*policy::IpAddress::parse("198.51.100.10")),
+            snap->interfaceByName("va1"));
 }
 
 TEST_F(ViewTest, KindsAndLinkStates) {
@@ -211,7 +215,8 @@ TEST_F(ViewTest, WarnsWhenNoRouteThroughInterfaceAndNoDns) {
       "[pvd.wifi]\ninterface = \"va1\"\ndns = [\"198.51.100.53\"]\n");
   auto snap = LiveView::readOnce(*policy);
   const auto& corp = pvd(*snap, *policy, "corp");
-  EXPECT_TRUE(hasWarning(corp, "corp: no IPv4 route through va0 — pinned sockets reach only on-link hosts"));
+  EXPECT_TRUE(hasWarning(
+      corp, "corp: no IPv4 route through va0 — pinned sockets reach only on-link hosts"));
   const auto& wifi = pvd(*snap, *policy, "wifi");
   EXPECT_FALSE(hasWarning(wifi, "route through"));  // default route in table 100 counts
   ASSERT_EQ(wifi.dns.size(), 1u);
