@@ -126,9 +126,9 @@ void traceNote(const Plan& p, std::string_view call, std::string_view name, std:
     clock_gettime(CLOCK_REALTIME, &rt);
     tm t{};
     gmtime_r(&rt.tv_sec, &t);
-    char when[40];
+    char when[96];
     snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-             t.tm_hour, t.tm_min, t.tm_sec, rt.tv_nsec / 1000);
+             t.tm_hour, t.tm_min, t.tm_sec, long(rt.tv_nsec / 1000) % 1000000);
     std::string line = "{\"time\":\"" + std::string(when) + "\",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" + std::string(call) +
                        "\",\"name\":\"" + std::string(name) + "\",\"note\":\"" + std::string(note) + "\"";
     if (const policy::Policy* pol = p.rt->policyOrNull()) {

@@ -89,9 +89,9 @@ std::string isoTime() {
   clock_gettime(CLOCK_REALTIME, &rt);
   tm t{};
   gmtime_r(&rt.tv_sec, &t);
-  char buf[40];
+  char buf[96];
   snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-           t.tm_hour, t.tm_min, t.tm_sec, rt.tv_nsec / 1000);
+           t.tm_hour, t.tm_min, t.tm_sec, long(rt.tv_nsec / 1000) % 1000000);
   return buf;
 }
 
