@@ -156,7 +156,8 @@ bool setup() {
   teardown();
   std::string c = kClientNs, s = kServerNs;
   return sh("ip netns add " + c) && sh("ip netns add " + s) &&
-         sh("ip link add " + std::string(kLink) + " netns " + c + " type veth peer name srv0 netns " + s) &&
+         sh("ip link add " + std::string(kLink) + " netns " + c +
+            " type veth peer name srv0 netns " + s) &&
          sh("ip -n " + c + " link set lo up") && sh("ip -n " + s + " link set lo up") &&
          sh("ip -n " + c + " addr add 198.51.100.2/24 dev " + kLink) &&
          sh("ip -n " + c + " link set " + kLink + " up") &&
@@ -273,7 +274,8 @@ void measure(const char* title, std::vector<Way>& ways, int rounds) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--tcp") == 0) return tcpWorkload(std::atol(argv[2]));
   if (argc == 3 && std::strcmp(argv[1], "--udp") == 0) return udpWorkload(std::atol(argv[2]));
-  if (argc == 3 && std::strcmp(argv[1], "--compute") == 0) return computeWorkload(std::atol(argv[2]));
+  if (argc == 3 && std::strcmp(argv[1], "--compute") == 0)
+    return computeWorkload(std::atol(argv[2]));
   int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   if (geteuid() != 0) {
     std::fprintf(stderr, "bench_enforce: needs root (network namespaces)\n");
@@ -320,11 +322,20 @@ int main(int argc, char** argv) {
   std::vector<Way> udpWays = {
       {"mif run --strict --pvd", under({"--strict", "--pvd", kLink}, udp), {}, false, {}},
       {"mif run --enforce --strict --pvd (pin at creation)",
-       under({"--enforce", "--strict", "--pvd", kLink}, udp), {}, false, {}},
+       under({"--enforce", "--strict", "--pvd", kLink}, udp),
+       {},
+       false,
+       {}},
       {"  same, MIF_ENFORCE_MODE=per-call",
-       under({"--enforce", "--strict", "--pvd", kLink}, udp), {"MIF_ENFORCE_MODE=per-call"}, false, {}},
+       under({"--enforce", "--strict", "--pvd", kLink}, udp),
+       {"MIF_ENFORCE_MODE=per-call"},
+       false,
+       {}},
       {"mif run --enforce --pvd (not strict: per call)",
-       under({"--enforce", "--pvd", kLink}, udp), {}, false, {}},
+       under({"--enforce", "--pvd", kLink}, udp),
+       {},
+       false,
+       {}},
       {"no mif", udp, {}, false, {}},
   };
   measure("UDP sendto x100000 on one socket (client's loop time)", udpWays, rounds);

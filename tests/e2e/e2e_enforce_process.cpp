@@ -24,7 +24,8 @@ std::string topology() {
     text << in.rdbuf();
     std::string t = text.str();
     const std::string from = "name = \"wifi-vpn\"";
-    if (auto at = t.find(from); at != std::string::npos) t.replace(at, from.size(), "name = \"enf-proc\"");
+    if (auto at = t.find(from); at != std::string::npos)
+      t.replace(at, from.size(), "name = \"enf-proc\"");
     const char* tmp = getenv("TMPDIR");
     std::string out = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-proc.toml";
     std::ofstream(out) << t;
@@ -45,8 +46,9 @@ TEST(EnforceProcessTree, ShellChildrenAndBackgroundJobsArePinned) {
   const std::string www = lab.hostAddr4("www");
   // A dynamic /bin/sh (decided by the library) runs three static clients, one of them
   // in the background, one through a subshell: every one is a supervised descendant.
-  const std::string script = staticConnect() + " " + www + " 80 & " + "/bin/busybox wget -q -O - http://" +
-                             www + "/ && (" + staticConnect() + " " + www + " 80) && wait";
+  const std::string script = staticConnect() + " " + www + " 80 & " +
+                             "/bin/busybox wget -q -O - http://" + www + "/ && (" +
+                             staticConnect() + " " + www + " 80) && wait";
   lab.clearLogs();
   auto r = lab.mifRun({"--enforce", "--pvd", lab.link("vpn")}, {"/bin/sh", "-c", script});
   ASSERT_TRUE(r.ok()) << r.describe();

@@ -33,7 +33,8 @@ std::string topology() {
     text << in.rdbuf();
     std::string t = text.str();
     const std::string from = "name = \"wifi-vpn\"";
-    if (auto at = t.find(from); at != std::string::npos) t.replace(at, from.size(), "name = \"enf-wifi-vpn\"");
+    if (auto at = t.find(from); at != std::string::npos)
+      t.replace(at, from.size(), "name = \"enf-wifi-vpn\"");
     const char* tmp = getenv("TMPDIR");
     std::string out = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-wifi-vpn.toml";
     std::ofstream(out) << t;
@@ -84,9 +85,9 @@ std::string lastClient(const Lab& lab, const std::string& host) {
   return seen.empty() ? "" : seen.back().client;
 }
 
-#define START_LAB(lab)                      \
-  MIF_E2E_REQUIRE_LAB();                    \
-  Lab lab(topology());                      \
+#define START_LAB(lab)   \
+  MIF_E2E_REQUIRE_LAB(); \
+  Lab lab(topology());   \
   ASSERT_TRUE(lab.ok()) << lab.error()
 
 // Runs `argv` pinned to each PvD, without --enforce (expecting Wi-Fi: the leak) and with
@@ -192,7 +193,8 @@ TEST(EnforceStatic, StrictKillSwitchHoldsForStaticPrograms) {
 // A dynamic program is decided by the preload library; --enforce must change nothing.
 TEST(EnforceDynamic, CurlBehavesExactlyAsWithoutEnforce) {
   START_LAB(lab);
-  for (const std::string& target : {"http://" + lab.hostAddr4("www") + "/", std::string("http://wiki.corp.example/")}) {
+  for (const std::string& target :
+       {"http://" + lab.hostAddr4("www") + "/", std::string("http://wiki.corp.example/")}) {
     const std::string host = target.find("wiki") != std::string::npos ? "wiki" : "www";
     std::vector<std::string> argv{"curl", "-s", "--max-time", "5", target};
     lab.clearLogs();

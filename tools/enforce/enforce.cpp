@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "cli.h"
@@ -98,7 +98,6 @@ int statusOf(const siginfo_t& si) {
   return 128 + si.si_status;
 }
 
-
 }  // namespace
 
 int runEnforced(const EnforceOptions& options, char** argv) {
@@ -164,11 +163,13 @@ int runEnforced(const EnforceOptions& options, char** argv) {
   if (read(up[0], &r, sizeof r) != static_cast<ssize_t>(sizeof r) || r.filterError != 0) {
     reap();
     cleanup();
-    fail(std::string("cannot install the seccomp filter: ") + strerror(r.filterError ? r.filterError : EPIPE));
+    fail(std::string("cannot install the seccomp filter: ") +
+         strerror(r.filterError ? r.filterError : EPIPE));
     return cli::kExitRunFailed;
   }
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  int listener = pidfd < 0 ? -1 : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, r.listenerFd, 0));
+  int listener =
+      pidfd < 0 ? -1 : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, r.listenerFd, 0));
   if (listener < 0) {
     int err = errno;
     kill(pid, SIGKILL);
@@ -180,7 +181,8 @@ int runEnforced(const EnforceOptions& options, char** argv) {
   setSyncWakeUp(listener);
   if (r.mountError > 0)
     fail(std::string("cannot give the program its own /etc/resolv.conf (") +
-         strerror(r.mountError) + "): its DNS connects are redirected to the PvD's servers instead");
+         strerror(r.mountError) +
+         "): its DNS connects are redirected to the PvD's servers instead");
 
   Supervisor sup(pol, static_cast<FilterMode>(r.mode), listener, trace);
   std::optional<SupervisorThread> notifier;

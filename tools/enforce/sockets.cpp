@@ -68,6 +68,8 @@ bool staysOnHost(const IpAddress& a) {
 bool socketInfo(int fd, SocketInfo* out) {
   socklen_t len = sizeof out->family;
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &out->family, &len) != 0) return false;
+  // Not IP: the caller lets the call go on; the rest would be wasted system calls.
+  if (out->family != AF_INET && out->family != AF_INET6) return true;
   len = sizeof out->type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &out->type, &len) != 0) return false;
   len = sizeof out->boundIf;

@@ -33,9 +33,9 @@ socklen_t toSockaddr(const policy::IpAddress& address, uint16_t port, int socket
 bool staysOnHost(const policy::IpAddress& a);
 
 struct SocketInfo {
-  int family = 0;     // SO_DOMAIN
-  int type = 0;       // SO_TYPE
-  int boundIf = 0;    // SO_BINDTOIFINDEX, 0 when not bound to a device
+  int family = 0;   // SO_DOMAIN
+  int type = 0;     // SO_TYPE
+  int boundIf = 0;  // SO_BINDTOIFINDEX, 0 when not bound to a device
 };
 // False when `fd` is not a socket.
 bool socketInfo(int fd, SocketInfo* out);

@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,8 +48,7 @@ bool Supervisor::stillValid(uint64_t id) const {
   return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-bool Supervisor::readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len,
-                              Endpoint* out) {
+bool Supervisor::readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len, Endpoint* out) {
   if (addr == 0 || len < sizeof(sa_family_t)) return false;
   sockaddr_storage ss{};
   size_t want = std::min<uint64_t>(len, sizeof ss);
@@ -231,13 +230,26 @@ bool Supervisor::handleOne() {
   }
   Answer a;
   switch (req->data.nr) {
-    case SYS_connect: a = onConnect(*req); break;
-    case SYS_sendto: a = onSendto(*req); break;
-    case SYS_sendmsg: a = onSendmsg(*req); break;
-    case SYS_sendmmsg: a = onSendmmsg(*req); break;
-    case SYS_bind: a = onBind(*req); break;
-    case SYS_socket: a = onSocket(*req); break;
-    default: break;
+    case SYS_connect:
+      a = onConnect(*req);
+      break;
+    case SYS_sendto:
+      a = onSendto(*req);
+      break;
+    case SYS_sendmsg:
+      a = onSendmsg(*req);
+      break;
+    case SYS_sendmmsg:
+      a = onSendmmsg(*req);
+      break;
+    case SYS_bind:
+      a = onBind(*req);
+      break;
+    case SYS_socket:
+      a = onSocket(*req);
+      break;
+    default:
+      break;
   }
   if (a.handled) return true;
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(respBuf_.data());
@@ -251,8 +263,7 @@ bool Supervisor::handleOne() {
     resp->val = a.value;
   }
   // ENOENT: the thread was killed while we decided; nothing to answer.
-  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT &&
-      errno != EINTR)
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT && errno != EINTR)
     return false;
   return true;
 }

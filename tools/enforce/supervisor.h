@@ -33,10 +33,10 @@ class Supervisor {
 
  private:
   struct Answer {
-    bool handled = false;   // already answered (ADDFD with SEND), or the call vanished
-    int error = 0;          // > 0: fail the call with this errno
-    int64_t value = 0;      // with !cont: the call's return value
-    bool cont = true;       // let the kernel run the call
+    bool handled = false;  // already answered (ADDFD with SEND), or the call vanished
+    int error = 0;         // > 0: fail the call with this errno
+    int64_t value = 0;     // with !cont: the call's return value
+    bool cont = true;      // let the kernel run the call
   };
   bool stillValid(uint64_t id) const;
   Answer onConnect(const seccomp_notif& n);

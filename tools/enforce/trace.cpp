@@ -36,8 +36,9 @@ void Trace::write(const TraceRecord& r) const {
     dst += ":" + std::to_string(r.destination->port);
   }
   char head[96];
-  std::snprintf(head, sizeof head, "{\"time\":%lld.%06ld,\"pid\":%d,\"call\":",
-                static_cast<long long>(ts.tv_sec), ts.tv_nsec / 1000, static_cast<int>(r.pid));
+  std::snprintf(head, sizeof head,
+                "{\"time\":%lld.%06ld,\"pid\":%d,\"call\":", static_cast<long long>(ts.tv_sec),
+                ts.tv_nsec / 1000, static_cast<int>(r.pid));
   std::string line = head;
   line += cli::jsonString(r.call);
   line += ",\"destination\":" + cli::jsonString(dst);

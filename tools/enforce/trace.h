@@ -11,16 +11,16 @@
 namespace mif::enforce {
 
 struct TraceRecord {
-  const char* call = "";          // "connect", "sendto", "sendmsg", "sendmmsg", "bind", "socket"
+  const char* call = "";  // "connect", "sendto", "sendmsg", "sendmmsg", "bind", "socket"
   pid_t pid = 0;
   const Endpoint* destination = nullptr;
-  std::string_view pvd;           // "" when none
+  std::string_view pvd;  // "" when none
   std::string_view interface;
   std::string_view source;
-  int step = 0;                   // precedence step number, 0 when not decided
-  std::string_view rule;          // "file:line" or ""
-  std::string_view action;        // "pinned", "redirected", "refused", "unmanaged", ...
-  int error = 0;                  // errno answered to the program, 0 when the call went on
+  int step = 0;             // precedence step number, 0 when not decided
+  std::string_view rule;    // "file:line" or ""
+  std::string_view action;  // "pinned", "redirected", "refused", "unmanaged", ...
+  int error = 0;            // errno answered to the program, 0 when the call went on
 };
 
 class Trace {

@@ -45,8 +45,8 @@ std::string privateNetworkProblem() {
   return problem;
 }
 
-#define REQUIRE_PRIVATE_NETWORK()                                         \
-  do {                                                                    \
+#define REQUIRE_PRIVATE_NETWORK()                                              \
+  do {                                                                         \
     if (auto why = privateNetworkProblem(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)
 
@@ -62,8 +62,7 @@ std::optional<policy::Policy> compile(const std::string& toml, policy::Pin pin) 
   return std::move(r.policy);
 }
 
-policy::Pin pinTo(std::vector<std::string> pvds, bool strict,
-                  std::vector<std::string> dns = {}) {
+policy::Pin pinTo(std::vector<std::string> pvds, bool strict, std::vector<std::string> dns = {}) {
   policy::Pin pin;
   pin.pvds = std::move(pvds);
   pin.strict = strict;
@@ -113,12 +112,13 @@ TEST(Supervisor, ConnectIsPinnedToThePinnedInterface) {
   auto p = compile("", pinTo({"mifenf0"}, false));
   ASSERT_TRUE(p);
   int expect = index("mifenf0");
-  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall, [&] {
-              int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-              // No route to 203.0.113.0/24: only a pinned socket connects (on-link).
-              if (int e = connectTo(s, "203.0.113.9", 9)) return 100 + e;
-              return boundIf(s) == expect ? 0 : 1;
-            }),
+  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall,
+                          [&] {
+                            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                            // No route to 203.0.113.0/24: only a pinned socket connects (on-link).
+                            if (int e = connectTo(s, "203.0.113.9", 9)) return 100 + e;
+                            return boundIf(s) == expect ? 0 : 1;
+                          }),
             0);
 }
 
@@ -127,24 +127,27 @@ TEST(Supervisor, ThreadsAndForkedChildrenArePinnedToo) {
   auto p = compile("", pinTo({"mifenf2"}, false));
   ASSERT_TRUE(p);
   int expect = index("mifenf2");
-  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall, [&] {
-              int threadResult = -1;
-              std::thread t([&] {
-                int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                threadResult = connectTo(s, "203.0.113.9", 9) == 0 && boundIf(s) == expect ? 0 : 1;
-              });
-              t.join();
-              if (threadResult != 0) return 10;
-              pid_t c = fork();
-              if (c == 0) {
-                int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                _exit(connectTo(s, "203.0.113.9", 9) == 0 && boundIf(s) == expect ? 0 : 1);
-              }
-              int st = 0;
-              waitpid(c, &st, 0);
-              return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 20;
-            }),
-            0);
+  EXPECT_EQ(
+      runSupervised(*p, FilterMode::PerCall,
+                    [&] {
+                      int threadResult = -1;
+                      std::thread t([&] {
+                        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                        threadResult =
+                            connectTo(s, "203.0.113.9", 9) == 0 && boundIf(s) == expect ? 0 : 1;
+                      });
+                      t.join();
+                      if (threadResult != 0) return 10;
+                      pid_t c = fork();
+                      if (c == 0) {
+                        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                        _exit(connectTo(s, "203.0.113.9", 9) == 0 && boundIf(s) == expect ? 0 : 1);
+                      }
+                      int st = 0;
+                      waitpid(c, &st, 0);
+                      return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 20;
+                    }),
+      0);
 }
 
 TEST(Supervisor, StrictPinWithTheInterfaceDownRefusesWithEnetunreach) {
@@ -153,15 +156,18 @@ TEST(Supervisor, StrictPinWithTheInterfaceDownRefusesWithEnetunreach) {
   auto p = compile("", pinTo({"mifenf2"}, true));
   ASSERT_TRUE(p);
   for (FilterMode mode : {FilterMode::PerCall, FilterMode::PinAtCreation}) {
-    EXPECT_EQ(runSupervised(*p, mode, [&] {
-                int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                if (s < 0) return 1;
-                if (connectTo(s, "203.0.113.9", 9) != ENETUNREACH) return 2;
-                int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                sockaddr_in to = v4("192.0.2.1", 9);  // on mifenf0's link: reachable unpinned
-                if (sendto(u, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != -1) return 3;
-                return errno == ENETUNREACH ? 0 : 4;
-              }),
+    EXPECT_EQ(runSupervised(
+                  *p, mode,
+                  [&] {
+                    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                    if (s < 0) return 1;
+                    if (connectTo(s, "203.0.113.9", 9) != ENETUNREACH) return 2;
+                    int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                    sockaddr_in to = v4("192.0.2.1", 9);  // on mifenf0's link: reachable unpinned
+                    if (sendto(u, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != -1)
+                      return 3;
+                    return errno == ENETUNREACH ? 0 : 4;
+                  }),
               0)
         << filterModeName(mode);
   }
@@ -173,20 +179,24 @@ TEST(Supervisor, PinAtCreationHandsOverAPinnedSocketWithItsFlags) {
   auto p = compile("", pinTo({"mifenf0"}, true));
   ASSERT_TRUE(p);
   int expect = index("mifenf0");
-  EXPECT_EQ(runSupervised(*p, FilterMode::PinAtCreation, [&] {
-              int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-              if (s < 0 || boundIf(s) != expect) return 1;
-              if (!(fcntl(s, F_GETFL) & O_NONBLOCK)) return 2;
-              if (fcntl(s, F_GETFD) & FD_CLOEXEC) return 3;
-              int c = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-              if (c < 0 || boundIf(c) != expect || !(fcntl(c, F_GETFD) & FD_CLOEXEC)) return 4;
-              sockaddr_in to = v4("203.0.113.9", 9);
-              for (int i = 0; i < 100; ++i) {
-                if (sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != 1) return 5;
-              }
-              return 0;
-            }),
-            0);
+  EXPECT_EQ(
+      runSupervised(*p, FilterMode::PinAtCreation,
+                    [&] {
+                      int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+                      if (s < 0 || boundIf(s) != expect) return 1;
+                      if (!(fcntl(s, F_GETFL) & O_NONBLOCK)) return 2;
+                      if (fcntl(s, F_GETFD) & FD_CLOEXEC) return 3;
+                      int c = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                      if (c < 0 || boundIf(c) != expect || !(fcntl(c, F_GETFD) & FD_CLOEXEC))
+                        return 4;
+                      sockaddr_in to = v4("203.0.113.9", 9);
+                      for (int i = 0; i < 100; ++i) {
+                        if (sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != 1)
+                          return 5;
+                      }
+                      return 0;
+                    }),
+      0);
 }
 
 TEST(Supervisor, LoopbackStaysReachableUnderAStrictPin) {
@@ -194,17 +204,20 @@ TEST(Supervisor, LoopbackStaysReachableUnderAStrictPin) {
   auto p = compile("", pinTo({"mifenf0"}, true));
   ASSERT_TRUE(p);
   for (FilterMode mode : {FilterMode::PerCall, FilterMode::PinAtCreation}) {
-    EXPECT_EQ(runSupervised(*p, mode, [&] {
-                int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                sockaddr_in any = v4("127.0.0.1", 0);
-                if (bind(l, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) return 1;
-                socklen_t len = sizeof any;
-                getsockname(l, reinterpret_cast<sockaddr*>(&any), &len);
-                if (listen(l, 1) != 0) return 2;
-                int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (connect(c, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) return 3;
-                return 0;
-              }),
+    EXPECT_EQ(runSupervised(*p, mode,
+                            [&] {
+                              int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                              sockaddr_in any = v4("127.0.0.1", 0);
+                              if (bind(l, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0)
+                                return 1;
+                              socklen_t len = sizeof any;
+                              getsockname(l, reinterpret_cast<sockaddr*>(&any), &len);
+                              if (listen(l, 1) != 0) return 2;
+                              int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                              if (connect(c, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0)
+                                return 3;
+                              return 0;
+                            }),
               0)
         << filterModeName(mode);
   }
@@ -214,16 +227,19 @@ TEST(Supervisor, DnsConnectToAnotherServerGoesToThePvdsServer) {
   REQUIRE_PRIVATE_NETWORK();
   auto p = compile("", pinTo({"mifenf0"}, false, {"192.0.2.53"}));
   ASSERT_TRUE(p);
-  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall, [&] {
-              int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-              if (int e = connectTo(s, "203.0.113.53", 53)) return 100 + e;
-              sockaddr_in peer{};
-              socklen_t len = sizeof peer;
-              getpeername(s, reinterpret_cast<sockaddr*>(&peer), &len);
-              char text[32];
-              inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
-              return std::string(text) == "192.0.2.53" && ntohs(peer.sin_port) == 53 ? 0 : 1;
-            }),
+  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall,
+                          [&] {
+                            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                            if (int e = connectTo(s, "203.0.113.53", 53)) return 100 + e;
+                            sockaddr_in peer{};
+                            socklen_t len = sizeof peer;
+                            getpeername(s, reinterpret_cast<sockaddr*>(&peer), &len);
+                            char text[32];
+                            inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+                            return std::string(text) == "192.0.2.53" && ntohs(peer.sin_port) == 53
+                                       ? 0
+                                       : 1;
+                          }),
             0);
 }
 
@@ -231,15 +247,18 @@ TEST(Supervisor, StrictDnsDatagramToAnotherServerIsRefused) {
   REQUIRE_PRIVATE_NETWORK();
   auto p = compile("", pinTo({"mifenf0"}, true, {"192.0.2.53"}));
   ASSERT_TRUE(p);
-  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall, [&] {
-              int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-              sockaddr_in other = v4("203.0.113.53", 53), own = v4("192.0.2.53", 53);
-              if (sendto(s, "q", 1, 0, reinterpret_cast<sockaddr*>(&other), sizeof other) != -1 ||
-                  errno != ENETUNREACH)
-                return 1;
-              return sendto(s, "q", 1, 0, reinterpret_cast<sockaddr*>(&own), sizeof own) == 1 ? 0 : 2;
-            }),
-            0);
+  EXPECT_EQ(
+      runSupervised(
+          *p, FilterMode::PerCall,
+          [&] {
+            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            sockaddr_in other = v4("203.0.113.53", 53), own = v4("192.0.2.53", 53);
+            if (sendto(s, "q", 1, 0, reinterpret_cast<sockaddr*>(&other), sizeof other) != -1 ||
+                errno != ENETUNREACH)
+              return 1;
+            return sendto(s, "q", 1, 0, reinterpret_cast<sockaddr*>(&own), sizeof own) == 1 ? 0 : 2;
+          }),
+      0);
 }
 
 TEST(Supervisor, StrictRefusesBindingAnotherPvdsAddress) {
@@ -247,15 +266,17 @@ TEST(Supervisor, StrictRefusesBindingAnotherPvdsAddress) {
   auto p = compile("", pinTo({"mifenf0"}, true));
   ASSERT_TRUE(p);
   int expect = index("mifenf0");
-  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall, [&] {
-              int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-              sockaddr_in other = v4("198.51.100.2", 0), own = v4("192.0.2.2", 0);
-              if (bind(s, reinterpret_cast<sockaddr*>(&other), sizeof other) != -1 ||
-                  errno != EADDRNOTAVAIL)
-                return 1;
-              if (bind(s, reinterpret_cast<sockaddr*>(&own), sizeof own) != 0) return 2;
-              return boundIf(s) == expect ? 0 : 3;
-            }),
+  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall,
+                          [&] {
+                            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                            sockaddr_in other = v4("198.51.100.2", 0), own = v4("192.0.2.2", 0);
+                            if (bind(s, reinterpret_cast<sockaddr*>(&other), sizeof other) != -1 ||
+                                errno != EADDRNOTAVAIL)
+                              return 1;
+                            if (bind(s, reinterpret_cast<sockaddr*>(&own), sizeof own) != 0)
+                              return 2;
+                            return boundIf(s) == expect ? 0 : 3;
+                          }),
             0);
 }
 
@@ -272,20 +293,25 @@ prefixes = ["203.0.113.128/25"]
                    {});
   ASSERT_TRUE(p);
   int a = index("mifenf0"), b = index("mifenf2");
-  EXPECT_EQ(runSupervised(*p, FilterMode::PerCall, [&] {
-              int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-              sockaddr_in toA = v4("203.0.113.9", 9), toB = v4("203.0.113.200", 9);
-              if (sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&toA), sizeof toA) != 1) return 1;
-              if (boundIf(s) != a) return 2;
-              if (sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&toB), sizeof toB) != 1) return 3;
-              if (boundIf(s) != b) return 4;
-              // A device the program chose itself is its own choice (nothing strict).
-              int t = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-              if (setsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, "mifenf2", 7) != 0) return 5;
-              if (sendto(t, "x", 1, 0, reinterpret_cast<sockaddr*>(&toA), sizeof toA) != 1) return 6;
-              return boundIf(t) == b ? 0 : 7;
-            }),
-            0);
+  EXPECT_EQ(
+      runSupervised(*p, FilterMode::PerCall,
+                    [&] {
+                      int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                      sockaddr_in toA = v4("203.0.113.9", 9), toB = v4("203.0.113.200", 9);
+                      if (sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&toA), sizeof toA) != 1)
+                        return 1;
+                      if (boundIf(s) != a) return 2;
+                      if (sendto(s, "x", 1, 0, reinterpret_cast<sockaddr*>(&toB), sizeof toB) != 1)
+                        return 3;
+                      if (boundIf(s) != b) return 4;
+                      // A device the program chose itself is its own choice (nothing strict).
+                      int t = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                      if (setsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, "mifenf2", 7) != 0) return 5;
+                      if (sendto(t, "x", 1, 0, reinterpret_cast<sockaddr*>(&toA), sizeof toA) != 1)
+                        return 6;
+                      return boundIf(t) == b ? 0 : 7;
+                    }),
+      0);
 }
 
 }  // namespace
