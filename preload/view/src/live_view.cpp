@@ -80,7 +80,7 @@ struct LiveView::Impl {
   bool quiet() const noexcept;
   bool ours(int f) const noexcept;
   bool openSocket() noexcept;
-  void drain(int f) noexcept;
+  bool drain(int f) noexcept;
   void forget() noexcept;
   void publish(std::unique_ptr<Snapshot> next);
   Snapshot* refresh(Snapshot* cur);
@@ -158,12 +158,14 @@ bool LiveView::Impl::openSocket() noexcept {
 // re-reads everything, so their contents are discarded. Router advertisement options are
 // kept (RaStore). Bounded: under a storm of changes the rest waits for the next decision
 // rather than holding this one.
-void LiveView::Impl::drain(int f) noexcept {
+bool LiveView::Impl::drain(int f) noexcept {
   alignas(nlmsghdr) char buf[16384];
   auto now = Clock::now();
+  bool changed = false;
   for (int i = 0; i < 4096; ++i) {
     ssize_t n = ::recv(f, buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) {
+      changed = true;
       int left = static_cast<int>(n);
       for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
         if (h->nlmsg_type != RTM_NEWNDUSEROPT) continue;
@@ -177,13 +179,17 @@ void LiveView::Impl::drain(int f) noexcept {
     }
     // ENOBUFS: the queue overran and notifications were lost; the full refresh that
     // follows covers them.
+    if (n < 0 && errno == ENOBUFS) changed = true;
     if (n < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
     break;
   }
   uint32_t mi[SK_MEMINFO_VARS];
   socklen_t len = sizeof mi;
-  if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && len >= sizeof mi)
+  if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && len >= sizeof mi) {
+    changed = changed || mi[SK_MEMINFO_DROPS] != drops.load(std::memory_order_relaxed);
     drops.store(mi[SK_MEMINFO_DROPS], std::memory_order_relaxed);
+  }
+  return changed;
 }
 
 void LiveView::Impl::forget() noexcept {
@@ -232,8 +238,10 @@ Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
       retryAt = now + kRetry;
       // Without change tracking, at least refresh once per retry period.
     }
-  } else {
-    drain(f);
+  } else if (!drain(f) && cur) {
+    // Only asked to re-check the descriptor (descriptorsReleased), and it is still ours
+    // with nothing queued: the snapshot is current.
+    return cur;
   }
   publish(detail::buildSnapshot(policy, sources, cur ? cur->generation + 1 : 1));
   return snap.load(std::memory_order_acquire);

@@ -3,15 +3,22 @@
 //
 // Threading: current() may be called from any thread and from a signal handler once
 // initialised; it takes no lock and allocates nothing when nothing changed (one
-// non-blocking recv on the netlink socket). When netlink reports a change, the first
-// caller to notice rebuilds the snapshot and publishes it with an atomic store; others
-// keep using the previous one meanwhile. Retired snapshots are freed only after a grace
-// period, so a reader's pointer stays valid for the duration of a call.
+// non-blocking system call: getsockopt(SO_MEMINFO) on the netlink socket, which says
+// whether a notification is queued or was dropped, without reading anything). When
+// netlink reports a change, the first caller to notice rebuilds the snapshot and
+// publishes it with an atomic store; others (and a signal handler that interrupted the
+// rebuild) keep using the previous one meanwhile. A rebuild allocates: a signal handler
+// that happens to be the first caller after a change allocates inside the handler.
+// Retired snapshots are freed only after a grace period (2 s), so a reader's pointer
+// stays valid for the duration of a call; do not keep it across a blocking call.
 //
-// Fork: a child detects the pid change and opens its own netlink socket.
-// close_range/dup2 by the program: the descriptor's identity (st_dev/st_ino) is checked
-// before use; if it is no longer ours, it is abandoned (never read or closed) and
-// reopened.
+// Fork: a child (pthread_atfork epoch, or a pid change) closes its inherited copy and
+// opens its own netlink socket, so it never drains the parent's notifications.
+// close_range/dup2 by the program: the same getsockopt sees a reused number (other buffer
+// sizes, or an error); the descriptor's identity (st_dev/st_ino, AF_NETLINK/NETLINK_ROUTE)
+// is verified exactly before it is read or closed; if it is no longer ours, it is
+// abandoned (never read or closed) and a new socket opened, followed by a full refresh.
+// Kernel overruns (ENOBUFS) also end in a full refresh.
 #include <memory>
 
 #include "mif/policy/policy.h"
