@@ -83,8 +83,8 @@ bool sameNetnsAsInit() {
 
 class ResolvedSource final : public DnsSource {
  public:
-  explicit ResolvedSource(std::string runDir)
-      : runDir_(std::move(runDir)), active_(sameNetnsAsInit()) {}
+  ResolvedSource(std::string runDir, bool anyNamespace)
+      : runDir_(std::move(runDir)), active_(anyNamespace || sameNetnsAsInit()) {}
   DnsOrigin origin() const override { return DnsOrigin::Resolved; }
   void lookup(const Interface& ifc, bool, DnsFacts& out) const override {
     if (!active_) return;
@@ -167,8 +167,8 @@ bool parseServer(std::string_view text, DnsOrigin origin, DnsServer& out) {
   return true;
 }
 
-std::unique_ptr<DnsSource> makeResolvedSource(std::string runDir) {
-  return std::make_unique<ResolvedSource>(std::move(runDir));
+std::unique_ptr<DnsSource> makeResolvedSource(std::string runDir, bool anyNamespace) {
+  return std::make_unique<ResolvedSource>(std::move(runDir), anyNamespace);
 }
 std::unique_ptr<DnsSource> makeResolvConfSource(std::string path) {
   return std::make_unique<ResolvConfSource>(std::move(path));

@@ -28,8 +28,10 @@ class DnsSource {
 // systemd-resolved's per-link state (/run/systemd/resolve/netif/IFINDEX, written for links
 // configured over D-Bus, e.g. by NetworkManager) and systemd-networkd's
 // (/run/systemd/netif/links/IFINDEX). Both describe the host's first network namespace: in
-// any other namespace the source stays silent, since the same index names another link.
-std::unique_ptr<DnsSource> makeResolvedSource(std::string runDir = "/run/systemd");
+// any other namespace the source stays silent, since the same index names another link
+// (`anyNamespace` lifts that, for tests).
+std::unique_ptr<DnsSource> makeResolvedSource(std::string runDir = "/run/systemd",
+                                              bool anyNamespace = false);
 
 // /etc/resolv.conf, for the PvD holding the preferred default route. Loopback servers (a
 // local stub such as resolved's 127.0.0.53) are skipped: a socket bound to the PvD's
