@@ -88,15 +88,18 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
       r.layer = doc.layer;
       if (r.layer != Layer::System) r.locked = false;  // the loader reported it already
     }
+  size_t total = 0;
+  for (auto& doc : layers) total += doc.rules.size();
+  impl->rules.reserve(total);
   for (auto& doc : layers)
     for (auto& r : doc.rules)
-      if (r.locked) impl->rules.push_back(r);
+      if (r.locked) impl->rules.push_back(std::move(r));
   impl->lockedCount = static_cast<uint32_t>(impl->rules.size());
   for (int l = static_cast<int>(Layer::CommandLine); l >= static_cast<int>(Layer::System); --l)
     for (auto& doc : layers)
       if (static_cast<int>(doc.layer) == l)
         for (auto& r : doc.rules)
-          if (!r.locked) impl->rules.push_back(r);
+          if (!r.locked) impl->rules.push_back(std::move(r));  // moved-from locked rules keep locked = true
   for (const auto& r : impl->rules) {
     PvdList ids;
     resolveList(r.pvd, r.pvdWhere.line ? r.pvdWhere : r.where, "rule", &ids);
@@ -165,12 +168,15 @@ void Policy::Impl::buildIndexes() {
     }
   }
   index.port.finish();
+  index.dst4.finish();
+  index.dst6.finish();
   for (uint32_t id = 0; id < pvds.size(); ++id) {
     const PvdDef& p = pvds[id];
     for (const auto& d : p.domains) pvdDomains.insert(d, id);
     for (const auto& pr : p.prefixes) (pr.addr.family == Family::V4 ? pvdPrefix4 : pvdPrefix6).insert(pr, id);
     for (const auto& pr : p.source) (pr.addr.family == Family::V4 ? pvdSource4 : pvdSource6).insert(pr, id);
   }
+  for (auto* t : {&pvdPrefix4, &pvdPrefix6, &pvdSource4, &pvdSource6}) t->finish();
 }
 
 }  // namespace mif::policy

@@ -151,7 +151,9 @@ class Loader {
     const std::vector<Replaced> replaced = defuse(text);
     toml::table root;
     try {
-      root = toml::parse(text, path_);
+      // No source path for toml++: every node would hold a reference-counted copy of it,
+      // and the diagnostics carry path_ themselves.
+      root = toml::parse(std::string_view(text), std::string_view());
     } catch (const toml::parse_error& e) {
       std::string why(e.description());
       for (const auto& r : replaced)

@@ -37,76 +37,156 @@ unsigned PrefixTrie::commonLength(const Key& a, const Key& b, unsigned max) noex
 }
 
 int32_t PrefixTrie::newNode(const Key& k, unsigned len) {
-  Node n;
+  BuildNode n;
   n.key = masked(k, len);
   n.len = static_cast<uint8_t>(len);
-  nodes_.push_back(std::move(n));
-  return static_cast<int32_t>(nodes_.size() - 1);
+  build_.push_back(std::move(n));
+  return static_cast<int32_t>(build_.size() - 1);
 }
 
 void PrefixTrie::insert(const Prefix& p, uint32_t id) {
   const Key key = masked(keyOf(p.addr), p.length);
   const unsigned len = p.length;
+  maxLen_ = std::max(maxLen_, len);
   int32_t parent = -1;
   int parentBit = 0;
   auto link = [&](int32_t node) {
     if (parent < 0)
-      root_ = node;
+      buildRoot_ = node;
     else
-      nodes_[static_cast<size_t>(parent)].child[parentBit] = node;
+      build_[static_cast<size_t>(parent)].child[parentBit] = node;
   };
-  int32_t idx = root_;
+  auto leafWithId = [&]() {
+    int32_t n = newNode(key, len);
+    build_[static_cast<size_t>(n)].ids.push_back(id);
+    return n;
+  };
+  int32_t idx = buildRoot_;
   while (true) {
     if (idx < 0) {
-      int32_t n = newNode(key, len);
-      nodes_[static_cast<size_t>(n)].hasIds = true;
-      nodes_[static_cast<size_t>(n)].ids.push_back(id);
-      link(n);
+      link(leafWithId());
       return;
     }
-    const Key nodeKey = nodes_[static_cast<size_t>(idx)].key;
-    const unsigned nodeLen = nodes_[static_cast<size_t>(idx)].len;
+    const Key nodeKey = build_[static_cast<size_t>(idx)].key;
+    const unsigned nodeLen = build_[static_cast<size_t>(idx)].len;
     unsigned common = commonLength(key, nodeKey, std::min(len, nodeLen));
     if (common < nodeLen) {
       if (common == len) {
         // The new prefix contains the node's: it becomes the node's parent.
-        int32_t n = newNode(key, len);
-        nodes_[static_cast<size_t>(n)].hasIds = true;
-        nodes_[static_cast<size_t>(n)].ids.push_back(id);
-        nodes_[static_cast<size_t>(n)].child[bitAt(nodeKey, len)] = idx;
+        int32_t n = leafWithId();
+        build_[static_cast<size_t>(n)].child[bitAt(nodeKey, len)] = idx;
         link(n);
       } else {
         // They diverge at `common`: a branch node without ids holds both.
         int32_t branch = newNode(key, common);
-        int32_t leaf = newNode(key, len);
-        nodes_[static_cast<size_t>(leaf)].hasIds = true;
-        nodes_[static_cast<size_t>(leaf)].ids.push_back(id);
-        nodes_[static_cast<size_t>(branch)].child[bitAt(key, common)] = leaf;
-        nodes_[static_cast<size_t>(branch)].child[bitAt(nodeKey, common)] = idx;
+        int32_t leaf = leafWithId();
+        build_[static_cast<size_t>(branch)].child[bitAt(key, common)] = leaf;
+        build_[static_cast<size_t>(branch)].child[bitAt(nodeKey, common)] = idx;
         link(branch);
       }
       return;
     }
     if (len == nodeLen) {
-      nodes_[static_cast<size_t>(idx)].hasIds = true;
-      nodes_[static_cast<size_t>(idx)].ids.push_back(id);
+      build_[static_cast<size_t>(idx)].ids.push_back(id);
       return;
     }
     parent = idx;
     parentBit = bitAt(key, nodeLen);
-    idx = nodes_[static_cast<size_t>(idx)].child[parentBit];
+    idx = build_[static_cast<size_t>(idx)].child[parentBit];
   }
 }
 
+int32_t PrefixTrie::layOut(int32_t b) {
+  if (b < 0) return -1;
+  const int32_t at = static_cast<int32_t>(nodes_.size());
+  nodes_.emplace_back();
+  BuildNode& src = build_[static_cast<size_t>(b)];
+  Node n;
+  n.key = src.key;
+  n.len = src.len;
+  if (!src.ids.empty()) {
+    n.ids = static_cast<uint32_t>(ranges_.size());
+    ranges_.emplace_back(static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(ids_.size() + src.ids.size()));
+    ids_.insert(ids_.end(), src.ids.begin(), src.ids.end());
+  }
+  const int32_t c0 = src.child[0], c1 = src.child[1];
+  n.child[0] = layOut(c0);
+  n.child[1] = layOut(c1);
+  nodes_[static_cast<size_t>(at)] = n;
+  return at;
+}
+
+void PrefixTrie::finish() {
+  nodes_.clear();
+  nodes_.reserve(build_.size());
+  layOut(buildRoot_);
+  build_.clear();
+  build_.shrink_to_fit();
+  buildRoot_ = -1;
+  if (nodes_.size() >= kJumpMinNodes && nodes_[0].len + kJumpBits <= maxLen_) buildJump();
+}
+
+namespace {
+// Bits [from, from + n) of a key as an integer (n <= 16).
+uint32_t bitsAt(uint64_t hi, uint64_t lo, unsigned from, unsigned n) {
+  uint32_t v = 0;
+  for (unsigned i = from; i < from + n; ++i)
+    v = v << 1 | static_cast<uint32_t>(i < 64 ? (hi >> (63 - i)) & 1 : (lo >> (127 - i)) & 1);
+  return v;
+}
+}  // namespace
+
+void PrefixTrie::buildJump() {
+  jump_.assign(size_t{1} << kJumpBits, Jump{});
+  chain_.clear();
+  fillJump(0, -1);
+}
+
+// Depth first: a node of length L (root <= L <= root + kJumpBits) covers the entries whose
+// first L - root bits are its own; it fills them, and its children then overwrite their
+// own sub-ranges.
+void PrefixTrie::fillJump(int32_t idx, int32_t chain) {
+  const Node& node = nodes_[static_cast<size_t>(idx)];
+  const unsigned root = nodes_[0].len;
+  if (node.len > root + kJumpBits) return;  // reached by the walk from its parent
+  if (node.ids != kNoIds) {
+    chain_.push_back(Chain{static_cast<uint32_t>(idx), chain});
+    chain = static_cast<int32_t>(chain_.size() - 1);
+  }
+  const unsigned fixed = node.len - root;
+  const uint32_t first = fixed == 0 ? 0 : bitsAt(node.key.hi, node.key.lo, root, fixed) << (kJumpBits - fixed);
+  const uint32_t count = uint32_t{1} << (kJumpBits - fixed);
+  for (uint32_t e = first; e < first + count; ++e) jump_[e] = Jump{idx, chain};
+  if (node.len >= 128) return;
+  for (int c = 0; c < 2; ++c)
+    if (node.child[c] >= 0) fillJump(node.child[c], chain);
+}
+
 int PrefixTrie::collect(const IpAddress& a, std::array<uint32_t, kMaxPath>& out) const noexcept {
+  if (nodes_.empty()) return 0;
   const Key key = keyOf(a);
   int n = 0;
-  int32_t idx = root_;
+  int32_t idx = 0;
+  if (!jump_.empty()) {
+    const Node& root = nodes_[0];
+    Key m = masked(key, root.len);
+    if (m.hi != root.key.hi || m.lo != root.key.lo) return 0;
+    const Jump& j = jump_[bitsAt(key.hi, key.lo, root.len, kJumpBits)];
+    // The chain lists the nodes passed, deepest first; out wants shortest first.
+    int depth = 0;
+    for (int32_t c = j.chain; c >= 0; c = chain_[static_cast<size_t>(c)].prev) ++depth;
+    n = depth;
+    for (int32_t c = j.chain; c >= 0; c = chain_[static_cast<size_t>(c)].prev)
+      out[static_cast<size_t>(--depth)] = chain_[static_cast<size_t>(c)].node;
+    const Node& resume = nodes_[static_cast<size_t>(j.resume)];
+    if (resume.len >= 128) return n;
+    idx = resume.child[bitAt(key, resume.len)];
+  }
   while (idx >= 0) {
     const Node& node = nodes_[static_cast<size_t>(idx)];
     Key m = masked(key, node.len);
     if (m.hi != node.key.hi || m.lo != node.key.lo) break;
-    if (node.hasIds) out[static_cast<size_t>(n++)] = static_cast<uint32_t>(idx);
+    if (node.ids != kNoIds) out[static_cast<size_t>(n++)] = static_cast<uint32_t>(idx);
     if (node.len >= 128) break;
     idx = node.child[bitAt(key, node.len)];
   }
@@ -172,23 +252,38 @@ void PortIndex::insert(uint16_t lo, uint16_t hi, uint32_t id) {
 
 void PortIndex::finish() {
   if (pending_.empty()) return;
-  // Stable by node, then by id: each node's list stays in rule-priority order.
+  // By node, then by id: each node's list stays in rule-priority order.
   std::sort(pending_.begin(), pending_.end());
-  offsets_.assign(2 * kLeaves + 1, 0);
-  for (const auto& [node, id] : pending_) ++offsets_[node + 1];
-  for (size_t i = 1; i < offsets_.size(); ++i) offsets_[i] += offsets_[i - 1];
+  present_.assign(2 * kLeaves / 64, 0);
+  rank_.assign(2 * kLeaves / 64, 0);
   ids_.reserve(pending_.size());
-  for (const auto& [node, id] : pending_) ids_.push_back(id);
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    uint32_t node = pending_[i].first;
+    if (i == 0 || node != pending_[i - 1].first) {
+      present_[node / 64] |= uint64_t{1} << (node % 64);
+      offsets_.push_back(static_cast<uint32_t>(ids_.size()));
+    }
+    ids_.push_back(pending_[i].second);
+  }
+  offsets_.push_back(static_cast<uint32_t>(ids_.size()));
+  uint32_t seen = 0;
+  for (size_t w = 0; w < present_.size(); ++w) {
+    rank_[w] = seen;
+    seen += static_cast<uint32_t>(std::popcount(present_[w]));
+  }
   pending_.clear();
   pending_.shrink_to_fit();
 }
 
 int PortIndex::collect(uint16_t port, std::array<std::span<const uint32_t>, kLevels>& out) const noexcept {
-  if (offsets_.empty()) return 0;
+  if (present_.empty()) return 0;
   int n = 0;
   for (uint32_t i = port + kLeaves; i >= 1; i >>= 1) {
-    uint32_t b = offsets_[i], e = offsets_[i + 1];
-    if (b != e) out[static_cast<size_t>(n++)] = std::span<const uint32_t>(ids_.data() + b, e - b);
+    const uint64_t word = present_[i / 64];
+    const uint32_t bit = i % 64;
+    if (!((word >> bit) & 1)) continue;
+    const uint32_t r = rank_[i / 64] + static_cast<uint32_t>(std::popcount(word & ((uint64_t{1} << bit) - 1)));
+    out[static_cast<size_t>(n++)] = std::span<const uint32_t>(ids_.data() + offsets_[r], offsets_[r + 1] - offsets_[r]);
   }
   return n;
 }

@@ -80,6 +80,7 @@ TEST(PrefixTrie, MatchesBruteForce) {
       prefixes.push_back(p);
       trie.insert(p, i);
     }
+    trie.finish();
     for (int q = 0; q < 5000; ++q) {
       IpAddress a = randomAddress(rng, f);
       // Reference: the ids of every prefix containing a, by length, in insertion order.

@@ -1,0 +1,195 @@
+// The policy engine: decide() with 100 and 10,000 mixed rules (the cost must follow the
+// key, not the rule count), and load+compile of a 10,000-rule policy. docs/performance.md
+// ("Policy engine") has the figures and the command.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mif/policy/loader.h"
+#include "mif/policy/policy.h"
+
+using namespace mif::policy;
+
+namespace {
+
+constexpr int kPvds = 8;
+
+std::string v4(std::mt19937& rng) {
+  return std::to_string(rng() % 223 + 1) + "." + std::to_string(rng() % 256) + "." +
+         std::to_string(rng() % 256) + "." + std::to_string(rng() % 256);
+}
+std::string v6(std::mt19937& rng) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "2001:db8:%x:%x::%x", static_cast<unsigned>(rng() % 65536),
+                static_cast<unsigned>(rng() % 65536), static_cast<unsigned>(rng() % 65536));
+  return buf;
+}
+std::string domain(std::mt19937& rng, int i) {
+  return "h" + std::to_string(i) + ".zone" + std::to_string(rng() % 50) + ".example";
+}
+
+// A policy of `rules` rules: 40 % dst prefixes (both families), 30 % domains, 20 % port
+// ranges with a protocol, 10 % apps; each names one or two of 8 PvDs. Every string the
+// queries use is kept so that about half of the queries hit a rule.
+struct Generated {
+  std::string toml;
+  std::vector<std::string> addresses, names, apps;
+};
+
+Generated generate(int rules, unsigned seed) {
+  std::mt19937 rng(seed);
+  Generated g;
+  for (int p = 0; p < kPvds; ++p) {
+    g.toml += "[pvd.p" + std::to_string(p) + "]\ninterface = \"if" + std::to_string(p) + "\"\n";
+    g.toml += "domains = [\"pvd" + std::to_string(p) + ".example\"]\n";
+    g.toml += "prefixes = [\"10." + std::to_string(p) + ".0.0/16\"]\n";
+  }
+  g.toml += "[default]\npvd = [\"p0\", \"p1\"]\n";
+  for (int i = 0; i < rules; ++i) {
+    g.toml += "[[rule]]\n";
+    int kind = static_cast<int>(rng() % 10);
+    if (kind < 4) {
+      bool six = rng() % 2;
+      std::string a = six ? v6(rng) : v4(rng);
+      int len = six ? 48 + static_cast<int>(rng() % 81) : 16 + static_cast<int>(rng() % 17);
+      auto p = Prefix::parse(a + "/" + std::to_string(len));
+      g.toml += "dst = \"" + p.prefix->toString() + "\"\n";
+      g.addresses.push_back(a);
+    } else if (kind < 7) {
+      std::string d = domain(rng, i);
+      g.toml += "domain = \"" + d + "\"\n";
+      g.names.push_back("www." + d);
+    } else if (kind < 9) {
+      unsigned lo = 1024 + rng() % 60000;
+      g.toml += "port = \"" + std::to_string(lo) + "-" + std::to_string(lo + rng() % 10) + "\"\n";
+      g.toml += std::string("proto = \"") + (rng() % 2 ? "tcp" : "udp") + "\"\n";
+    } else {
+      std::string app = "app" + std::to_string(i);
+      g.toml += "app = \"" + app + "\"\n";
+      g.apps.push_back(app);
+    }
+    unsigned a = rng() % kPvds, b = (a + 1 + rng() % (kPvds - 1)) % kPvds;
+    g.toml += "pvd = [\"p" + std::to_string(a) + "\", \"p" + std::to_string(b) + "\"]\n";
+  }
+  return g;
+}
+
+Policy compileOrDie(const std::string& toml) {
+  auto r = loadString(toml, "bench.toml", Layer::System);
+  if (!r.ok()) {
+    std::fprintf(stderr, "%s\n", r.diagnostics[0].format().c_str());
+    std::abort();
+  }
+  auto c = Policy::compile({std::move(r.doc)}, Pin{});
+  if (!c.policy) std::abort();
+  return std::move(*c.policy);
+}
+
+void BM_Decide(benchmark::State& state) {
+  const int rules = static_cast<int>(state.range(0));
+  Generated g = generate(rules, 42);
+  Policy policy = compileOrDie(g.toml);
+  std::vector<PvdState> states(policy.pvds().size(), PvdState{true, true, true});
+  View view{states};
+
+  // 4096 queries: connects to rule addresses and to random ones, resolves of rule names
+  // and of other names, connects by app and by port. Same mix for every rule count.
+  std::mt19937 rng(7);
+  std::vector<std::string> names;  // keep the name storage alive
+  names.reserve(4096);
+  std::vector<Query> queries;
+  for (int i = 0; i < 4096; ++i) {
+    Query q;
+    q.kind = Query::Kind::Connect;
+    q.proto = rng() % 2 ? Proto::Tcp : Proto::Udp;
+    q.port = static_cast<uint16_t>(rng() % 4 ? 443 : 1024 + rng() % 60000);
+    q.app = "firefox";
+    switch (i % 4) {
+      case 0: {
+        const std::string& a = g.addresses.empty() ? "192.0.2.1" : g.addresses[rng() % g.addresses.size()];
+        q.hasAddress = true;
+        q.address = *IpAddress::parse(a);
+        break;
+      }
+      case 1:
+        q.hasAddress = true;
+        q.address = *IpAddress::parse(rng() % 2 ? v4(rng) : v6(rng));
+        break;
+      case 2:
+        q.kind = Query::Kind::Resolve;
+        names.push_back(rng() % 2 && !g.names.empty() ? g.names[rng() % g.names.size()]
+                                                      : "www.other" + std::to_string(i) + ".example.org");
+        q.name = names.back();
+        break;
+      case 3:
+        q.hasAddress = true;
+        q.address = *IpAddress::parse(v4(rng));
+        if (!g.apps.empty() && rng() % 2) q.app = g.apps[rng() % g.apps.size()];
+        break;
+    }
+    queries.push_back(q);
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    Decision d = policy.decide(queries[i], view);
+    benchmark::DoNotOptimize(d);
+    i = (i + 1) & 4095;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Decide)->Arg(100)->Arg(10000);
+
+// The scanning path that `mif explain` uses, for comparison (not a target).
+void BM_DecideExplained(benchmark::State& state) {
+  Generated g = generate(static_cast<int>(state.range(0)), 42);
+  Policy policy = compileOrDie(g.toml);
+  std::vector<PvdState> states(policy.pvds().size(), PvdState{true, true, true});
+  Query q;
+  q.hasAddress = true;
+  q.address = *IpAddress::parse("203.0.113.9");
+  q.port = 443;
+  q.proto = Proto::Tcp;
+  q.app = "firefox";
+  for (auto _ : state) {
+    Explanation e;
+    Decision d = policy.decide(q, View{states}, &e);
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_DecideExplained)->Arg(100)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+void BM_LoadCompile(benchmark::State& state) {
+  Generated g = generate(static_cast<int>(state.range(0)), 42);
+  for (auto _ : state) {
+    Policy p = compileOrDie(g.toml);
+    benchmark::DoNotOptimize(p);
+  }
+  state.counters["bytes"] = static_cast<double>(g.toml.size());
+}
+BENCHMARK(BM_LoadCompile)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// The two halves of BM_LoadCompile.
+void BM_Load(benchmark::State& state) {
+  Generated g = generate(static_cast<int>(state.range(0)), 42);
+  for (auto _ : state) {
+    LoadResult r = loadString(g.toml, "bench.toml", Layer::System);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_Load)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+void BM_Compile(benchmark::State& state) {
+  Generated g = generate(static_cast<int>(state.range(0)), 42);
+  LoadResult r = loadString(g.toml, "bench.toml", Layer::System);
+  for (auto _ : state) {
+    auto c = Policy::compile({r.doc}, Pin{});
+    benchmark::DoNotOptimize(c);
+  }
+}
+BENCHMARK(BM_Compile)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
