@@ -4,8 +4,15 @@
 
 namespace mif::preload::real {
 
+namespace {
+std::atomic<NextFn> nextFn{nullptr};
+}
+
+void setNext(NextFn next) noexcept { nextFn.store(next, std::memory_order_release); }
+
 void* resolve(const char* name, const void* self) noexcept {
-  void* f = dlsym(RTLD_NEXT, name);
+  NextFn next = nextFn.load(std::memory_order_acquire);
+  void* f = next != nullptr ? next(name) : dlsym(RTLD_NEXT, name);
   if (f != nullptr && f != self) return f;
   // RTLD_NEXT found nothing after us, or found ourselves again: ask libc directly. It is
   // always loaded already, so RTLD_NOLOAD only takes a reference.

@@ -33,6 +33,13 @@ using SocketFn = int (*)(int, int, int);
 // lacks the symbol (close_range on an old glibc).
 void* resolve(const char* name, const void* self) noexcept;
 
+// Inside libmif-engine.so (dlopened by the libmif.so stub, RTLD_LOCAL), RTLD_NEXT would
+// search the program's global scope from the start and find the stub's own hooks. The
+// stub hands over its own "next" lookup instead (mif_engine_init), which keeps the chain
+// of any other LD_PRELOAD library after libmif.so intact.
+using NextFn = void* (*)(const char* name);
+void setNext(NextFn next) noexcept;
+
 // One cached pointer per function. `self` is the exported hook of the same name; pass
 // nullptr from code that is not inside the shared object (unit tests).
 template <typename Fn>

@@ -1,0 +1,297 @@
+/* libmif.so, the object LD_PRELOAD names: a small C stub with no C++ runtime, no libnl, no
+   c-ares. Until the program's first network call it only forwards to libc, so a process
+   that never touches the network maps a few pages and runs no constructor of ours. The
+   first AF_INET/AF_INET6 socket call (or name lookup) dlopens libmif-engine.so from the
+   same directory (RTLD_LOCAL: none of its symbols becomes visible to the program) and
+   from then on every hook forwards to the engine's function of the same name, which does
+   the real work (hook_*.cpp).
+
+   Threading: the engine is loaded once under a mutex; afterwards each hook is one
+   acquire load and an indirect call. A thread that re-enters while loading (a constructor
+   of the engine making a call we hook) is sent to libc. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+enum { kUnloaded = 0, kLoaded = 1, kFailed = 2 };
+static atomic_int state = kUnloaded;
+static pthread_mutex_t loadLock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int loading __attribute__((tls_model("initial-exec")));
+
+/* One slot per forwarded function: the engine's, and libc's for before (or without) it. */
+enum Fn {
+  F_connect, F_sendto, F_sendmsg, F_sendmmsg, F_bind, F_listen, F_accept, F_accept4,
+  F_close, F_close_range, F_closefrom, F_dup2, F_dup3, F_socket,
+  F_getaddrinfo, F_freeaddrinfo, F_getnameinfo, F_gethostbyname, F_gethostbyname2,
+  F_gethostbyname_r, F_gethostbyname2_r, F_gethostbyaddr, F_gethostbyaddr_r,
+  F_res_query, F_res_search, F_res_querydomain, F_res_nquery, F_res_nsearch, F_res_nquerydomain,
+  F_count
+};
+static const char* const names[F_count] = {
+  "connect", "sendto", "sendmsg", "sendmmsg", "bind", "listen", "accept", "accept4",
+  "close", "close_range", "closefrom", "dup2", "dup3", "socket",
+  "getaddrinfo", "freeaddrinfo", "getnameinfo", "gethostbyname", "gethostbyname2",
+  "gethostbyname_r", "gethostbyname2_r", "gethostbyaddr", "gethostbyaddr_r",
+  "res_query", "res_search", "res_querydomain", "res_nquery", "res_nsearch", "res_nquerydomain",
+};
+static void* engineFn[F_count];
+static _Atomic(void*) libcFn[F_count];
+
+static void* libc(enum Fn f) {
+  void* p = atomic_load_explicit(&libcFn[f], memory_order_relaxed);
+  if (p == NULL) {
+    p = dlsym(RTLD_NEXT, names[f]);
+    atomic_store_explicit(&libcFn[f], p, memory_order_relaxed);
+  }
+  return p;
+}
+
+/* The engine's "real function" lookup: what comes after libmif.so for the program. */
+static void* next(const char* name) { return dlsym(RTLD_NEXT, name); }
+
+static void say(const char* a, const char* b) {
+  (void)!write(STDERR_FILENO, "mif: ", 5);
+  (void)!write(STDERR_FILENO, a, strlen(a));
+  (void)!write(STDERR_FILENO, b, strlen(b));
+  (void)!write(STDERR_FILENO, "\n", 1);
+}
+
+static int envSet(const char* name) {
+  const char* v = getenv(name);
+  return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0);
+}
+
+/* True once the engine is loaded; loads it if asked to and not yet tried. */
+static int engine(int load) {
+  int s = atomic_load_explicit(&state, memory_order_acquire);
+  if (s != kUnloaded || !load || loading) return s == kLoaded;
+  int savedErrno = errno;
+  pthread_mutex_lock(&loadLock);
+  if (atomic_load_explicit(&state, memory_order_relaxed) == kUnloaded) {
+    int result = kFailed;
+    if (!envSet("MIF_DISABLE")) {
+      loading = 1;
+      Dl_info self;
+      char path[4096];
+      void* h = NULL;
+      if (dladdr((void*)&engine, &self) != 0 && self.dli_fname != NULL &&
+          strlen(self.dli_fname) + 32 < sizeof path) {
+        strcpy(path, self.dli_fname);
+        char* slash = strrchr(path, '/');
+        strcpy(slash != NULL ? slash + 1 : path, "libmif-engine.so");
+        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+      }
+      void (*init)(void* (*)(const char*)) = NULL;
+      if (h != NULL) *(void**)&init = dlsym(h, "mif_engine_init");
+      if (h != NULL && init != NULL) {
+        init(next);
+        result = kLoaded;
+        for (int f = 0; f < F_count; ++f) {
+          engineFn[f] = dlsym(h, names[f]);
+          if (engineFn[f] == NULL) engineFn[f] = libc((enum Fn)f);
+        }
+      } else {
+        /* Never a silent success: say why, and under --strict refuse the network. */
+        const char* err = dlerror();
+        say("cannot load libmif-engine.so: ", err != NULL ? err : "not found beside libmif.so");
+      }
+      loading = 0;
+    }
+    atomic_store_explicit(&state, result, memory_order_release);
+  }
+  pthread_mutex_unlock(&loadLock);
+  errno = savedErrno;
+  return atomic_load_explicit(&state, memory_order_acquire) == kLoaded;
+}
+
+/* The engine failed to load under MIF_STRICT: no network at all rather than unpinned. */
+static int refuseStrict(void) {
+  if (atomic_load_explicit(&state, memory_order_acquire) == kFailed && envSet("MIF_STRICT") &&
+      !envSet("MIF_DISABLE")) {
+    errno = ENETUNREACH;
+    return 1;
+  }
+  return 0;
+}
+
+static int isInet(const struct sockaddr* sa, socklen_t len) {
+  if (sa == NULL || len < (socklen_t)sizeof(sa_family_t)) return 0;
+  sa_family_t f;
+  memcpy(&f, sa, sizeof f);
+  return f == AF_INET || f == AF_INET6;
+}
+
+static int isInetSocket(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int savedErrno = errno;
+  int r = getsockname(fd, (struct sockaddr*)&ss, &len) == 0 &&
+          (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+  errno = savedErrno;
+  return r;
+}
+
+#define CALL(f, type, ...) (((type)(engine(0) ? engineFn[f] : libc(f)))(__VA_ARGS__))
+#define LOADED_OR(cond) (engine(0) || ((cond) && engine(1)))
+
+typedef int (*connect_t)(int, const struct sockaddr*, socklen_t);
+EXPORT int connect(int fd, const struct sockaddr* a, socklen_t l) {
+  if (LOADED_OR(isInet(a, l))) return ((connect_t)engineFn[F_connect])(fd, a, l);
+  if (isInet(a, l) && refuseStrict()) return -1;
+  return ((connect_t)libc(F_connect))(fd, a, l);
+}
+EXPORT int __connect(int fd, const struct sockaddr* a, socklen_t l) { return connect(fd, a, l); }
+
+typedef ssize_t (*sendto_t)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
+EXPORT ssize_t sendto(int fd, const void* b, size_t n, int fl, const struct sockaddr* a, socklen_t l) {
+  if (LOADED_OR(isInet(a, l))) return ((sendto_t)engineFn[F_sendto])(fd, b, n, fl, a, l);
+  if (isInet(a, l) && refuseStrict()) return -1;
+  return ((sendto_t)libc(F_sendto))(fd, b, n, fl, a, l);
+}
+
+typedef ssize_t (*sendmsg_t)(int, const struct msghdr*, int);
+EXPORT ssize_t sendmsg(int fd, const struct msghdr* m, int fl) {
+  int inet = m != NULL && isInet((const struct sockaddr*)m->msg_name, m->msg_namelen);
+  if (LOADED_OR(inet)) return ((sendmsg_t)engineFn[F_sendmsg])(fd, m, fl);
+  if (inet && refuseStrict()) return -1;
+  return ((sendmsg_t)libc(F_sendmsg))(fd, m, fl);
+}
+
+typedef int (*sendmmsg_t)(int, struct mmsghdr*, unsigned int, int);
+EXPORT int sendmmsg(int fd, struct mmsghdr* v, unsigned int n, int fl) {
+  int inet = 0;
+  for (unsigned int i = 0; v != NULL && i < n && !inet; ++i) {
+    inet = isInet((const struct sockaddr*)v[i].msg_hdr.msg_name, v[i].msg_hdr.msg_namelen);
+  }
+  if (LOADED_OR(inet)) return ((sendmmsg_t)engineFn[F_sendmmsg])(fd, v, n, fl);
+  if (inet && refuseStrict()) return -1;
+  return ((sendmmsg_t)libc(F_sendmmsg))(fd, v, n, fl);
+}
+
+typedef int (*bind_t)(int, const struct sockaddr*, socklen_t);
+EXPORT int bind(int fd, const struct sockaddr* a, socklen_t l) {
+  if (LOADED_OR(isInet(a, l))) return ((bind_t)engineFn[F_bind])(fd, a, l);
+  return ((bind_t)libc(F_bind))(fd, a, l);
+}
+
+typedef int (*listen_t)(int, int);
+EXPORT int listen(int fd, int backlog) {
+  if (LOADED_OR(isInetSocket(fd))) return ((listen_t)engineFn[F_listen])(fd, backlog);
+  return ((listen_t)libc(F_listen))(fd, backlog);
+}
+
+typedef int (*accept_t)(int, struct sockaddr*, socklen_t*);
+EXPORT int accept(int fd, struct sockaddr* a, socklen_t* l) {
+  if (LOADED_OR(isInetSocket(fd))) return ((accept_t)engineFn[F_accept])(fd, a, l);
+  return ((accept_t)libc(F_accept))(fd, a, l);
+}
+
+typedef int (*accept4_t)(int, struct sockaddr*, socklen_t*, int);
+EXPORT int accept4(int fd, struct sockaddr* a, socklen_t* l, int flags) {
+  if (LOADED_OR(isInetSocket(fd))) return ((accept4_t)engineFn[F_accept4])(fd, a, l, flags);
+  return ((accept4_t)libc(F_accept4))(fd, a, l, flags);
+}
+
+/* Descriptor calls: the engine protects its own descriptors once it exists. */
+EXPORT int close(int fd) { return CALL(F_close, int (*)(int), fd); }
+EXPORT int close_range(unsigned int a, unsigned int b, int fl) {
+  return CALL(F_close_range, int (*)(unsigned int, unsigned int, int), a, b, fl);
+}
+EXPORT void closefrom(int lo) { CALL(F_closefrom, void (*)(int), lo); }
+EXPORT int dup2(int a, int b) { return CALL(F_dup2, int (*)(int, int), a, b); }
+EXPORT int dup3(int a, int b, int fl) { return CALL(F_dup3, int (*)(int, int, int), a, b, fl); }
+EXPORT int socket(int d, int t, int p) { return CALL(F_socket, int (*)(int, int, int), d, t, p); }
+
+/* Name lookups are network calls: they load the engine. */
+#define RESOLVE(f) (engine(1) ? engineFn[f] : libc(f))
+EXPORT int getaddrinfo(const char* n, const char* s, const struct addrinfo* h, struct addrinfo** r) {
+  return ((int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**))RESOLVE(
+      F_getaddrinfo))(n, s, h, r);
+}
+/* freeaddrinfo must match whoever allocated: the engine's knows both kinds. Never loads. */
+EXPORT void freeaddrinfo(struct addrinfo* r) { CALL(F_freeaddrinfo, void (*)(struct addrinfo*), r); }
+EXPORT int getnameinfo(const struct sockaddr* sa, socklen_t sl, char* h, socklen_t hl, char* s,
+                       socklen_t svl, int fl) {
+  return ((int (*)(const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int))
+              RESOLVE(F_getnameinfo))(sa, sl, h, hl, s, svl, fl);
+}
+EXPORT struct hostent* gethostbyname(const char* n) {
+  return ((struct hostent * (*)(const char*)) RESOLVE(F_gethostbyname))(n);
+}
+EXPORT struct hostent* gethostbyname2(const char* n, int af) {
+  return ((struct hostent * (*)(const char*, int)) RESOLVE(F_gethostbyname2))(n, af);
+}
+EXPORT int gethostbyname_r(const char* n, struct hostent* ret, char* b, size_t bl,
+                           struct hostent** res, int* e) {
+  return ((int (*)(const char*, struct hostent*, char*, size_t, struct hostent**, int*))RESOLVE(
+      F_gethostbyname_r))(n, ret, b, bl, res, e);
+}
+EXPORT int gethostbyname2_r(const char* n, int af, struct hostent* ret, char* b, size_t bl,
+                            struct hostent** res, int* e) {
+  return ((int (*)(const char*, int, struct hostent*, char*, size_t, struct hostent**, int*))
+              RESOLVE(F_gethostbyname2_r))(n, af, ret, b, bl, res, e);
+}
+EXPORT struct hostent* gethostbyaddr(const void* a, socklen_t l, int t) {
+  return ((struct hostent * (*)(const void*, socklen_t, int)) RESOLVE(F_gethostbyaddr))(a, l, t);
+}
+EXPORT int gethostbyaddr_r(const void* a, socklen_t l, int t, struct hostent* ret, char* b,
+                           size_t bl, struct hostent** res, int* e) {
+  return ((int (*)(const void*, socklen_t, int, struct hostent*, char*, size_t, struct hostent**,
+                   int*))RESOLVE(F_gethostbyaddr_r))(a, l, t, ret, b, bl, res, e);
+}
+
+typedef int (*resq_t)(const char*, int, int, unsigned char*, int);
+typedef int (*resqd_t)(const char*, const char*, int, int, unsigned char*, int);
+typedef int (*resnq_t)(res_state, const char*, int, int, unsigned char*, int);
+typedef int (*resnqd_t)(res_state, const char*, const char*, int, int, unsigned char*, int);
+/* <resolv.h> renames res_query & co. to __res_query by macro; both names are exported. */
+#undef res_query
+#undef res_search
+#undef res_querydomain
+#undef res_nquery
+#undef res_nsearch
+#undef res_nquerydomain
+EXPORT int res_query(const char* n, int c, int t, unsigned char* a, int l) {
+  return ((resq_t)RESOLVE(F_res_query))(n, c, t, a, l);
+}
+EXPORT int __res_query(const char* n, int c, int t, unsigned char* a, int l) { return res_query(n, c, t, a, l); }
+EXPORT int res_search(const char* n, int c, int t, unsigned char* a, int l) {
+  return ((resq_t)RESOLVE(F_res_search))(n, c, t, a, l);
+}
+EXPORT int __res_search(const char* n, int c, int t, unsigned char* a, int l) { return res_search(n, c, t, a, l); }
+EXPORT int res_querydomain(const char* n, const char* d, int c, int t, unsigned char* a, int l) {
+  return ((resqd_t)RESOLVE(F_res_querydomain))(n, d, c, t, a, l);
+}
+EXPORT int __res_querydomain(const char* n, const char* d, int c, int t, unsigned char* a, int l) {
+  return res_querydomain(n, d, c, t, a, l);
+}
+EXPORT int res_nquery(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
+  return ((resnq_t)RESOLVE(F_res_nquery))(s, n, c, t, a, l);
+}
+EXPORT int __res_nquery(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
+  return res_nquery(s, n, c, t, a, l);
+}
+EXPORT int res_nsearch(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
+  return ((resnq_t)RESOLVE(F_res_nsearch))(s, n, c, t, a, l);
+}
+EXPORT int __res_nsearch(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
+  return res_nsearch(s, n, c, t, a, l);
+}
+EXPORT int res_nquerydomain(res_state s, const char* n, const char* d, int c, int t, unsigned char* a, int l) {
+  return ((resnqd_t)RESOLVE(F_res_nquerydomain))(s, n, d, c, t, a, l);
+}
+EXPORT int __res_nquerydomain(res_state s, const char* n, const char* d, int c, int t,
+                              unsigned char* a, int l) {
+  return res_nquerydomain(s, n, d, c, t, a, l);
+}
