@@ -9,7 +9,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -81,16 +83,25 @@ const mif::policy::Policy& benchPolicy() {
   return *compiled.policy;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Besides the mean, the fastest iteration ("best_*"): on a machine shared with other work
+// the mean wall time mostly measures waiting for a CPU, the fastest iteration is the cost
+// when the benchmark was not preempted.
 void BM_FirstSnapshot(benchmark::State& state) {
   size_t routes = 0, links = 0;
+  double best = 1e9;
   for (auto _ : state) {
+    auto t0 = Clock::now();
     auto s = mif::view::LiveView::readOnce(benchPolicy());
+    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     routes = s->routes.size();
     links = s->interfaces.size();
     benchmark::DoNotOptimize(s);
   }
   state.counters["links"] = static_cast<double>(links);
   state.counters["routes"] = static_cast<double>(routes);
+  state.counters["best_ms"] = best;
 }
 BENCHMARK(BM_FirstSnapshot)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
@@ -108,8 +119,19 @@ void BM_CurrentUnchanged(benchmark::State& state) {
   v.current();
   long before = gAllocs.load();
   for (auto _ : state) benchmark::DoNotOptimize(v.current());
-  state.counters["allocs_per_call"] = benchmark::Counter(
-      static_cast<double>(gAllocs.load() - before) / static_cast<double>(state.iterations()));
+  long allocs = gAllocs.load() - before;
+  // Untimed by the framework: batches of 100 calls, each timed as one so the clock's own
+  // cost stays out, the fastest batch giving "best_ns".
+  double best = 1e9;
+  for (int b = 0; b < 2000; ++b) {
+    auto t0 = Clock::now();
+    for (int i = 0; i < 100; ++i) benchmark::DoNotOptimize(v.current());
+    best =
+        std::min(best, std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / 100);
+  }
+  state.counters["best_ns"] = best;
+  state.counters["allocs_per_call"] =
+      benchmark::Counter(static_cast<double>(allocs) / static_cast<double>(state.iterations()));
 }
 BENCHMARK(BM_CurrentUnchanged)->Unit(benchmark::kNanosecond)->MinTime(1.0);
 
