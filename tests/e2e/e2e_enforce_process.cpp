@@ -74,6 +74,25 @@ TEST(EnforceProcessTree, ExitStatusAndSignalsPassThrough) {
   EXPECT_NE(s.out.find("status=3"), std::string::npos) << s.describe();
 }
 
+TEST(EnforceProcessTree, TraceNamesTheSupervisorsDecisions) {
+  START_LAB(lab);
+  const std::string trace = lab.stateDir() + "/enforce-trace.jsonl";
+  auto r = lab.mifRun({"--enforce", "--pvd", lab.link("vpn"), "--trace=" + trace},
+                      {staticConnect(), lab.hostAddr4("www"), "80"});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::ifstream in(trace);
+  std::string line, all;
+  bool found = false;
+  while (std::getline(in, line)) {
+    all += line + "\n";
+    found = found || (line.find("\"call\":\"connect\"") != std::string::npos &&
+                      line.find("\"interface\":\"" + lab.link("vpn") + "\"") != std::string::npos &&
+                      line.find("\"by\":\"enforce\"") != std::string::npos &&
+                      line.find(lab.hostAddr4("www") + ":80") != std::string::npos);
+  }
+  EXPECT_TRUE(found) << all;
+}
+
 TEST(EnforceDynamic, StrictPinIsUnchangedByEnforce) {
   START_LAB(lab);
   const std::string url = "http://" + lab.hostAddr4("www") + "/";

@@ -111,6 +111,16 @@ TEST(EnforceStatic, RawSyscallConnectIsPinnedToEachPvd) {
   expectPinnedOnlyUnderEnforce(lab, {staticConnect(), lab.hostAddr4("www"), "80"});
 }
 
+TEST(EnforceStatic, RawSyscallConnectOverIpv6IsPinnedToEachPvd) {
+  START_LAB(lab);
+  for (const char* pvd : {"wifi", "vpn"}) {
+    lab.clearLogs();
+    auto r = lab.mifRun(pin(lab, pvd, true), {staticConnect(), lab.hostAddr6("www"), "80"});
+    ASSERT_TRUE(r.ok()) << pvd << ": " << r.describe();
+    EXPECT_EQ(lab.pvdOfAddress(lastClient(lab, "www")), pvd) << lastClient(lab, "www");
+  }
+}
+
 TEST(EnforceStatic, BusyboxWgetIsPinnedToEachPvd) {
   START_LAB(lab);
   expectPinnedOnlyUnderEnforce(
