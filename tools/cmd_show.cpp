@@ -39,36 +39,13 @@ struct Value {
   std::vector<std::string> list;
   std::vector<std::vector<std::pair<const char*, Value>>> objs;
 
-  static Value s(std::string v) {
-    Value x;
-    x.kind = Kind::Str;
-    x.str = std::move(v);
-    return x;
-  }
-  static Value n(long long v) {
-    Value x;
-    x.kind = Kind::Num;
-    x.num = v;
-    return x;
-  }
+  static Value s(std::string v) { return {.kind = Kind::Str, .str = std::move(v)}; }
+  static Value n(long long v) { return {.kind = Kind::Num, .num = v}; }
   // Seconds; JSON keeps the kernel's 4294967295 for "forever" (as `ip -j` does).
-  static Value life(uint32_t v) {
-    Value x;
-    x.kind = Kind::Lifetime;
-    x.num = v;
-    return x;
-  }
-  static Value b(bool v) {
-    Value x;
-    x.kind = Kind::Bool;
-    x.flag = v;
-    return x;
-  }
+  static Value life(uint32_t v) { return {.kind = Kind::Lifetime, .num = v}; }
+  static Value b(bool v) { return {.kind = Kind::Bool, .flag = v}; }
   static Value strs(std::vector<std::string> v) {
-    Value x;
-    x.kind = Kind::StrList;
-    x.list = std::move(v);
-    return x;
+    return {.kind = Kind::StrList, .list = std::move(v)};
   }
   bool empty() const {
     return kind == Kind::Null || (kind == Kind::Str && str.empty()) ||
@@ -141,8 +118,7 @@ std::string tableName(uint32_t t) {
 }
 
 Value addresses(const Interface* i, const BoundPvd* p) {
-  Value v;
-  v.kind = Value::Kind::ObjList;
+  Value v{.kind = Value::Kind::ObjList};
   if (!i) return v;
   for (const auto& a : i->addresses) {
     // A PvD shows only the addresses that are its own (`source`).
@@ -166,8 +142,7 @@ Value addresses(const Interface* i, const BoundPvd* p) {
 
 // Routes with a next hop through the interface, in every table.
 Value gateways(const Interface* i, const Snapshot& s) {
-  Value v;
-  v.kind = Value::Kind::ObjList;
+  Value v{.kind = Value::Kind::ObjList};
   if (!i) return v;
   for (const auto& r : s.routes) {
     if (r.ifindex != i->index || !r.hasGateway) continue;
@@ -215,8 +190,7 @@ const Field<Row> kRowFields[] = {
     {"gateways", "gateway", [](const Row& r, const Snapshot& s) { return gateways(r.ifc, s); }},
     {"dns", "dns",
      [](const Row& r, const Snapshot&) {
-       Value v;
-       v.kind = Value::Kind::ObjList;
+       Value v{.kind = Value::Kind::ObjList};
        if (r.pvd)
          for (const auto& d : r.pvd->dns)
            v.objs.push_back(Obj{{"address", Value::s(d.addr.toString())},
@@ -226,8 +200,7 @@ const Field<Row> kRowFields[] = {
      }},
     {"domains", "domain",
      [](const Row& r, const Snapshot&) {
-       Value v;
-       v.kind = Value::Kind::ObjList;
+       Value v{.kind = Value::Kind::ObjList};
        if (r.pvd)
          for (size_t k = 0; k < r.pvd->domains.size(); ++k)
            v.objs.push_back(
