@@ -59,6 +59,17 @@ bool Supervisor::readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t le
   return true;
 }
 
+// The program's descriptor could not be taken. EBADF: it has no such descriptor, and the
+// kernel will say so. Anything else (a program that made itself non-dumpable, a ptrace
+// restriction): the call cannot be decided, so under a strict policy it fails rather
+// than leave undecided.
+Supervisor::Answer Supervisor::untaken(const seccomp_notif& n) {
+  Answer a;
+  if (errno == EBADF || decider_.trustsDeviceBinding() || !stillValid(n.id)) return a;
+  a.error = ENETUNREACH;
+  return a;
+}
+
 Supervisor::Answer Supervisor::fromVerdict(const Verdict& v, int fd, const SocketInfo& info,
                                            bool isConnect) {
   Answer a;
@@ -83,7 +94,8 @@ Supervisor::Answer Supervisor::onConnect(const seccomp_notif& n) {
   SocketInfo info;
   // Not a socket, not IP, or (nothing strict) already bound to a device by the library or
   // the program: nothing to decide, the kernel answers.
-  if (!s.valid() || !socketInfo(s.get(), &info)) return {};
+  if (!s.valid()) return untaken(n);
+  if (!socketInfo(s.get(), &info)) return {};
   if (info.family != AF_INET && info.family != AF_INET6) return {};
   if (info.boundIf != 0 && decider_.trustsDeviceBinding() && mode_ == FilterMode::PerCall)
     return {};
@@ -99,7 +111,8 @@ Supervisor::Answer Supervisor::decideSend(const seccomp_notif& n, const char* ca
   pid_t tid = static_cast<pid_t>(n.pid);
   RemoteFd s = pidfds_.take(tid, fd);
   SocketInfo info;
-  if (!s.valid() || !socketInfo(s.get(), &info)) return {};
+  if (!s.valid()) return untaken(n);
+  if (!socketInfo(s.get(), &info)) return {};
   if (info.family != AF_INET && info.family != AF_INET6) return {};
   if (!stillValid(n.id)) return {true};
   return fromVerdict(decider_.destination(call, tid, s.get(), info, to, true), s.get(), info,
@@ -167,7 +180,8 @@ Supervisor::Answer Supervisor::onSendmmsg(const seccomp_notif& n) {
     if (!readEndpoint(n, reinterpret_cast<uintptr_t>(m.msg_name), m.msg_namelen, &to)) continue;
     if (first) {
       s = pidfds_.take(tid, static_cast<int>(n.data.args[0]));
-      if (!s.valid() || !socketInfo(s.get(), &info)) return {};
+      if (!s.valid()) return untaken(n);
+      if (!socketInfo(s.get(), &info)) return {};
       if (info.family != AF_INET && info.family != AF_INET6) return {};
       if (!stillValid(n.id)) return {true};
     }
@@ -184,7 +198,8 @@ Supervisor::Answer Supervisor::onBind(const seccomp_notif& n) {
   pid_t tid = static_cast<pid_t>(n.pid);
   RemoteFd s = pidfds_.take(tid, static_cast<int>(n.data.args[0]));
   SocketInfo info;
-  if (!s.valid() || !socketInfo(s.get(), &info)) return {};
+  if (!s.valid()) return untaken(n);
+  if (!socketInfo(s.get(), &info)) return {};
   if (info.family != AF_INET && info.family != AF_INET6) return {};
   Endpoint local;
   if (!readEndpoint(n, n.data.args[1], n.data.args[2], &local)) return {};

@@ -39,6 +39,7 @@ class Supervisor {
     bool cont = true;      // let the kernel run the call
   };
   bool stillValid(uint64_t id) const;
+  Answer untaken(const seccomp_notif& n);
   Answer onConnect(const seccomp_notif& n);
   Answer onSendto(const seccomp_notif& n);
   Answer onSendmsg(const seccomp_notif& n);
