@@ -214,7 +214,7 @@ TEST(EnforceDynamic, CurlBehavesExactlyAsWithoutEnforce) {
     lab.clearLogs();
     auto enforced = lab.mifRun(pin(lab, "vpn", true), argv);
     ASSERT_TRUE(enforced.ok()) << enforced.describe();
-    EXPECT_EQ(plainClient, lab.addr4("vpn")) << target;
+    EXPECT_EQ(lab.pvdOfAddress(plainClient), "vpn") << target << " from " << plainClient;
     EXPECT_EQ(lastClient(lab, host), plainClient) << target;
     EXPECT_EQ(enforced.err, plain.err) << target;
   }
