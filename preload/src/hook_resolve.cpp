@@ -13,9 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -119,7 +118,8 @@ Plan planForAddress(const policy::IpAddress& addr) noexcept {
   return planWith(q);
 }
 
-void traceNote(const Plan& p, std::string_view call, std::string_view name, std::string_view note) noexcept {
+void traceNote(const Plan& p, std::string_view call, std::string_view name,
+               std::string_view note) noexcept {
   if (p.rt == nullptr || !p.rt->traceSink().enabled()) return;
   try {
     timespec rt{};
@@ -127,10 +127,13 @@ void traceNote(const Plan& p, std::string_view call, std::string_view name, std:
     tm t{};
     gmtime_r(&rt.tv_sec, &t);
     char when[96];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-             t.tm_hour, t.tm_min, t.tm_sec, long(rt.tv_nsec / 1000) % 1000000);
-    std::string line = "{\"time\":\"" + std::string(when) + "\",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" + std::string(call) +
-                       "\",\"name\":\"" + std::string(name) + "\",\"note\":\"" + std::string(note) + "\"";
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900,
+             t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+             long(rt.tv_nsec / 1000) % 1000000);
+    std::string line = "{\"time\":\"" + std::string(when) +
+                       "\",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" +
+                       std::string(call) + "\",\"name\":\"" + std::string(name) + "\",\"note\":\"" +
+                       std::string(note) + "\"";
     if (const policy::Policy* pol = p.rt->policyOrNull()) {
       line += ",\"pvds\":[";
       for (unsigned i = 0; i < p.decision.count; ++i)
@@ -184,13 +187,15 @@ bool memoisable(const char* service) {
   return true;
 }
 
-int probe(dns::GetaddrinfoFn libcGai, const char* service, const addrinfo& hints, std::vector<dns::ServTuple>* out) {
+int probe(dns::GetaddrinfoFn libcGai, const char* service, const addrinfo& hints,
+          std::vector<dns::ServTuple>* out) {
   const int flags = hints.ai_flags & ~(AI_ADDRCONFIG | AI_CANONNAME);
   const bool memo = memoisable(service);
   if (memo) {
     for (const auto& e : tlsProbeMemo.entries) {
-      if (!e.used || e.flags != flags || e.family != hints.ai_family || e.socktype != hints.ai_socktype ||
-          e.protocol != hints.ai_protocol || e.hasService != (service != nullptr) ||
+      if (!e.used || e.flags != flags || e.family != hints.ai_family ||
+          e.socktype != hints.ai_socktype || e.protocol != hints.ai_protocol ||
+          e.hasService != (service != nullptr) ||
           (service != nullptr && std::strcmp(e.service, service) != 0))
         continue;
       out->assign(e.tuples, e.tuples + e.count);
@@ -215,8 +220,8 @@ int probe(dns::GetaddrinfoFn libcGai, const char* service, const addrinfo& hints
   return rc;
 }
 
-int managedGetaddrinfo(const Plan& plan, const char* node, const char* service, const addrinfo* hints,
-                       addrinfo** res, dns::GetaddrinfoFn libcGai) {
+int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
+                       const addrinfo* hints, addrinfo** res, dns::GetaddrinfoFn libcGai) {
   // glibc's own checks (flags, family, service, socktype, AI_NUMERICSERV) come before any
   // lookup; asking glibc with a numeric placeholder gives its exact answer and expansion.
   std::vector<dns::ServTuple> services;

@@ -36,7 +36,8 @@ Plan planForAddress(const policy::IpAddress& addr) noexcept;
 
 // Writes a trace line for a call mif refused (strict) or handed back to libc after every
 // PvD failed; free when tracing is off.
-void traceNote(const Plan& p, std::string_view call, std::string_view name, std::string_view note) noexcept;
+void traceNote(const Plan& p, std::string_view call, std::string_view name,
+               std::string_view note) noexcept;
 
 // Blocks pthread cancellation while the engine runs (C++ frames, locks and c-ares state
 // must not be unwound halfway), restoring the caller's state afterwards.

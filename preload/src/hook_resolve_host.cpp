@@ -51,16 +51,26 @@ bool sameName(const std::string& a, const std::string& b) {
 int failWith(dns::Status s, hostent** result, int* herr) {
   *result = nullptr;
   switch (s) {
-    case dns::Status::NotFound: *herr = HOST_NOT_FOUND; return 0;
-    case dns::Status::NoData: *herr = NO_DATA; return 0;
-    case dns::Status::NoRecovery: *herr = NO_RECOVERY; return 0;
-    default: *herr = TRY_AGAIN; return EAGAIN;
+    case dns::Status::NotFound:
+      *herr = HOST_NOT_FOUND;
+      return 0;
+    case dns::Status::NoData:
+      *herr = NO_DATA;
+      return 0;
+    case dns::Status::NoRecovery:
+      *herr = NO_RECOVERY;
+      return 0;
+    default:
+      *herr = TRY_AGAIN;
+      return EAGAIN;
   }
 }
 
 // kToLibc: hand the call to glibc.
-int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result, int* herr) {
-  if (name == nullptr || ReentryGuard::active() || (af != AF_INET && af != AF_INET6) || dns::leaveToLibc(name))
+int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
+           int* herr) {
+  if (name == nullptr || ReentryGuard::active() || (af != AF_INET && af != AF_INET6) ||
+      dns::leaveToLibc(name))
     return kToLibc;
   Plan plan = planForName(name);
   if (plan.route == Route::Libc) return kToLibc;
@@ -73,7 +83,8 @@ int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hos
   }
   try {
     std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
-    dns::Answer a = plan.resolver->lookup(*plan.snap, order, name, af == AF_INET, af == AF_INET6, call);
+    dns::Answer a =
+        plan.resolver->lookup(*plan.snap, order, name, af == AF_INET, af == AF_INET6, call);
     if (a.exhausted) {
       if (plan.decision.strict) return failWith(dns::Status::TryAgain, result, herr);
       traceNote(plan, call, name, "every PvD failed: system resolver");
@@ -119,15 +130,18 @@ bool addressOf(const void* addr, socklen_t len, int type, IpAddress* out) {
 // Loopback and link-local addresses name this host or a neighbour: glibc's answer stands.
 bool leaveAddressToLibc(const IpAddress& a) {
   IpAddress u = a.unmapped();
-  if (u.family == mif::policy::Family::V4) return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
+  if (u.family == mif::policy::Family::V4)
+    return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
   static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return std::memcmp(u.bytes.data(), loop, 16) == 0 || (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) ||
-         dns::hostsHasAddress(u);
+  return std::memcmp(u.bytes.data(), loop, 16) == 0 ||
+         (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) || dns::hostsHasAddress(u);
 }
 
-int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen, hostent** result, int* herr) {
+int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
+           hostent** result, int* herr) {
   IpAddress ip;
-  if (ReentryGuard::active() || !addressOf(addr, len, type, &ip) || leaveAddressToLibc(ip)) return kToLibc;
+  if (ReentryGuard::active() || !addressOf(addr, len, type, &ip) || leaveAddressToLibc(ip))
+    return kToLibc;
   Plan plan = planForAddress(ip);
   if (plan.route == Route::Libc) return kToLibc;
   ReentryGuard guard;
@@ -143,7 +157,8 @@ int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, s
       if (plan.decision.strict) return failWith(dns::Status::TryAgain, result, herr);
       return kToLibc;
     }
-    if (a.status != dns::Status::Ok || a.names.empty()) return failWith(a.status == dns::Status::Ok ? dns::Status::NotFound : a.status, result, herr);
+    if (a.status != dns::Status::Ok || a.names.empty())
+      return failWith(a.status == dns::Status::Ok ? dns::Status::NotFound : a.status, result, herr);
     std::vector<std::string> aliases(a.names.begin() + 1, a.names.end());
     int rc = dns::fillHostent(ret, buf, buflen, a.names.front(), aliases, type, {ip});
     if (rc == ERANGE) {
@@ -197,40 +212,49 @@ MIF_EXPORT int gethostbyname2_r(const char* name, int af, hostent* ret, char* bu
                                 hostent** result, int* herr) noexcept {
   int rc = byName(name, af, ret, buf, buflen, result, herr);
   if (rc != kToLibc) return rc;
-  return realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(name, af, ret, buf, buflen, result, herr);
+  return realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(name, af, ret, buf,
+                                                                          buflen, result, herr);
 }
 
-MIF_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,
-                               int* herr) noexcept {
+MIF_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen,
+                               hostent** result, int* herr) noexcept {
   int rc = byName(name, AF_INET, ret, buf, buflen, result, herr);
   if (rc != kToLibc) return rc;
-  return realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(name, ret, buf, buflen, result, herr);
+  return realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(name, ret, buf, buflen,
+                                                                        result, herr);
 }
 
 MIF_EXPORT hostent* gethostbyname2(const char* name, int af) noexcept {
   bool toLibc = false;
-  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) { return byName(name, af, r, b, l, res, e); }, &toLibc);
+  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
+                           int* e) { return byName(name, af, r, b, l, res, e); },
+                       &toLibc);
   if (toLibc) return realGhbn2.get(reinterpret_cast<const void*>(&gethostbyname2))(name, af);
   return h;
 }
 
 MIF_EXPORT hostent* gethostbyname(const char* name) noexcept {
   bool toLibc = false;
-  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) { return byName(name, AF_INET, r, b, l, res, e); }, &toLibc);
+  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
+                           int* e) { return byName(name, AF_INET, r, b, l, res, e); },
+                       &toLibc);
   if (toLibc) return realGhbn.get(reinterpret_cast<const void*>(&gethostbyname))(name);
   return h;
 }
 
-MIF_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
-                               hostent** result, int* herr) noexcept {
+MIF_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf,
+                               size_t buflen, hostent** result, int* herr) noexcept {
   int rc = byAddr(addr, len, type, ret, buf, buflen, result, herr);
   if (rc != kToLibc) return rc;
-  return realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(addr, len, type, ret, buf, buflen, result, herr);
+  return realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(addr, len, type, ret, buf,
+                                                                        buflen, result, herr);
 }
 
 MIF_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) noexcept {
   bool toLibc = false;
-  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) { return byAddr(addr, len, type, r, b, l, res, e); }, &toLibc);
+  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
+                           int* e) { return byAddr(addr, len, type, r, b, l, res, e); },
+                       &toLibc);
   if (toLibc) return realGhba.get(reinterpret_cast<const void*>(&gethostbyaddr))(addr, len, type);
   return h;
 }

@@ -44,10 +44,11 @@ bool addressOf(const sockaddr* sa, socklen_t len, IpAddress* out) {
 }
 
 bool local(const IpAddress& u) {
-  if (u.family == mif::policy::Family::V4) return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
+  if (u.family == mif::policy::Family::V4)
+    return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
   static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return std::memcmp(u.bytes.data(), loop, 16) == 0 || (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) ||
-         dns::hostsHasAddress(u);
+  return std::memcmp(u.bytes.data(), loop, 16) == 0 ||
+         (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) || dns::hostsHasAddress(u);
 }
 
 // NI_NOFQDN: glibc strips the host's own domain (from gethostname) from the name.
@@ -57,12 +58,13 @@ void stripOwnDomain(std::string* name) {
   const char* dot = std::strchr(host, '.');
   if (dot == nullptr) return;
   std::string suffix(dot);
-  if (name->size() > suffix.size() && strcasecmp(name->c_str() + name->size() - suffix.size(), suffix.c_str()) == 0)
+  if (name->size() > suffix.size() &&
+      strcasecmp(name->c_str() + name->size() - suffix.size(), suffix.c_str()) == 0)
     name->resize(name->size() - suffix.size());
 }
 
-int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
-             socklen_t servlen, int flags) {
+int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
+             char* serv, socklen_t servlen, int flags) {
   IpAddress ip;
   if (ReentryGuard::active() || host == nullptr || hostlen == 0 || (flags & NI_NUMERICHOST) ||
       !addressOf(sa, salen, &ip) || local(ip))
@@ -73,7 +75,9 @@ int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host
   NoCancel noCancel;
   if (plan.route == Route::Blocked) {
     traceNote(plan, "getnameinfo", ip.toString(), "strict: no usable PvD");
-    return (flags & NI_NAMEREQD) ? EAI_AGAIN : libc(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
+    return (flags & NI_NAMEREQD)
+               ? EAI_AGAIN
+               : libc(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
   }
   // The service part is glibc's own (no DNS involved).
   if (serv != nullptr && servlen > 0) {
@@ -102,8 +106,8 @@ int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host
 
 extern "C" {
 
-MIF_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
-                           socklen_t servlen, int flags) noexcept {
+MIF_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
+                           char* serv, socklen_t servlen, int flags) noexcept {
   GetnameinfoFn libc = realGetnameinfo.get(reinterpret_cast<const void*>(&getnameinfo));
   if (libc == nullptr) return EAI_SYSTEM;
   ErrnoKeeper keep;

@@ -43,7 +43,8 @@ constexpr int kToLibc = -1000;
 bool reverseAddress(std::string_view name, IpAddress* out) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   auto ends = [&](std::string_view suf) {
-    return name.size() > suf.size() && strncasecmp(name.data() + name.size() - suf.size(), suf.data(), suf.size()) == 0;
+    return name.size() > suf.size() &&
+           strncasecmp(name.data() + name.size() - suf.size(), suf.data(), suf.size()) == 0;
   };
   if (ends(".in-addr.arpa")) {
     std::string_view rest = name.substr(0, name.size() - 13);
@@ -51,8 +52,11 @@ bool reverseAddress(std::string_view name, IpAddress* out) {
     size_t start = 0;
     while (n < 4) {
       size_t dot = rest.find('.', start);
-      std::string part(rest.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
-      if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos) return false;
+      std::string part(
+          rest.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+      if (part.empty() || part.size() > 3 ||
+          part.find_first_not_of("0123456789") != std::string::npos)
+        return false;
       octets[n++] = std::stoi(part);
       if (octets[n - 1] > 255) return false;
       if (dot == std::string_view::npos) break;
@@ -69,19 +73,23 @@ bool reverseAddress(std::string_view name, IpAddress* out) {
     out->family = mif::policy::Family::V6;
     for (int i = 0; i < 32; ++i) {
       char c = rest[size_t(i * 2)];
-      int v = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+      int v = c >= '0' && c <= '9'                     ? c - '0'
+              : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+                                                       : -1;
       if (v < 0 || (i < 31 && rest[size_t(i * 2 + 1)] != '.')) return false;
       int byte = 15 - i / 2;
-      if (i % 2 == 0) out->bytes[size_t(byte)] = uint8_t(v);
-      else out->bytes[size_t(byte)] |= uint8_t(v << 4);
+      if (i % 2 == 0)
+        out->bytes[size_t(byte)] = uint8_t(v);
+      else
+        out->bytes[size_t(byte)] |= uint8_t(v << 4);
     }
     return true;
   }
   return false;
 }
 
-int query(res_state statp, const char* name, int cls, int type, unsigned char* answer, int anslen, bool search,
-          const char* call) {
+int query(res_state statp, const char* name, int cls, int type, unsigned char* answer, int anslen,
+          bool search, const char* call) {
   if (ReentryGuard::active() || name == nullptr || answer == nullptr || anslen < 0) return kToLibc;
   IpAddress rev;
   Plan plan;
@@ -89,7 +97,8 @@ int query(res_state statp, const char* name, int cls, int type, unsigned char* a
   if (reverseAddress(n, &rev)) {
     plan = planForAddress(rev);
   } else {
-    if (dns::isLocalhost(name) || !dns::isValidHostname(name) || dns::hostsHasName(name)) return kToLibc;
+    if (dns::isLocalhost(name) || !dns::isValidHostname(name) || dns::hostsHasName(name))
+      return kToLibc;
     plan = planForName(name);
   }
   if (plan.route == Route::Libc) return kToLibc;
@@ -111,11 +120,16 @@ int query(res_state statp, const char* name, int cls, int type, unsigned char* a
     int len = int(std::min<size_t>(r.response.size(), size_t(anslen)));
     if (len > 0) std::memcpy(answer, r.response.data(), size_t(len));
     switch (r.status) {
-      case dns::Status::Ok: return len;
-      case dns::Status::NotFound: return fail(HOST_NOT_FOUND);
-      case dns::Status::NoData: return fail(NO_DATA);
-      case dns::Status::NoRecovery: return fail(NO_RECOVERY);
-      default: return fail(TRY_AGAIN);
+      case dns::Status::Ok:
+        return len;
+      case dns::Status::NotFound:
+        return fail(HOST_NOT_FOUND);
+      case dns::Status::NoData:
+        return fail(NO_DATA);
+      case dns::Status::NoRecovery:
+        return fail(NO_RECOVERY);
+      default:
+        return fail(TRY_AGAIN);
     }
   } catch (...) {
     return fail(NETDB_INTERNAL);
@@ -136,76 +150,89 @@ std::string joined(const char* name, const char* domain) {
 
 extern "C" {
 
-MIF_EXPORT int res_query(const char* name, int cls, int type, unsigned char* answer, int anslen) noexcept {
+MIF_EXPORT int res_query(const char* name, int cls, int type, unsigned char* answer,
+                         int anslen) noexcept {
   int rc = query(nullptr, name, cls, type, answer, anslen, false, "res_query");
-  return rc != kToLibc ? rc : realResQuery.get(reinterpret_cast<const void*>(&res_query))(name, cls, type, answer, anslen);
+  return rc != kToLibc ? rc
+                       : realResQuery.get(reinterpret_cast<const void*>(&res_query))(
+                             name, cls, type, answer, anslen);
 }
-MIF_EXPORT int __res_query(const char* name, int cls, int type, unsigned char* answer, int anslen) noexcept {
+MIF_EXPORT int __res_query(const char* name, int cls, int type, unsigned char* answer,
+                           int anslen) noexcept {
   return res_query(name, cls, type, answer, anslen);
 }
 
-MIF_EXPORT int res_search(const char* name, int cls, int type, unsigned char* answer, int anslen) noexcept {
+MIF_EXPORT int res_search(const char* name, int cls, int type, unsigned char* answer,
+                          int anslen) noexcept {
   int rc = query(nullptr, name, cls, type, answer, anslen, true, "res_search");
-  return rc != kToLibc ? rc : realResSearch.get(reinterpret_cast<const void*>(&res_search))(name, cls, type, answer, anslen);
+  return rc != kToLibc ? rc
+                       : realResSearch.get(reinterpret_cast<const void*>(&res_search))(
+                             name, cls, type, answer, anslen);
 }
-MIF_EXPORT int __res_search(const char* name, int cls, int type, unsigned char* answer, int anslen) noexcept {
+MIF_EXPORT int __res_search(const char* name, int cls, int type, unsigned char* answer,
+                            int anslen) noexcept {
   return res_search(name, cls, type, answer, anslen);
 }
 
-MIF_EXPORT int res_querydomain(const char* name, const char* domain, int cls, int type, unsigned char* answer,
-                               int anslen) noexcept {
+MIF_EXPORT int res_querydomain(const char* name, const char* domain, int cls, int type,
+                               unsigned char* answer, int anslen) noexcept {
   std::string full;
   try {
     full = joined(name, domain);
   } catch (...) {
-    return realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(name, domain, cls, type, answer, anslen);
+    return realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(
+        name, domain, cls, type, answer, anslen);
   }
   int rc = query(nullptr, full.c_str(), cls, type, answer, anslen, false, "res_querydomain");
   return rc != kToLibc ? rc
-                       : realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(name, domain, cls, type, answer, anslen);
+                       : realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(
+                             name, domain, cls, type, answer, anslen);
 }
-MIF_EXPORT int __res_querydomain(const char* name, const char* domain, int cls, int type, unsigned char* answer,
-                                 int anslen) noexcept {
+MIF_EXPORT int __res_querydomain(const char* name, const char* domain, int cls, int type,
+                                 unsigned char* answer, int anslen) noexcept {
   return res_querydomain(name, domain, cls, type, answer, anslen);
 }
 
-MIF_EXPORT int res_nquery(res_state statp, const char* name, int cls, int type, unsigned char* answer,
-                          int anslen) noexcept {
+MIF_EXPORT int res_nquery(res_state statp, const char* name, int cls, int type,
+                          unsigned char* answer, int anslen) noexcept {
   int rc = query(statp, name, cls, type, answer, anslen, false, "res_nquery");
   return rc != kToLibc ? rc
-                       : realResNQuery.get(reinterpret_cast<const void*>(&res_nquery))(statp, name, cls, type, answer, anslen);
+                       : realResNQuery.get(reinterpret_cast<const void*>(&res_nquery))(
+                             statp, name, cls, type, answer, anslen);
 }
-MIF_EXPORT int __res_nquery(res_state statp, const char* name, int cls, int type, unsigned char* answer,
-                            int anslen) noexcept {
+MIF_EXPORT int __res_nquery(res_state statp, const char* name, int cls, int type,
+                            unsigned char* answer, int anslen) noexcept {
   return res_nquery(statp, name, cls, type, answer, anslen);
 }
 
-MIF_EXPORT int res_nsearch(res_state statp, const char* name, int cls, int type, unsigned char* answer,
-                           int anslen) noexcept {
+MIF_EXPORT int res_nsearch(res_state statp, const char* name, int cls, int type,
+                           unsigned char* answer, int anslen) noexcept {
   int rc = query(statp, name, cls, type, answer, anslen, true, "res_nsearch");
   return rc != kToLibc ? rc
-                       : realResNSearch.get(reinterpret_cast<const void*>(&res_nsearch))(statp, name, cls, type, answer, anslen);
+                       : realResNSearch.get(reinterpret_cast<const void*>(&res_nsearch))(
+                             statp, name, cls, type, answer, anslen);
 }
-MIF_EXPORT int __res_nsearch(res_state statp, const char* name, int cls, int type, unsigned char* answer,
-                             int anslen) noexcept {
+MIF_EXPORT int __res_nsearch(res_state statp, const char* name, int cls, int type,
+                             unsigned char* answer, int anslen) noexcept {
   return res_nsearch(statp, name, cls, type, answer, anslen);
 }
 
-MIF_EXPORT int res_nquerydomain(res_state statp, const char* name, const char* domain, int cls, int type,
-                                unsigned char* answer, int anslen) noexcept {
+MIF_EXPORT int res_nquerydomain(res_state statp, const char* name, const char* domain, int cls,
+                                int type, unsigned char* answer, int anslen) noexcept {
   std::string full;
   try {
     full = joined(name, domain);
   } catch (...) {
-    return realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(statp, name, domain, cls, type, answer, anslen);
+    return realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(
+        statp, name, domain, cls, type, answer, anslen);
   }
   int rc = query(statp, full.c_str(), cls, type, answer, anslen, false, "res_nquerydomain");
   return rc != kToLibc ? rc
-                       : realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(statp, name, domain, cls, type,
-                                                                                                  answer, anslen);
+                       : realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(
+                             statp, name, domain, cls, type, answer, anslen);
 }
-MIF_EXPORT int __res_nquerydomain(res_state statp, const char* name, const char* domain, int cls, int type,
-                                  unsigned char* answer, int anslen) noexcept {
+MIF_EXPORT int __res_nquerydomain(res_state statp, const char* name, const char* domain, int cls,
+                                  int type, unsigned char* answer, int anslen) noexcept {
   return res_nquerydomain(statp, name, domain, cls, type, answer, anslen);
 }
 

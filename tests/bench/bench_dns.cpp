@@ -51,16 +51,19 @@ bool setUp(const char* self) {
     return false;
   mkdir(kDir, 0700);
   std::string d = kDir;
-  std::ofstream(d + "/dnsmasq.conf") << "no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.53\n"
-                                        "local=/bench.test/\naddress=/bench.test/192.0.2.80\n"
-                                        "address=/bench.test/2001:db8:2::80\nlocal-ttl=600\ncache-size=0\n";
+  std::ofstream(d + "/dnsmasq.conf")
+      << "no-resolv\nno-hosts\nbind-interfaces\nlisten-address=127.0.0.53\n"
+         "local=/bench.test/\naddress=/bench.test/192.0.2.80\n"
+         "address=/bench.test/2001:db8:2::80\nlocal-ttl=600\ncache-size=0\n";
   std::ofstream(d + "/resolv.conf") << "nameserver 127.0.0.53\n";
-  std::ofstream(d + "/policy.toml") << "[pvd.lan]\ninterface = \"lo\"\ndns = [\"127.0.0.53\"]\n[default]\npvd = \"lan\"\n";
-  if (mount((d + "/resolv.conf").c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return false;
+  std::ofstream(d + "/policy.toml")
+      << "[pvd.lan]\ninterface = \"lo\"\ndns = [\"127.0.0.53\"]\n[default]\npvd = \"lan\"\n";
+  if (mount((d + "/resolv.conf").c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)
+    return false;
   pid_t pid = fork();
   if (pid == 0) {
-    execlp("dnsmasq", "dnsmasq", "--keep-in-foreground", ("--conf-file=" + d + "/dnsmasq.conf").c_str(),
-           "--pid-file=/dev/null", nullptr);
+    execlp("dnsmasq", "dnsmasq", "--keep-in-foreground",
+           ("--conf-file=" + d + "/dnsmasq.conf").c_str(), "--pid-file=/dev/null", nullptr);
     _exit(127);
   }
   std::ofstream(d + "/dnsmasq.pid") << pid;
@@ -122,7 +125,8 @@ double rate(int threads, Op op) {
 std::atomic<long> gUnique{0};
 
 int inner() {
-  glibcGai = reinterpret_cast<GaiFn>(dlsym(dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD), "getaddrinfo"));
+  glibcGai =
+      reinterpret_cast<GaiFn>(dlsym(dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD), "getaddrinfo"));
   mifGai = reinterpret_cast<GaiFn>(dlsym(RTLD_DEFAULT, "getaddrinfo"));
   if (glibcGai == nullptr || mifGai == glibcGai) {
     std::fprintf(stderr, "bench_dns: libmif.so is not preloaded\n");
@@ -136,7 +140,9 @@ int inner() {
   if (const char* only = getenv("MIFDNS_BENCH_ONLY"); only && std::strcmp(only, "cached32") == 0) {
     // For profiling the concurrent cached path alone.
     for (int t = 0; t < 32; ++t) resolve(mifGai, ("c" + std::to_string(t) + ".bench.test").c_str());
-    double r = rate(32, [](int t, long) { return resolve(mifGai, ("c" + std::to_string(t) + ".bench.test").c_str()); });
+    double r = rate(32, [](int t, long) {
+      return resolve(mifGai, ("c" + std::to_string(t) + ".bench.test").c_str());
+    });
     std::printf("mif cached, 32 threads: %.0f calls/s\n", r);
     return 0;
   }
@@ -168,18 +174,25 @@ int inner() {
     unique(b, sizeof b);
     return resolve(mifGai, b);
   });
-  std::printf("per-PvD DNS, %u CPUs, %.1f s per figure, getaddrinfo(name, \"443\", SOCK_STREAM, AF_UNSPEC)\n",
-              std::thread::hardware_concurrency(), gSeconds);
+  std::printf(
+      "per-PvD DNS, %u CPUs, %.1f s per figure, getaddrinfo(name, \"443\", SOCK_STREAM, "
+      "AF_UNSPEC)\n",
+      std::thread::hardware_concurrency(), gSeconds);
   std::printf("  glibc, same name (no cache)    %9.1f us/call\n", 1e6 / glibcCached);
-  std::printf("  mif, cached                    %9.1f us/call   glibc/mif = %.1fx   (target >= 10x)\n",
-              1e6 / mifCached, mifCached / glibcCached);
+  std::printf(
+      "  mif, cached                    %9.1f us/call   glibc/mif = %.1fx   (target >= 10x)\n",
+      1e6 / mifCached, mifCached / glibcCached);
   std::printf("  glibc, fresh name              %9.1f us/call\n", 1e6 / glibcUncached);
-  std::printf("  mif, fresh name (uncached)     %9.1f us/call   mif/glibc = %.2f    (target <= 1.2)\n",
-              1e6 / mifUncached, glibcUncached / mifUncached);
+  std::printf(
+      "  mif, fresh name (uncached)     %9.1f us/call   mif/glibc = %.2f    (target <= 1.2)\n",
+      1e6 / mifUncached, glibcUncached / mifUncached);
   std::printf("  mif cached, 1 thread           %9.0f calls/s\n", mif1);
-  std::printf("  mif cached, 32 threads         %9.0f calls/s   32/1 = %.2fx      (target >= 1.6x)\n", mif32, mif32 / mif1);
+  std::printf(
+      "  mif cached, 32 threads         %9.0f calls/s   32/1 = %.2fx      (target >= 1.6x)\n",
+      mif32, mif32 / mif1);
   std::printf("  mif uncached, 1 thread         %9.0f calls/s\n", mifU1);
-  std::printf("  mif uncached, 32 threads       %9.0f calls/s   32/1 = %.2fx\n", mifU32, mifU32 / mifU1);
+  std::printf("  mif uncached, 32 threads       %9.0f calls/s   32/1 = %.2fx\n", mifU32,
+              mifU32 / mifU1);
   return 0;
 }
 

@@ -20,7 +20,8 @@ inline std::string privateTopology(const std::string& builtin) {
   std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/" + builtin + ".toml");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string key = "name = \"" + builtin + "\"";
-  if (auto at = text.find(key); at != std::string::npos) text.replace(at, key.size(), "name = \"dns-" + builtin + "\"");
+  if (auto at = text.find(key); at != std::string::npos)
+    text.replace(at, key.size(), "name = \"dns-" + builtin + "\"");
   const std::string path = "/tmp/mifdns-topo-" + builtin + ".toml";
   std::ofstream(path) << text;
   return path;
@@ -43,13 +44,19 @@ class TempFile {
 // Runs ARGV in the lab's node with /etc/resolv.conf naming `resolver` (the system
 // resolver the host would have). With `policy` non-empty, under `mif run --policy` plus
 // `mifArgs`.
-inline mif::e2e::CommandResult run(const mif::e2e::Lab& lab, const std::string& resolver, const std::string& policy,
-                                   const std::vector<std::string>& mifArgs, const std::vector<std::string>& argv,
-                                   std::chrono::milliseconds timeout = std::chrono::milliseconds(20000)) {
+inline mif::e2e::CommandResult run(
+    const mif::e2e::Lab& lab, const std::string& resolver, const std::string& policy,
+    const std::vector<std::string>& mifArgs, const std::vector<std::string>& argv,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(20000)) {
   TempFile resolv("resolv", "nameserver " + resolver + "\n");
   std::vector<std::string> cmd = {
-      "unshare", "-m", "sh", "-c",
-      "mount --make-rprivate / && mount --bind \"$0\" /etc/resolv.conf && shift && exec \"$@\"", resolv.path(), "x"};
+      "unshare",
+      "-m",
+      "sh",
+      "-c",
+      "mount --make-rprivate / && mount --bind \"$0\" /etc/resolv.conf && shift && exec \"$@\"",
+      resolv.path(),
+      "x"};
   if (!policy.empty()) {
     cmd.push_back(mif::e2e::mifBinary());
     cmd.push_back("run");

@@ -41,7 +41,8 @@ TEST_F(SplitDns, PrivateNameFailsWithoutMifAndResolvesThroughTheVpnWithIt) {
   EXPECT_TRUE(lab_->dnsSaw("wifi", "wiki.corp.example"));  // item 1: it leaked to Wi-Fi
   lab_->clearLogs();
 
-  auto with = run(*lab_, wifiResolver_, policy_.path(), {}, {"getent", "ahosts", "wiki.corp.example"});
+  auto with =
+      run(*lab_, wifiResolver_, policy_.path(), {}, {"getent", "ahosts", "wiki.corp.example"});
   ASSERT_EQ(with.status, 0) << with.describe();
   EXPECT_NE(with.out.find(lab_->hostAddr4("wiki")), std::string::npos) << with.out;
   EXPECT_NE(with.out.find(lab_->hostAddr6("wiki")), std::string::npos) << with.out;
@@ -60,11 +61,12 @@ TEST_F(SplitDns, PrivateNameResolvesWrongWithoutMifAndRightWithIt) {
   ASSERT_EQ(without.status, 0) << without.describe();
   EXPECT_NE(without.out.find(lab_->hostAddr4("decoy")), std::string::npos) << without.out;
 
-  auto with = run(*lab_, wifiResolver_, policy_.path(), {},
-                  {"python3", "-c",
-                   "import socket\n"
-                   "print(socket.gethostbyname('mail.corp.example'))\n"
-                   "print(sorted({a[4][0] for a in socket.getaddrinfo('mail.corp.example', 25)}))\n"});
+  auto with =
+      run(*lab_, wifiResolver_, policy_.path(), {},
+          {"python3", "-c",
+           "import socket\n"
+           "print(socket.gethostbyname('mail.corp.example'))\n"
+           "print(sorted({a[4][0] for a in socket.getaddrinfo('mail.corp.example', 25)}))\n"});
   ASSERT_EQ(with.status, 0) << with.describe();
   EXPECT_NE(with.out.find(lab_->hostAddr4("mail")), std::string::npos) << with.out;
   EXPECT_NE(with.out.find(lab_->hostAddr6("mail")), std::string::npos) << with.out;
@@ -72,7 +74,9 @@ TEST_F(SplitDns, PrivateNameResolvesWrongWithoutMifAndRightWithIt) {
 }
 
 TEST_F(SplitDns, CurlReachesThePrivateHostThroughTheVpnAndPublicNamesStayOnWifi) {
-  auto wiki = run(*lab_, wifiResolver_, policy_.path(), {}, {"curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://wiki.corp.example/"});
+  auto wiki = run(*lab_, wifiResolver_, policy_.path(), {},
+                  {"curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                   "http://wiki.corp.example/"});
   EXPECT_EQ(wiki.status, 0) << wiki.describe();
   auto seen = lab_->served("wiki");
   ASSERT_EQ(seen.size(), 1u);
@@ -86,10 +90,12 @@ TEST_F(SplitDns, CurlReachesThePrivateHostThroughTheVpnAndPublicNamesStayOnWifi)
 }
 
 TEST_F(SplitDns, LibresolvProgramAsksTheVpnsServer) {
-  auto without = run(*lab_, wifiResolver_, "", {}, {mifdns::e2e::resQueryProgram(), "query", "wiki.corp.example"});
+  auto without = run(*lab_, wifiResolver_, "", {},
+                     {mifdns::e2e::resQueryProgram(), "query", "wiki.corp.example"});
   EXPECT_NE(without.status, 0) << without.describe();
   lab_->clearLogs();
-  auto with = run(*lab_, wifiResolver_, policy_.path(), {}, {mifdns::e2e::resQueryProgram(), "search", "wiki.corp.example"});
+  auto with = run(*lab_, wifiResolver_, policy_.path(), {},
+                  {mifdns::e2e::resQueryProgram(), "search", "wiki.corp.example"});
   ASSERT_EQ(with.status, 0) << with.describe();
   EXPECT_NE(with.out.find("rcode=0 answers=1"), std::string::npos) << with.out;
   EXPECT_NE(with.out.find(lab_->hostAddr4("wiki")), std::string::npos) << with.out;
@@ -104,7 +110,8 @@ TEST_F(SplitDns, StrictPinNeverAsksAnotherPvdsServer) {
                {"python3", "-c",
                 "import socket\n"
                 "print(socket.getaddrinfo('www.example.com', 80)[0][4][0])\n"
-                "try:\n  socket.getaddrinfo('nosuch.example.com', 80)\nexcept socket.gaierror as e:\n  print('gaierror', e.errno)\n"});
+                "try:\n  socket.getaddrinfo('nosuch.example.com', 80)\nexcept socket.gaierror as "
+                "e:\n  print('gaierror', e.errno)\n"});
   ASSERT_EQ(r.status, 0) << r.describe();
   EXPECT_TRUE(lab_->dnsSaw("vpn", "www.example.com"));
   EXPECT_TRUE(lab_->dnsQueries("wifi").empty());

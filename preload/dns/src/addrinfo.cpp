@@ -12,13 +12,18 @@ namespace mif::dns {
 
 int eaiFor(Status s) {
   switch (s) {
-    case Status::Ok: return 0;
-    case Status::NoData: return EAI_NODATA;
-    case Status::NotFound: return EAI_NONAME;
-    case Status::TryAgain: return EAI_AGAIN;
+    case Status::Ok:
+      return 0;
+    case Status::NoData:
+      return EAI_NODATA;
+    case Status::NotFound:
+      return EAI_NONAME;
+    case Status::TryAgain:
+      return EAI_AGAIN;
     // nss_dns turns NO_RECOVERY (FORMERR, NOTIMP, REFUSED from every server) into a
     // status getaddrinfo reports as "no such name".
-    case Status::NoRecovery: return EAI_NONAME;
+    case Status::NoRecovery:
+      return EAI_NONAME;
   }
   return EAI_FAIL;
 }
@@ -63,7 +68,8 @@ void addrconfigSeen(const view::Snapshot& snap, const view::BoundPvd& pvd, bool*
   // PvD's addresses are its own, and the interface's link-local address is still there.
   if (const view::Interface* itf = snap.interfaceByIndex(pvd.ifindex)) {
     for (const view::Address& a : itf->addresses)
-      if (a.addr.family == policy::Family::V6 && a.addr.bytes[0] == 0xfe && (a.addr.bytes[1] & 0xc0) == 0x80)
+      if (a.addr.family == policy::Family::V6 && a.addr.bytes[0] == 0xfe &&
+          (a.addr.bytes[1] & 0xc0) == 0x80)
         consider(a.addr);
     if (pvd.addresses.empty())
       for (const view::Address& a : itf->addresses) consider(a.addr);
@@ -109,7 +115,8 @@ int buildAddrinfo(const char* name, const addrinfo& hints, const Answer& answer,
   unsigned naddrs = 0;
   for (const policy::IpAddress& a : at) {
     const bool v6 = a.family == policy::Family::V6;
-    if (v6 && gotIpv6 && (flags & (AI_V4MAPPED | AI_ALL)) == AI_V4MAPPED && a.isV4Mapped()) continue;
+    if (v6 && gotIpv6 && (flags & (AI_V4MAPPED | AI_ALL)) == AI_V4MAPPED && a.isV4Mapped())
+      continue;
     const socklen_t socklen = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     for (const ServTuple& st : services) {
       auto* ai = static_cast<addrinfo*>(malloc(sizeof(addrinfo) + socklen));

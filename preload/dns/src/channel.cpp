@@ -38,7 +38,7 @@ long sysSetsockopt(int fd, int level, int name, const void* v, socklen_t l) {
 }
 
 bool sameFile(const Channel::Sock& s) {
-  struct stat st{};
+  struct stat st {};
   return fstat(s.fd, &st) == 0 && st.st_dev == s.dev && st.st_ino == s.ino;
 }
 
@@ -47,8 +47,8 @@ ares_socket_t aSocket(int domain, int type, int protocol, void* user) {
   int fd = int(sysSocket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
   if (fd < 0) return ARES_SOCKET_BAD;
   const ChannelConfig& c = st->cfg;
-  if (!c.ifname.empty() &&
-      sysSetsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c.ifname.c_str(), socklen_t(c.ifname.size())) != 0) {
+  if (!c.ifname.empty() && sysSetsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c.ifname.c_str(),
+                                         socklen_t(c.ifname.size())) != 0) {
     // Never let a PvD's query leave through another interface: no socket at all is the
     // right failure (c-ares then tries the next server, then gives up).
     sysClose(fd);
@@ -73,7 +73,7 @@ ares_socket_t aSocket(int domain, int type, int protocol, void* user) {
       return ARES_SOCKET_BAD;
     }
   }
-  struct stat sb{};
+  struct stat sb {};
   fstat(fd, &sb);
   st->socks.push_back({fd, sb.st_dev, sb.st_ino});
   return fd;
@@ -81,7 +81,8 @@ ares_socket_t aSocket(int domain, int type, int protocol, void* user) {
 
 int aClose(ares_socket_t fd, void* user) {
   auto* st = static_cast<Channel::State*>(user);
-  auto it = std::find_if(st->socks.begin(), st->socks.end(), [&](const Channel::Sock& s) { return s.fd == fd; });
+  auto it = std::find_if(st->socks.begin(), st->socks.end(),
+                         [&](const Channel::Sock& s) { return s.fd == fd; });
   if (it == st->socks.end()) return 0;
   bool ours = sameFile(*it);
   st->socks.erase(it);
@@ -184,7 +185,8 @@ void Channel::run(std::span<Exchange> exchanges) {
     ares_send(st.channel, ex.query.data(), int(ex.query.size()), onAnswer, &ex);
   }
   auto pending = [&] {
-    return std::any_of(exchanges.begin(), exchanges.end(), [](const Exchange& e) { return e.status == -1; });
+    return std::any_of(exchanges.begin(), exchanges.end(),
+                       [](const Exchange& e) { return e.status == -1; });
   };
   while (pending()) {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
@@ -213,7 +215,8 @@ void Channel::run(std::span<Exchange> exchanges) {
     }
     for (nfds_t i = 0; i < n; ++i) {
       if (pfds[i].revents & (POLLNVAL)) st.broken = true;
-      ares_socket_t rfd = (pfds[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfds[i].fd : ARES_SOCKET_BAD;
+      ares_socket_t rfd =
+          (pfds[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfds[i].fd : ARES_SOCKET_BAD;
       ares_socket_t wfd = (pfds[i].revents & POLLOUT) ? pfds[i].fd : ARES_SOCKET_BAD;
       if (rfd != ARES_SOCKET_BAD || wfd != ARES_SOCKET_BAD) ares_process_fd(st.channel, rfd, wfd);
     }

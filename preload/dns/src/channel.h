@@ -26,17 +26,17 @@ namespace mif::dns {
 
 struct ChannelConfig {
   std::vector<view::DnsServer> servers;
-  std::string ifname;                // "" = no device binding (tests on loopback)
+  std::string ifname;  // "" = no device binding (tests on loopback)
   bool hasSource4 = false, hasSource6 = false;
   policy::IpAddress source4, source6;
-  int timeoutMs = 1000;              // first try; c-ares doubles it each round
-  int tries = 3;                     // rounds over the server list
+  int timeoutMs = 1000;  // first try; c-ares doubles it each round
+  int tries = 3;         // rounds over the server list
 };
 
 // One query of a batch run together (A and AAAA in parallel).
 struct Exchange {
   std::vector<uint8_t> query;
-  int status = -1;                   // ARES_SUCCESS when `response` holds an answer
+  int status = -1;  // ARES_SUCCESS when `response` holds an answer
   std::vector<uint8_t> response;
 };
 

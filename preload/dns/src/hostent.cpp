@@ -17,7 +17,8 @@ int fillHostent(hostent* ret, char* buf, size_t buflen, const std::string& name,
   for (const auto& a : addrs) naddr += a.family == fam;
   // Layout: pointer arrays first (aligned), then address bytes, then strings.
   size_t need = (aliases.size() + 1 + naddr + 1) * sizeof(char*);
-  size_t pad = (alignof(char*) - reinterpret_cast<uintptr_t>(buf) % alignof(char*)) % alignof(char*);
+  size_t pad =
+      (alignof(char*) - reinterpret_cast<uintptr_t>(buf) % alignof(char*)) % alignof(char*);
   need += pad + naddr * alen + name.size() + 1;
   for (const auto& s : aliases) need += s.size() + 1;
   if (need > buflen) return ERANGE;

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
-
 #include <time.h>
 
 #include <atomic>
@@ -100,13 +99,14 @@ void refresh(Hosts& h) {
   int64_t last = h.checkedNs.load(std::memory_order_relaxed);
   if (last != 0 && now - last < 1000000000) return;
   h.checkedNs.store(now, std::memory_order_relaxed);
-  struct stat st{};
+  struct stat st {};
   bool exists = stat("/etc/hosts", &st) == 0;
   {
     std::shared_lock lock(h.mutex);
-    if (h.loaded && (!exists ? h.size == -1
-                             : (st.st_dev == h.dev && st.st_ino == h.ino && st.st_size == h.size &&
-                                st.st_mtim.tv_sec == h.mtime.tv_sec && st.st_mtim.tv_nsec == h.mtime.tv_nsec)))
+    if (h.loaded &&
+        (!exists ? h.size == -1
+                 : (st.st_dev == h.dev && st.st_ino == h.ino && st.st_size == h.size &&
+                    st.st_mtim.tv_sec == h.mtime.tv_sec && st.st_mtim.tv_nsec == h.mtime.tv_nsec)))
       return;
   }
   std::unique_lock lock(h.mutex);

@@ -20,11 +20,16 @@ namespace mif::dns {
 
 const char* statusName(Status s) {
   switch (s) {
-    case Status::Ok: return "ok";
-    case Status::NoData: return "nodata";
-    case Status::NotFound: return "nxdomain";
-    case Status::TryAgain: return "tryagain";
-    case Status::NoRecovery: return "norecovery";
+    case Status::Ok:
+      return "ok";
+    case Status::NoData:
+      return "nodata";
+    case Status::NotFound:
+      return "nxdomain";
+    case Status::TryAgain:
+      return "tryagain";
+    case Status::NoRecovery:
+      return "norecovery";
   }
   return "?";
 }
@@ -40,7 +45,7 @@ struct PvdConfig {
   uint64_t fingerprint = 0;
   std::shared_ptr<ChannelPool> pool;
   std::vector<std::string> domains;
-  std::string servers = "[]";           // for traces: "[\"a\",\"b\"]"
+  std::string servers = "[]";  // for traces: "[\"a\",\"b\"]"
   std::string ifname;
   bool hasServers() const { return pool && !pool->config().servers.empty(); }
 };
@@ -49,7 +54,7 @@ struct PvdConfig {
 // (so readers never race a deletion).
 struct PvdCtx {
   std::atomic<const PvdConfig*> config{nullptr};  // null: unknown or gone
-  uint64_t fingerprint = 0;             // written under the resolver's sync mutex
+  uint64_t fingerprint = 0;                       // written under the resolver's sync mutex
   bool known = false;
   Cache cache;
 };
@@ -90,8 +95,8 @@ std::string isoTime() {
   tm t{};
   gmtime_r(&rt.tv_sec, &t);
   char buf[96];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-           t.tm_hour, t.tm_min, t.tm_sec, long(rt.tv_nsec / 1000) % 1000000);
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1,
+           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, long(rt.tv_nsec / 1000) % 1000000);
   return buf;
 }
 
@@ -115,8 +120,8 @@ std::string jsonEscape(std::string_view s) {
 // One query name's outcome within a PvD (the A/AAAA pair combined as glibc does).
 struct NameResult {
   Status status = Status::TryAgain;
-  std::string qname;       // the fully qualified name asked
-  bool servfail = false;   // TryAgain because a server said SERVFAIL (search continues)
+  std::string qname;      // the fully qualified name asked
+  bool servfail = false;  // TryAgain because a server said SERVFAIL (search continues)
   bool anyResponse = false;
   std::string owner;
   std::vector<policy::IpAddress> addresses;
@@ -131,7 +136,7 @@ struct TypeResult {
   bool responded = false;
   int rcode = -1;
   int aresStatus = ARES_SUCCESS;
-  CacheEntry entry;         // kind + data when responded with NOERROR/NXDOMAIN
+  CacheEntry entry;  // kind + data when responded with NOERROR/NXDOMAIN
   bool hasData = false;
 };
 
@@ -231,9 +236,9 @@ struct Resolver::Impl {
              const std::vector<policy::IpAddress>& addrs, const std::vector<std::string>& names,
              bool hit, int64_t startNs, std::string_view why) {
     if (!opts.trace) return;
-    std::string line = "{\"time\":\"" + isoTime() + "\",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" +
-                       jsonEscape(call) + "\",\"name\":\"" + jsonEscape(name) + "\",\"pvd\":\"" +
-                       jsonEscape(pvdName(pvd)) + "\"";
+    std::string line = "{\"time\":\"" + isoTime() + "\",\"pid\":" + std::to_string(getpid()) +
+                       ",\"call\":\"" + jsonEscape(call) + "\",\"name\":\"" + jsonEscape(name) +
+                       "\",\"pvd\":\"" + jsonEscape(pvdName(pvd)) + "\"";
     if (const PvdConfig* conf = configOf(c))
       line += ",\"interface\":\"" + jsonEscape(conf->ifname) + "\",\"servers\":" + conf->servers;
     line += ",\"status\":\"";
@@ -351,7 +356,8 @@ struct Resolver::Impl {
     for (size_t i = 0; i < types.size(); ++i) {
       if (!res[i].hasData) continue;
       if (nr.owner.empty()) nr.owner = res[i].entry.owner;
-      nr.addresses.insert(nr.addresses.end(), res[i].entry.addresses.begin(), res[i].entry.addresses.end());
+      nr.addresses.insert(nr.addresses.end(), res[i].entry.addresses.begin(),
+                          res[i].entry.addresses.end());
       nr.names.insert(nr.names.end(), res[i].entry.names.begin(), res[i].entry.names.end());
       ttl = std::min(ttl, res[i].entry.remaining(now));
     }
@@ -379,10 +385,19 @@ struct Resolver::Impl {
     if (types.size() > 1 && res[1].responded && (rcode == wire::kNoError || rcode == -1))
       rcode = res[1].rcode;
     switch (rcode) {
-      case wire::kNxDomain: nr.status = Status::NotFound; break;
-      case wire::kNoError: nr.status = Status::NoData; break;
-      case wire::kServFail: nr.status = Status::TryAgain; nr.servfail = true; break;
-      default: nr.status = Status::NoRecovery; break;
+      case wire::kNxDomain:
+        nr.status = Status::NotFound;
+        break;
+      case wire::kNoError:
+        nr.status = Status::NoData;
+        break;
+      case wire::kServFail:
+        nr.status = Status::TryAgain;
+        nr.servfail = true;
+        break;
+      default:
+        nr.status = Status::NoRecovery;
+        break;
     }
     return nr;
   }
@@ -429,8 +444,11 @@ struct Resolver::Impl {
       if (done) break;
       if (attempt(std::string(name) + "." + d)) return finish(last);
       switch (last.status) {
-        case Status::NoData: gotNodata = true; break;
-        case Status::NotFound: break;
+        case Status::NoData:
+          gotNodata = true;
+          break;
+        case Status::NotFound:
+          break;
         case Status::TryAgain:
           if (last.servfail) {
             gotServfail = true;
@@ -438,7 +456,9 @@ struct Resolver::Impl {
           }
           done = true;
           break;
-        default: done = true; break;
+        default:
+          done = true;
+          break;
       }
     }
     if (!triedAsIs) {
@@ -459,8 +479,9 @@ struct Resolver::Impl {
   }
 
   template <typename Each>
-  Answer overPvds(const view::Snapshot& snap, std::span<const policy::PvdId> order, std::string_view name,
-                  std::span<const uint16_t> types, bool search, std::string_view call, Each&& onAnswer) {
+  Answer overPvds(const view::Snapshot& snap, std::span<const policy::PvdId> order,
+                  std::string_view name, std::span<const uint16_t> types, bool search,
+                  std::string_view call, Each&& onAnswer) {
     sync(snap);
     Answer a;
     a.exhausted = true;
@@ -507,19 +528,20 @@ Answer Resolver::lookup(const view::Snapshot& snap, std::span<const policy::PvdI
   size_t n = 0;
   if (want4) types[n++] = wire::kTypeA;
   if (want6) types[n++] = wire::kTypeAaaa;
-  return impl_->overPvds(snap, order, name, std::span(types.data(), n), true, call, [&](const Answer& a) {
-    if (a.status != Status::Ok) return;
-    // The tag carries the name that was asked: the connect path's rules match it by suffix.
-    // A cached answer's tags were written when it was fetched; they are written again only
-    // if another PvD's answer for the same address replaced them since, so the tag
-    // writers' mutex stays off the cached path.
-    std::string tagName = wire::normalise(a.qname);
-    for (const policy::IpAddress& addr : a.addresses) {
-      Tag t;
-      if (a.cacheHit && lookupTag(addr, &t) && t.pvd == a.pvd && tagName == t.name) continue;
-      recordTag(addr, a.pvd, tagName, std::max(a.ttl, kTagMinTtl));
-    }
-  });
+  return impl_->overPvds(
+      snap, order, name, std::span(types.data(), n), true, call, [&](const Answer& a) {
+        if (a.status != Status::Ok) return;
+        // The tag carries the name that was asked: the connect path's rules match it by suffix.
+        // A cached answer's tags were written when it was fetched; they are written again only
+        // if another PvD's answer for the same address replaced them since, so the tag
+        // writers' mutex stays off the cached path.
+        std::string tagName = wire::normalise(a.qname);
+        for (const policy::IpAddress& addr : a.addresses) {
+          Tag t;
+          if (a.cacheHit && lookupTag(addr, &t) && t.pvd == a.pvd && tagName == t.name) continue;
+          recordTag(addr, a.pvd, tagName, std::max(a.ttl, kTagMinTtl));
+        }
+      });
 }
 
 Answer Resolver::reverse(const view::Snapshot& snap, std::span<const policy::PvdId> order,
@@ -530,7 +552,8 @@ Answer Resolver::reverse(const view::Snapshot& snap, std::span<const policy::Pvd
 }
 
 RawAnswer Resolver::raw(const view::Snapshot& snap, std::span<const policy::PvdId> order,
-                        std::string_view name, int cls, int type, bool search, std::string_view call) {
+                        std::string_view name, int cls, int type, bool search,
+                        std::string_view call) {
   Impl& im = *impl_;
   im.sync(snap);
   RawAnswer out;
@@ -544,7 +567,8 @@ RawAnswer Resolver::raw(const view::Snapshot& snap, std::span<const policy::PvdI
     static const std::vector<std::string> kNone;
     const std::vector<std::string>& domains = conf ? conf->domains : kNone;
     if (!conf || !conf->hasServers()) {
-      im.trace(call, name, int(id), c, Status::TryAgain, {}, {}, false, start, "no DNS servers known for this PvD");
+      im.trace(call, name, int(id), c, Status::TryAgain, {}, {}, false, start,
+               "no DNS servers known for this PvD");
       continue;
     }
     // The candidate names, in res_search's order (res_query: the name alone).
@@ -603,8 +627,10 @@ RawAnswer Resolver::raw(const view::Snapshot& snap, std::span<const policy::PvdI
       if (!search) break;
     }
     if (st != Status::Ok && search && cands.size() > 1) {
-      if (gotNodata && st != Status::NoRecovery) st = Status::NoData;
-      else if (gotServfail && st == Status::TryAgain) st = Status::TryAgain;
+      if (gotNodata && st != Status::NoRecovery)
+        st = Status::NoData;
+      else if (gotServfail && st == Status::TryAgain)
+        st = Status::TryAgain;
     }
     im.trace(call, name, int(id), c, st, {}, {}, false, start, st == Status::Ok ? "" : why);
     out.status = st;

@@ -110,7 +110,8 @@ int getScope(const SockAddr& s) {
 int fls32(uint32_t v) { return v == 0 ? 0 : 32 - __builtin_clz(v); }
 
 uint32_t word(const uint8_t* b, int i) {
-  return uint32_t(b[i * 4]) << 24 | uint32_t(b[i * 4 + 1]) << 16 | uint32_t(b[i * 4 + 2]) << 8 | b[i * 4 + 3];
+  return uint32_t(b[i * 4]) << 24 | uint32_t(b[i * 4 + 1]) << 16 | uint32_t(b[i * 4 + 2]) << 8 |
+         b[i * 4 + 3];
 }
 
 struct SortResult {
@@ -172,7 +173,8 @@ int compare(const SortResult& a1, size_t idx1, const SortResult& a2, size_t idx2
     } else if (a1.dest->ai_family == AF_INET6) {
       int i;
       for (i = 0; i < 4; ++i)
-        if (word(a1.dst.b, i) != word(a1.source.b, i) || word(a2.dst.b, i) != word(a2.source.b, i)) break;
+        if (word(a1.dst.b, i) != word(a1.source.b, i) || word(a2.dst.b, i) != word(a2.source.b, i))
+          break;
       if (i < 4) {
         bit1 = fls32(word(a1.dst.b, i) ^ word(a1.source.b, i));
         bit2 = fls32(word(a2.dst.b, i) ^ word(a2.source.b, i));
@@ -233,9 +235,8 @@ void sortAddrinfo(addrinfo** list, const view::Snapshot* snap, const view::Bound
   }
   std::vector<size_t> order(results.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return compare(results[a], a, results[b], b) < 0;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return compare(results[a], a, results[b], b) < 0; });
   char* canon = (*list)->ai_canonname;
   (*list)->ai_canonname = nullptr;
   addrinfo* head = results[order[0]].dest;

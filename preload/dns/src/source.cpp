@@ -39,7 +39,8 @@ int label6(const policy::IpAddress& a) {
 
 }  // namespace
 
-SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd, const policy::IpAddress& dst) {
+SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd,
+                     const policy::IpAddress& dst) {
   SortSource out;
   out.ifindex = pvd.ifindex;
   const view::Interface* itf = snap.interfaceByIndex(pvd.ifindex);
@@ -69,8 +70,9 @@ SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd, cons
     for (const view::Address& x : itf->addresses) {
       if (x.addr.family != dst.family || x.tentative()) continue;
       // Host-scoped addresses (127.0.0.1 on lo) are never a source for another host.
-      bool mine = x.usable() && (pvd.addresses.empty() ||
-                                 std::find(pvd.addresses.begin(), pvd.addresses.end(), x.addr) != pvd.addresses.end());
+      bool mine = x.usable() &&
+                  (pvd.addresses.empty() || std::find(pvd.addresses.begin(), pvd.addresses.end(),
+                                                      x.addr) != pvd.addresses.end());
       bool linkLocal = x.addr.family == policy::Family::V6 && v6Scope(x.addr) == 2;
       if (mine || (linkLocal && v6Scope(dst) == 2)) cands.push_back(&x);
     }
@@ -97,14 +99,14 @@ SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd, cons
   } else {
     const int dscope = v6Scope(dst);
     auto better = [&](const view::Address* a, const view::Address* b) {  // a preferred over b?
-      if ((a->addr == dst) != (b->addr == dst)) return a->addr == dst;          // rule 1
-      int sa = v6Scope(a->addr), sb = v6Scope(b->addr);                         // rule 2
+      if ((a->addr == dst) != (b->addr == dst)) return a->addr == dst;   // rule 1
+      int sa = v6Scope(a->addr), sb = v6Scope(b->addr);                  // rule 2
       if (sa != sb) return sa < sb ? sa >= dscope : sb < dscope;
-      if (a->deprecated() != b->deprecated()) return !a->deprecated();          // rule 3
+      if (a->deprecated() != b->deprecated()) return !a->deprecated();  // rule 3
       bool la = label6(a->addr) == label6(dst), lb = label6(b->addr) == label6(dst);
-      if (la != lb) return la;                                                  // rule 6
-      if (a->temporary() != b->temporary()) return !a->temporary();             // rule 7 (use_tempaddr < 2)
-      return commonPrefix(a->addr, dst) > commonPrefix(b->addr, dst);           // rule 8
+      if (la != lb) return la;                                         // rule 6
+      if (a->temporary() != b->temporary()) return !a->temporary();    // rule 7 (use_tempaddr < 2)
+      return commonPrefix(a->addr, dst) > commonPrefix(b->addr, dst);  // rule 8
     };
     for (const view::Address* c : cands)
       if (better(c, best)) best = c;

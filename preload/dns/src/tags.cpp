@@ -145,8 +145,8 @@ void recordTag(const policy::IpAddress& addrIn, int pvd, std::string_view name,
   if (name.size() > kTagNameMax - 1) name = name.substr(0, kTagNameMax - 1);
   uint64_t k[2];
   keyOf(addr, k);
-  const uint64_t meta = 1 | familyBits(addr.family) | (uint64_t(pvd) << 16) |
-                        (uint64_t(name.size()) << 32);
+  const uint64_t meta =
+      1 | familyBits(addr.family) | (uint64_t(pvd) << 16) | (uint64_t(name.size()) << 32);
   const int64_t now = nowNs();
   const int64_t expiry = now + int64_t(ttlSeconds) * 1000000000;
   size_t h = hashOf(k, addr.family);
@@ -160,7 +160,8 @@ void recordTag(const policy::IpAddress& addrIn, int pvd, std::string_view name,
       break;
     }
     if (s.key[0].load(std::memory_order_relaxed) == k[0] &&
-        s.key[1].load(std::memory_order_relaxed) == k[1] && (m & 0xff00) == familyBits(addr.family)) {
+        s.key[1].load(std::memory_order_relaxed) == k[1] &&
+        (m & 0xff00) == familyBits(addr.family)) {
       victim = &s;  // same address: the newest answer wins
       break;
     }

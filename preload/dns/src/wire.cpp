@@ -10,7 +10,9 @@ namespace mif::dns::wire {
 namespace {
 
 uint16_t rd16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
-uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+uint32_t rd32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
 
 bool sameName(std::string_view a, std::string_view b) {
   if (!a.empty() && a.back() == '.') a.remove_suffix(1);
@@ -113,7 +115,8 @@ Response parse(std::span<const uint8_t> msg, std::string_view qname, uint16_t qt
     if (i >= an) {  // authority section
       if (type == kTypeSoa && !r.hasSoa) {
         const uint8_t* q = rdata;
-        if (!expand(q, msg, nullptr) || !expand(q, msg, nullptr) || q + 20 > rdata + rdlen) continue;
+        if (!expand(q, msg, nullptr) || !expand(q, msg, nullptr) || q + 20 > rdata + rdlen)
+          continue;
         r.hasSoa = true;
         r.negativeTtl = std::min(rttl, rd32(q + 16));
       }

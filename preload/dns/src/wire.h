@@ -26,17 +26,17 @@ std::vector<uint8_t> buildQuery(std::string_view name, uint16_t type, uint16_t i
 uint16_t randomId();
 
 struct Response {
-  bool ok = false;          // parsed (header and question readable)
+  bool ok = false;  // parsed (header and question readable)
   int rcode = -1;
   bool truncated = false;
   uint16_t ancount = 0;
-  std::string owner;        // owner name of the first record of the asked type (after
-                            // following CNAMEs), as on the wire, no trailing dot
+  std::string owner;  // owner name of the first record of the asked type (after
+                      // following CNAMEs), as on the wire, no trailing dot
   std::vector<policy::IpAddress> addresses;  // A or AAAA records of the chain, in order
   std::vector<std::string> names;            // PTR targets, in order
-  uint32_t ttl = 0;         // smallest TTL of the records used (chain included)
+  uint32_t ttl = 0;                          // smallest TTL of the records used (chain included)
   bool hasSoa = false;
-  uint32_t negativeTtl = 0; // min(SOA TTL, SOA MINIMUM) when hasSoa
+  uint32_t negativeTtl = 0;  // min(SOA TTL, SOA MINIMUM) when hasSoa
 };
 
 // Parses `msg` as the answer to a query for `qname` of type `qtype`.

@@ -81,7 +81,9 @@ int Dnsmasq::queries(const std::string& name) const {
   std::string line;
   int n = 0;
   while (std::getline(in, line))
-    if (line.find("query[") != std::string::npos && line.find(" " + name + " from") != std::string::npos) ++n;
+    if (line.find("query[") != std::string::npos &&
+        line.find(" " + name + " from") != std::string::npos)
+      ++n;
   return n;
 }
 
@@ -165,8 +167,10 @@ void FakeDns::serve() {
       counts_[name]++;
       auto it = rules_.find(name);
       known = it != rules_.end();
-      if (known) rule = it->second;
-      else rule.mode = Mode::NxDomain;
+      if (known)
+        rule = it->second;
+      else
+        rule.mode = Mode::NxDomain;
     }
     if (rule.mode == Mode::Drop) continue;
     std::vector<uint8_t> out(buf, buf + qend);
@@ -236,7 +240,8 @@ mif::view::Snapshot makeSnapshot(const std::vector<FakePvd>& pvds, uint64_t gene
     b.state.present = true;
     b.state.v4 = b.state.v6 = pvds[i].up;
     b.addresses = {a4.addr, a6.addr};
-    for (const auto& sv : pvds[i].servers) b.dns.push_back({*IpAddress::parse(sv), 53, mif::view::DnsOrigin::Policy});
+    for (const auto& sv : pvds[i].servers)
+      b.dns.push_back({*IpAddress::parse(sv), 53, mif::view::DnsOrigin::Policy});
     b.domains = pvds[i].domains;
     if (!pvds[i].up) {
       b.state = {};
@@ -255,7 +260,8 @@ std::string runCapture(const std::vector<std::string>& argv, const std::string& 
   pid_t pid = fork();
   if (pid == 0) {
     if (!resolvConf.empty()) {
-      if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      if (unshare(CLONE_NEWNS) != 0 ||
+          mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
           mount(resolvConf.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)
         _exit(126);
     }
@@ -289,9 +295,10 @@ int main(int argc, char** argv) {
     mifdns::gSkipReason = "needs root (network namespaces)";
   } else if (unshare(CLONE_NEWNET) != 0) {
     mifdns::gSkipReason = std::string("unshare(CLONE_NEWNET): ") + strerror(errno);
-  } else if (system("ip link set lo up && ip addr add 198.51.100.10/24 dev lo && "
-                    "ip -6 addr add 2001:db8:1::10/64 dev lo nodad && ip route add default dev lo && "
-                    "ip -6 route add default dev lo") != 0) {
+  } else if (system(
+                 "ip link set lo up && ip addr add 198.51.100.10/24 dev lo && "
+                 "ip -6 addr add 2001:db8:1::10/64 dev lo nodad && ip route add default dev lo && "
+                 "ip -6 route add default dev lo") != 0) {
     mifdns::gSkipReason = "could not configure loopback in the test namespace";
   } else if (system("command -v dnsmasq >/dev/null") != 0) {
     mifdns::gSkipReason = "dnsmasq not installed";

@@ -19,8 +19,8 @@ namespace mifdns {
 
 // Set by main(): empty when the namespace is ready, else why the tests must skip.
 extern std::string gSkipReason;
-#define MIFDNS_REQUIRE_NETNS() \
-  do {                         \
+#define MIFDNS_REQUIRE_NETNS()                                             \
+  do {                                                                     \
     if (!mifdns::gSkipReason.empty()) GTEST_SKIP() << mifdns::gSkipReason; \
   } while (0)
 
@@ -55,7 +55,7 @@ class FakeDns {
     Mode mode = Mode::Answer;
     std::vector<mif::policy::IpAddress> addrs;  // A and AAAA answers
     uint32_t ttl = 60;
-    uint32_t soaMinimum = 0;                    // 0 = no SOA in negative answers
+    uint32_t soaMinimum = 0;  // 0 = no SOA in negative answers
   };
   explicit FakeDns(const std::string& listen);
   ~FakeDns();
@@ -74,7 +74,7 @@ class FakeDns {
 
 // A view snapshot with one PvD per entry, all on loopback.
 struct FakePvd {
-  std::vector<std::string> servers;   // addresses on lo
+  std::vector<std::string> servers;  // addresses on lo
   std::vector<std::string> domains;
   bool up = true;
 };

@@ -34,8 +34,10 @@ TEST(Addrinfo, LayoutIsGlibcsAndGlibcFreesIt) {
   for (addrinfo* p = res; p; p = p->ai_next, ++n) {
     EXPECT_EQ(reinterpret_cast<char*>(p->ai_addr), reinterpret_cast<char*>(p + 1));
     EXPECT_EQ(p->ai_flags, AI_CANONNAME);
-    if (n == 0) EXPECT_STREQ(p->ai_canonname, "real.example");
-    else EXPECT_EQ(p->ai_canonname, nullptr);
+    if (n == 0)
+      EXPECT_STREQ(p->ai_canonname, "real.example");
+    else
+      EXPECT_EQ(p->ai_canonname, nullptr);
   }
   EXPECT_EQ(n, int(2 * st.size()));
   freeaddrinfo(res);  // glibc's

@@ -13,17 +13,17 @@
 
 namespace {
 
-const std::vector<std::string> kNames = {
-    "www.example.test", "www", "WWW.Example.Test", "www.example.test.", "alias.example.test",
-    "v4.example.test",  "v6.example.test", "multi.example.test", "nx.example.test", "nx",
-    "empty.example.test"};
+const std::vector<std::string> kNames = {"www.example.test",   "www",
+                                         "WWW.Example.Test",   "www.example.test.",
+                                         "alias.example.test", "v4.example.test",
+                                         "v6.example.test",    "multi.example.test",
+                                         "nx.example.test",    "nx",
+                                         "empty.example.test"};
 
 std::vector<std::string> dnsmasqConfig() {
-  return {"local=/example.test/",
-          "local-ttl=300",
+  return {"local=/example.test/", "local-ttl=300",
           "host-record=www.example.test,192.0.2.10,2001:db8:2::10",
-          "cname=alias.example.test,www.example.test",
-          "host-record=v4.example.test,192.0.2.11",
+          "cname=alias.example.test,www.example.test", "host-record=v4.example.test,192.0.2.11",
           "host-record=v6.example.test,2001:db8:2::11",
           // Several addresses of both families, chosen to exercise every sort rule that
           // applies within one PvD: scope, label, precedence, longest prefix. No two of
@@ -32,8 +32,7 @@ std::vector<std::string> dnsmasqConfig() {
           "host-record=multi.example.test,198.51.100.77",
           "host-record=multi.example.test,169.254.1.1",
           "host-record=multi.example.test,2001:db8:2::21",
-          "host-record=multi.example.test,2001:db8:1::22",
-          "host-record=multi.example.test,fc00::1",
+          "host-record=multi.example.test,2001:db8:1::22", "host-record=multi.example.test,fc00::1",
           "host-record=multi.example.test,2002:c000:201::1",
           "host-record=multi.example.test,::ffff:192.0.2.30",
           "txt-record=empty.example.test,\"no addresses here\""};
@@ -48,7 +47,8 @@ std::string firstDifference(const std::string& a, const std::string& b) {
     ++line;
     if (!ga && !gb) return "";
     if (la != lb || ga != gb)
-      return "line " + std::to_string(line) + " after [" + context + "]\n glibc: " + la + "\n   mif: " + lb;
+      return "line " + std::to_string(line) + " after [" + context + "]\n glibc: " + la +
+             "\n   mif: " + lb;
     if (la.find("=>") != std::string::npos) context = la;
   }
 }
@@ -61,18 +61,21 @@ TEST(Differential, GetaddrinfoMatchesGlibcFieldByField) {
   mifdns::Dnsmasq dm("127.0.0.53", dnsmasqConfig());
   ASSERT_TRUE(dm.ok());
   mifdns::TempDir dir;
-  const std::string good = dir.path + "/resolv.good", dead = dir.path + "/resolv.dead", pol = dir.path + "/policy.toml";
+  const std::string good = dir.path + "/resolv.good", dead = dir.path + "/resolv.dead",
+                    pol = dir.path + "/policy.toml";
   std::ofstream(good) << "nameserver 127.0.0.53\nsearch example.test\n";
   std::ofstream(dead) << "nameserver 127.0.0.99\n";
-  std::ofstream(pol) << "[pvd.lan]\ninterface = \"lo\"\ndns = [\"127.0.0.53\"]\ndomains = [\"example.test\"]\n"
-                        "[default]\npvd = \"lan\"\n";
+  std::ofstream(pol)
+      << "[pvd.lan]\ninterface = \"lo\"\ndns = [\"127.0.0.53\"]\ndomains = [\"example.test\"]\n"
+         "[default]\npvd = \"lan\"\n";
   std::vector<std::string> argv = {MIFDNS_GAI_DUMP};
   argv.insert(argv.end(), kNames.begin(), kNames.end());
   int st1 = 0, st2 = 0;
   std::string viaGlibc = mifdns::runCapture(argv, good, {"MALLOC_CHECK_=3"}, &st1);
   int glibcQueries = dm.queries("www.example.test");
   std::string viaMif = mifdns::runCapture(
-      argv, dead, {"MALLOC_CHECK_=3", std::string("LD_PRELOAD=") + MIFDNS_PRELOAD, "MIF_POLICY=" + pol}, &st2);
+      argv, dead,
+      {"MALLOC_CHECK_=3", std::string("LD_PRELOAD=") + MIFDNS_PRELOAD, "MIF_POLICY=" + pol}, &st2);
   EXPECT_EQ(st1, 0);
   EXPECT_EQ(st2, 0);
   ASSERT_GT(viaGlibc.size(), 1000u);
@@ -81,6 +84,7 @@ TEST(Differential, GetaddrinfoMatchesGlibcFieldByField) {
   EXPECT_GT(glibcQueries, 0);
   EXPECT_GT(dm.queries("www.example.test"), glibcQueries);  // mif asked the same server
   size_t results = 0;
-  for (size_t p = viaMif.find("=> 0\n"); p != std::string::npos; p = viaMif.find("=> 0\n", p + 1)) ++results;
+  for (size_t p = viaMif.find("=> 0\n"); p != std::string::npos; p = viaMif.find("=> 0\n", p + 1))
+    ++results;
   EXPECT_GT(results, 1000u);
 }

@@ -30,7 +30,9 @@ std::vector<PvdId> order(std::initializer_list<PvdId> l) { return l; }
 
 TEST(Resolver, AnswersFromThePvdsServerAndCachesIt) {
   MIFDNS_REQUIRE_NETNS();
-  mifdns::Dnsmasq dm("127.0.0.53", {"local=/example.test/", "host-record=www.example.test,192.0.2.10,2001:db8:2::10", "local-ttl=60"});
+  mifdns::Dnsmasq dm("127.0.0.53",
+                     {"local=/example.test/",
+                      "host-record=www.example.test,192.0.2.10,2001:db8:2::10", "local-ttl=60"});
   ASSERT_TRUE(dm.ok());
   auto snap = mifdns::makeSnapshot({{{"127.0.0.53"}, {"example.test"}, true}}, 1);
   Resolver r(fastOptions());
@@ -93,7 +95,9 @@ TEST(Resolver, ServfailAndSilenceAndNoServersFallThrough) {
   broken.set("h.test", {FakeDns::Mode::ServFail, {}, 60, 0});
   silent.set("h.test", {FakeDns::Mode::Drop, {}, 60, 0});
   good.set("h.test", {FakeDns::Mode::Answer, {ip("192.0.2.7")}, 60, 0});
-  auto snap = mifdns::makeSnapshot({{{"127.0.0.61"}, {}, true}, {{"127.0.0.62"}, {}, true}, {{}, {}, true},
+  auto snap = mifdns::makeSnapshot({{{"127.0.0.61"}, {}, true},
+                                    {{"127.0.0.62"}, {}, true},
+                                    {{}, {}, true},
                                     {{"127.0.0.63"}, {}, true}},
                                    1);
   Resolver r(fastOptions());
@@ -113,8 +117,8 @@ TEST(Resolver, ServfailAndSilenceAndNoServersFallThrough) {
 TEST(Resolver, NegativeAnswersAreCachedForTheSoaMinimum) {
   MIFDNS_REQUIRE_NETNS();
   FakeDns s("127.0.0.61");
-  s.set("gone.test", {FakeDns::Mode::NxDomain, {}, 60, 2});      // SOA minimum 2 s
-  s.set("nosoa.test", {FakeDns::Mode::NxDomain, {}, 60, 0});     // no SOA: not cached
+  s.set("gone.test", {FakeDns::Mode::NxDomain, {}, 60, 2});   // SOA minimum 2 s
+  s.set("nosoa.test", {FakeDns::Mode::NxDomain, {}, 60, 0});  // no SOA: not cached
   auto snap = mifdns::makeSnapshot({{{"127.0.0.61"}, {}, true}}, 1);
   Resolver r(fastOptions());
   auto o = order({0});
@@ -179,7 +183,9 @@ TEST(Resolver, ConcurrentLookupsFromManyThreads) {
     ts.emplace_back([&, t] {
       auto o = order({0});
       for (int k = 0; k < 20; ++k)
-        if (r.lookup(snap, o, "t" + std::to_string((t + k) % 32) + ".test", true, false, "test").status == Status::Ok) ++ok;
+        if (r.lookup(snap, o, "t" + std::to_string((t + k) % 32) + ".test", true, false, "test")
+                .status == Status::Ok)
+          ++ok;
     });
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok.load(), 32 * 20);

@@ -63,7 +63,8 @@ TEST(Tags, ReadersRunAlongsideWriters) {
   std::atomic<bool> stop{false};
   IpAddress a = *IpAddress::parse("192.0.2.1");
   std::thread w([&] {
-    for (int i = 0; i < 20000; ++i) mif::dns::recordTag(a, i % 2, i % 2 ? "odd.example" : "even.example", 60);
+    for (int i = 0; i < 20000; ++i)
+      mif::dns::recordTag(a, i % 2, i % 2 ? "odd.example" : "even.example", 60);
     stop = true;
   });
   int seen = 0;
@@ -71,8 +72,10 @@ TEST(Tags, ReadersRunAlongsideWriters) {
     Tag t;
     if (mif::dns::lookupTag(a, &t)) {
       // Never a torn mix of the two writes.
-      if (t.pvd == 1) EXPECT_STREQ(t.name, "odd.example");
-      else EXPECT_STREQ(t.name, "even.example");
+      if (t.pvd == 1)
+        EXPECT_STREQ(t.name, "odd.example");
+      else
+        EXPECT_STREQ(t.name, "even.example");
       ++seen;
     }
   }

@@ -17,7 +17,8 @@ void dumpOne(const char* name, const char* service, const addrinfo* hints) {
   int rc = getaddrinfo(name, service, hints, &res);
   std::printf("%s|%s|", name, service ? service : "(null)");
   if (hints)
-    std::printf("f=%d fam=%d st=%d p=%d", hints->ai_flags, hints->ai_family, hints->ai_socktype, hints->ai_protocol);
+    std::printf("f=%d fam=%d st=%d p=%d", hints->ai_flags, hints->ai_family, hints->ai_socktype,
+                hints->ai_protocol);
   else
     std::printf("nullhints");
   std::printf(" => %d\n", rc);
@@ -38,11 +39,13 @@ void dumpOne(const char* name, const char* service, const addrinfo* hints) {
       scope = s->sin6_scope_id;
       flow = s->sin6_flowinfo;
     }
-    std::printf("  flags=%d fam=%d st=%d p=%d len=%u sa_fam=%d addr=%s port=%u scope=%u flow=%u inline=%d canon=%s\n",
-                p->ai_flags, p->ai_family, p->ai_socktype, p->ai_protocol, unsigned(p->ai_addrlen),
-                p->ai_addr->sa_family, host, port, scope, flow,
-                reinterpret_cast<char*>(p->ai_addr) == reinterpret_cast<char*>(p + 1),
-                p->ai_canonname ? p->ai_canonname : "(null)");
+    std::printf(
+        "  flags=%d fam=%d st=%d p=%d len=%u sa_fam=%d addr=%s port=%u scope=%u flow=%u inline=%d "
+        "canon=%s\n",
+        p->ai_flags, p->ai_family, p->ai_socktype, p->ai_protocol, unsigned(p->ai_addrlen),
+        p->ai_addr->sa_family, host, port, scope, flow,
+        reinterpret_cast<char*>(p->ai_addr) == reinterpret_cast<char*>(p + 1),
+        p->ai_canonname ? p->ai_canonname : "(null)");
   }
   freeaddrinfo(res);  // glibc's own: must free what mif built
 }
@@ -61,8 +64,9 @@ int main(int argc, char** argv) {
                          AI_ALL,
                          0x4000 /* invalid */};
   const int families[] = {AF_UNSPEC, AF_INET, AF_INET6, AF_UNIX};
-  const int socktypes[][2] = {{0, 0}, {SOCK_STREAM, 0}, {SOCK_DGRAM, 0}, {SOCK_RAW, 0},
-                              {0, IPPROTO_UDP}, {SOCK_STREAM, IPPROTO_UDP}, {SOCK_SEQPACKET, 0}};
+  const int socktypes[][2] = {
+      {0, 0},           {SOCK_STREAM, 0},           {SOCK_DGRAM, 0},    {SOCK_RAW, 0},
+      {0, IPPROTO_UDP}, {SOCK_STREAM, IPPROTO_UDP}, {SOCK_SEQPACKET, 0}};
   const char* services[] = {nullptr, "80", "http", "domain", "nosuchservice", "", "65536"};
   for (int i = 1; i < argc; ++i) {
     dumpOne(argv[i], nullptr, nullptr);

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   if (argc > 3 && std::strcmp(argv[3], "PTR") == 0) type = ns_t_ptr;
   unsigned char buf[4096];
   int n = std::strcmp(argv[1], "search") == 0 ? res_search(argv[2], ns_c_in, type, buf, sizeof buf)
-                                               : res_query(argv[2], ns_c_in, type, buf, sizeof buf);
+                                              : res_query(argv[2], ns_c_in, type, buf, sizeof buf);
   if (n < 0) {
     std::printf("h_errno=%d\n", h_errno);
     return 1;
@@ -34,9 +34,12 @@ int main(int argc, char** argv) {
     ns_rr rr;
     if (ns_parserr(&msg, ns_s_an, i, &rr) != 0) break;
     char text[256] = "";
-    if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4) inet_ntop(AF_INET, ns_rr_rdata(rr), text, sizeof text);
-    else if (ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16) inet_ntop(AF_INET6, ns_rr_rdata(rr), text, sizeof text);
-    else if (ns_rr_type(rr) == ns_t_ptr) ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), text, sizeof text);
+    if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4)
+      inet_ntop(AF_INET, ns_rr_rdata(rr), text, sizeof text);
+    else if (ns_rr_type(rr) == ns_t_aaaa && ns_rr_rdlen(rr) == 16)
+      inet_ntop(AF_INET6, ns_rr_rdata(rr), text, sizeof text);
+    else if (ns_rr_type(rr) == ns_t_ptr)
+      ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), text, sizeof text);
     std::printf("%s %d %s\n", ns_rr_name(rr), ns_rr_type(rr), text);
   }
   return 0;

@@ -40,7 +40,7 @@ int probeService(GetaddrinfoFn realGetaddrinfo, FreeaddrinfoFn realFreeaddrinfo,
 
 // What the sort knows of the source address for one destination.
 struct SortSource {
-  bool ok = false;              // a source exists (glibc: the UDP connect succeeded)
+  bool ok = false;  // a source exists (glibc: the UDP connect succeeded)
   policy::IpAddress addr;
   uint8_t prefixLength = 0;
   bool deprecated = false;
@@ -49,7 +49,8 @@ struct SortSource {
 
 // The PvD's source address for `dst`, as the kernel's source selection would choose it
 // among the PvD's own addresses on its interface (its fixed source when it has one).
-SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd, const policy::IpAddress& dst);
+SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd,
+                     const policy::IpAddress& dst);
 
 // glibc's AI_ADDRCONFIG test (__check_pf), on the PvD's interface only: an IPv4 address
 // other than 127.0.0.1, an IPv6 address other than ::1 (link-local counts, as in glibc).

@@ -42,14 +42,14 @@ struct Answer {
   // No PvD of the list could answer (all TryAgain, or no servers): a non-strict caller
   // may hand the name to the system resolver; a strict one fails with EAI_AGAIN.
   bool exhausted = false;
-  std::string why;                           // for traces: "no DNS servers", "timeout", ...
+  std::string why;  // for traces: "no DNS servers", "timeout", ...
 };
 
 struct RawAnswer {
   Status status = Status::TryAgain;
   int pvd = -1;
   bool exhausted = false;
-  std::vector<uint8_t> response;             // the last response received, if any
+  std::vector<uint8_t> response;  // the last response received, if any
 };
 
 // Called with one JSON object (no newline) per resolution when set.
@@ -62,8 +62,8 @@ struct ResolverOptions {
   // before the next PvD is tried (glibc: 2 x 5 s = 10 s before giving up).
   int timeoutMs = 1000;
   int tries = 3;
-  uint32_t maxTtl = 86400;                   // cap on any cached TTL
-  const policy::Policy* policy = nullptr;    // for PvD names in traces (optional)
+  uint32_t maxTtl = 86400;                 // cap on any cached TTL
+  const policy::Policy* policy = nullptr;  // for PvD names in traces (optional)
   TraceSink trace = nullptr;
   void* traceCtx = nullptr;
 };

@@ -14,10 +14,10 @@
 namespace mif::dns {
 
 struct Tag {
-  int pvd = -1;            // policy::PvdId
-  const char* name = "";   // the name the address was an answer for; valid while the tag is
-                           // (copy it out if it must outlive the call). lookupTag() points
-                           // it at a per-thread copy, stable until that thread's next call.
+  int pvd = -1;           // policy::PvdId
+  const char* name = "";  // the name the address was an answer for; valid while the tag is
+                          // (copy it out if it must outlive the call). lookupTag() points
+                          // it at a per-thread copy, stable until that thread's next call.
 };
 
 // True and *out filled when `addr` (unmapped) was returned by a PvD's DNS and its TTL has
