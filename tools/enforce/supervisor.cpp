@@ -95,10 +95,16 @@ Supervisor::Answer Supervisor::onConnect(const seccomp_notif& n) {
   // Not a socket, not IP, or (nothing strict) already bound to a device by the library or
   // the program: nothing to decide, the kernel answers.
   if (!s.valid()) return untaken(n);
+  // The hot case of a dynamic program: the library bound the socket already. One option
+  // read answers it, whatever the family.
+  if (decider_.trustsDeviceBinding() && mode_ == FilterMode::PerCall) {
+    int boundIf = 0;
+    socklen_t len = sizeof boundIf;
+    if (getsockopt(s.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &boundIf, &len) == 0 && boundIf != 0)
+      return {};
+  }
   if (!socketInfo(s.get(), &info)) return {};
   if (info.family != AF_INET && info.family != AF_INET6) return {};
-  if (info.boundIf != 0 && decider_.trustsDeviceBinding() && mode_ == FilterMode::PerCall)
-    return {};
   Endpoint to;
   if (!readEndpoint(n, n.data.args[1], n.data.args[2], &to)) return {};
   if (!stillValid(n.id)) return {true};
