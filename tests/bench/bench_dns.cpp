@@ -89,6 +89,13 @@ bool setUp(const char* self) {
   return false;
 }
 
+std::string loadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  f >> one;
+  return one;
+}
+
 int resolve(GaiFn fn, const char* name) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
@@ -126,6 +133,31 @@ double rate(int threads, Op op) {
   return double(total) / secs;
 }
 
+// The machine is shared: load changes within seconds. Each ratio is therefore the median
+// of per-round ratios, the two sides measured back to back in short slices, alternating.
+struct Pair {
+  double a = 0, b = 0, ratio = 0;  // medians of rates (calls/s) and of b/a per round
+};
+template <typename A, typename B>
+Pair interleaved(int threadsA, A opA, int threadsB, B opB, int rounds = 9) {
+  const double saved = gSeconds;
+  gSeconds = saved / rounds;
+  std::vector<double> ra, rb, q;
+  for (int i = 0; i < rounds; ++i) {
+    double x = rate(threadsA, opA);
+    double y = rate(threadsB, opB);
+    ra.push_back(x);
+    rb.push_back(y);
+    q.push_back(y / x);
+  }
+  gSeconds = saved;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  return {median(ra), median(rb), median(q)};
+}
+
 std::atomic<long> gUnique{0};
 
 int inner() {
@@ -150,34 +182,24 @@ int inner() {
     std::printf("mif cached, 32 threads: %.0f calls/s\n", r);
     return 0;
   }
-  double glibcCached = rate(1, [](int, long) { return resolve(glibcGai, "same.bench.test"); });
-  double mifCached = rate(1, [](int, long) { return resolve(mifGai, "same.bench.test"); });
-  double glibcUncached = rate(1, [&](int, long) {
+  auto glibcSame = [](int, long) { return resolve(glibcGai, "same.bench.test"); };
+  auto mifSame = [](int, long) { return resolve(mifGai, "same.bench.test"); };
+  auto glibcFresh = [&](int, long) {
     char b[64];
     unique(b, sizeof b);
     return resolve(glibcGai, b);
-  });
-  double mifUncached = rate(1, [&](int, long) {
+  };
+  auto mifFresh = [&](int, long) {
     char b[64];
     unique(b, sizeof b);
     return resolve(mifGai, b);
-  });
+  };
   // Concurrency: each thread its own cached name (the cache is sharded by name).
   std::vector<std::string> names;
   for (int t = 0; t < 32; ++t) names.push_back("c" + std::to_string(t) + ".bench.test");
   for (auto& n : names) resolve(mifGai, n.c_str());
-  double mif1 = rate(1, [&](int t, long) { return resolve(mifGai, names[size_t(t)].c_str()); });
-  double mif32 = rate(32, [&](int t, long) { return resolve(mifGai, names[size_t(t)].c_str()); });
-  double mifU1 = rate(1, [&](int, long) {
-    char b[64];
-    unique(b, sizeof b);
-    return resolve(mifGai, b);
-  });
-  double mifU32 = rate(32, [&](int, long) {
-    char b[64];
-    unique(b, sizeof b);
-    return resolve(mifGai, b);
-  });
+  auto mifOwn = [&](int t, long) { return resolve(mifGai, names[size_t(t)].c_str()); };
+
   // The engine alone (Resolver + glibc-layout build), on a hand-made view: the same work
   // as the hook minus the policy decision and the live view's freshness check, which is a
   // getsockopt on the one netlink socket the whole process shares.
@@ -210,37 +232,34 @@ int inner() {
     return rc;
   };
   for (int t = 0; t < 32; ++t) engineResolve(t, 0);
-  double eng1 = rate(1, engineResolve);
-  double eng32 = rate(32, engineResolve);
   auto spin = [](int, long) {
     volatile double x = 1;
     for (int k = 0; k < 2000; ++k) x = x * 1.0000001;
     return 0;
   };
-  double cpu1 = rate(1, spin);
-  double cpu32 = rate(32, spin);
-  std::printf(
-      "per-PvD DNS, %u CPUs, %.1f s per figure, getaddrinfo(name, \"443\", SOCK_STREAM, "
-      "AF_UNSPEC)\n",
-      std::thread::hardware_concurrency(), gSeconds);
-  std::printf("  glibc, same name (no cache)    %9.1f us/call\n", 1e6 / glibcCached);
-  std::printf(
-      "  mif, cached                    %9.1f us/call   glibc/mif = %.1fx   (target >= 10x)\n",
-      1e6 / mifCached, mifCached / glibcCached);
-  std::printf("  glibc, fresh name              %9.1f us/call\n", 1e6 / glibcUncached);
-  std::printf(
-      "  mif, fresh name (uncached)     %9.1f us/call   mif/glibc = %.2f    (target <= 1.2)\n",
-      1e6 / mifUncached, glibcUncached / mifUncached);
-  std::printf("  mif cached, 1 thread           %9.0f calls/s\n", mif1);
-  std::printf(
-      "  mif cached, 32 threads         %9.0f calls/s   32/1 = %.2fx      (target >= 1.6x)\n",
-      mif32, mif32 / mif1);
-  std::printf("  engine only, cached, 1 thread  %9.0f calls/s\n", eng1);
-  std::printf("  engine only, cached, 32 threads%9.0f calls/s   32/1 = %.2fx\n", eng32, eng32 / eng1);
-  std::printf("  (a pure CPU loop on this machine, same run: 32/1 = %.2fx)\n", cpu32 / cpu1);
-  std::printf("  mif uncached, 1 thread         %9.0f calls/s\n", mifU1);
-  std::printf("  mif uncached, 32 threads       %9.0f calls/s   32/1 = %.2fx\n", mifU32,
-              mifU32 / mifU1);
+
+  Pair cached = interleaved(1, glibcSame, 1, mifSame);
+  Pair fresh = interleaved(1, glibcFresh, 1, mifFresh);
+  Pair conc = interleaved(1, mifOwn, 32, mifOwn);
+  Pair eng = interleaved(1, engineResolve, 32, engineResolve);
+  Pair concU = interleaved(1, mifFresh, 32, mifFresh);
+  Pair cpu = interleaved(1, spin, 32, spin);
+  std::printf("per-PvD DNS, %u CPUs, load average %s, %.1f s per figure in 9 interleaved rounds\n",
+              std::thread::hardware_concurrency(), loadAverage().c_str(), gSeconds);
+  std::printf("getaddrinfo(name, \"443\", SOCK_STREAM, AF_UNSPEC); ratios are medians of per-round ratios\n");
+  std::printf("  glibc, same name (no cache)      %9.1f us/call\n", 1e6 / cached.a);
+  std::printf("  mif, cached                      %9.1f us/call   glibc/mif = %.1fx  (target >= 10x)\n",
+              1e6 / cached.b, cached.ratio);
+  std::printf("  glibc, fresh name                %9.1f us/call\n", 1e6 / fresh.a);
+  std::printf("  mif, fresh name (uncached)       %9.1f us/call   mif/glibc = %.2f  (target <= 1.2)\n",
+              1e6 / fresh.b, 1 / fresh.ratio);
+  std::printf("  mif cached, 1 -> 32 threads      %9.0f -> %.0f calls/s   32/1 = %.2fx  (target >= 1.6x)\n",
+              conc.a, conc.b, conc.ratio);
+  std::printf("  engine only, 1 -> 32 threads     %9.0f -> %.0f calls/s   32/1 = %.2fx\n", eng.a, eng.b,
+              eng.ratio);
+  std::printf("  mif uncached, 1 -> 32 threads    %9.0f -> %.0f calls/s   32/1 = %.2fx\n", concU.a, concU.b,
+              concU.ratio);
+  std::printf("  control: a pure CPU loop, 1 -> 32 threads             32/1 = %.2fx\n", cpu.ratio);
   return 0;
 }
 
