@@ -153,14 +153,36 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
 }
 
 void Policy::Impl::buildIndexes() {
+  compiled.reserve(rules.size());
   for (uint32_t i = 0; i < rules.size(); ++i) {
     const RuleDef& r = rules[i];
+    CompiledRule c;
+    if (r.dst) {
+      c.keys |= CompiledRule::kDst;
+      c.dst = *r.dst;
+    }
+    if (r.port) {
+      c.keys |= CompiledRule::kPort;
+      c.portLo = r.port->lo;
+      c.portHi = r.port->hi;
+    }
+    if (r.domain) {
+      c.keys |= CompiledRule::kDomain;
+      c.domainNode = static_cast<int32_t>(ruleDomainNames.insert(*r.domain, i));
+    }
+    if (r.app) {
+      c.keys |= CompiledRule::kApp;
+      c.appId = appIds.emplace(*r.app, static_cast<int32_t>(appIds.size())).first->second;
+    }
+    c.proto = r.proto;
+    compiled.push_back(c);
     if (r.dst) {
       (r.dst->addr.family == Family::V4 ? index.dst4 : index.dst6).insert(*r.dst, i);
     } else if (r.domain) {
-      index.domain.insert(*r.domain, i);
+      // Found through ruleDomainNames, which holds every rule's domain.
     } else if (r.app) {
-      index.app[*r.app].push_back(i);
+      if (index.app.size() <= static_cast<size_t>(c.appId)) index.app.resize(static_cast<size_t>(c.appId) + 1);
+      index.app[static_cast<size_t>(c.appId)].push_back(i);
     } else if (r.port) {
       index.port.insert(r.port->lo, r.port->hi, i);
     } else {

@@ -45,16 +45,32 @@ void addUsable(Decision& d, const Ids& ids, size_t n, const Query& q, const IpAd
 
 }  // namespace
 
-bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const IpAddress& addr,
-                               std::string_view name) const noexcept {
-  const RuleDef& r = rules[i];
+bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const QueryKeys& k) const noexcept {
+  const CompiledRule& r = compiled[i];
   // A name being resolved has no address, port or protocol yet: only rules that judge by
   // name and app can speak for it.
-  if (q.kind == Query::Kind::Resolve && (r.dst || r.port || r.proto != Proto::Any)) return false;
-  if (r.dst) {
+  if (q.kind == Query::Kind::Resolve && ((r.keys & (CompiledRule::kDst | CompiledRule::kPort)) || r.proto != Proto::Any))
+    return false;
+  if (r.keys & CompiledRule::kDst) {
     // dst is a destination; a bind names a local address.
-    if (q.kind == Query::Kind::Bind || !q.hasAddress || !r.dst->contains(addr)) return false;
+    if (q.kind == Query::Kind::Bind || !q.hasAddress || !r.dst.contains(k.addr)) return false;
   }
+  if ((r.keys & CompiledRule::kPort) && (q.port == 0 || q.port < r.portLo || q.port > r.portHi)) return false;
+  if (r.proto != Proto::Any && r.proto != q.proto) return false;
+  if ((r.keys & CompiledRule::kApp) && r.appId != k.appId) return false;
+  if (r.keys & CompiledRule::kDomain) {
+    bool found = false;
+    for (int n = 0; n < k.nameNodes && !found; ++n) found = k.nameNode[static_cast<size_t>(n)] == static_cast<uint32_t>(r.domainNode);
+    if (!found) return false;
+  }
+  return true;
+}
+
+bool Policy::Impl::ruleMatchesReference(uint32_t i, const Query& q, const IpAddress& addr,
+                                        std::string_view name) const {
+  const RuleDef& r = rules[i];
+  if (q.kind == Query::Kind::Resolve && (r.dst || r.port || r.proto != Proto::Any)) return false;
+  if (r.dst && (q.kind == Query::Kind::Bind || !q.hasAddress || !r.dst->contains(addr))) return false;
   if (r.port && (q.port == 0 || !r.port->contains(q.port))) return false;
   if (r.proto != Proto::Any && r.proto != q.proto) return false;
   if (r.app && q.app != *r.app) return false;
@@ -62,13 +78,13 @@ bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const IpAddress& addr
   return true;
 }
 
-int Policy::Impl::firstRule(const Query& q, const IpAddress& addr, std::string_view name,
-                            uint32_t from) const noexcept {
+int Policy::Impl::firstRule(const Query& q, const QueryKeys& k, uint32_t from) const noexcept {
+  const IpAddress& addr = k.addr;
   uint32_t best = UINT32_MAX;
   auto scan = [&](std::span<const uint32_t> list) {
     auto it = std::lower_bound(list.begin(), list.end(), from);
     for (; it != list.end() && *it < best; ++it) {
-      if (ruleMatches(*it, q, addr, name)) {
+      if (ruleMatches(*it, q, k)) {
         best = *it;
         return;
       }
@@ -81,14 +97,10 @@ int Policy::Impl::firstRule(const Query& q, const IpAddress& addr, std::string_v
     int n = trie.collect(addr, nodes);
     for (int i = 0; i < n; ++i) scan(trie.ids(nodes[static_cast<size_t>(i)]));
   }
-  if (!name.empty() && !index.domain.empty()) {
-    std::array<uint32_t, detail::DomainIndex::kMaxLabels> nodes;
-    int n = index.domain.collect(name, nodes);
-    for (int i = 0; i < n; ++i) scan(index.domain.ids(nodes[static_cast<size_t>(i)]));
-  }
-  if (!q.app.empty() && !index.app.empty()) {
-    if (auto it = index.app.find(q.app); it != index.app.end()) scan(it->second);
-  }
+  // Rule domains: the query's suffix nodes were found once (QueryKeys). A node also lists
+  // rules indexed by dst; scanning them here as well costs little and changes nothing.
+  for (int i = 0; i < k.nameNodes; ++i) scan(ruleDomainNames.ids(k.nameNode[static_cast<size_t>(i)]));
+  if (k.appId >= 0 && static_cast<size_t>(k.appId) < index.app.size()) scan(index.app[static_cast<size_t>(k.appId)]);
   if (q.port != 0 && q.kind != Query::Kind::Resolve) {
     std::array<std::span<const uint32_t>, detail::PortIndex::kLevels> lists;
     int n = index.port.collect(q.port, lists);
@@ -100,8 +112,15 @@ int Policy::Impl::firstRule(const Query& q, const IpAddress& addr, std::string_v
 
 Decision Policy::Impl::decideFast(const Query& q, const View& v) const noexcept {
   char buf[256];
-  const std::string_view name = normalizeName(q.name, buf);
-  const IpAddress addr = q.address.unmapped();
+  QueryKeys k;
+  k.name = normalizeName(q.name, buf);
+  k.addr = q.address.unmapped();
+  if (!q.app.empty() && !appIds.empty()) {
+    if (auto it = appIds.find(q.app); it != appIds.end()) k.appId = it->second;
+  }
+  if (!k.name.empty() && !ruleDomainNames.empty()) k.nameNodes = ruleDomainNames.collect(k.name, k.nameNode);
+  const std::string_view name = k.name;
+  const IpAddress& addr = k.addr;
   Decision d;
   // Takes a match when one of its PvDs is usable, or when it is strict (then possibly
   // blocked); otherwise the match falls through.
@@ -119,7 +138,7 @@ Decision Policy::Impl::decideFast(const Query& q, const View& v) const noexcept 
   uint32_t from = 0;
   int firstUnlocked = -1;
   while (true) {
-    int r = firstRule(q, addr, name, from);
+    int r = firstRule(q, k, from);
     if (r < 0) break;
     if (static_cast<uint32_t>(r) >= lockedCount) {
       firstUnlocked = r;
@@ -132,7 +151,7 @@ Decision Policy::Impl::decideFast(const Query& q, const View& v) const noexcept 
   if (pin.strict && pinPvds.count > 0 && take(pinPvds, true, Step::StrictPin, -1)) return d;
   // 3. Rules: command line, user, system.
   for (int r = firstUnlocked; r >= 0;
-       r = firstRule(q, addr, name, static_cast<uint32_t>(r) + 1)) {
+       r = firstRule(q, k, static_cast<uint32_t>(r) + 1)) {
     if (take(rulePvds[static_cast<size_t>(r)], rules[static_cast<size_t>(r)].strict, Step::Rule, r)) return d;
   }
   // 4. The DNS tag.

@@ -51,7 +51,7 @@ Decision Policy::Impl::decideExplained(const Query& q, const View& v, Explanatio
   std::vector<Candidate> cands;
   auto addRules = [&](bool locked) {
     for (uint32_t i = 0; i < rules.size(); ++i) {
-      if ((i < lockedCount) != locked || !ruleMatches(i, q, addr, name)) continue;
+      if ((i < lockedCount) != locked || !ruleMatchesReference(i, q, addr, name)) continue;
       cands.push_back(Candidate{locked ? Step::Locked : Step::Rule, static_cast<int>(i), toVec(rulePvds[i]),
                                 rules[i].strict, rules[i].where, ruleDetail(rules[i])});
     }

@@ -195,7 +195,7 @@ int PrefixTrie::collect(const IpAddress& a, std::array<uint32_t, kMaxPath>& out)
 
 // --- DomainIndex --------------------------------------------------------------------
 
-void DomainIndex::insert(std::string_view domain, uint32_t id) {
+uint32_t DomainIndex::insert(std::string_view domain, uint32_t id) {
   uint32_t node = 0;
   size_t end = domain.size();
   while (true) {
@@ -216,6 +216,7 @@ void DomainIndex::insert(std::string_view domain, uint32_t id) {
     end = dot;
   }
   nodes_[node].ids.push_back(id);
+  return node;
 }
 
 int DomainIndex::collect(std::string_view name, std::array<uint32_t, kMaxLabels>& out) const noexcept {

@@ -99,8 +99,8 @@ class DomainIndex {
  public:
   static constexpr int kMaxLabels = 128;  // a 253-byte name has at most 127 labels
 
-  // `domain` lower case, no trailing dot.
-  void insert(std::string_view domain, uint32_t id);
+  // `domain` lower case, no trailing dot. Returns the domain's node.
+  uint32_t insert(std::string_view domain, uint32_t id);
   // Nodes holding ids whose domain is a suffix of `name` (lower case, no trailing dot),
   // shortest suffix first. Returns how many.
   int collect(std::string_view name, std::array<uint32_t, kMaxLabels>& out) const noexcept;
