@@ -21,7 +21,9 @@ namespace {
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "Usage: mif lab up TOPOLOGY          build it (again: restore what is missing)\n"
+               "Usage: mif lab up TOPOLOGY [--as NAME]\n"
+               "                                    build it (again: restore what is missing);\n"
+               "                                    --as: a separate instance named NAME\n"
                "       mif lab down TOPOLOGY|--all  remove everything it made\n"
                "       mif lab status [--json]      labs present on this machine\n"
                "       mif lab facts TOPOLOGY       names and addresses, as key=value lines\n"
@@ -112,8 +114,21 @@ int lab(int argc, char** argv) {
   };
   Topology t;
   if (verb == "up") {
-    if (!needArgs(3, "up TOPOLOGY [--quiet]") || !load(argv[2], t)) return cli::kExitUsage;
-    bool quiet = argc > 3 && std::string_view(argv[3]) == "--quiet";
+    if (!needArgs(3, "up TOPOLOGY [--as NAME] [--quiet]") || !load(argv[2], t))
+      return cli::kExitUsage;
+    bool quiet = false;
+    for (int i = 3; i < argc; ++i) {
+      std::string_view a = argv[i];
+      if (a == "--quiet") {
+        quiet = true;
+      } else if (a == "--as" && i + 1 < argc && validInstanceName(argv[i + 1])) {
+        t.name = argv[++i];
+      } else {
+        cli::error("lab up", "unexpected '" + std::string(a) +
+                                 "' (--as wants a name of 1-40 of [a-z0-9-])");
+        return cli::kExitUsage;
+      }
+    }
     return up(t, quiet);
   }
   if (verb == "down") {

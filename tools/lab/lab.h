@@ -17,6 +17,8 @@ inline constexpr std::string_view kNsPrefix = "miflab-";
 inline constexpr std::string_view kStateRoot = "/run/mif-lab";
 inline constexpr int kHttpPort = 80;
 inline constexpr int kUdpEchoPort = 7;
+// Topology (instance) names: namespace names grow by "miflab-" and "-r-<pvd>".
+inline constexpr size_t kMaxNameLength = 40;
 
 // A route the node gets through a PvD. to is a prefix or "default" (both families the
 // PvD has); via defaults to the PvD's router address of the same family; from (IPv6 only)
@@ -92,6 +94,9 @@ struct Topology {
 // Loads FILE, or a built-in topology by NAME; on failure returns false and sets error
 // to "FILE:LINE:COL: why" or a sentence.
 bool loadTopology(std::string_view fileOrName, Topology& out, std::string& error);
+// Also accepted: the name of an instance brought up with `up FILE --as NAME` (its state
+// directory records the file).
+bool validInstanceName(std::string_view name);
 // Where built-in topologies are looked up, in order.
 std::vector<std::string> topologyDirs();
 // Names of the built-in topologies.
@@ -122,5 +127,8 @@ bool startDns(const Topology& t, const Pvd& p, std::string& error);
 bool portalAuthenticated(const Topology& t, std::string_view pvd);
 // The facts file (key=value lines) that `mif lab facts` prints and tests read.
 std::string factsText(const Topology& t);
+// A mif policy describing the node's PvDs (interface, DNS servers, domains, prefixes,
+// source prefixes; the default is the PvD with the best default route).
+std::string policyText(const Topology& t);
 
 }  // namespace mif::lab

@@ -247,8 +247,9 @@ Topology parse(const std::string& file) {
   t.name = r.str(root, "name");
   if (t.name.empty()) t.name = fs::path(file).stem();
   // Namespace names are "miflab-<name>-r-<pvd>"; keep them readable.
-  if (!validName(t.name, 24))
-    throw LoadError{file + ": error: topology name '" + t.name + "' must be 1-24 of [a-z0-9-]"};
+  if (!validName(t.name, kMaxNameLength))
+    throw LoadError{file + ": error: topology name '" + t.name + "' must be 1-" +
+                    std::to_string(kMaxNameLength) + " of [a-z0-9-]"};
   t.description = r.str(root, "description");
   const toml::node* pvds = root.get("pvd");
   if (!pvds) throw LoadError{file + ": error: no [pvd.NAME] section"};
@@ -380,6 +381,12 @@ std::vector<std::string> builtinTopologies() {
 
 bool loadTopology(std::string_view fileOrName, Topology& out, std::string& error) {
   std::string file = resolve(fileOrName);
+  std::string instance;
+  if (file.empty() && validName(fileOrName, kMaxNameLength)) {
+    // An instance brought up with `up FILE --as NAME`: its state says which file.
+    std::ifstream in(std::string(kStateRoot) + "/" + std::string(fileOrName) + "/source");
+    if (std::getline(in, file)) instance = std::string(fileOrName);
+  }
   if (file.empty()) {
     std::string known;
     for (const auto& n : builtinTopologies()) known += (known.empty() ? "" : ", ") + n;
@@ -397,8 +404,11 @@ bool loadTopology(std::string_view fileOrName, Topology& out, std::string& error
     error = e.message;
     return false;
   }
+  if (!instance.empty()) out.name = instance;
   return true;
 }
+
+bool validInstanceName(std::string_view name) { return validName(name, kMaxNameLength); }
 
 std::string topologyName(std::string_view fileOrName) {
   Topology t;

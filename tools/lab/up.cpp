@@ -330,6 +330,7 @@ std::string factsText(const Topology& t) {
   std::string f = "name=" + t.name + "\n";
   f += "file=" + t.file + "\n";
   f += "state=" + t.stateDir() + "\n";
+  f += "policy=" + t.stateDir() + "/policy.toml\n";
   f += "ns.node=" + t.nsNode() + "\n";
   if (t.hasInternet()) f += "ns.internet=" + t.nsInternet() + "\n";
   for (const auto& s : t.segments()) f += "ns.switch." + s + "=" + t.nsSwitch(s) + "\n";
@@ -380,6 +381,39 @@ std::string factsText(const Topology& t) {
   return f;
 }
 
+std::string policyText(const Topology& t) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+    return s + "]";
+  };
+  std::string f = "# Written by `mif lab up " + t.name +
+                  "`: the node's PvDs as a mif policy (mif run --policy THIS).\n";
+  const Pvd* primary = nullptr;
+  int best = 0;
+  for (const auto& p : t.pvds) {
+    f += "\n[pvd." + p.name + "]\ninterface = \"" + p.link + "\"\n";
+    if (!p.dnsServers.empty()) f += "dns = " + list(p.dnsServers) + "\n";
+    if (!p.domains.empty()) f += "domains = " + list(p.domains) + "\n";
+    std::vector<std::string> prefixes, sources;
+    for (const auto& r : p.routes) {
+      if (r.to == "default" || r.to == "0.0.0.0/0" || r.to == "::/0") {
+        if (!primary || r.metric < best) {
+          primary = &p;
+          best = r.metric;
+        }
+      } else {
+        prefixes.push_back(r.to);
+      }
+    }
+    for (const auto& a : p.node) sources.push_back(networkOf(a));
+    if (!prefixes.empty()) f += "prefixes = " + list(prefixes) + "\n";
+    f += "source = " + list(sources) + "\n";
+  }
+  if (primary) f += "\n[default]\npvd = \"" + primary->name + "\"\n";
+  return f;
+}
+
 int up(const Topology& t, bool quiet) {
   auto started = Clock::now();
   std::error_code ec;
@@ -394,6 +428,8 @@ int up(const Topology& t, bool quiet) {
   for (const auto& ns : t.namespaces()) nsList += ns + "\n";
   sys::writeFile(t.stateDir() + "/namespaces", nsList);
   sys::writeFile(t.stateDir() + "/facts", factsText(t));
+  sys::writeFile(t.stateDir() + "/policy.toml", policyText(t));
+  sys::writeFile(t.stateDir() + "/source", t.file + "\n");
 
   std::vector<sys::Job> create;
   for (const auto& ns : t.namespaces())

@@ -264,6 +264,10 @@ std::string labUnavailableReason() {
   return {};
 }
 
+CommandResult runHere(const std::vector<std::string>& argv, const ExecOptions& opts) {
+  return runCommand(argv, opts, "");
+}
+
 std::string mifBinary() {
   if (const char* bin = std::getenv("MIF_BIN")) return bin;
   return std::string(MIF_BIN_DIR) + "/mif";
@@ -330,12 +334,51 @@ size_t Capture::count(std::string_view needle) {
 
 // --- Lab -------------------------------------------------------------------------------
 
-Lab::Lab(std::string topology) : topology_(std::move(topology)) {
-  // A fresh lab each time: an earlier crashed run may have left a half-built one.
-  auto down = mif({"lab", "down", topology_}, ExecOptions().within(std::chrono::seconds(30)));
-  auto up = mif({"lab", "up", topology_}, ExecOptions().within(std::chrono::seconds(30)));
+namespace {
+
+std::string defaultInstance(const std::string& topology) {
+  std::string base = fs::path(topology).stem();
+  std::string clean;
+  for (char c : base) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    clean += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') ? c : '-';
+  }
+  return clean.substr(0, 28) + "-t" + std::to_string(::getpid());
+}
+
+// Instances named "<x>-t<pid>" whose test process no longer exists.
+std::vector<std::string> orphanInstances() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(kStateRoot, ec)) {
+    std::string n = e.path().filename();
+    auto t = n.rfind("-t");
+    if (t == std::string::npos || t + 2 >= n.size()) continue;
+    std::string digits = n.substr(t + 2);
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(digits.c_str()));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+Lab::Lab(std::string topology, std::string instance)
+    : topology_(std::move(topology)),
+      name_(instance.empty() ? defaultInstance(topology_) : std::move(instance)) {
+  const auto bound = ExecOptions().within(std::chrono::seconds(30));
+  for (const auto& orphan : orphanInstances()) mif({"lab", "down", orphan}, bound);
+  // A fresh lab each time: an earlier run of this instance may have left a half-built one.
+  mif({"lab", "down", name_}, bound);
+  // Its logs start empty: forget offsets remembered for an earlier Lab of the same name.
+  for (auto it = logBaselines().begin(); it != logBaselines().end();) {
+    if (it->first.rfind(stateDir() + "/", 0) == 0) it = logBaselines().erase(it);
+    else ++it;
+  }
+  auto up = mif({"lab", "up", topology_, "--as", name_}, bound);
   if (!up.ok()) {
-    error_ = "mif lab up " + topology_ + " failed: " + up.describe();
+    error_ = "mif lab up " + topology_ + " --as " + name_ + " failed: " + up.describe();
     return;
   }
   if (!loadFacts()) return;
@@ -343,14 +386,14 @@ Lab::Lab(std::string topology) : topology_(std::move(topology)) {
 }
 
 Lab::~Lab() {
-  auto r = mif({"lab", "down", topology_}, ExecOptions().within(std::chrono::seconds(30)));
-  if (!r.ok()) ADD_FAILURE() << "mif lab down " << topology_ << " failed: " << r.describe();
+  auto r = mif({"lab", "down", name_}, ExecOptions().within(std::chrono::seconds(30)));
+  if (!r.ok()) ADD_FAILURE() << "mif lab down " << name_ << " failed: " << r.describe();
 }
 
 bool Lab::loadFacts() {
-  auto r = mif({"lab", "facts", topology_});
+  auto r = mif({"lab", "facts", name_});
   if (!r.ok()) {
-    error_ = "mif lab facts " + topology_ + " failed: " + r.describe();
+    error_ = "mif lab facts " + name_ + " failed: " + r.describe();
     return false;
   }
   facts_.clear();
@@ -359,9 +402,8 @@ bool Lab::loadFacts() {
     if (eq == std::string::npos) continue;
     facts_.emplace_back(line.substr(0, eq), line.substr(eq + 1));
   }
-  name_ = fact("name");
-  if (name_.empty()) {
-    error_ = "mif lab facts " + topology_ + " printed no name";
+  if (fact("name") != name_) {
+    error_ = "mif lab facts " + name_ + " printed name '" + fact("name") + "'";
     return false;
   }
   return true;
@@ -550,8 +592,13 @@ bool Lab::linkDown(std::string_view pvd) const {
 }
 
 bool Lab::linkUp(std::string_view pvd) const {
+  // The kernel dropped the link's routes when it went down; a network manager would put
+  // them back, and so does `mif lab up` (which also sets the link up).
   return reportIfFailed(runCommand({"ip", "-n", ns(), "link", "set", link(pvd), "up"}, {}, ""),
-                        "link up " + std::string(pvd));
+                        "link up " + std::string(pvd)) &&
+         reportIfFailed(mif({"lab", "up", topology_, "--as", name_},
+                            ExecOptions().within(std::chrono::seconds(30))),
+                        "link up " + std::string(pvd) + " (mif lab up)");
 }
 
 bool Lab::linkDelete(std::string_view pvd) const {
@@ -560,12 +607,13 @@ bool Lab::linkDelete(std::string_view pvd) const {
 }
 
 bool Lab::linkRecreate(std::string_view pvd) const {
-  return reportIfFailed(mif({"lab", "up", topology_}, ExecOptions().within(std::chrono::seconds(30))),
+  return reportIfFailed(mif({"lab", "up", topology_, "--as", name_},
+                             ExecOptions().within(std::chrono::seconds(30))),
                         "link recreate " + std::string(pvd) + " (mif lab up)");
 }
 
 bool Lab::setPortalAuthenticated(std::string_view pvd, bool authenticated) const {
-  return reportIfFailed(mif({"lab", "portal", topology_, std::string(pvd),
+  return reportIfFailed(mif({"lab", "portal", name_, std::string(pvd),
                              authenticated ? "auth" : "unauth"}),
                         "mif lab portal");
 }

@@ -84,6 +84,10 @@ struct ExecOptions {
   ExecOptions& in(std::string role) { where = std::move(role); return *this; }
 };
 
+// Runs argv (PATH is searched) in the test's own namespace, as Lab::exec does in the
+// lab's; opts.where is ignored. E.g. runHere({mifBinary(), "lab", "status"}).
+CommandResult runHere(const std::vector<std::string>& argv, const ExecOptions& opts = {});
+
 // One query as the PvD's dnsmasq logged it: type "A", "AAAA", "PTR", ...; from is the
 // client's address (which tells which of the node's addresses it came from).
 struct DnsQuery {
@@ -138,11 +142,15 @@ class Capture {
 
 class Lab {
  public:
-  // Tears down any leftovers of the same topology (a crashed earlier run), then brings it
-  // up with `mif lab up`. TOPOLOGY is a built-in name ("wifi-vpn", "overlap", "oneway",
-  // "captive", "onelink", "poorlink") or a path to a topology file. On failure ok() is
-  // false and error() says why; nothing throws.
-  explicit Lab(std::string topology);
+  // Brings TOPOLOGY up with `mif lab up TOPOLOGY --as INSTANCE`. TOPOLOGY is a built-in
+  // name ("wifi-vpn", "overlap", "oneway", "captive", "onelink", "poorlink") or a path to a
+  // topology file. INSTANCE names this copy (its namespaces are "miflab-<instance>-...");
+  // by default "<topology>-t<pid>", so that test programs running at the same time (other
+  // engineers' builds, or two ctest runs) never share or tear down each other's labs.
+  // First it removes leftovers of the same instance and of instances whose test process
+  // is gone (a crashed or killed earlier run). On failure ok() is false and error() says
+  // why; nothing throws.
+  explicit Lab(std::string topology, std::string instance = "");
   // `mif lab down`: removes namespaces, processes, state files; also when the test failed.
   ~Lab();
   Lab(const Lab&) = delete;
@@ -150,7 +158,8 @@ class Lab {
 
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
-  // The topology's name (its namespaces are "miflab-<name>-...").
+  // The instance's name (its namespaces are "miflab-<name>-...", its state
+  // /run/mif-lab/<name>); `mif lab exec|facts|portal|down <name>` accept it.
   const std::string& name() const { return name_; }
 
   // A fact `mif lab facts` printed for this topology ("" when absent). Keys (docs/lab.md):
@@ -166,7 +175,12 @@ class Lab {
   //   host.<h>.pvd             the PvD the host sits behind, or "internet"
   //   host.<h>.addr4 / addr6   its addresses
   //   ns.node, ns.router.<p>, ns.internet   namespace names
+  //   policy                   a mif policy file describing the node's PvDs (one
+  //                            [pvd.<p>] each: interface, dns, domains, prefixes,
+  //                            source; [default] = the PvD with the best default route)
   std::string fact(std::string_view key) const;
+  // fact("policy"): for `mif run --policy`.
+  std::string policyFile() const { return fact("policy"); }
   std::string link(std::string_view pvd) const { return fact("pvd." + std::string(pvd) + ".link"); }
   std::string addr4(std::string_view pvd) const { return fact("pvd." + std::string(pvd) + ".addr4"); }
   std::string addr6(std::string_view pvd) const { return fact("pvd." + std::string(pvd) + ".addr6"); }
@@ -222,7 +236,8 @@ class Lab {
   Capture capture(std::string_view iface, const std::string& filter = "",
                   std::string_view where = "node") const;
 
-  // Kill-switch helpers, acting on the node's side of a PvD's link: set it down or up;
+  // Kill-switch helpers, acting on the node's side of a PvD's link: set it down, or up
+  // again with the routes the kernel dropped meanwhile restored (`mif lab up` again);
   // delete it (the veth pair disappears with its addresses and routes, like a VPN's tun
   // device going away); recreate it with its addresses and routes (`mif lab up` again,
   // which only restores what is missing). Return false (and ADD_FAILURE) on error.
