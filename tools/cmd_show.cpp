@@ -39,13 +39,18 @@ struct Value {
   std::vector<std::string> list;
   std::vector<std::vector<std::pair<const char*, Value>>> objs;
 
-  static Value s(std::string v) { return {.kind = Kind::Str, .str = std::move(v)}; }
-  static Value n(long long v) { return {.kind = Kind::Num, .num = v}; }
+  Value() = default;
+  explicit Value(Kind k, std::string s = {}, long long n = 0, bool f = false,
+                 std::vector<std::string> l = {})
+      : kind(k), str(std::move(s)), num(n), flag(f), list(std::move(l)) {}
+
+  static Value s(std::string v) { return Value(Kind::Str, std::move(v)); }
+  static Value n(long long v) { return Value(Kind::Num, {}, v); }
   // Seconds; JSON keeps the kernel's 4294967295 for "forever" (as `ip -j` does).
-  static Value life(uint32_t v) { return {.kind = Kind::Lifetime, .num = v}; }
-  static Value b(bool v) { return {.kind = Kind::Bool, .flag = v}; }
+  static Value life(uint32_t v) { return Value(Kind::Lifetime, {}, v); }
+  static Value b(bool v) { return Value(Kind::Bool, {}, 0, v); }
   static Value strs(std::vector<std::string> v) {
-    return {.kind = Kind::StrList, .list = std::move(v)};
+    return Value(Kind::StrList, {}, 0, false, std::move(v));
   }
   bool empty() const {
     return kind == Kind::Null || (kind == Kind::Str && str.empty()) ||
@@ -118,7 +123,7 @@ std::string tableName(uint32_t t) {
 }
 
 Value addresses(const Interface* i, const BoundPvd* p) {
-  Value v{.kind = Value::Kind::ObjList};
+  Value v(Value::Kind::ObjList);
   if (!i) return v;
   for (const auto& a : i->addresses) {
     // A PvD shows only the addresses that are its own (`source`).
@@ -142,7 +147,7 @@ Value addresses(const Interface* i, const BoundPvd* p) {
 
 // Routes with a next hop through the interface, in every table.
 Value gateways(const Interface* i, const Snapshot& s) {
-  Value v{.kind = Value::Kind::ObjList};
+  Value v(Value::Kind::ObjList);
   if (!i) return v;
   for (const auto& r : s.routes) {
     if (r.ifindex != i->index || !r.hasGateway) continue;
@@ -190,7 +195,7 @@ const Field<Row> kRowFields[] = {
     {"gateways", "gateway", [](const Row& r, const Snapshot& s) { return gateways(r.ifc, s); }},
     {"dns", "dns",
      [](const Row& r, const Snapshot&) {
-       Value v{.kind = Value::Kind::ObjList};
+       Value v(Value::Kind::ObjList);
        if (r.pvd)
          for (const auto& d : r.pvd->dns)
            v.objs.push_back(Obj{{"address", Value::s(d.addr.toString())},
@@ -200,7 +205,7 @@ const Field<Row> kRowFields[] = {
      }},
     {"domains", "domain",
      [](const Row& r, const Snapshot&) {
-       Value v{.kind = Value::Kind::ObjList};
+       Value v(Value::Kind::ObjList);
        if (r.pvd)
          for (size_t k = 0; k < r.pvd->domains.size(); ++k)
            v.objs.push_back(
