@@ -250,7 +250,8 @@ std::unique_ptr<Channel> ChannelPool::acquire(std::string* error) {
 }
 
 void ChannelPool::release(std::unique_ptr<Channel> ch) {
-  if (!ch || !ch->stillOurs()) return;
+  // Not checked here: acquire() checks the descriptors before the next use anyway.
+  if (!ch) return;
   std::lock_guard lock(mutex_);
   if (pid_ == getpid() && idle_.size() < 64) idle_.push_back(std::move(ch));
 }

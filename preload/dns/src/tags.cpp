@@ -68,6 +68,37 @@ uint64_t familyBits(policy::Family f) noexcept { return uint64_t(uint8_t(f)) << 
 
 }  // namespace
 
+namespace {
+
+enum class Read : uint8_t { Empty, Other, Hit, Expired, Busy };
+
+// One consistent read of a slot, or Busy when a writer was inside it (odd or changed
+// sequence number).
+Read readSlot(const Slot& s, const uint64_t k[2], uint64_t fam, int64_t now, uint64_t* metaOut,
+              uint64_t (&words)[kNameWords]) noexcept {
+  uint32_t seq1 = s.seq.load(std::memory_order_acquire);
+  if (seq1 & 1) return Read::Busy;
+  uint64_t meta = s.meta.load(std::memory_order_relaxed);
+  uint64_t k0 = s.key[0].load(std::memory_order_relaxed);
+  uint64_t k1 = s.key[1].load(std::memory_order_relaxed);
+  int64_t expiry = s.expiry.load(std::memory_order_relaxed);
+  Read r = !(meta & 1)                                            ? Read::Empty
+           : (k0 != k[0] || k1 != k[1] || (meta & 0xff00) != fam) ? Read::Other
+           : expiry <= now                                        ? Read::Expired
+                                                                  : Read::Hit;
+  if (r == Read::Hit) {
+    size_t len = std::min<size_t>((meta >> 32) & 0xffff, kTagNameMax - 1);
+    for (size_t w = 0; w < (len + 8) / 8 && w < kNameWords; ++w)
+      words[w] = s.name[w].load(std::memory_order_relaxed);
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != seq1) return Read::Busy;
+  *metaOut = meta;
+  return r;
+}
+
+}  // namespace
+
 bool lookupTag(const policy::IpAddress& addrIn, Tag* out) noexcept {
   policy::IpAddress addr = addrIn.unmapped();
   uint64_t k[2];
@@ -76,26 +107,18 @@ bool lookupTag(const policy::IpAddress& addrIn, Tag* out) noexcept {
   const int64_t now = nowNs();
   size_t h = hashOf(k, addr.family);
   for (size_t i = 0; i < kTagProbe; ++i) {
-    Slot& s = gSlots[(h + i) & (kTagCapacity - 1)];
-    uint32_t seq1 = s.seq.load(std::memory_order_acquire);
-    if (seq1 & 1) continue;  // a writer is inside: never spin (we may have interrupted it)
-    uint64_t meta = s.meta.load(std::memory_order_relaxed);
-    uint64_t k0 = s.key[0].load(std::memory_order_relaxed);
-    uint64_t k1 = s.key[1].load(std::memory_order_relaxed);
-    int64_t expiry = s.expiry.load(std::memory_order_relaxed);
-    if (!(meta & 1)) {
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (s.seq.load(std::memory_order_relaxed) == seq1) return false;  // never used: end of chain
-      continue;
-    }
-    if (k0 != k[0] || k1 != k[1] || (meta & 0xff00) != fam) continue;
-    size_t len = std::min<size_t>((meta >> 32) & 0xffff, kTagNameMax - 1);
+    const Slot& s = gSlots[(h + i) & (kTagCapacity - 1)];
+    uint64_t meta = 0;
     uint64_t words[kNameWords];
-    for (size_t w = 0; w < (len + 8) / 8 && w < kNameWords; ++w)
-      words[w] = s.name[w].load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (s.seq.load(std::memory_order_relaxed) != seq1) continue;  // torn: treat as absent
-    if (expiry <= now) return false;
+    Read r = Read::Busy;
+    // A few retries while a writer is inside the slot, never an unbounded spin: the caller
+    // may be a signal handler that interrupted that very writer (then the tag is missed).
+    for (int attempt = 0; attempt < 8 && r == Read::Busy; ++attempt)
+      r = readSlot(s, k, fam, now, &meta, words);
+    if (r == Read::Empty) return false;  // never used: end of the probe chain
+    if (r == Read::Expired) return false;
+    if (r != Read::Hit) continue;
+    size_t len = std::min<size_t>((meta >> 32) & 0xffff, kTagNameMax - 1);
     std::memcpy(tlsName, words, len);
     tlsName[len] = '\0';
     if (out) {
