@@ -20,6 +20,10 @@ namespace mif::policy {
 using PvdId = uint16_t;  // index into Policy::pvds()
 inline constexpr size_t kMaxListed = 16;  // longest `pvd = [...]` list accepted
 
+// Matching (docs/policy.md): a Resolve is matched only by rules whose keys are domain/app,
+// and by PvD domains. Connect/Send: every key; `dst` and PvD `prefixes` against `address`.
+// Bind: `address` is the local address — never matched by `dst`, judged at step 5 by PvD
+// `source` prefixes; `port` is the local port.
 struct Query {
   enum class Kind : uint8_t { Resolve, Connect, Send, Bind };
   Kind kind = Kind::Connect;
@@ -90,7 +94,10 @@ class Policy {
 
   Decision decide(const Query& q, const View& v, Explanation* explain = nullptr) const noexcept;
 
+  // System layer's PvDs first, in file order, then user, command line, then ad hoc PvDs.
   const std::vector<PvdDef>& pvds() const;
+  // In precedence order: locked system rules, then command line, user, system rules, each
+  // in file order (Decision::rule and Match::rule index this).
   const std::vector<RuleDef>& rules() const;
   const std::optional<DefaultDef>& defaults() const;
   const Pin& pin() const;
