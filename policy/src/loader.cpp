@@ -14,6 +14,7 @@
 
 #include "mif/policy/policy.h"
 #include "names.h"
+#include "toml_guard.h"
 
 namespace mif::policy {
 namespace {
@@ -48,76 +49,6 @@ const char* typeName(const toml::node& n) {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable() when it asks whether some
-// non-ASCII code points are whitespace (upstream issues #190 and #295, fixed after 3.3.0;
-// found here by the fuzzer, see docs/testing.md): undefined behaviour on a policy file.
-// It asks that of a character outside strings, after a backslash, after a line-ending
-// backslash, while scanning a bare value... too many places to predict with a lexer of our
-// own (a first attempt did, and the fuzzer found a way past it). So toml++ never sees those
-// code points: each is replaced by a harmless one of the same UTF-8 length (positions stay
-// the same), and where one stood inside a string the file is refused with a hint to write
-// it as a \uXXXX escape. In comments they are simply harmless.
-bool tomlMisclassifies(char32_t c) {
-  if (c <= 0xA0 || c >= 0xFEFF || c == 0x3000) return false;
-  // Mirrors is_non_ascii_horizontal_whitespace() of toml++ 3.3.0: the blocks of 0x3FA code
-  // points it neither rejects by its bitmask nor handles in its switch.
-  const uint64_t block = (static_cast<uint64_t>(c) - 0xA0) / 0x3FA;
-  const bool rejectedByMask = (uint64_t{1} << block) & 0x7FFFFFFFFFFFF75Eull;
-  return !rejectedByMask && block != 5 && block != 7;
-}
-
-struct Replaced {
-  uint32_t line, column;
-  char32_t codePoint;
-};
-
-// Replaces the code points toml++ would trip on; returns where they were.
-std::vector<Replaced> defuse(std::string& text) {
-  std::vector<Replaced> out;
-  uint32_t line = 1, column = 1;
-  for (size_t i = 0; i < text.size();) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-    if (i + len > text.size()) len = 1;
-    char32_t cp = c;
-    bool wellFormed = true;
-    if (len > 1) {
-      cp = c & (0xFF >> (len + 1));
-      for (size_t k = 1; k < len; ++k) {
-        unsigned char cc = static_cast<unsigned char>(text[i + k]);
-        if ((cc & 0xC0) != 0x80) wellFormed = false;
-        cp = cp << 6 | (cc & 0x3F);
-      }
-    }
-    if (wellFormed && len > 1 && tomlMisclassifies(cp)) {
-      out.push_back(Replaced{line, column, cp});
-      // U+04A0 and U+4E00: same UTF-8 lengths (2 and 3), and toml++ classifies them safely.
-      if (len == 2) {
-        text[i] = static_cast<char>(0xD2);
-        text[i + 1] = static_cast<char>(0xA0);
-      } else if (len == 3) {
-        text[i] = static_cast<char>(0xE4);
-        text[i + 1] = static_cast<char>(0xB8);
-        text[i + 2] = static_cast<char>(0x80);
-      }
-    }
-    if (c == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-    i += wellFormed ? len : 1;
-  }
-  return out;
-}
-
-std::string codePointName(char32_t c) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(c));
-  return buf;
-}
-
 bool within(const toml::source_region& r, uint32_t line, uint32_t column) {
   auto before = [](uint32_t l1, uint32_t c1, uint32_t l2, uint32_t c2) {
     return l1 != l2 ? l1 < l2 : c1 < c2;
@@ -148,7 +79,7 @@ class Loader {
 
   LoadResult run(std::string_view original) {
     std::string text(original);
-    const std::vector<Replaced> replaced = defuse(text);
+    const std::vector<detail::Replaced> replaced = detail::defuse(text);
     toml::table root;
     try {
       // No source path for toml++: every node would hold a reference-counted copy of it,
@@ -158,7 +89,7 @@ class Loader {
       std::string why(e.description());
       for (const auto& r : replaced)
         if (r.line == e.source().begin.line && r.column == e.source().begin.column)
-          why = "character " + codePointName(r.codePoint) + " is not allowed here";
+          why = "character " + detail::codePointName(r.codePoint) + " is not allowed here";
       add(e.source(), why);
       return std::move(result_);
     }
@@ -173,7 +104,7 @@ class Loader {
         std::snprintf(esc, sizeof esc, "\\u%04X", static_cast<unsigned>(r.codePoint));
         result_.diagnostics.push_back(Diagnostic{
             Severity::Error, path_, r.line, r.column,
-            "character " + codePointName(r.codePoint) +
+            "character " + detail::codePointName(r.codePoint) +
                 " cannot be read safely by this build's TOML parser (toml++ 3.3.0); write it "
                 "as the escape " + esc + " in a \"double-quoted\" string"});
       }
