@@ -73,6 +73,11 @@ int installFilter(FilterMode mode) {
   Context ctx;
   if (!ctx.get()) return -ENOMEM;
   int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  // SECCOMP_FILTER_FLAG_SPEC_ALLOW: on kernels booted with spec_store_bypass_disable=seccomp
+  // a filter would otherwise turn on the store-bypass mitigation and slow the whole
+  // program down. This filter routes traffic; it does not confine the program against
+  // itself, so that mitigation buys nothing here.
+  if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
   if (rc == 0) rc = addRules(ctx.get(), mode);
   if (rc != 0) return rc;
   // libseccomp would set it too (SCMP_FLTATR_CTL_NNP); done here so that failing is
