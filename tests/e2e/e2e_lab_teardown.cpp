@@ -145,7 +145,10 @@ TEST(LabTeardown, UpIsIdempotent) {
             pids);
   EXPECT_EQ(lab.exec({"ip", "route"}).out + lab.exec({"ip", "-6", "route"}).out, routes);
   auto rules = lab.exec({"ip", "-6", "rule"}, ExecOptions().in("router.hotspot"));
-  EXPECT_EQ(rules.out.find("0:\tfrom all lookup local"), std::string::npos) << rules.out;
+  // The local table's rule moved behind the BCP 38 rules (pref 100), none left at pref 0.
+  EXPECT_NE(rules.out.rfind("0:", 0), 0u) << rules.out;
+  EXPECT_EQ(rules.out.find("\n0:"), std::string::npos) << rules.out;
+  EXPECT_NE(rules.out.find("100:\tfrom all lookup local"), std::string::npos) << rules.out;
 }
 
 TEST(LabCommand, NeedsRootSaysSoInOneLine) {

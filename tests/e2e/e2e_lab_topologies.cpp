@@ -20,9 +20,14 @@ bool udpEcho(const Lab& lab, const std::string& iface, const std::string& source
   bool v6 = dst.find(':') != std::string::npos;
   std::string target = v6 ? "UDP6:[" + dst + "]:7" : "UDP4:" + dst + ":7";
   std::string bind = v6 ? "[" + source + "]" : source;
-  auto r = lab.exec({"socat", "-T1", "-", target + ",bind=" + bind + ",so-bindtodevice=" + iface},
-                    ExecOptions().withInput("ping\n").within(5s));
-  return r.out.find("host=") != std::string::npos;
+  // Two tries: on a loaded machine the first datagram after bring-up can wait for
+  // neighbour discovery longer than socat's timeout.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = lab.exec({"socat", "-T2", "-", target + ",bind=" + bind + ",so-bindtodevice=" + iface},
+                      ExecOptions().withInput("ping\n").within(5s));
+    if (r.out.find("host=") != std::string::npos) return true;
+  }
+  return false;
 }
 
 CommandResult curl(const Lab& lab, const std::string& url, const std::string& iface = "") {
@@ -40,13 +45,22 @@ std::string url(const std::string& address) {
 // dig's answer section, one record per line ("" on NXDOMAIN or no answer).
 std::string dig(const Lab& lab, const std::string& server, const std::string& type,
                 const std::string& name) {
-  auto r = lab.exec({"dig", "+short", "+time=1", "+tries=2", "@" + server, type, name},
-                    ExecOptions().within(6s));
-  return r.out;
+  auto r = lab.exec({"dig", "+short", "+time=2", "+tries=2", "@" + server, type, name},
+                    ExecOptions().within(10s));
+  // dig prints a retried timeout as a ";;" comment line even with +short.
+  std::string answer;
+  size_t i = 0;
+  while (i < r.out.size()) {
+    size_t j = r.out.find('\n', i);
+    if (j == std::string::npos) j = r.out.size();
+    if (r.out.compare(i, 2, ";;") != 0) answer += r.out.substr(i, j - i) + "\n";
+    i = j + 1;
+  }
+  return answer;
 }
 
 std::string digStatus(const Lab& lab, const std::string& server, const std::string& name) {
-  auto r = lab.exec({"dig", "+time=1", "+tries=2", "@" + server, name}, ExecOptions().within(6s));
+  auto r = lab.exec({"dig", "+time=2", "+tries=2", "@" + server, name}, ExecOptions().within(10s));
   auto pos = r.out.find("status: ");
   return pos == std::string::npos ? "" : r.out.substr(pos + 8, r.out.find(',', pos) - pos - 8);
 }
@@ -75,7 +89,7 @@ TEST(LabWifiVpn, WrongPvdSourceIsDropped) {
     EXPECT_NE(s.client, lab.addr4("wifi"));
     EXPECT_NE(s.client, lab.addr6("wifi"));
   }
-  EXPECT_EQ(lab.served("wiki").size(), 2u);
+  EXPECT_GE(lab.served("wiki").size(), 2u);  // a retried datagram is served twice
 }
 
 // RFC 6418 4.1 items 1-3: the private name resolves only at the VPN's server; Wi-Fi's
