@@ -226,8 +226,11 @@ TEST(LabOnelink, TwoRoutersOnOneInterface) {
   EXPECT_NE(r.out.find("client=" + lab.addr6("a")), std::string::npos) << r.describe();
   // b's service is not reachable through a.
   EXPECT_FALSE(curl(lab, url(lab.hostAddr6("bsvc")), lab.addr6("a")).ok());
-  EXPECT_FALSE(curl(lab, url(lab.hostAddr4("www")), lab.addr4("b")).ok());
+  // a's source first: the b-sourced attempt makes the node ask for router a's MAC from
+  // b's address, which router a (rp_filter) does not answer, leaving the neighbour entry
+  // failed for a while — real kernel behaviour, but not what this line checks.
   EXPECT_TRUE(curl(lab, url(lab.hostAddr4("www")), lab.addr4("a")).ok());
+  EXPECT_FALSE(curl(lab, url(lab.hostAddr4("www")), lab.addr4("b")).ok());
   EXPECT_EQ(dig(lab, lab.dns4("b"), "A", "svc.b.example"), lab.hostAddr4("bsvc") + "\n");
   EXPECT_EQ(digStatus(lab, lab.dns4("a"), "svc.b.example"), "NXDOMAIN");
 }
