@@ -11,7 +11,11 @@
 namespace mif::policy {
 namespace {
 
-std::string jsonEscape(std::string_view s) {
+const char* severityName(Severity s) { return s == Severity::Error ? "error" : "warning"; }
+
+}  // namespace
+
+std::string jsonString(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
@@ -34,10 +38,6 @@ std::string jsonEscape(std::string_view s) {
   return out;
 }
 
-const char* severityName(Severity s) { return s == Severity::Error ? "error" : "warning"; }
-
-}  // namespace
-
 std::string Diagnostic::format() const {
   std::string out = file.empty() ? std::string("<input>") : file;
   if (line != 0) {
@@ -52,9 +52,9 @@ std::string Diagnostic::format() const {
 }
 
 std::string Diagnostic::toJson() const {
-  return "{\"file\":" + jsonEscape(file) + ",\"line\":" + std::to_string(line) +
+  return "{\"file\":" + jsonString(file) + ",\"line\":" + std::to_string(line) +
          ",\"column\":" + std::to_string(column) + ",\"severity\":\"" + severityName(severity) +
-         "\",\"message\":" + jsonEscape(message) + "}";
+         "\",\"message\":" + jsonString(message) + "}";
 }
 
 bool hasErrors(const std::vector<Diagnostic>& ds) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mif::policy {
@@ -20,5 +21,8 @@ struct Diagnostic {
 };
 
 bool hasErrors(const std::vector<Diagnostic>&);
+
+// A JSON string literal (quotes included) with every character that needs it escaped.
+std::string jsonString(std::string_view s);
 
 }  // namespace mif::policy
