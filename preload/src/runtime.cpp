@@ -98,21 +98,58 @@ bool Runtime::deviceAllowed(const char* dev, const Decision& d, const view::Snap
   return false;
 }
 
-Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
+Outcome Runtime::begin(Call call, const Endpoint& e) noexcept {
   Outcome o;
   o.call = call;
-  o.endpoint = dst;
-  if (failClosed_) {
-    o.decided = true;
-    o.error = ENETUNREACH;
-    o.note = "strict, but the policy did not load";
-    return o;
+  o.endpoint = e;
+  return o;
+}
+
+bool Runtime::refuseUnloaded(Outcome* o, int err) const noexcept {
+  if (!failClosed_) return false;
+  o->decided = true;
+  o->error = err;
+  o->note = "strict, but the policy did not load";
+  return true;
+}
+
+// A socket already bound to a device (by the program, or by us earlier): its binding
+// stands unless a strict decision forbids that device.
+void Runtime::judgeBoundSocket(const char* dev, const view::Snapshot* snap,
+                               Outcome* o) const noexcept {
+  o->ifname = "";
+  if (o->decision.strict && !deviceAllowed(dev, o->decision, snap)) {
+    o->error = ENETUNREACH;
+    o->note = "bound to a device the strict pin forbids";
+  } else {
+    o->note = "socket already bound to a device";
+    o->decided = false;
   }
+}
+
+// True when the decision leaves nothing to apply: unmanaged, strict with nothing usable
+// (then o->error is set), or nothing usable and not strict (the kernel's choice).
+bool Runtime::settledWithoutPvd(Outcome* o) const noexcept {
+  if (o->decision.unmanaged()) return true;
+  if (o->decision.blocked()) {
+    o->error = ENETUNREACH;
+    o->note = "strict and no PvD usable";
+    return true;
+  }
+  return o->decision.count == 0;
+}
+
+Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
+  Outcome o = begin(call, dst);
+  if (refuseUnloaded(&o, ENETUNREACH)) return o;
   // Loopback never leaves the host, and a scope id is the program naming the interface
   // itself (link-local): pinning either to a PvD's device would only break it.
   if (dst.loopback() || dst.scopeId != 0) return o;
   char dev[IFNAMSIZ];
   if (!boundDevice(fd, dev)) return o;
+  // Already bound to a device and nothing can be strict: the binding stands whatever the
+  // decision, so a repeated connect (EALREADY/EISCONN) pays no decide().
+  if (dev[0] != '\0' && !strictPossible()) return o;
 
   const view::Snapshot* snap = view_->current();
   // One of the host's own addresses: delivered through loopback, never through a PvD (and
@@ -129,23 +166,10 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   // it), or by us on an earlier connect of this socket (so a repeated connect reaches the
   // kernel unchanged and reports EALREADY/EISCONN exactly as glibc's would).
   if (dev[0] != '\0') {
-    o.ifname = "";
-    if (o.decision.strict && !deviceAllowed(dev, o.decision, snap)) {
-      o.error = ENETUNREACH;
-      o.note = "bound to a device the strict pin forbids";
-    } else {
-      o.note = "socket already bound to a device";
-      o.decided = false;
-    }
+    judgeBoundSocket(dev, snap, &o);
     return o;
   }
-  if (o.decision.unmanaged()) return o;
-  if (o.decision.blocked()) {
-    o.error = ENETUNREACH;
-    o.note = "strict and no PvD usable";
-    return o;
-  }
-  if (o.decision.count == 0) return o;  // nothing usable, not strict: the kernel's choice
+  if (settledWithoutPvd(&o)) return o;
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
   if (bp == nullptr || bp->ifname.empty()) return o;
   o.ifname = bp->ifname.c_str();
@@ -176,15 +200,8 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
 }
 
 Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept {
-  Outcome o;
-  o.call = call;
-  o.endpoint = dst;
-  if (failClosed_) {
-    o.decided = true;
-    o.error = ENETUNREACH;
-    o.note = "strict, but the policy did not load";
-    return o;
-  }
+  Outcome o = begin(call, dst);
+  if (refuseUnloaded(&o, ENETUNREACH)) return o;
   if (dst.loopback() || dst.scopeId != 0) return o;
   if (!facts->known) {
     facts->known = true;
@@ -209,21 +226,10 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     // Pinned already (connected through us, bound to an address, or by the program):
     // a per-datagram interface would contradict the binding (the kernel rejects it for
     // IPv6 and silently prefers it for IPv4), so the socket's binding decides.
-    if (o.decision.strict && !deviceAllowed(dev, o.decision, snap)) {
-      o.error = ENETUNREACH;
-      o.note = "bound to a device the strict pin forbids";
-    } else {
-      o.decided = false;
-    }
+    judgeBoundSocket(dev, snap, &o);
     return o;
   }
-  if (o.decision.unmanaged()) return o;
-  if (o.decision.blocked()) {
-    o.error = ENETUNREACH;
-    o.note = "strict and no PvD usable";
-    return o;
-  }
-  if (o.decision.count == 0) return o;
+  if (settledWithoutPvd(&o)) return o;
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
   if (bp == nullptr || bp->ifindex == 0) return o;
   o.ifname = bp->ifname.c_str();
@@ -238,15 +244,8 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
 }
 
 Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
-  Outcome o;
-  o.call = Call::Bind;
-  o.endpoint = local;
-  if (failClosed_) {
-    o.decided = true;
-    o.error = EADDRNOTAVAIL;
-    o.note = "strict, but the policy did not load";
-    return o;
-  }
+  Outcome o = begin(Call::Bind, local);
+  if (refuseUnloaded(&o, EADDRNOTAVAIL)) return o;
   if (local.loopback() || local.scopeId != 0) return o;
   char dev[IFNAMSIZ];
   if (!boundDevice(fd, dev)) return o;

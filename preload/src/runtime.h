@@ -106,6 +106,10 @@ class Runtime {
   Runtime() = default;
   policy::Decision decideFor(policy::Query& q, const view::Snapshot* snap, const Endpoint* dst) const noexcept;
   bool deviceAllowed(const char* dev, const policy::Decision& d, const view::Snapshot* snap) const noexcept;
+  static Outcome begin(Call call, const Endpoint& e) noexcept;
+  bool refuseUnloaded(Outcome* o, int err) const noexcept;
+  void judgeBoundSocket(const char* dev, const view::Snapshot* snap, Outcome* o) const noexcept;
+  bool settledWithoutPvd(Outcome* o) const noexcept;
   void writeTrace(const Outcome& o, int err) const noexcept;
 
   std::optional<policy::Policy> policy_;
