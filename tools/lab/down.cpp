@@ -68,7 +68,9 @@ int teardown(const std::string& name, const std::set<std::string>& known, bool q
   std::set<ino_t> inodes;
   for (const auto& ns : namespaces)
     if (ino_t i = sys::namespaceInode(ns)) inodes.insert(i);
-  auto pids = sys::processesIn(inodes);
+  // Also what names the state directory on its command line (dnsmasq's configuration,
+  // the services' logs): such a process may have left the namespaces' reach.
+  auto pids = sys::processesIn(inodes, state + "/");
   auto left = sys::killAll(pids, std::chrono::milliseconds(2000));
   int status = cli::kExitOk;
   for (pid_t p : left) {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -54,8 +55,13 @@ Running start(const Job& job) {
   for (const auto& a : job.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::string nsPath = job.netns.empty() ? "" : "/run/netns/" + job.netns;
+  const pid_t parent = ::getpid();
   r.pid = ::fork();
   if (r.pid == 0) {
+    // A launcher outlives a killed `mif lab up` otherwise, and could enter its namespace
+    // after `mif lab down` looked there: it dies with us (also if we died before prctl).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);
     ::dup2(in, STDIN_FILENO);
     ::dup2(r.out, STDOUT_FILENO);
     ::dup2(r.err, STDERR_FILENO);
@@ -178,9 +184,9 @@ bool deleteNamespace(const std::string& name) {
   return ::unlink(path.c_str()) == 0 || errno == ENOENT;
 }
 
-std::vector<pid_t> processesIn(const std::set<ino_t>& inodes) {
+std::vector<pid_t> processesIn(const std::set<ino_t>& inodes, const std::string& mentioning) {
   std::vector<pid_t> out;
-  if (inodes.empty()) return out;
+  if (inodes.empty() && mentioning.empty()) return out;
   DIR* d = ::opendir("/proc");
   if (!d) return out;
   pid_t self = ::getpid();
@@ -188,9 +194,14 @@ std::vector<pid_t> processesIn(const std::set<ino_t>& inodes) {
     char* end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
     if (!end || *end || pid <= 0 || pid == self) continue;
-    ino_t ino = inodeOf("/proc/" + std::string(e->d_name) + "/ns/net");
-    if (ino && inodes.count(ino) && processState(static_cast<pid_t>(pid)) != 'Z')
-      out.push_back(static_cast<pid_t>(pid));
+    const std::string dir = "/proc/" + std::string(e->d_name);
+    ino_t ino = inodeOf(dir + "/ns/net");
+    bool ours = ino && inodes.count(ino);
+    if (!ours && !mentioning.empty()) {
+      std::string cmd = readFile(dir + "/cmdline");
+      ours = cmd.find(mentioning) != std::string::npos;
+    }
+    if (ours && processState(static_cast<pid_t>(pid)) != 'Z') out.push_back(static_cast<pid_t>(pid));
   }
   ::closedir(d);
   return out;

@@ -42,8 +42,9 @@ std::vector<std::string> namespacesWithPrefix(const std::string& prefix);
 // Removes the namespace's bind mount and file (as `ip netns del` does).
 bool deleteNamespace(const std::string& name);
 
-// Live (not zombie) processes whose network namespace is one of inodes.
-std::vector<pid_t> processesIn(const std::set<ino_t>& inodes);
+// Live (not zombie) processes whose network namespace is one of inodes, or whose command
+// line contains `mentioning` when that is not empty.
+std::vector<pid_t> processesIn(const std::set<ino_t>& inodes, const std::string& mentioning = {});
 // Whether pid is alive (exists and is not a zombie) and lives in network namespace inode.
 bool aliveIn(pid_t pid, ino_t inode);
 // SIGKILL each, then waits until all are gone or zombies, at most `bound` in total.
