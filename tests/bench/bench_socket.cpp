@@ -11,7 +11,8 @@
 //    --pvd mpbc`. Each client times only its own loop, after a warm-up that includes the
 //    library's initialisation.
 // 2. 1000 spawns of /bin/true with libmif.so preloaded (MIF_PVD set) against without
-//    (and with the shim, for scale), alternating spawn by spawn.
+//    (and, for scale, with the shim and with an empty library: the floor of preloading
+//    anything), alternating spawn by spawn.
 // 3. Resident memory of a client after one pinned connection, under mif and without.
 //
 // Internal modes (run by the driver): --client ADDR PORT N, --rss ADDR PORT.
@@ -249,27 +250,33 @@ int main(int argc, char** argv) {
   // /bin/true: the library mapped, never initialised. Spawns alternate one by one (so a
   // burst of load elsewhere hits both alike); 20 rounds of 50 pairs, the median of the
   // per-round ratios.
-  double plainTrue = 0, mifTrue = 0, shimTrue = 0;
-  std::vector<double> trueRatios, shimRatios;
+  double plainTrue = 0, mifTrue = 0, shimTrue = 0, emptyTrue = 0;
+  std::vector<double> trueRatios, shimRatios, emptyRatios;
   const std::vector<std::string> preloadEnv = {"LD_PRELOAD=" + lib, "MIF_PVD=mpbc"};
   const std::vector<std::string> shimEnv = {"LD_PRELOAD=" + shim};
+  const std::vector<std::string> emptyEnv = {"LD_PRELOAD=" + std::string(MIF_BENCH_EMPTY)};
   for (int r = 0; r < 20; ++r) {
-    double p = 0, m = 0, s = 0;
+    double p = 0, m = 0, s = 0, e = 0;
     for (int i = 0; i < 50; ++i) {
       p += spawnWait({"/bin/true"}, {});
       m += spawnWait({"/bin/true"}, preloadEnv);
       s += spawnWait({"/bin/true"}, shimEnv);
+      e += spawnWait({"/bin/true"}, emptyEnv);
     }
     plainTrue += p;
     mifTrue += m;
     shimTrue += s;
+    emptyTrue += e;
     trueRatios.push_back(m / p);
     shimRatios.push_back(s / p);
+    emptyRatios.push_back(e / p);
   }
   std::printf("/bin/true x1000: without %.1f ms, with libmif.so preloaded %.1f ms; median per-round ratio %.3f (target <= 1.05)\n",
               plainTrue * 1e3, mifTrue * 1e3, median(trueRatios));
   std::printf("  for comparison, the shim preloaded: %.1f ms, median ratio %.3f\n", shimTrue * 1e3,
               median(shimRatios));
+  std::printf("  the floor, an empty library preloaded: %.1f ms, median ratio %.3f\n", emptyTrue * 1e3,
+              median(emptyRatios));
   double mifRunTrue = 0;
   for (int i = 0; i < 200; ++i) mifRunTrue += spawnWait({mif, "run", "--", "/bin/true"}, {});
   std::printf("  for reference, `mif run -- /bin/true` (mif's own checks, then exec): %.2f ms each\n",
