@@ -88,18 +88,29 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
       r.layer = doc.layer;
       if (r.layer != Layer::System) r.locked = false;  // the loader reported it already
     }
-  size_t total = 0;
-  for (auto& doc : layers) total += doc.rules.size();
-  impl->rules.reserve(total);
-  for (auto& doc : layers)
-    for (auto& r : doc.rules)
-      if (r.locked) impl->rules.push_back(std::move(r));
-  impl->lockedCount = static_cast<uint32_t>(impl->rules.size());
-  for (int l = static_cast<int>(Layer::CommandLine); l >= static_cast<int>(Layer::System); --l)
+  size_t total = 0, withRules = 0, locked = 0;
+  for (auto& doc : layers) {
+    total += doc.rules.size();
+    withRules += !doc.rules.empty();
+    for (const auto& r : doc.rules) locked += r.locked;
+  }
+  if (withRules == 1 && locked == 0) {
+    // One file's rules and none locked (the usual case): already in precedence order.
     for (auto& doc : layers)
-      if (static_cast<int>(doc.layer) == l)
-        for (auto& r : doc.rules)
-          if (!r.locked) impl->rules.push_back(std::move(r));  // moved-from locked rules keep locked = true
+      if (!doc.rules.empty()) impl->rules = std::move(doc.rules);
+  } else {
+    impl->rules.reserve(total);
+    for (auto& doc : layers)
+      for (auto& r : doc.rules)
+        if (r.locked) impl->rules.push_back(std::move(r));
+    for (int l = static_cast<int>(Layer::CommandLine); l >= static_cast<int>(Layer::System); --l)
+      for (auto& doc : layers)
+        if (static_cast<int>(doc.layer) == l)
+          for (auto& r : doc.rules)
+            if (!r.locked) impl->rules.push_back(std::move(r));  // moved-from locked rules keep locked = true
+  }
+  impl->lockedCount = static_cast<uint32_t>(locked);
+  impl->rulePvds.reserve(impl->rules.size());
   for (const auto& r : impl->rules) {
     PvdList ids;
     resolveList(r.pvd, r.pvdWhere.line ? r.pvdWhere : r.where, "rule", &ids);
