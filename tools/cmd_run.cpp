@@ -1,5 +1,5 @@
 // `mif run [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict] [--enforce]
-//          [--trace[=FILE]] -- PROGRAM [ARG...]`
+//          [--probe] [--trace[=FILE]] -- PROGRAM [ARG...]`
 //
 // Checks what it can check before the program starts (the policy, the PvD names, whether
 // the loader will honour LD_PRELOAD for PROGRAM), then hands the choice to libmif.so
@@ -25,13 +25,14 @@
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
+#include "probe/probe.h"
 
 namespace mif::cmd {
 namespace {
 
 constexpr const char* kUsage =
     "Usage: mif run [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict]\n"
-    "               [--enforce] [--trace[=FILE]] -- PROGRAM [ARG...]\n"
+    "               [--enforce] [--probe] [--trace[=FILE]] -- PROGRAM [ARG...]\n"
     "\n"
     "Runs PROGRAM with its sockets and names on the chosen provisioning domains.\n"
     "\n"
@@ -41,6 +42,10 @@ constexpr const char* kUsage =
     "  --dns ADDR      DNS servers of ad hoc PvDs (repeated or comma-separated)\n"
     "  --strict        nothing leaves through any other PvD; fail instead of falling back\n"
     "  --enforce       supervise system calls too (static and Go programs)\n"
+    "  --probe         first probe the preference (the --pvd list, else the policy's\n"
+    "                  non-strict [default]) as 'mif probe --count 3' does, and move the\n"
+    "                  PvDs that are not ok to its end; nothing is added or removed, and\n"
+    "                  --strict still never uses a PvD outside --pvd\n"
     "  --trace[=FILE]  one JSON line per decision, to FILE or stderr\n"
     "\n"
     "Exit status: PROGRAM's own; 125 if mif fails, 126 if PROGRAM cannot be executed,\n"
@@ -52,6 +57,7 @@ struct RunOptions {
   std::vector<std::string> dns;
   bool strict = false;
   bool enforce = false;
+  bool probe = false;
   std::optional<std::string> trace;  // "stderr" or a path
   std::vector<char*> program;        // PROGRAM ARG... (argv pointers, null-terminated later)
 };
@@ -105,6 +111,8 @@ int parse(int argc, char** argv, RunOptions* o) {
       o->strict = true;
     } else if (a == "--enforce") {
       o->enforce = true;
+    } else if (a == "--probe") {
+      o->probe = true;
     } else if (a == "--trace") {
       o->trace = "stderr";
     } else if (a.substr(0, 8) == "--trace=") {
@@ -183,13 +191,15 @@ std::optional<std::string> secureExecReason(const std::string& path) {
 }
 
 // Loads the layers as the library will and compiles them with the pin; prints `mif
-// check`-style lines and returns false when they do not validate.
-std::optional<policy::Policy> compilePolicy(const RunOptions& o, const policy::Pin& pin) {
+// check`-style lines (unless `quiet`) and returns false when they do not validate.
+std::optional<policy::Policy> compilePolicy(const RunOptions& o, const policy::Pin& pin,
+                                            bool quiet = false) {
   std::vector<policy::PolicyDoc> layers;
   bool ok = true;
   auto load = [&](const std::string& file, policy::Layer layer) {
     policy::LoadResult r = policy::loadFile(file, layer);
-    for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+    if (!quiet)
+      for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
     ok = ok && r.ok();
     layers.push_back(std::move(r.doc));
   };
@@ -200,7 +210,8 @@ std::optional<policy::Policy> compilePolicy(const RunOptions& o, const policy::P
   if (o.policyFile) load(*o.policyFile, policy::Layer::CommandLine);
   if (!ok) return std::nullopt;
   policy::CompileResult cr = policy::Policy::compile(std::move(layers), pin);
-  for (const auto& d : cr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!quiet)
+    for (const auto& d : cr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
   return std::move(cr.policy);
 }
 
@@ -232,6 +243,57 @@ std::string prependPreload(const std::string& lib) {
     rest.remove_prefix(sep + 1);
   }
   return out;
+}
+
+// --probe: probes the preference (the --pvd list, else the policy's [default] list) and
+// returns it with the PvDs that are not ok moved to its end, each group in its own order;
+// nullopt when the order stays. One stderr line per PvD moved (or kept) says why.
+std::optional<std::vector<std::string>> probedOrder(const RunOptions& o, const policy::Policy& compiled) {
+  std::vector<std::string> names = o.pvds;
+  if (names.empty()) {
+    const auto& d = compiled.defaults();
+    if (!d || d->pvd.empty()) {
+      cli::error("run", "--probe: no --pvd and no [default] in the policy: no preference to reorder");
+      return std::nullopt;
+    }
+    // A pin (MIF_PVD) is not strict unless everything is (MIF_STRICT): handing a strict
+    // [default]'s PvDs over as a pin would weaken it, so its order is kept.
+    if (d->strict) {
+      cli::error("run", "--probe: the policy's [default] is strict and keeps its order "
+                        "(reorder it with --pvd ... --strict --probe)");
+      return std::nullopt;
+    }
+    names = d->pvd;
+  }
+  std::vector<policy::PvdId> ids;
+  for (const auto& n : names) ids.push_back(*compiled.findPvd(n));  // compile checked them
+  std::unique_ptr<view::Snapshot> snap = view::LiveView::readOnce(compiled);
+  if (!snap->error.empty()) {
+    cli::error("run", "--probe: " + snap->error);
+    return std::nullopt;
+  }
+  probe::Options po;
+  po.count = 3;
+  std::vector<probe::Result> results = probe::run(compiled, *snap, ids, po);
+  std::vector<std::string> good, bad;
+  std::vector<std::string> why;
+  for (size_t k = 0; k < names.size(); ++k) {
+    const probe::Result& r = results[k];
+    if (r.verdict == probe::Verdict::Ok) {
+      good.push_back(names[k]);
+    } else {
+      bad.push_back(names[k]);
+      why.push_back(r.why.empty() ? std::string(probe::verdictName(r.verdict)) : r.why);
+    }
+  }
+  if (bad.empty()) return std::nullopt;
+  for (size_t k = 0; k < bad.size(); ++k) {
+    cli::error("run", good.empty() ? bad[k] + " kept: " + why[k] + ", and no PvD of the preference is ok"
+                                   : bad[k] + " demoted: " + why[k]);
+  }
+  if (good.empty()) return std::nullopt;
+  good.insert(good.end(), bad.begin(), bad.end());
+  return good;
 }
 
 }  // namespace
@@ -297,6 +359,20 @@ int run(int argc, char** argv) {
   if (!lib) {
     cli::error("run", "libmif.so not found beside the mif binary (expected ../lib/mif/libmif.so)");
     return cli::kExitRunFailed;
+  }
+
+  // --probe changes only the order of the preference handed over as MIF_PVD (a [default]
+  // preference becomes a non-strict pin of the same PvDs: step 6, just before [default]).
+  if (o.probe) {
+    if (auto order = probedOrder(o, *compiled)) {
+      o.pvds = *order;
+      pin.pvds = *order;
+      compiled = compilePolicy(o, pin, /*quiet=*/true);  // for --enforce's decisions
+      if (!compiled) {
+        cli::error("run", "--probe: the reordered preference does not compile");
+        return cli::kExitRunFailed;
+      }
+    }
   }
 
   setenv("LD_PRELOAD", prependPreload(*lib).c_str(), 1);

@@ -7,4 +7,5 @@ int show(int argc, char** argv);
 int explain(int argc, char** argv);
 int check(int argc, char** argv);
 int lab(int argc, char** argv);
+int probe(int argc, char** argv);
 }  // namespace mif::cmd

@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"explain", mif::cmd::explain, "explain which PvD a name or address would use, and why"},
     {"check", mif::cmd::check, "validate policy files"},
     {"lab", mif::cmd::lab, "build multi-PvD test networks of namespaces"},
+    {"probe", mif::cmd::probe, "check each PvD's connectivity by sending traffic through it"},
 };
 
 void usage(FILE* out) {

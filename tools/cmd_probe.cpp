@@ -1,0 +1,259 @@
+// `mif probe [--json] [--policy FILE]... [--pvd NAME]... [--dns ADDR]...
+//            [--target ADDR:PORT]... [--count N] [--timeout MS]`:
+// checks, by sending real traffic through each PvD only, whether it works: a link that is
+// up with an address may still lose most packets (RFC 6418 4.4 "poor layer 2"). The
+// probing itself is tools/probe/probe.h; this file parses, picks the PvDs and prints.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "commands.h"
+#include "mif/policy/loader.h"
+#include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
+#include "probe/probe.h"
+
+namespace mif::cmd {
+namespace {
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: mif probe [--json] [--policy FILE] [--pvd NAME]... [--dns ADDR]...\n"
+               "                 [--target ADDR:PORT]... [--count N] [--timeout MS]\n\n"
+               "Checks each PvD by sending real traffic through it only (its interface and\n"
+               "source address): a DNS query to each of its DNS servers over UDP, and a TCP\n"
+               "connect to each target (default: each of its DNS servers, on TCP), N times\n"
+               "each. A refused connection counts as reached. Every PvD is probed at once.\n\n"
+               "  --json            machine-readable output\n"
+               "  --policy FILE     add FILE to the system and user policies\n"
+               "  --pvd NAME        probe only NAME: a policy PvD, or an interface (ad hoc\n"
+               "                    PvD); repeat or separate with commas. Default: every PvD\n"
+               "                    of the policy, or every interface when it has none\n"
+               "  --dns ADDR        DNS servers of ad hoc PvDs\n"
+               "  --target A:PORT   TCP target, an address (IPv6: [ADDR]:PORT); repeatable\n"
+               "  --count N         attempts per check, 1-100 (default %d), 100 ms apart\n"
+               "  --timeout MS      per attempt, 1-60000 ms (default %lld)\n"
+               "  -h, --help        this help\n\n"
+               "Verdicts: ok (less than %.0f %% lost), poor (some answered, at least %.0f %%\n"
+               "lost), down (nothing answered, or the link cannot carry traffic), unknown\n"
+               "(nothing to try: no DNS server and no target of a family it has).\n"
+               "Exit status: 0 when every probed PvD is ok, 1 otherwise (or on an error),\n"
+               "2 on bad arguments.\n",
+               probe::Options{}.count, static_cast<long long>(probe::Options{}.timeout.count()),
+               probe::kPoorLossPercent, probe::kPoorLossPercent);
+}
+
+bool parseNumber(const std::string& s, long lo, long hi, long* out) {
+  if (s.empty() || s.size() > 9) return false;
+  long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string jsonRtt(const std::optional<double>& v) { return v ? fixed(*v, 3) : "null"; }
+
+void printJson(const std::vector<probe::Result>& results, const probe::Options& o) {
+  std::string out = "{\"count\":" + std::to_string(o.count) +
+                    ",\"timeout_ms\":" + std::to_string(o.timeout.count()) + ",\"pvds\":[";
+  for (size_t k = 0; k < results.size(); ++k) {
+    const probe::Result& r = results[k];
+    out += (k ? "," : "") + std::string("{\"name\":") + cli::jsonString(r.name) +
+           ",\"interface\":" + (r.interface.empty() ? "null" : cli::jsonString(r.interface)) +
+           ",\"verdict\":" + cli::jsonString(probe::verdictName(r.verdict)) +
+           ",\"attempts\":" + std::to_string(r.attempts) +
+           ",\"successes\":" + std::to_string(r.successes) +
+           ",\"loss_percent\":" + fixed(r.lossPercent, 1) +
+           ",\"median_rtt_ms\":" + jsonRtt(r.medianRttMs) +
+           ",\"why\":" + (r.why.empty() ? "null" : cli::jsonString(r.why)) + ",\"checks\":[";
+    for (size_t c = 0; c < r.checks.size(); ++c) {
+      const probe::Check& ch = r.checks[c];
+      out += (c ? "," : "") + std::string("{\"kind\":") +
+             (ch.kind == probe::Check::Kind::Dns ? "\"dns\"" : "\"tcp\"") +
+             ",\"target\":" + cli::jsonString(ch.to.toString()) +
+             ",\"attempts\":" + std::to_string(ch.attempts) +
+             ",\"successes\":" + std::to_string(ch.successes) + ",\"median_rtt_ms\":" + jsonRtt(ch.medianRttMs) +
+             ",\"last_error\":" + (ch.lastError.empty() ? "null" : cli::jsonString(ch.lastError)) +
+             "}";
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+void printText(const std::vector<probe::Result>& results) {
+  int nameW = 3, ifW = 9;
+  for (const auto& r : results) {
+    nameW = std::max(nameW, static_cast<int>(r.name.size()));
+    ifW = std::max(ifW, static_cast<int>(r.interface.size()));
+  }
+  std::printf("%-*s  %-*s  %6s  %6s  %5s  %10s  %s\n", nameW, "PVD", ifW, "INTERFACE", "PROBES",
+              "ANSWER", "LOSS", "MEDIAN RTT", "VERDICT");
+  for (const auto& r : results) {
+    std::string rtt = r.medianRttMs ? fixed(*r.medianRttMs, 2) + " ms" : "-";
+    std::string loss = r.attempts ? fixed(r.lossPercent, 0) + "%" : "-";
+    std::string line = probe::verdictName(r.verdict);
+    if (!r.why.empty()) line += " (" + r.why + ")";
+    std::printf("%-*s  %-*s  %6d  %6d  %5s  %10s  %s\n", nameW, r.name.c_str(), ifW,
+                r.interface.empty() ? "-" : r.interface.c_str(), r.attempts, r.successes,
+                loss.c_str(), rtt.c_str(), line.c_str());
+  }
+}
+
+}  // namespace
+
+int probe(int argc, char** argv) {
+  bool asJson = false;
+  std::vector<std::string> files;
+  policy::Pin pin;
+  probe::Options opts;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string v;
+    // --opt VALUE or --opt=VALUE; a missing value ends the command with status 2.
+    auto valueOf = [&](const char* opt) {
+      std::string prefix = std::string(opt) + "=";
+      if (a.rfind(prefix, 0) == 0) {
+        v = a.substr(prefix.size());
+        return true;
+      }
+      if (a != opt) return false;
+      if (i + 1 >= argc) {
+        cli::error(std::string("probe: ") + opt, "needs a value (try 'mif probe --help')");
+        std::exit(cli::kExitUsage);
+      }
+      v = argv[++i];
+      return true;
+    };
+    auto bad = [&](const std::string& opt, const std::string& why) {
+      cli::error("probe: " + opt + " " + v, why);
+      return cli::kExitUsage;
+    };
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return cli::kExitOk;
+    } else if (a == "--json" || a == "-j") {
+      asJson = true;
+    } else if (valueOf("--policy")) {
+      files.push_back(v);
+    } else if (valueOf("--pvd")) {
+      for (size_t p = 0, e; p <= v.size(); p = e + 1) {
+        e = v.find(',', p);
+        if (e == std::string::npos) e = v.size();
+        if (e > p) pin.pvds.push_back(v.substr(p, e - p));
+      }
+    } else if (valueOf("--dns")) {
+      auto addr = policy::IpAddress::parse(v);
+      if (!addr) return bad("--dns", "not an IP address");
+      pin.dns.push_back(*addr);
+    } else if (valueOf("--target")) {
+      probe::Endpoint e;
+      if (std::string why = probe::parseEndpoint(v, &e); !why.empty()) return bad("--target", why);
+      opts.targets.push_back(e);
+    } else if (valueOf("--count")) {
+      long n;
+      if (!parseNumber(v, 1, 100, &n)) return bad("--count", "not a whole number from 1 to 100");
+      opts.count = static_cast<int>(n);
+    } else if (valueOf("--timeout")) {
+      long n;
+      if (!parseNumber(v, 1, 60000, &n)) return bad("--timeout", "not a number of milliseconds from 1 to 60000");
+      opts.timeout = std::chrono::milliseconds(n);
+    } else {
+      cli::error("probe: " + a, "unknown argument (try 'mif probe --help')");
+      return cli::kExitUsage;
+    }
+  }
+  for (const auto& f : files) {
+    if (::access(f.c_str(), R_OK) != 0) {
+      cli::error("probe: --policy " + f, std::strerror(errno));
+      return cli::kExitUsage;
+    }
+  }
+
+  // The layers as `mif show` and the library load them, compiled with the names asked for.
+  auto compile = [&](const policy::Pin& p) -> std::optional<policy::Policy> {
+    std::vector<policy::PolicyDoc> layers;
+    std::vector<policy::Diagnostic> diags;
+    auto load = [&](const std::string& path, policy::Layer layer) {
+      auto r = policy::loadFile(path, layer);
+      diags.insert(diags.end(), r.diagnostics.begin(), r.diagnostics.end());
+      layers.push_back(std::move(r.doc));
+    };
+    if (::access(policy::systemPolicyPath().c_str(), F_OK) == 0)
+      load(policy::systemPolicyPath(), policy::Layer::System);
+    if (auto user = policy::userPolicyPath(); !user.empty() && ::access(user.c_str(), F_OK) == 0)
+      load(user, policy::Layer::User);
+    for (const auto& f : files) load(f, policy::Layer::CommandLine);
+    auto compiled = policy::Policy::compile(std::move(layers), p);
+    diags.insert(diags.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
+    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.format().c_str());
+    if (!compiled.policy || policy::hasErrors(diags)) return std::nullopt;
+    return std::move(compiled.policy);
+  };
+  std::optional<policy::Policy> compiled = compile(pin);
+  if (!compiled) {
+    cli::error("probe", "the policy does not validate (see 'mif check')");
+    return cli::kExitFailure;
+  }
+  auto snap = view::LiveView::readOnce(*compiled);
+  if (!snap->error.empty()) {
+    cli::error("probe", snap->error);
+    return cli::kExitFailure;
+  }
+  // No policy PvD at all and none named: every interface but loopback, as ad hoc PvDs.
+  if (pin.pvds.empty() && compiled->pvds().empty()) {
+    for (const auto& i : snap->interfaces)
+      if (i.kind != "loopback") pin.pvds.push_back(i.name);
+    if (pin.pvds.empty()) {
+      cli::error("probe", "no PvD in the policy and no interface but loopback: nothing to probe");
+      return cli::kExitFailure;
+    }
+    compiled = compile(pin);
+    if (!compiled) return cli::kExitFailure;
+    snap = view::LiveView::readOnce(*compiled);
+  }
+
+  std::vector<policy::PvdId> ids;
+  if (pin.pvds.empty()) {
+    for (size_t k = 0; k < compiled->pvds().size(); ++k) ids.push_back(static_cast<policy::PvdId>(k));
+  } else {
+    for (const auto& name : pin.pvds) {
+      auto id = compiled->findPvd(name);
+      if (!id || (compiled->pvds()[*id].adHoc && snap->interfaceByName(name) == nullptr)) {
+        cli::error("probe: --pvd " + name, "no PvD of that name in the policy and no such interface");
+        return cli::kExitUsage;
+      }
+      if (std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+    }
+  }
+
+  std::vector<probe::Result> results = probe::run(*compiled, *snap, ids, opts);
+  if (asJson)
+    printJson(results, opts);
+  else
+    printText(results);
+  for (const auto& r : results)
+    if (r.verdict != probe::Verdict::Ok) return cli::kExitFailure;
+  return cli::kExitOk;
+}
+
+}  // namespace mif::cmd
