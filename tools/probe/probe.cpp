@@ -312,8 +312,8 @@ std::vector<Result> run(const policy::Policy& policy, const view::Snapshot& snap
     if (r.checks.empty()) {
       r.verdict = Verdict::Unknown;
       r.why = p->dns.empty() && opts.targets.empty()
-                  ? "nothing to probe: no DNS server and no --target"
-                  : "nothing to probe: no DNS server or --target of a family it has";
+                  ? "nothing to probe: no DNS server and no target"
+                  : "nothing to probe: no DNS server or target of a family it has";
       continue;
     }
     for (size_t c = 0; c < r.checks.size(); ++c)
