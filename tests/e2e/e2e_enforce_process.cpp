@@ -18,19 +18,7 @@ using namespace std::chrono_literals;
 // The built-in "wifi-vpn" topology under a name of our own (see
 // e2e_enforce_static.cpp for why).
 std::string topology() {
-  static std::string path = [] {
-    std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/wifi-vpn.toml");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string t = text.str();
-    const std::string from = "name = \"wifi-vpn\"";
-    if (auto at = t.find(from); at != std::string::npos)
-      t.replace(at, from.size(), "name = \"enf-proc\"");
-    const char* tmp = getenv("TMPDIR");
-    std::string out = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-proc.toml";
-    std::ofstream(out) << t;
-    return out;
-  }();
+  static const std::string path = mif::e2e::renamedTopology("wifi-vpn", "enf-proc");
   return path;
 }
 

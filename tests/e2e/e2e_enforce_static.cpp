@@ -27,19 +27,7 @@ using namespace std::chrono_literals;
 // The built-in "wifi-vpn" under a name of our own, so that another test program using
 // "wifi-vpn" at the same time (whose Lab would tear ours down) never meets this one.
 std::string topology() {
-  static std::string path = [] {
-    std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/wifi-vpn.toml");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string t = text.str();
-    const std::string from = "name = \"wifi-vpn\"";
-    if (auto at = t.find(from); at != std::string::npos)
-      t.replace(at, from.size(), "name = \"enf-wifi-vpn\"");
-    const char* tmp = getenv("TMPDIR");
-    std::string out = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-wifi-vpn.toml";
-    std::ofstream(out) << t;
-    return out;
-  }();
+  static const std::string path = mif::e2e::renamedTopology("wifi-vpn", "enf-wifi-vpn");
   return path;
 }
 const char* kBusybox = "/bin/busybox";

@@ -25,14 +25,6 @@ using mif::e2e::ExecOptions;
 using mif::e2e::Lab;
 using mif::e2e::Served;
 
-std::vector<Served> servedHttp(const Lab& lab, const std::string& host) {
-  std::vector<Served> out;
-  for (const auto& s : lab.served(host)) {
-    if (s.proto == "http") out.push_back(s);
-  }
-  return out;
-}
-
 // 1-based line of the first line of TEXT that starts with PREFIX (0 when none).
 int lineOf(const std::string& text, const std::string& prefix) {
   int line = 1;
@@ -71,13 +63,11 @@ class PolicyConflicts : public ::testing::Test {
  protected:
   void SetUp() override {
     MIF_E2E_REQUIRE_LAB();
-    char tmpl[] = "/tmp/mif-e2e-conflicts-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    xdg_ = dir_ + "/xdg";
+    ASSERT_TRUE(tmp_.ok());
+    xdg_ = tmp_.path() + "/xdg";
     std::filesystem::create_directories(xdg_ + "/mif");
     userFile_ = xdg_ + "/mif/policy.toml";
-    cliFile_ = dir_ + "/cli.toml";
+    cliFile_ = tmp_.path() + "/cli.toml";
     lab_ = std::make_unique<Lab>("oneway");
     ASSERT_TRUE(lab_->ok()) << lab_->error();
     lab_->clearLogs();
@@ -88,11 +78,6 @@ class PolicyConflicts : public ::testing::Test {
     ASSERT_FALSE(cell4_.empty());
     ASSERT_FALSE(www4_.empty());
   }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-
   // The user layer defines the PvDs (the command-line layer only refers to them: layers
   // are merged before references are checked), a [default] of Wi-Fi, and RULE.
   void writeUser(const std::string& rule) {
@@ -114,7 +99,7 @@ class PolicyConflicts : public ::testing::Test {
   // The source address www saw for one curl run (plain or under mif with MIFARGS).
   std::string clientOf(const CommandResult& r) {
     EXPECT_TRUE(r.ok()) << r.describe();
-    auto seen = servedHttp(*lab_, "www");
+    auto seen = lab_->served("www", "http");
     lab_->clearLogs();
     if (seen.size() != 1u) {
       ADD_FAILURE() << "www served " << seen.size() << " requests; " << r.describe();
@@ -130,7 +115,8 @@ class PolicyConflicts : public ::testing::Test {
   }
 
   std::unique_ptr<Lab> lab_;
-  std::string dir_, xdg_, userFile_, cliFile_, userText_, cliText_;
+  mif::e2e::TempDir tmp_{"e2e-conflicts"};
+  std::string xdg_, userFile_, cliFile_, userText_, cliText_;
   std::string wifi4_, cell4_, www4_;
 };
 

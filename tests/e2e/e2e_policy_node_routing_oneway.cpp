@@ -29,40 +29,6 @@ using mif::e2e::ExecOptions;
 using mif::e2e::Lab;
 using mif::e2e::Served;
 
-std::vector<Served> servedHttp(const Lab& lab, const std::string& host) {
-  std::vector<Served> out;
-  for (const auto& s : lab.served(host)) {
-    if (s.proto == "http") out.push_back(s);
-  }
-  return out;
-}
-
-// A temporary directory for the test's policy files and an empty XDG_CONFIG_HOME (so no
-// user layer of the machine leaks into the test); removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mif-e2e-oneway-XXXXXX";
-    if (mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string file = path_ + "/" + name;
-    std::ofstream(file) << text;
-    return file;
-  }
-
- private:
-  std::string path_;
-};
-
 class OnewayRouting : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -101,11 +67,11 @@ class OnewayRouting : public ::testing::Test {
     auto plain = lab_->exec(curl(svc4_), opts());
     EXPECT_FALSE(plain.ok()) << "the kernel's default route (Wi-Fi) cannot reach it: "
                              << plain.describe();
-    EXPECT_TRUE(servedHttp(*lab_, "cellsvc").empty());
+    EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
     lab_->clearLogs();
   }
 
-  TempDir dir_;
+  mif::e2e::TempDir dir_{"e2e-oneway"};
   std::unique_ptr<Lab> lab_;
   std::string xdg_, wifi4_, cell4_, svc4_, www4_;
 };
@@ -118,7 +84,7 @@ TEST_F(OnewayRouting, PvdPrefixesReachTheCellularOnlyDestination) {
   auto r = lab_->mifRun({"--policy", policy}, curl(svc4_), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.out.find("host=cellsvc"), std::string::npos) << r.out;
-  auto seen = servedHttp(*lab_, "cellsvc");
+  auto seen = lab_->served("cellsvc", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, cell4_);
   EXPECT_EQ(lab_->pvdOfAddress(seen[0].client), "cell");
@@ -127,7 +93,7 @@ TEST_F(OnewayRouting, PvdPrefixesReachTheCellularOnlyDestination) {
   lab_->clearLogs();
   r = lab_->mifRun({"--policy", policy}, curl(www4_), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_);
 }
@@ -143,7 +109,7 @@ TEST_F(OnewayRouting, DstRuleReachesTheCellularOnlyDestination) {
       "    print('failed', e); sys.exit(3)\n";
   auto plain = lab_->exec({"python3", "-c", script}, opts());
   EXPECT_EQ(plain.status, 3) << plain.describe();
-  EXPECT_TRUE(servedHttp(*lab_, "cellsvc").empty());
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
 
   lab_->clearLogs();
   const std::string policy = dir_.write(
@@ -151,7 +117,7 @@ TEST_F(OnewayRouting, DstRuleReachesTheCellularOnlyDestination) {
   auto r = lab_->mifRun({"--policy", policy}, {"python3", "-c", script}, opts());
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.out.find("host=cellsvc"), std::string::npos) << r.out;
-  auto seen = servedHttp(*lab_, "cellsvc");
+  auto seen = lab_->served("cellsvc", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, cell4_);
 
@@ -159,7 +125,7 @@ TEST_F(OnewayRouting, DstRuleReachesTheCellularOnlyDestination) {
   lab_->clearLogs();
   r = lab_->mifRun({"--policy", policy}, curl(svc4_), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "cellsvc");
+  seen = lab_->served("cellsvc", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, cell4_);
   auto ex = lab_->exec({mif::e2e::mifBinary(), "explain", "--policy", policy, "--app", "curl",
@@ -175,7 +141,7 @@ TEST_F(OnewayRouting, DstRuleReachesTheCellularOnlyDestination) {
 TEST_F(OnewayRouting, UserPreferenceForAnAppOverridesTheDefaultRoute) {
   auto plain = lab_->exec(curl(www4_), opts());
   ASSERT_TRUE(plain.ok()) << plain.describe();
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_) << "the kernel's choice is Wi-Fi (the problem)";
 
@@ -184,7 +150,7 @@ TEST_F(OnewayRouting, UserPreferenceForAnAppOverridesTheDefaultRoute) {
       "prefer.toml", pvds() + "[[rule]]\napp = \"curl\"\npvd = [\"cell\", \"wifi\"]\n");
   auto r = lab_->mifRun({"--policy", policy}, curl(www4_), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, cell4_);
 
@@ -196,7 +162,7 @@ TEST_F(OnewayRouting, UserPreferenceForAnAppOverridesTheDefaultRoute) {
       "s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(500); s.close()\n";
   r = lab_->mifRun({"--policy", policy}, {"python3", "-c", script}, opts());
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_);
 
@@ -206,7 +172,7 @@ TEST_F(OnewayRouting, UserPreferenceForAnAppOverridesTheDefaultRoute) {
       "prefer-dst.toml", pvds() + "[[rule]]\ndst = \"" + www4_ + "/32\"\npvd = [\"cell\", \"wifi\"]\n");
   r = lab_->mifRun({"--policy", byDst}, {"python3", "-c", script}, opts());
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, cell4_);
 }

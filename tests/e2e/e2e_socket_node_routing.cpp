@@ -19,13 +19,6 @@ namespace {
 using mif::e2e::Lab;
 using mif::e2e::Served;
 
-std::vector<Served> servedHttp(const Lab& lab, const std::string& host) {
-  return mif::e2e::sock::servedProto(lab, host, "http");
-}
-std::vector<Served> servedUdp(const Lab& lab, const std::string& host) {
-  return mif::e2e::sock::servedProto(lab, host, "udp");
-}
-
 // A policy file for the lab's two PvDs (removed when the test ends).
 class PolicyFile {
  public:
@@ -68,21 +61,21 @@ class NodeRouting : public ::testing::Test {
 TEST_F(NodeRouting, CurlLeavesThroughTheVpnOnlyUnderMif) {
   auto plain = lab_->exec({"curl", "-sS", "--max-time", "5", "http://" + www4_ + "/"});
   ASSERT_TRUE(plain.ok()) << plain.describe();
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_) << "the kernel's choice is Wi-Fi (the problem)";
 
   lab_->clearLogs();
   auto r = lab_->mifRun({"--pvd", tun_}, {"curl", "-sS", "--max-time", "5", "http://" + www4_ + "/"});
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, vpn4_);
 
   lab_->clearLogs();
   r = lab_->mifRun({"--pvd", tun_}, {"curl", "-sS", "--max-time", "5", "http://[" + www6_ + "]/"});
   ASSERT_TRUE(r.ok()) << r.describe();
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, vpn6_);
 }
@@ -90,12 +83,12 @@ TEST_F(NodeRouting, CurlLeavesThroughTheVpnOnlyUnderMif) {
 TEST_F(NodeRouting, WgetLeavesThroughTheVpnOnlyUnderMif) {
   auto plain = lab_->exec({"wget", "-q", "-T", "5", "-O", "-", "http://" + www4_ + "/"});
   ASSERT_TRUE(plain.ok()) << plain.describe();
-  ASSERT_EQ(servedHttp(*lab_, "www").size(), 1u) << plain.describe();
-  EXPECT_EQ(servedHttp(*lab_, "www")[0].client, wifi4_);
+  ASSERT_EQ(lab_->served("www", "http").size(), 1u) << plain.describe();
+  EXPECT_EQ(lab_->served("www", "http")[0].client, wifi4_);
   lab_->clearLogs();
   auto r = lab_->mifRun({"--pvd", tun_}, {"wget", "-q", "-T", "5", "-O", "-", "http://" + www4_ + "/"});
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, vpn4_);
 }
@@ -116,8 +109,8 @@ TEST_F(NodeRouting, PythonTcpAndConnectedUdpBothFamilies) {
   lab_->clearLogs();
   auto r = lab_->mifRun({"--pvd", tun_}, {"python3", "-c", script});
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto http = servedHttp(*lab_, "www");
-  auto udp = servedUdp(*lab_, "www");
+  auto http = lab_->served("www", "http");
+  auto udp = lab_->served("www", "udp");
   ASSERT_EQ(http.size(), 2u);
   ASSERT_EQ(udp.size(), 2u);
   EXPECT_EQ(http[0].client, vpn4_);
@@ -143,13 +136,13 @@ TEST_F(NodeRouting, UnconnectedUdpChoosesPerDatagram) {
       "    u.sendto(b'ping', (a, 7)); u.recvfrom(500)\n";
   auto plain = lab_->exec({"python3", "-c", script});
   ASSERT_TRUE(plain.ok()) << plain.describe();
-  for (const auto& s : servedUdp(*lab_, "www")) EXPECT_EQ(s.client, wifi4_);
+  for (const auto& s : lab_->served("www", "udp")) EXPECT_EQ(s.client, wifi4_);
 
   lab_->clearLogs();
   auto r = lab_->mifRun({"--policy", policy.path()}, {"python3", "-c", script});
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto www = servedUdp(*lab_, "www");
-  auto decoy = servedUdp(*lab_, "decoy");
+  auto www = lab_->served("www", "udp");
+  auto decoy = lab_->served("decoy", "udp");
   ASSERT_EQ(www.size(), 2u);
   ASSERT_EQ(decoy.size(), 1u);
   EXPECT_EQ(www[0].client, vpn4_);
@@ -175,14 +168,14 @@ TEST_F(NodeRouting, ExplicitBindKeepsTheProgramsChoiceOnItsInterface) {
       "    print('failed', e); sys.exit(3)\n";
   auto plain = lab_->exec({"python3", "-c", script});
   EXPECT_FALSE(plain.ok()) << "without mif the VPN source leaves through Wi-Fi: " << plain.describe();
-  EXPECT_TRUE(servedHttp(*lab_, "www").empty());
+  EXPECT_TRUE(lab_->served("www", "http").empty());
 
   lab_->clearLogs();
   // No --pvd at all: an empty pin still loads the library, the program's own bind decides.
   PolicyFile policy("[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\n[default]\npvd = \"wifi\"\n");
   auto r = lab_->mifRun({"--policy", policy.path()}, {"python3", "-c", script});
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, vpn4_);
 }
@@ -194,7 +187,7 @@ TEST_F(NodeRouting, SocatAndNc) {
   r = lab_->mifRun({"--pvd", tun_},
                    {"sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + www4_ + " 80"});
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 2u);
   for (const auto& s : seen) EXPECT_EQ(s.client, vpn4_);
 }
@@ -206,7 +199,7 @@ TEST_F(NodeRouting, ShellProcessTree) {
                         {"sh", "-c", "curl -s --max-time 5 " + url + " && (wget -q -T 5 -O - " + url +
                                          ") && sh -c 'curl -s --max-time 5 " + url + "'"});
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 3u);
   for (const auto& s : seen) EXPECT_EQ(s.client, vpn4_);
 }

@@ -43,7 +43,7 @@ class NodeRoutingApps : public ::testing::Test {
            "    return d.decode().split('client=')[1].split()[0]\n";
   }
   void expectAllFromVpn(size_t count) {
-    auto seen = servedProto(*lab_, "www", "http");
+    auto seen = lab_->served("www", "http");
     EXPECT_EQ(seen.size(), count);
     size_t wrong = 0;
     for (const auto& s : seen) wrong += s.client != vpn4_;

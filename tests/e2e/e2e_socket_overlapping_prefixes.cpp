@@ -24,14 +24,14 @@ TEST(OverlappingPrefixes, PinnedToHomeTheSameAddressReachesTheNas) {
 
   auto plain = lab.exec(curl);
   ASSERT_TRUE(plain.ok()) << plain.describe();
-  EXPECT_EQ(servedProto(lab, "nas", "http").size(), 0u) << "the problem: the NAS is unreachable";
-  ASSERT_EQ(servedProto(lab, "app", "http").size(), 1u);
+  EXPECT_EQ(lab.served("nas", "http").size(), 0u) << "the problem: the NAS is unreachable";
+  ASSERT_EQ(lab.served("app", "http").size(), 1u);
 
   lab.clearLogs();
   auto r = lab.mifRun({"--pvd", lab.link("home")}, curl);
   ASSERT_TRUE(r.ok()) << r.describe();
-  EXPECT_EQ(servedProto(lab, "app", "http").size(), 0u);
-  auto nas = servedProto(lab, "nas", "http");
+  EXPECT_EQ(lab.served("app", "http").size(), 0u);
+  auto nas = lab.served("nas", "http");
   ASSERT_EQ(nas.size(), 1u);
   EXPECT_EQ(nas[0].client, lab.addr4("home"));
 

@@ -41,11 +41,11 @@ TEST(SingleInterfaceMultiplePvds, ConnectionsToBUseBsSourceAddress) {
   lab.clearLogs();
   auto wrong = lab.mifRun({"--policy", tmpl, "--pvd", "a"}, curl);
   EXPECT_FALSE(wrong.ok()) << "with a's source, router a cannot reach b's service: " << wrong.describe();
-  EXPECT_TRUE(servedProto(lab, "bsvc", "http").empty());
+  EXPECT_TRUE(lab.served("bsvc", "http").empty());
   auto r = lab.mifRun({"--policy", tmpl, "--pvd", "b"}, curl);
   unlink(tmpl);
   ASSERT_TRUE(r.ok()) << r.describe();
-  auto seen = servedProto(lab, "bsvc", "http");
+  auto seen = lab.served("bsvc", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, lab.addr6("b"));
 }

@@ -25,15 +25,6 @@ inline std::string privateTopology(const std::string& builtin) {
   return path;
 }
 
-inline std::vector<Served> servedProto(const Lab& lab, const std::string& host,
-                                       const std::string& proto) {
-  std::vector<Served> out;
-  for (const auto& s : lab.served(host)) {
-    if (s.proto == proto) out.push_back(s);
-  }
-  return out;
-}
-
 inline std::vector<std::string> outputLines(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;

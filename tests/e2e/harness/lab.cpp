@@ -500,6 +500,13 @@ bool Lab::dnsSaw(std::string_view pvd, std::string_view name,
   }
 }
 
+std::vector<Served> Lab::served(std::string_view host, std::string_view proto) const {
+  std::vector<Served> out;
+  for (auto& s : served(host))
+    if (s.proto == proto) out.push_back(std::move(s));
+  return out;
+}
+
 std::vector<Served> Lab::served(std::string_view host) const {
   std::vector<Served> out;
   std::error_code ec;
@@ -616,6 +623,36 @@ bool Lab::setPortalAuthenticated(std::string_view pvd, bool authenticated) const
   return reportIfFailed(mif({"lab", "portal", name_, std::string(pvd),
                              authenticated ? "auth" : "unauth"}),
                         "mif lab portal");
+}
+
+TempDir::TempDir(std::string_view tag) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/mif-" + std::string(tag) + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) fs::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& text) const {
+  const std::string file = path_ + "/" + name;
+  std::ofstream(file) << text;
+  return file;
+}
+
+std::string renamedTopology(const std::string& builtin, const std::string& name) {
+  std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/" + builtin + ".toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string t = text.str();
+  const std::string from = "name = \"" + builtin + "\"";
+  if (auto at = t.find(from); at != std::string::npos) t.replace(at, from.size(), "name = \"" + name + "\"");
+  const char* tmp = std::getenv("TMPDIR");
+  std::string out = std::string(tmp && *tmp ? tmp : "/tmp") + "/mif-topology-" + name + ".toml";
+  std::ofstream(out) << t;
+  return out;
 }
 
 }  // namespace mif::e2e

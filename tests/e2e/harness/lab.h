@@ -226,6 +226,8 @@ class Lab {
   // Requests answered by the lab's services so far, oldest first; with HOST, only that
   // host's. A service logs each request before answering it, so this needs no waiting.
   std::vector<Served> served(std::string_view host = "") const;
+  // The same, only the requests of one protocol ("http" or "udp").
+  std::vector<Served> served(std::string_view host, std::string_view proto) const;
   // Empties the DNS and service logs, so that the next step sees only its own traffic.
   void clearLogs() const;
 
@@ -262,5 +264,28 @@ class Lab {
   std::vector<std::pair<std::string, std::string>> facts_;
   mutable int captures_ = 0;
 };
+
+// A temporary directory (under $TMPDIR or /tmp) for a test's policy files, and an empty
+// XDG_CONFIG_HOME so that no user layer of the machine leaks into the test; removed with
+// everything in it when destroyed.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view tag = "e2e");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  // Writes TEXT to path()/NAME and returns that file's path.
+  std::string write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::string path_;
+};
+
+// The path of a copy of built-in topology BUILTIN renamed NAME (written once per process
+// into $TMPDIR or /tmp), so that a test program using it never meets, or tears down,
+// another test program's instance of the built-in one.
+std::string renamedTopology(const std::string& builtin, const std::string& name);
 
 }  // namespace mif::e2e
