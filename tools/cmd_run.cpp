@@ -256,11 +256,13 @@ std::optional<std::vector<std::string>> probedOrder(const RunOptions& o, const p
       cli::error("run", "--probe: no --pvd and no [default] in the policy: no preference to reorder");
       return std::nullopt;
     }
-    // A pin (MIF_PVD) is not strict unless everything is (MIF_STRICT): handing a strict
-    // [default]'s PvDs over as a pin would weaken it, so its order is kept.
-    if (d->strict) {
-      cli::error("run", "--probe: the policy's [default] is strict and keeps its order "
-                        "(reorder it with --pvd ... --strict --probe)");
+    // [default]'s PvDs are handed over as a pin (MIF_PVD), which is strict exactly when
+    // MIF_STRICT is set: a non-strict pin would weaken a strict [default], and --strict
+    // would turn the pin into step 2, above every rule. Either way the order is kept.
+    if (d->strict || o.strict) {
+      cli::error("run", std::string("--probe: ") +
+                            (d->strict ? "the policy's [default] is strict" : "--strict without --pvd") +
+                            ": [default] keeps its order (name the PvDs: --pvd ... --strict --probe)");
       return std::nullopt;
     }
     names = d->pvd;

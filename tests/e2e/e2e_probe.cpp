@@ -199,6 +199,18 @@ TEST_F(Probe, RunWithProbeReordersTheDefaultPreference) {
   auto seen = servedHttp(*lab_, "www");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_);
+
+  // What the library is handed: the same PvDs, reordered, as a non-strict pin.
+  const std::vector<std::string> env = {"sh", "-c", "echo \"pvd=$MIF_PVD strict=$MIF_STRICT\""};
+  r = lab_->mifRun({"--policy", file, "--probe"}, env, opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.out, "pvd=wifi,cell strict=\n");
+  // --strict without --pvd: a reordered pin would be a strict pin (above every rule), so
+  // [default] keeps its order and nothing else is handed over.
+  r = lab_->mifRun({"--policy", file, "--strict", "--probe"}, env, opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.out, "pvd= strict=1\n");
+  EXPECT_NE(r.err.find("[default] keeps its order"), std::string::npos) << r.err;
 }
 
 // --strict never moves to a PvD outside the pin: pinned to cellular alone, it stays there
