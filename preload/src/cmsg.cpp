@@ -20,13 +20,29 @@ bool hasPktinfo(const msghdr& m) noexcept {
 }
 
 Merge mergePktinfo(const msghdr& m, const Outcome& o, int socketFamily, char* buf, size_t cap,
-                   size_t* len) noexcept {
-  const size_t theirs = m.msg_control != nullptr ? CMSG_ALIGN(m.msg_controllen) : 0;
+                   size_t* len, const void* liveFrame) noexcept {
+  // msg_controllen != 0 with a NULL msg_control is the kernel's EFAULT too.
+  const size_t theirs = m.msg_controllen != 0 ? CMSG_ALIGN(m.msg_controllen) : 0;
   const size_t ours =
       socketFamily == AF_INET ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
-  if (theirs + ours > cap) return Merge::TooLarge;
+  if (theirs < m.msg_controllen || theirs + ours > cap) {
+    // Too large to copy; still the program's own choice if it names one. 64 KiB bounds the
+    // probing (the kernel refuses control data above net.core.optmem_max anyway).
+    constexpr size_t kScanLimit = 64 * 1024;
+    if (m.msg_controllen <= kScanLimit &&
+        callerReadable(m.msg_control, m.msg_controllen, liveFrame) && hasPktinfo(m)) {
+      return Merge::ProgramsOwn;
+    }
+    return Merge::TooLarge;
+  }
   std::memset(buf, 0, theirs + ours);
-  if (theirs != 0) std::memcpy(buf, m.msg_control, m.msg_controllen);
+  if (theirs != 0) {
+    if (!copyFromCaller(buf, m.msg_control, m.msg_controllen, liveFrame)) return Merge::Unreadable;
+    msghdr copy{};
+    copy.msg_control = buf;
+    copy.msg_controllen = m.msg_controllen;
+    if (hasPktinfo(copy)) return Merge::ProgramsOwn;
+  }
   auto* c = reinterpret_cast<cmsghdr*>(buf + theirs);
   if (socketFamily == AF_INET) {
     c->cmsg_level = IPPROTO_IP;

@@ -15,9 +15,12 @@
 namespace mif::preload {
 namespace {
 
-bool isInetSocket(int fd, const sockaddr* peer, const socklen_t* peerLen) noexcept {
+// The kernel wrote min(given, actual) bytes of the peer's address and then the actual
+// length into *peerLen, so the family can be read from `peer` only when the program gave
+// room for it (`given`, read before the call); otherwise the socket is asked.
+bool isInetSocket(int fd, const sockaddr* peer, socklen_t given) noexcept {
   sa_family_t family = AF_UNSPEC;
-  if (peer != nullptr && peerLen != nullptr && *peerLen >= sizeof(sa_family_t)) {
+  if (peer != nullptr && given >= sizeof(sa_family_t)) {
     std::memcpy(&family, peer, sizeof family);  // written by the kernel just now
   } else {
     sockaddr_storage ss;
@@ -28,13 +31,26 @@ bool isInetSocket(int fd, const sockaddr* peer, const socklen_t* peerLen) noexce
   return family == AF_INET || family == AF_INET6;
 }
 
+// What accept() needs to know before the real call: whether vet() will look at all, and
+// how much room the program gave for the peer's address (0 when unknown: vet() then asks
+// the socket). *len is read fault-safely: a pointer the kernel answers with EFAULT must
+// not crash the program here.
+socklen_t roomGiven(const sockaddr* peer, const socklen_t* len, const void* liveFrame) noexcept {
+  if (peer == nullptr || len == nullptr || ReentryGuard::active()) return 0;
+  Runtime* rt = Runtime::peek();
+  if (rt != nullptr && !rt->strictPossible()) return 0;
+  socklen_t given = 0;
+  if (!copyFromCaller(&given, len, sizeof given, liveFrame)) return 0;
+  return given;
+}
+
 // Returns fd, or -1 with errno ECONNABORTED after closing a forbidden connection.
-int vet(int fd, const sockaddr* peer, const socklen_t* peerLen) noexcept {
+int vet(int fd, const sockaddr* peer, socklen_t given) noexcept {
   if (fd < 0 || ReentryGuard::active()) return fd;
   Runtime* rt = Runtime::peek();
   if (rt != nullptr && !rt->strictPossible()) return fd;
   ErrnoKeeper keep;
-  if (!isInetSocket(fd, peer, peerLen)) {
+  if (!isInetSocket(fd, peer, given)) {
     keep.restore();
     return fd;
   }
@@ -66,7 +82,8 @@ MIF_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
     errno = ENOSYS;
     return -1;
   }
-  return vet(realAccept(fd, addr, len), addr, len);
+  const socklen_t given = roomGiven(addr, len, MIF_LIVE_FRAME());
+  return vet(realAccept(fd, addr, len), addr, given);
 }
 
 MIF_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
@@ -75,7 +92,8 @@ MIF_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
     errno = ENOSYS;
     return -1;
   }
-  return vet(realAccept4(fd, addr, len, flags), addr, len);
+  const socklen_t given = roomGiven(addr, len, MIF_LIVE_FRAME());
+  return vet(realAccept4(fd, addr, len, flags), addr, given);
 }
 
 }  // extern "C"

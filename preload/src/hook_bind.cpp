@@ -19,7 +19,11 @@ MIF_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
     return -1;
   }
   Endpoint local;
-  if (ReentryGuard::active() || !fromSockaddr(addr, len, &local)) return realBind(fd, addr, len);
+  // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
+  // it, with the socket untouched.
+  if (ReentryGuard::active() || !fromCallerSockaddr(addr, len, &local, MIF_LIVE_FRAME())) {
+    return realBind(fd, addr, len);
+  }
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return realBind(fd, addr, len);
   ErrnoKeeper keep;

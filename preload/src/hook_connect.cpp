@@ -15,7 +15,11 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     return -1;
   }
   Endpoint dst;
-  if (ReentryGuard::active() || !fromSockaddr(addr, len, &dst)) return realConnect(fd, addr, len);
+  // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
+  // it, with the socket untouched.
+  if (ReentryGuard::active() || !fromCallerSockaddr(addr, len, &dst, MIF_LIVE_FRAME())) {
+    return realConnect(fd, addr, len);
+  }
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return realConnect(fd, addr, len);
   ErrnoKeeper keep;

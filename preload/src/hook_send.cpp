@@ -23,14 +23,18 @@ struct Rewritten {
   alignas(cmsghdr) char control[kControlBuffer];
 };
 
-// Decides one message; on success `out` is what to send (maybe `in` itself).
-// Returns 0 or an errno value to fail with.
+// Decides one message (`in`: our copy of the program's msghdr); on success `out` is what to
+// send (maybe `in` itself). Returns 0 or an errno value to fail with. A name or control
+// buffer the kernel cannot read is left to it (EFAULT), undecided or without our cmsg.
 int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
                    Runtime::SocketFacts* facts, Rewritten* scratch, const msghdr** out,
-                   Outcome* o) noexcept {
+                   Outcome* o, const void* liveFrame) noexcept {
   *out = &in;
   Endpoint dst;
-  if (!fromSockaddr(static_cast<const sockaddr*>(in.msg_name), in.msg_namelen, &dst)) return 0;
+  if (!fromCallerSockaddr(static_cast<const sockaddr*>(in.msg_name),
+                          msgNameLength(in.msg_name, in.msg_namelen), &dst, liveFrame)) {
+    return 0;
+  }
   ReentryGuard guard;
   if (flags & MSG_FASTOPEN) {
     *o = rt->connectLike(call, fd, dst);
@@ -38,14 +42,20 @@ int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
   }
   *o = rt->datagram(call, fd, dst, facts);
   if (o->error != 0 || !o->pktinfo) return o->error;
-  if (hasPktinfo(in)) {  // the program named interface/source itself
+  size_t len = 0;
+  const Merge merged = mergePktinfo(in, *o, dst.socketFamily, scratch->control,
+                                    sizeof scratch->control, &len, liveFrame);
+  if (merged == Merge::ProgramsOwn) {  // the program named interface/source itself
     o->pktinfo = false;
     o->note = "program's own IP_PKTINFO";
     return 0;
   }
-  size_t len = 0;
-  if (mergePktinfo(in, *o, dst.socketFamily, scratch->control, sizeof scratch->control, &len) !=
-      Merge::Done) {
+  if (merged == Merge::Unreadable) {  // sent as it is: the kernel's EFAULT
+    o->pktinfo = false;
+    o->note = "control messages not readable";
+    return 0;
+  }
+  if (merged == Merge::TooLarge) {
     o->pktinfo = false;
     if (o->decision.strict) {
       o->error = ENOBUFS;
@@ -76,7 +86,9 @@ MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
   }
   if (ReentryGuard::active() || addr == nullptr) return realSendto(fd, buf, n, flags, addr, alen);
   Endpoint dst;
-  if (!fromSockaddr(addr, alen, &dst)) return realSendto(fd, buf, n, flags, addr, alen);
+  if (!fromCallerSockaddr(addr, alen, &dst, MIF_LIVE_FRAME())) {
+    return realSendto(fd, buf, n, flags, addr, alen);  // also what the kernel would refuse
+  }
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return realSendto(fd, buf, n, flags, addr, alen);
   ErrnoKeeper keep;
@@ -91,7 +103,8 @@ MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
   Runtime::SocketFacts facts;
   const msghdr* toSend = &m;
   Outcome o;
-  if (int err = prepareMessage(rt, Call::Sendto, fd, m, flags, &facts, &scratch, &toSend, &o)) {
+  if (int err = prepareMessage(rt, Call::Sendto, fd, m, flags, &facts, &scratch, &toSend, &o,
+                               MIF_LIVE_FRAME())) {
     rt->finish(o, err);
     errno = err;
     return -1;
@@ -113,21 +126,28 @@ MIF_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
     errno = ENOSYS;
     return -1;
   }
-  if (ReentryGuard::active() || msg == nullptr || msg->msg_name == nullptr) {
+  // Our copy of the msghdr is what is decided on and sent; one the kernel cannot read is
+  // left to it (EFAULT).
+  msghdr copy;
+  if (ReentryGuard::active() || !copyFromCaller(&copy, msg, sizeof copy, MIF_LIVE_FRAME()) ||
+      copy.msg_name == nullptr) {
     return realSendmsg(fd, msg, flags);
   }
   Endpoint probe;
-  if (!fromSockaddr(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen, &probe)) {
-    return realSendmsg(fd, msg, flags);  // netlink, AF_UNIX, AF_PACKET: untouched
+  if (!fromCallerSockaddr(static_cast<const sockaddr*>(copy.msg_name),
+                          msgNameLength(copy.msg_name, copy.msg_namelen), &probe,
+                          MIF_LIVE_FRAME())) {
+    return realSendmsg(fd, msg, flags);  // netlink, AF_UNIX, AF_PACKET, EFAULT: untouched
   }
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return realSendmsg(fd, msg, flags);
   ErrnoKeeper keep;
   Rewritten scratch;
   Runtime::SocketFacts facts;
-  const msghdr* toSend = msg;
+  const msghdr* toSend = &copy;
   Outcome o;
-  if (int err = prepareMessage(rt, Call::Sendmsg, fd, *msg, flags, &facts, &scratch, &toSend, &o)) {
+  if (int err = prepareMessage(rt, Call::Sendmsg, fd, copy, flags, &facts, &scratch, &toSend, &o,
+                               MIF_LIVE_FRAME())) {
     rt->finish(o, err);
     errno = err;
     return -1;
@@ -145,11 +165,14 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
     return -1;
   }
   if (ReentryGuard::active() || vec == nullptr || vlen == 0) return realSendmmsg(fd, vec, vlen, flags);
+  const void* liveFrame = MIF_LIVE_FRAME();
   bool any = false;
   Endpoint probe;
   for (unsigned i = 0; i < vlen && !any; ++i) {
-    any = fromSockaddr(static_cast<const sockaddr*>(vec[i].msg_hdr.msg_name),
-                       vec[i].msg_hdr.msg_namelen, &probe);
+    msghdr h;
+    if (!copyFromCaller(&h, &vec[i].msg_hdr, sizeof h, liveFrame)) break;  // the kernel stops there
+    any = fromCallerSockaddr(static_cast<const sockaddr*>(h.msg_name),
+                             msgNameLength(h.msg_name, h.msg_namelen), &probe, liveFrame);
   }
   Runtime* rt = any ? Runtime::get() : nullptr;
   if (rt == nullptr) return realSendmmsg(fd, vec, vlen, flags);
@@ -169,10 +192,16 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
     Outcome outcomes[kChunk];
     unsigned ready = 0;
     int failure = 0;
+    bool unreadable = false;
     for (; ready < n; ++ready) {
       const msghdr* toSend = nullptr;
-      failure = prepareMessage(rt, Call::Sendmmsg, fd, vec[sent + ready].msg_hdr, flags, &facts,
-                               &scratch[ready], &toSend, &outcomes[ready]);
+      msghdr h;
+      if (!copyFromCaller(&h, &vec[sent + ready].msg_hdr, sizeof h, liveFrame)) {
+        unreadable = true;
+        break;
+      }
+      failure = prepareMessage(rt, Call::Sendmmsg, fd, h, flags, &facts, &scratch[ready], &toSend,
+                               &outcomes[ready], liveFrame);
       if (failure != 0) break;
       chunk[ready].msg_hdr = *toSend;
       chunk[ready].msg_len = 0;
@@ -200,6 +229,13 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
       if (sent > 0) return static_cast<int>(sent);
       errno = failure;
       return -1;
+    }
+    if (unreadable) {
+      // A message the kernel cannot read ends the batch there: the count sent so far, or,
+      // when nothing was, the kernel's own answer (EFAULT) for the rest.
+      if (sent > 0) return static_cast<int>(sent);
+      keep.restore();
+      return realSendmmsg(fd, vec, vlen, flags);
     }
   }
   return static_cast<int>(sent);

@@ -1,12 +1,116 @@
 #include "sockaddr.h"
 
 #include <arpa/inet.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 
 namespace mif::preload {
 
 using policy::Family;
+
+// Reading the caller's memory without faulting.
+//
+// The choices, measured here (Debian 12 guest, 1,000,000 calls each, medians of 3 runs):
+// a system call that does nothing costs about 0.35 us, rt_sigprocmask as a probe the same,
+// process_vm_readv of 28 bytes from our own process about 2.5 us (it pins the pages), a
+// getsockopt about 0.9 us; a UDP sendto to loopback about 15 us. Catching the fault instead
+// (a SIGSEGV handler with a recovery point) would cost nothing on the normal path, but the
+// handler is the program's: taking it over is visible to sigaction() and breaks programs
+// that install their own, so it is not an option for an interposer that must not show.
+//
+// So: (1) no system call when the memory lies in the page of the hook's own live frame,
+// which is where a program's stack sockaddr usually is (the program's frame sits just
+// above the hook's); (2) otherwise one rt_sigprocmask probe per 4 KiB block: the kernel
+// copies the 8-byte set from user memory before it looks at `how`, and no `how` is valid
+// here, so the call fails with EFAULT when the memory cannot be read and with EINVAL when
+// it can, and never changes the signal mask (the technique of abseil's
+// AddressIsReadable). Permissions are per page and no Linux page is smaller than 4 KiB,
+// so one readable byte of a block means the whole block is. That relies on the kernel
+// copying before validating `how`; the first probe of the process checks it against a
+// PROT_NONE page of its own and, if the kernel does not behave so, every later probe is a
+// process_vm_readv of one byte instead: slower, never wrong.
+namespace {
+
+constexpr uintptr_t kBlock = 4096;
+
+bool sigprocmaskProbe(uintptr_t a) noexcept {
+  // 8-aligned so the 8 bytes stay in a's block; never 0, which the kernel takes for "no set".
+  a &= ~uintptr_t{7};
+  if (a == 0) a = 8;
+  const long rc = syscall(SYS_rt_sigprocmask, ~0L, reinterpret_cast<void*>(a), nullptr, 8L);
+  return !(rc < 0 && errno == EFAULT);
+}
+
+bool processVmProbe(uintptr_t a) noexcept {
+  char byte;
+  iovec local{&byte, 1};
+  iovec remote{reinterpret_cast<void*>(a), 1};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1 || errno != EFAULT;
+}
+
+enum : int { kUntested, kSigprocmask, kProcessVm };
+std::atomic<int> probeKind{kUntested};
+
+int chooseProbe() noexcept {
+  void* page = mmap(nullptr, kBlock, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const uint64_t here = 0;
+  const bool works = page != MAP_FAILED && !sigprocmaskProbe(reinterpret_cast<uintptr_t>(page)) &&
+                     sigprocmaskProbe(reinterpret_cast<uintptr_t>(&here));
+  if (page != MAP_FAILED) munmap(page, kBlock);
+  const int kind = works ? kSigprocmask : kProcessVm;
+  probeKind.store(kind, std::memory_order_relaxed);
+  return kind;
+}
+
+bool blockReadable(uintptr_t a) noexcept {
+  int kind = probeKind.load(std::memory_order_relaxed);
+  if (kind == kUntested) kind = chooseProbe();
+  return kind == kSigprocmask ? sigprocmaskProbe(a) : processVmProbe(a);
+}
+
+}  // namespace
+
+bool callerReadable(const void* p, size_t n, const void* liveFrame) noexcept {
+  if (n == 0) return true;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a == 0 || a + n < a) return false;
+  const uintptr_t framePage = reinterpret_cast<uintptr_t>(liveFrame) & ~(kBlock - 1);
+  if (liveFrame != nullptr && a >= framePage && n <= kBlock && a - framePage <= kBlock - n) {
+    return true;
+  }
+  const int saved = errno;
+  const uintptr_t last = (a + n - 1) & ~(kBlock - 1);
+  bool ok = true;
+  for (uintptr_t block = a & ~(kBlock - 1); ok; block += kBlock) {
+    ok = blockReadable(block > a ? block : a);
+    if (block == last) break;
+  }
+  errno = saved;
+  return ok;
+}
+
+bool copyFromCaller(void* dst, const void* src, size_t n, const void* liveFrame) noexcept {
+  if (!callerReadable(src, n, liveFrame)) return false;
+  std::memcpy(dst, src, n);
+  return true;
+}
+
+bool fromCallerSockaddr(const sockaddr* sa, socklen_t len, Endpoint* out,
+                        const void* liveFrame) noexcept {
+  if (sa == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t)) ||
+      len > static_cast<socklen_t>(sizeof(sockaddr_storage))) {
+    return false;
+  }
+  // All `len` bytes, as the kernel copies them, not only the ones decided on.
+  if (!callerReadable(sa, len, liveFrame)) return false;
+  return fromSockaddr(sa, len, out);
+}
 
 bool Endpoint::loopback() const noexcept {
   if (addr.family == Family::V4) return addr.bytes[0] == 127;

@@ -1,9 +1,12 @@
 #pragma once
-// sockaddr <-> policy::IpAddress at the library's edge. Reads the caller's sockaddr only
-// within the length it passed and never writes to it.
+// sockaddr <-> policy::IpAddress at the library's edge, and reading the caller's memory
+// without ever faulting on it. Reads the caller's sockaddr only within the length it passed
+// and never writes to it.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <climits>
+#include <cstddef>
 #include <cstdint>
 
 #include "mif/policy/address.h"
@@ -19,9 +22,46 @@ struct Endpoint {
   bool wildcard() const noexcept;  // 0.0.0.0, ::, ::ffff:0.0.0.0
 };
 
+// The caller's memory. A hook reads what the program passed (a sockaddr, a msghdr, its
+// control messages) before the kernel has looked at it; a pointer the kernel would answer
+// with EFAULT must not crash the program instead. Whatever these say is unreadable goes to
+// libc untouched, so the program gets the kernel's own EFAULT (or EINVAL) and nothing is
+// pinned.
+//
+// `liveFrame` is __builtin_frame_address(0) of the hook (MIF_LIVE_FRAME()): its page is
+// mapped (the hook is running on it), so memory in that page (typically the program's own
+// stack sockaddr, just above the hook's frame) is read without a system call. Anything
+// else costs one probe per 4 KiB block it spans (at most two for a sockaddr); see
+// sockaddr.cpp for why the probe is rt_sigprocmask and what was measured.
+#define MIF_LIVE_FRAME() __builtin_frame_address(0)
+
+// True when [p, p+n) can be read (n == 0: always). Keeps errno.
+bool callerReadable(const void* p, size_t n, const void* liveFrame) noexcept;
+// memcpy from the caller's memory; false (nothing copied) when it is not readable.
+bool copyFromCaller(void* dst, const void* src, size_t n, const void* liveFrame) noexcept;
+
 // False for anything but a well-formed AF_INET/AF_INET6 sockaddr (NULL, too short, other
-// families): such calls go to libc untouched, which reports what glibc would.
+// families): such calls go to libc untouched, which reports what glibc would. Only for
+// memory the library owns (what getsockname wrote into its own buffer).
 bool fromSockaddr(const sockaddr* sa, socklen_t len, Endpoint* out) noexcept;
+
+// fromSockaddr for a sockaddr the program passed to connect/bind/sendto: also false when
+// the kernel would refuse it without reading it (len above sizeof(sockaddr_storage),
+// which includes a negative int: EINVAL) or could not read all `len` bytes of it (EFAULT).
+bool fromCallerSockaddr(const sockaddr* sa, socklen_t len, Endpoint* out,
+                        const void* liveFrame) noexcept;
+
+// sendmsg/sendmmsg: the length of msg_name the kernel reads. Unlike connect's and sendto's
+// length, an oversized msg_namelen is not refused but cut to sizeof(sockaddr_storage); a
+// negative one (as an int) is refused with EINVAL, which the unchanged value still gets
+// from fromCallerSockaddr.
+inline socklen_t msgNameLength(const void* name, socklen_t len) noexcept {
+  if (name == nullptr) return 0;
+  if (len > sizeof(sockaddr_storage) && len <= static_cast<socklen_t>(INT_MAX)) {
+    return sizeof(sockaddr_storage);
+  }
+  return len;
+}
 
 // `a` as a sockaddr of `socketFamily` (IPv4 in an AF_INET6 socket becomes ::ffff:a.b.c.d).
 socklen_t toSockaddr(const policy::IpAddress& a, uint16_t port, int socketFamily,

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -208,6 +210,246 @@ void closeCases() {
   close(fd);
 }
 
+// Caller memory the kernel rejects: invalid pointers (EFAULT) and lengths (EINVAL), for
+// every hooked call that takes the program's memory, both families. Under the library the
+// hooks read these before the kernel does; they must neither crash nor change the answer,
+// nor pin the socket on the way.
+struct Memory {
+  char* page = nullptr;       // two readable pages, then an unmapped one
+  char* unmapped = nullptr;   // the third page
+  char* protNone = nullptr;   // a PROT_NONE page
+};
+
+Memory mapMemory() {
+  Memory m;
+  auto* base = static_cast<char*>(
+      mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  munmap(base + 2 * 4096, 4096);
+  m.page = base;
+  m.unmapped = base + 2 * 4096;
+  m.protNone = static_cast<char*>(
+      mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  return m;
+}
+
+std::string boundDevice(int fd) {
+  char dev[IFNAMSIZ + 1] = {};
+  socklen_t len = IFNAMSIZ;
+  getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len);
+  return dev;
+}
+
+// `what` placed so that its first `readable` bytes end the second readable page and the
+// rest falls into the unmapped one (readable == size: it ends exactly at the boundary).
+template <typename T>
+const sockaddr* straddling(const Memory& m, const T& what, size_t readable) {
+  char* at = m.unmapped - readable;
+  std::memcpy(at, &what, readable);
+  return reinterpret_cast<const sockaddr*>(at);
+}
+
+void faultCases() {
+  const Memory m = mapMemory();
+  const sockaddr* bad = reinterpret_cast<const sockaddr*>(1);
+  const sockaddr* unmapped = reinterpret_cast<const sockaddr*>(m.unmapped);
+  const sockaddr* protNone = reinterpret_cast<const sockaddr*>(m.protNone);
+  const socklen_t negative = static_cast<socklen_t>(-1);
+  const char msg[] = "mif";
+
+  for (int family : {AF_INET, AF_INET6}) {
+    const bool v6 = family == AF_INET6;
+    const std::string f = v6 ? "_v6" : "_v4";
+    sockaddr_storage peerStore{}, hereStore{}, farStore{};
+    socklen_t slen;
+    if (v6) {
+      auto p = mapped(peer4, 22), h = mapped(local4, 0), x = mapped(peer4, 23);
+      std::memcpy(&peerStore, &p, sizeof p);
+      std::memcpy(&hereStore, &h, sizeof h);
+      std::memcpy(&farStore, &x, sizeof x);
+      slen = sizeof p;
+    } else {
+      auto p = v4(peer4, 22), h = v4(local4, 0), x = v4(peer4, 23);
+      std::memcpy(&peerStore, &p, sizeof p);
+      std::memcpy(&hereStore, &h, sizeof h);
+      std::memcpy(&farStore, &x, sizeof x);
+      slen = sizeof p;
+    }
+    // A well-formed sockaddr whose last 4 bytes are unmapped (the kernel copies all of it).
+    const sockaddr* cut = straddling(m, peerStore, slen - 4);
+    // Oversized lengths around a valid sockaddr (a buffer larger than sockaddr_storage).
+    alignas(sockaddr_storage) char big[256] = {};
+    std::memcpy(big, &peerStore, slen);
+    const sockaddr* bigAddr = reinterpret_cast<const sockaddr*>(big);
+
+    int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const char* n;
+    std::string name;
+#define FCASE(label, expr)           \
+  name = std::string(label) + f;     \
+  n = name.c_str();                  \
+  CASE(n, expr)
+    FCASE("connect_efault_small_pointer", connect(s, bad, slen));
+    FCASE("connect_efault_unmapped", connect(s, unmapped, slen));
+    FCASE("connect_efault_prot_none", connect(s, protNone, slen));
+    FCASE("connect_efault_cut", connect(s, cut, slen));
+    FCASE("connect_einval_negative_len", connect(s, bigAddr, negative));
+    FCASE("connect_einval_oversized_len", connect(s, bigAddr, sizeof(sockaddr_storage) + 1));
+    FCASE("connect_einval_negative_len_bad_pointer", connect(s, bad, negative));
+    std::printf("connect_fault_socket_unpinned%s dev=%s\n", f.c_str(), boundDevice(s).c_str());
+    close(s);
+
+    int b = socket(family, SOCK_DGRAM, 0);
+    FCASE("bind_efault_small_pointer", bind(b, bad, slen));
+    FCASE("bind_efault_unmapped", bind(b, unmapped, slen));
+    FCASE("bind_efault_prot_none", bind(b, protNone, slen));
+    FCASE("bind_efault_cut", bind(b, straddling(m, hereStore, slen - 4), slen));
+    std::memcpy(big, &hereStore, slen);
+    FCASE("bind_einval_negative_len", bind(b, bigAddr, negative));
+    FCASE("bind_einval_oversized_len", bind(b, bigAddr, sizeof(sockaddr_storage) + 1));
+    std::printf("bind_fault_socket_unpinned%s dev=%s\n", f.c_str(), boundDevice(b).c_str());
+    std::memcpy(big, &peerStore, slen);
+
+    FCASE("sendto_efault_small_pointer", sendto(b, msg, 3, 0, bad, slen));
+    FCASE("sendto_efault_unmapped", sendto(b, msg, 3, 0, unmapped, slen));
+    FCASE("sendto_efault_prot_none", sendto(b, msg, 3, 0, protNone, slen));
+    FCASE("sendto_efault_cut", sendto(b, msg, 3, 0, cut, slen));
+    FCASE("sendto_einval_negative_len", sendto(b, msg, 3, 0, bigAddr, negative));
+    FCASE("sendto_einval_oversized_len", sendto(b, msg, 3, 0, bigAddr, sizeof(sockaddr_storage) + 1));
+    FCASE("sendto_efault_bad_buffer", sendto(b, bad, 3, 0, bigAddr, slen));
+
+    iovec iov{const_cast<char*>(msg), 3};
+    msghdr h{};
+    h.msg_iov = &iov;
+    h.msg_iovlen = 1;
+    FCASE("sendmsg_efault_msghdr", sendmsg(b, reinterpret_cast<const msghdr*>(bad), 0));
+    FCASE("sendmsg_efault_msghdr_unmapped", sendmsg(b, reinterpret_cast<const msghdr*>(m.unmapped), 0));
+    h.msg_name = const_cast<sockaddr*>(bad);
+    h.msg_namelen = slen;
+    FCASE("sendmsg_efault_name", sendmsg(b, &h, 0));
+    h.msg_name = const_cast<sockaddr*>(cut);
+    FCASE("sendmsg_efault_name_cut", sendmsg(b, &h, 0));
+    h.msg_name = big;
+    h.msg_namelen = negative;
+    FCASE("sendmsg_einval_negative_namelen", sendmsg(b, &h, 0));
+    // An oversized msg_namelen is cut to sizeof(sockaddr_storage) by the kernel, not refused.
+    h.msg_namelen = sizeof big;
+    FCASE("sendmsg_oversized_namelen_sent", sendmsg(b, &h, 0));
+    h.msg_namelen = slen;
+    h.msg_control = const_cast<sockaddr*>(bad);
+    h.msg_controllen = CMSG_SPACE(sizeof(int));
+    FCASE("sendmsg_efault_control", sendmsg(b, &h, 0));
+    h.msg_control = nullptr;
+    FCASE("sendmsg_efault_control_null", sendmsg(b, &h, 0));
+    h.msg_control = m.unmapped - 8;  // a cmsghdr header cut by the unmapped page
+    FCASE("sendmsg_efault_control_cut", sendmsg(b, &h, 0));
+    h.msg_control = m.page;
+    h.msg_controllen = 1 << 20;
+    FCASE("sendmsg_control_too_large", sendmsg(b, &h, 0));
+    h.msg_control = nullptr;
+    h.msg_controllen = 0;
+
+    mmsghdr mm[2] = {};
+    for (auto& e : mm) {
+      e.msg_hdr.msg_iov = &iov;
+      e.msg_hdr.msg_iovlen = 1;
+      e.msg_hdr.msg_name = big;
+      e.msg_hdr.msg_namelen = slen;
+    }
+    FCASE("sendmmsg_efault_vector", sendmmsg(b, reinterpret_cast<mmsghdr*>(1), 2, 0));
+    auto* cutVec = reinterpret_cast<mmsghdr*>(m.unmapped - sizeof(mmsghdr));
+    std::memcpy(cutVec, &mm[0], sizeof(mmsghdr));
+    FCASE("sendmmsg_second_entry_unmapped", sendmmsg(b, cutVec, 2, 0));
+    mm[1].msg_hdr.msg_name = const_cast<sockaddr*>(bad);
+    FCASE("sendmmsg_second_name_bad", sendmmsg(b, mm, 2, 0));
+    mm[0].msg_hdr.msg_name = const_cast<sockaddr*>(bad);
+    FCASE("sendmmsg_first_name_bad", sendmmsg(b, mm, 2, 0));
+    mm[0].msg_hdr.msg_name = big;
+    mm[0].msg_hdr.msg_namelen = negative;
+    FCASE("sendmmsg_einval_negative_namelen", sendmmsg(b, mm, 1, 0));
+
+    // A loopback address of the family (the listener and the datagram socket below).
+    sockaddr_storage lo{};
+    socklen_t loLen;
+    if (v6) {
+      auto a = mapped("127.0.0.1", 0);
+      std::memcpy(&lo, &a, sizeof a);
+      loLen = sizeof a;
+    } else {
+      auto a = v4("127.0.0.1", 0);
+      std::memcpy(&lo, &a, sizeof a);
+      loLen = sizeof a;
+    }
+
+    // recvfrom's address out-parameter (not hooked; the answer must still be glibc's).
+    sockaddr_storage self{};
+    socklen_t selfLen = sizeof self;
+    int r = socket(family, SOCK_DGRAM, 0);
+    bind(r, reinterpret_cast<sockaddr*>(&lo), loLen);
+    getsockname(r, reinterpret_cast<sockaddr*>(&self), &selfLen);
+    sendto(r, msg, 3, 0, reinterpret_cast<sockaddr*>(&self), selfLen);
+    char in[8];
+    socklen_t roomy = sizeof(sockaddr_storage);
+    FCASE("recvfrom_efault_address", recvfrom(r, in, sizeof in, MSG_DONTWAIT, const_cast<sockaddr*>(bad), &roomy));
+    FCASE("getsockname_efault", getsockname(r, const_cast<sockaddr*>(bad), &roomy));
+    FCASE("getsockname_efault_len", getsockname(r, reinterpret_cast<sockaddr*>(&self), reinterpret_cast<socklen_t*>(1)));
+    close(r);
+    close(b);
+
+    // Valid addresses away from the stack (the probe must not refuse them): decided and
+    // sent as usual; the parity test finds them in the trace by their ports.
+    const sockaddr* offStack = straddling(m, farStore, slen);  // ends at the unmapped page
+    int nb = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    FCASE("connect_off_stack", connect(nb, offStack, slen));
+    close(nb);
+    auto* twoPages = reinterpret_cast<sockaddr*>(m.page + 4096 - 8);  // across two pages
+    std::memcpy(twoPages, &farStore, slen);
+    int u = socket(family, SOCK_DGRAM, 0);
+    FCASE("sendto_across_pages", sendto(u, msg, 3, 0, twoPages, slen));
+    close(u);
+
+    // accept/accept4: a loopback listener, one pending connection per case (a failed copy
+    // of the peer's address costs the kernel that connection).
+    int l = socket(family, SOCK_STREAM, 0);
+    bind(l, reinterpret_cast<sockaddr*>(&lo), loLen);
+    listen(l, 8);
+    getsockname(l, reinterpret_cast<sockaddr*>(&lo), &loLen);
+    auto pending = [&] {
+      int c = socket(family, SOCK_STREAM, 0);
+      connect(c, reinterpret_cast<sockaddr*>(&lo), loLen);
+      return c;
+    };
+    auto acceptCase = [&](const char* label, auto call) {
+      int c = pending();
+      name = std::string(label) + f;
+      errno = 0;
+      const int a = call();
+      report(name.c_str(), a >= 0 ? 0 : -1, errno);
+      if (a >= 0) close(a);
+      close(c);
+    };
+    socklen_t room = sizeof(sockaddr_storage), none = 0;
+    acceptCase("accept_efault_address", [&] { return accept(l, const_cast<sockaddr*>(bad), &room); });
+    room = sizeof(sockaddr_storage);
+    acceptCase("accept_efault_len", [&] {
+      return accept(l, reinterpret_cast<sockaddr*>(&self), reinterpret_cast<socklen_t*>(1));
+    });
+    acceptCase("accept_efault_len_null", [&] { return accept(l, reinterpret_cast<sockaddr*>(&self), nullptr); });
+    // No room given: the kernel writes no address (only the length), so a bad pointer is fine.
+    acceptCase("accept_no_room_bad_address", [&] { return accept(l, const_cast<sockaddr*>(bad), &none); });
+    std::printf("accept_no_room_len%s %u\n", f.c_str(), none);
+    none = 1;
+    acceptCase("accept_one_byte_room", [&] { return accept(l, reinterpret_cast<sockaddr*>(m.unmapped - 1), &none); });
+    room = sizeof(sockaddr_storage);
+    acceptCase("accept4_efault_address", [&] { return accept4(l, const_cast<sockaddr*>(bad), &room, SOCK_CLOEXEC); });
+    none = 0;
+    acceptCase("accept4_no_room_bad_address", [&] { return accept4(l, const_cast<sockaddr*>(bad), &none, SOCK_CLOEXEC); });
+    close(l);
+#undef FCASE
+  }
+  munmap(m.page, 2 * 4096);
+  munmap(m.protNone, 4096);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -222,5 +464,7 @@ int main(int argc, char** argv) {
   sendCases();
   bindCases();
   closeCases();
+  std::printf("-- caller memory the kernel rejects\n");
+  faultCases();
   return 0;
 }

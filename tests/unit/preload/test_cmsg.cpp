@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 
 #include <cstring>
 
@@ -90,6 +91,44 @@ TEST(Cmsg, TooLargeIsReported) {
   alignas(cmsghdr) char buf[kControlBuffer];
   size_t len = 0;
   EXPECT_EQ(mergePktinfo(m, o, AF_INET6, buf, sizeof buf, &len), Merge::TooLarge);
+}
+
+TEST(Cmsg, ProgramsOwnPktinfoStands) {
+  alignas(cmsghdr) char theirs[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+  msghdr m{};
+  m.msg_control = theirs;
+  m.msg_controllen = sizeof theirs;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+  EXPECT_TRUE(hasPktinfo(m));
+  Outcome o = outcome(policy::IpAddress::v4(192, 0, 2, 1), 5, std::nullopt);
+  alignas(cmsghdr) char buf[kControlBuffer];
+  size_t len = 0;
+  EXPECT_EQ(mergePktinfo(m, o, AF_INET, buf, sizeof buf, &len), Merge::ProgramsOwn);
+}
+
+// A control buffer the kernel would answer with EFAULT is reported, never read: NULL with
+// a length, an unmapped page, a header cut by one.
+TEST(Cmsg, UnreadableControlIsReportedNotRead) {
+  auto* pages = static_cast<char*>(
+      mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(pages, MAP_FAILED);
+  ASSERT_EQ(munmap(pages + 4096, 4096), 0);
+  Outcome o = outcome(policy::IpAddress::v4(192, 0, 2, 1), 5, std::nullopt);
+  alignas(cmsghdr) char buf[kControlBuffer];
+  size_t len = 0;
+  msghdr m{};
+  m.msg_controllen = CMSG_SPACE(sizeof(int));
+  EXPECT_EQ(mergePktinfo(m, o, AF_INET, buf, sizeof buf, &len), Merge::Unreadable);
+  m.msg_control = pages + 4096;
+  EXPECT_EQ(mergePktinfo(m, o, AF_INET, buf, sizeof buf, &len), Merge::Unreadable);
+  m.msg_control = pages + 4096 - 8;
+  EXPECT_EQ(mergePktinfo(m, o, AF_INET, buf, sizeof buf, &len), Merge::Unreadable);
+  m.msg_control = pages + 4096 - m.msg_controllen;  // readable to its last byte
+  EXPECT_EQ(mergePktinfo(m, o, AF_INET, buf, sizeof buf, &len), Merge::Done);
+  munmap(pages, 4096);
 }
 
 }  // namespace

@@ -80,6 +80,38 @@ TEST(PreloadParity, SameResultsAndErrnoWithAndWithoutTheLibrary) {
   EXPECT_NE(text.find("\"per_datagram\":true"), std::string::npos) << text;
   EXPECT_NE(text.find("\"error\":\"EINPROGRESS\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"call\":\"sendmmsg\""), std::string::npos) << text;
+
+  // Invalid caller memory: the same answers (compared above, among them EFAULT and EINVAL
+  // for every hooked call, both families), no crash, and nothing decided or pinned for a
+  // call the kernel refuses; valid addresses off the stack are still decided.
+  EXPECT_NE(plain.find("connect_efault_unmapped_v4 rc=-1 errno=EFAULT"), std::string::npos);
+  EXPECT_NE(plain.find("connect_einval_oversized_len_v6 rc=-1 errno=EINVAL"), std::string::npos);
+  EXPECT_NE(plain.find("sendmsg_efault_control_null_v4 rc=-1 errno=EFAULT"), std::string::npos);
+  EXPECT_NE(plain.find("accept_no_room_bad_address_v6 rc=0"), std::string::npos);
+  EXPECT_NE(plain.find("connect_fault_socket_unpinned_v4 dev=\n"), std::string::npos);
+  EXPECT_EQ(text.find("\"call\":\"connect\",\"destination\":\"192.0.2.99\",\"port\":22"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("\"call\":\"connect\",\"destination\":\"192.0.2.99\",\"port\":23"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("\"call\":\"sendto\",\"destination\":\"192.0.2.99\",\"port\":23"),
+            std::string::npos) << text;
+}
+
+// The same under a strict pin, where accept() looks at every connection: the table of
+// invalid caller memory (from its marker line on) reads the same.
+TEST(PreloadParity, InvalidCallerMemoryUnderAStrictPinAsWithoutTheLibrary) {
+  requireRoot();
+  auto faultsOf = [](const std::string& out) {
+    const auto at = out.find("-- caller memory the kernel rejects\n");
+    return at == std::string::npos ? std::vector<std::string>{} : lines(out.substr(at));
+  };
+  const std::string plain = runShell(inNamespace(kTester));
+  const std::string strict =
+      runShell(inNamespace(kPreload + " MIF_PVD=mifpre-t0 MIF_STRICT=1 " + kTester));
+  auto a = faultsOf(plain), b = faultsOf(strict);
+  ASSERT_GT(a.size(), 100u) << plain;
+  ASSERT_EQ(a.size(), b.size()) << "plain:\n" << plain << "\nstrict:\n" << strict;
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "case " << i;
 }
 
 TEST(PreloadParity, StrictWithNothingUsableFailsWithEnetunreach) {

@@ -2,7 +2,12 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/un.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
 
 namespace mif::preload {
 namespace {
@@ -69,6 +74,79 @@ TEST(Sockaddr, LoopbackWildcardAndScope) {
   EXPECT_EQ(e.scopeId, 3u);
   char buf[64];
   EXPECT_STREQ(formatAddress(e.addr, buf, sizeof buf), "fe80::1");
+}
+
+// Caller memory: what the kernel could not read is reported, never read (a read would
+// crash this test), and errno is kept.
+class CallerMemory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pages_ = static_cast<char*>(
+        mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(pages_, MAP_FAILED);
+    ASSERT_EQ(munmap(pages_ + 2 * 4096, 4096), 0);  // two readable pages, then a hole
+  }
+  void TearDown() override { munmap(pages_, 2 * 4096); }
+  char* hole() const { return pages_ + 2 * 4096; }
+  char* pages_ = nullptr;
+};
+
+TEST_F(CallerMemory, ReadableRangesAcrossPages) {
+  errno = 4242;
+  EXPECT_TRUE(callerReadable(pages_, 2 * 4096, nullptr));
+  EXPECT_TRUE(callerReadable(pages_ + 4096 - 8, 16, nullptr));  // across two readable pages
+  EXPECT_TRUE(callerReadable(hole() - 16, 16, nullptr));          // ends at the hole
+  EXPECT_FALSE(callerReadable(hole() - 8, 16, nullptr));          // its last 8 bytes in it
+  EXPECT_FALSE(callerReadable(hole(), 1, nullptr));
+  EXPECT_FALSE(callerReadable(reinterpret_cast<void*>(1), 16, nullptr));
+  EXPECT_FALSE(callerReadable(nullptr, 16, nullptr));
+  EXPECT_FALSE(callerReadable(reinterpret_cast<void*>(UINTPTR_MAX - 4), 16, nullptr));
+  EXPECT_TRUE(callerReadable(nullptr, 0, nullptr));  // nothing to read
+  EXPECT_EQ(errno, 4242);
+}
+
+TEST_F(CallerMemory, ProtNoneIsNotReadable) {
+  ASSERT_EQ(mprotect(pages_ + 4096, 4096, PROT_NONE), 0);
+  EXPECT_FALSE(callerReadable(pages_ + 4096, 16, nullptr));
+  EXPECT_FALSE(callerReadable(pages_ + 4096 - 8, 16, nullptr));
+  EXPECT_TRUE(callerReadable(pages_ + 4096 - 16, 16, nullptr));
+}
+
+TEST_F(CallerMemory, TheHooksOwnFramePageNeedsNoProbe) {
+  // Memory of the live frame's page is readable by construction; the answer is the same
+  // as the probe's.
+  char local[64] = {};
+  EXPECT_TRUE(callerReadable(local, sizeof local, MIF_LIVE_FRAME()));
+  // A frame address never vouches for memory outside its own page.
+  EXPECT_FALSE(callerReadable(hole() - 8, 16, hole() - 1));
+}
+
+TEST_F(CallerMemory, SockaddrsTheKernelWouldRefuse) {
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_port = htons(80);
+  inet_pton(AF_INET, "192.0.2.7", &in.sin_addr);
+  Endpoint e;
+  char* end = hole() - sizeof in;
+  std::memcpy(end, &in, sizeof in);
+  EXPECT_TRUE(fromCallerSockaddr(reinterpret_cast<sockaddr*>(end), sizeof in, &e, nullptr));
+  EXPECT_EQ(e.addr, policy::IpAddress::v4(192, 0, 2, 7));
+  // The kernel copies all of `len`: a valid sockaddr_in followed by the hole is EFAULT.
+  char* cut = hole() - 12;
+  std::memcpy(cut, &in, 12);
+  EXPECT_FALSE(fromCallerSockaddr(reinterpret_cast<sockaddr*>(cut), sizeof in, &e, nullptr));
+  EXPECT_FALSE(fromCallerSockaddr(reinterpret_cast<sockaddr*>(1), sizeof in, &e, nullptr));
+  // Lengths the kernel refuses with EINVAL before reading.
+  alignas(sockaddr_storage) char big[256] = {};
+  std::memcpy(big, &in, sizeof in);
+  auto* sa = reinterpret_cast<sockaddr*>(big);
+  EXPECT_TRUE(fromCallerSockaddr(sa, sizeof(sockaddr_storage), &e, nullptr));
+  EXPECT_FALSE(fromCallerSockaddr(sa, sizeof(sockaddr_storage) + 1, &e, nullptr));
+  EXPECT_FALSE(fromCallerSockaddr(sa, static_cast<socklen_t>(-1), &e, nullptr));
+  // sendmsg cuts an oversized msg_namelen instead (a negative one stays refused).
+  EXPECT_EQ(msgNameLength(sa, 200), sizeof(sockaddr_storage));
+  EXPECT_EQ(msgNameLength(sa, static_cast<socklen_t>(-1)), static_cast<socklen_t>(-1));
+  EXPECT_EQ(msgNameLength(nullptr, 16), 0u);
 }
 
 }  // namespace
