@@ -1,4 +1,4 @@
-// `mif explain [--policy FILE] [--pvd NAME]... [--strict] [--app NAME] [--udp] [--json]
+// `mif explain [--policy FILE] [--pvd NAME]... [--strict] [--app NAME] [--udp] [--dscp D] [--json]
 // TARGET`: which PvD a name or an address would use, and why — the precedence step, the
 // rule (FILE:LINE) that decided, and every match that lost (RFC 6418 4.3: conflicts
 // between layers and actors made visible).
@@ -25,7 +25,7 @@ using policy::PvdId;
 void usage(FILE* out) {
   std::fprintf(out,
                "Usage: mif explain [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict]\n"
-               "                   [--app NAME] [--udp] [--json] [--assume-usable]\n"
+               "                   [--app NAME] [--udp] [--dscp DSCP] [--json] [--assume-usable]\n"
                "                   [--system-policy FILE] [--user-policy FILE] TARGET\n\n"
                "Explains which PvD a name or an address would use, and why. TARGET is\n"
                "HOST[:PORT], an address, or [V6]:PORT.\n\n"
@@ -36,6 +36,8 @@ void usage(FILE* out) {
                "  --strict              a strict pin (nothing through any other PvD)\n"
                "  --app NAME            the application's executable name\n"
                "  --udp                 a UDP send instead of a TCP connect\n"
+               "  --dscp DSCP           the DSCP the program set on its socket (0-63 or a\n"
+               "                        class name: EF, AF41, CS6...)\n"
                "  --json                machine-readable output\n"
                "  --assume-usable       treat every PvD as up on both families instead of\n"
                "                        reading the live interfaces\n"
@@ -195,6 +197,7 @@ std::string queryText(const Asked& a, const Target& t) {
   else
     s += " (";
   if (!a.query.app.empty()) s += std::string(a.query.kind != policy::Query::Kind::Resolve ? ", " : "") + "app " + std::string(a.query.app);
+  if (a.query.dscp >= 0) s += ", dscp " + policy::dscpName(a.query.dscp);
   s += ")";
   if (s.size() >= 3 && s.compare(s.size() - 3, 3, " ()") == 0) s.resize(s.size() - 3);
   return s;
@@ -274,6 +277,7 @@ std::string decisionJson(const policy::Policy& p, const Explainer& ex, const Ask
                                    : a.query.proto == policy::Proto::Udp     ? "\"udp\""
                                                                              : "\"tcp\"");
   s += ",\"app\":" + (a.query.app.empty() ? std::string("null") : cli::jsonString(a.query.app));
+  s += ",\"dscp\":" + (a.query.dscp >= 0 ? std::to_string(a.query.dscp) : std::string("null"));
   s += ",\"pvds\":[";
   for (uint8_t i = 0; i < d.count; ++i) s += (i ? "," : "") + pvdJson(ex.facts(d.pvds[i]));
   s += "],\"strict\":" + std::string(d.strict ? "true" : "false");
@@ -304,6 +308,7 @@ int explain(int argc, char** argv) {
   policy::LayerFiles files = policy::LayerFiles::defaults();
   policy::Pin pin;
   std::string app;
+  int dscp = -1;
   bool udp = false, json = false, assumeUsable = false;
   std::string targetText;
   for (int i = 1; i < argc; ++i) {
@@ -341,6 +346,15 @@ int explain(int argc, char** argv) {
       const char* v = value();
       if (!v) return cli::kExitUsage;
       app = v;
+    } else if (a == "--dscp") {
+      const char* v = value();
+      if (!v) return cli::kExitUsage;
+      dscp = policy::parseDscp(v);
+      if (dscp < 0) {
+        cli::error("explain", "--dscp '" + std::string(v) +
+                                  "': not 0-63 or a class name (CS0-CS7, AF11-AF43, EF, VA, LE, DF)");
+        return cli::kExitUsage;
+      }
     } else if (a == "--strict") {
       pin.strict = true;
     } else if (a == "--udp") {
@@ -389,6 +403,7 @@ int explain(int argc, char** argv) {
   base.app = app;
   base.proto = udp ? policy::Proto::Udp : policy::Proto::Tcp;
   base.port = target.port;
+  base.dscp = static_cast<int8_t>(dscp);
   if (target.hasAddress) {
     base.kind = udp ? policy::Query::Kind::Send : policy::Query::Kind::Connect;
     base.hasAddress = true;
@@ -400,6 +415,7 @@ int explain(int argc, char** argv) {
     r.kind = policy::Query::Kind::Resolve;
     r.port = 0;
     r.proto = policy::Proto::Any;
+    r.dscp = -1;
     asks.push_back({"resolve", r});
     base.kind = udp ? policy::Query::Kind::Send : policy::Query::Kind::Connect;
     asks.push_back({udp ? "send" : "connect", base});

@@ -29,6 +29,7 @@ const std::vector<PvdDef>& Policy::pvds() const { return impl_->pvds; }
 const std::vector<RuleDef>& Policy::rules() const { return impl_->rules; }
 const std::optional<DefaultDef>& Policy::defaults() const { return impl_->defaults; }
 const Pin& Policy::pin() const { return impl_->pin; }
+bool Policy::usesDscp() const { return impl_->anyDscp; }
 
 std::optional<PvdId> Policy::findPvd(std::string_view name) const {
   auto it = impl_->byName.find(name);
@@ -180,6 +181,11 @@ void Policy::Impl::buildIndexes() {
     if (r.domain) {
       c.keys |= CompiledRule::kDomain;
       c.domainNode = static_cast<int32_t>(ruleDomainNames.insert(*r.domain, i));
+    }
+    if (r.dscp) {
+      c.keys |= CompiledRule::kDscp;
+      c.dscpMask = *r.dscp;
+      anyDscp = true;
     }
     if (r.app) {
       c.keys |= CompiledRule::kApp;

@@ -49,7 +49,8 @@ bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const QueryKeys& k) c
   const CompiledRule& r = compiled[i];
   // A name being resolved has no address, port or protocol yet: only rules that judge by
   // name and app can speak for it.
-  if (q.kind == Query::Kind::Resolve && ((r.keys & (CompiledRule::kDst | CompiledRule::kPort)) || r.proto != Proto::Any))
+  if (q.kind == Query::Kind::Resolve &&
+      ((r.keys & (CompiledRule::kDst | CompiledRule::kPort | CompiledRule::kDscp)) || r.proto != Proto::Any))
     return false;
   if (r.keys & CompiledRule::kDst) {
     // dst is a destination; a bind names a local address.
@@ -57,6 +58,7 @@ bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const QueryKeys& k) c
   }
   if ((r.keys & CompiledRule::kPort) && (q.port == 0 || q.port < r.portLo || q.port > r.portHi)) return false;
   if (r.proto != Proto::Any && r.proto != q.proto) return false;
+  if ((r.keys & CompiledRule::kDscp) && (q.dscp < 0 || q.dscp > 63 || !((r.dscpMask >> q.dscp) & 1))) return false;
   if ((r.keys & CompiledRule::kApp) && r.appId != k.appId) return false;
   if (r.keys & CompiledRule::kDomain) {
     bool found = false;
@@ -69,10 +71,11 @@ bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const QueryKeys& k) c
 bool Policy::Impl::ruleMatchesReference(uint32_t i, const Query& q, const IpAddress& addr,
                                         std::string_view name) const {
   const RuleDef& r = rules[i];
-  if (q.kind == Query::Kind::Resolve && (r.dst || r.port || r.proto != Proto::Any)) return false;
+  if (q.kind == Query::Kind::Resolve && (r.dst || r.port || r.dscp || r.proto != Proto::Any)) return false;
   if (r.dst && (q.kind == Query::Kind::Bind || !q.hasAddress || !r.dst->contains(addr))) return false;
   if (r.port && (q.port == 0 || !r.port->contains(q.port))) return false;
   if (r.proto != Proto::Any && r.proto != q.proto) return false;
+  if (r.dscp && (q.dscp < 0 || q.dscp > 63 || !((*r.dscp >> q.dscp) & 1))) return false;
   if (r.app && q.app != *r.app) return false;
   if (r.domain && !suffixMatch(name, *r.domain)) return false;
   return true;

@@ -19,6 +19,12 @@ std::string ruleDetail(const RuleDef& r) {
     add(r.port->lo == r.port->hi ? "port " + std::to_string(r.port->lo)
                                  : "port " + std::to_string(r.port->lo) + "-" + std::to_string(r.port->hi));
   if (r.proto != Proto::Any) add(r.proto == Proto::Tcp ? "proto tcp" : "proto udp");
+  if (r.dscp) {
+    std::string list;
+    for (int d = 0; d < 64; ++d)
+      if ((*r.dscp >> d) & 1) list += (list.empty() ? "" : ",") + dscpName(d);
+    add("dscp " + list);
+  }
   if (r.app) add("app " + *r.app);
   if (s.empty()) s = "every connection";
   return (r.locked ? "locked " : "") + std::string(layerName(r.layer)) + " rule: " + s;

@@ -24,8 +24,8 @@ using namespace std::string_view_literals;
 constexpr std::string_view kRootKeys[] = {"pvd"sv, "rule"sv, "default"sv};
 constexpr std::string_view kPvdKeys[] = {"interface"sv, "dns"sv, "domains"sv, "prefixes"sv,
                                          "source"sv};
-constexpr std::string_view kRuleKeys[] = {"domain"sv, "dst"sv, "port"sv,   "proto"sv,
-                                          "app"sv,    "pvd"sv, "strict"sv, "locked"sv};
+constexpr std::string_view kRuleKeys[] = {"domain"sv, "dst"sv,    "port"sv,   "proto"sv, "dscp"sv,
+                                          "app"sv,    "pvd"sv,    "strict"sv, "locked"sv};
 constexpr std::string_view kDefaultKeys[] = {"pvd"sv, "strict"sv};
 
 // Files larger than this are not policies; refusing them keeps a mistaken path from
@@ -348,6 +348,45 @@ class Loader {
     r->port = PortRange{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)};
   }
 
+  // dscp = 46 | "EF" | [ "EF", "AF41", 40 ]: each a DSCP value 0-63 or a class name.
+  void loadDscp(const toml::node& v, RuleDef* r) {
+    constexpr const char* kExpected = "a DSCP (0-63 or a class name like \"EF\" or \"AF41\"), or an array of them";
+    uint64_t mask = 0;
+    bool ok = true;
+    auto one = [&](const toml::node& n) {
+      if (auto i = n.as_integer()) {
+        if (i->get() < 0 || i->get() > 63) {
+          add(n.source(), "dscp " + std::to_string(i->get()) + " is outside 0-63");
+          ok = false;
+          return;
+        }
+        mask |= uint64_t{1} << i->get();
+      } else if (auto s = n.as_string()) {
+        int d = parseDscp(s->get());
+        if (d < 0) {
+          add(n.source(), "dscp " + quoted(s->get()) +
+                              " is not 0-63 or a class name (CS0-CS7, AF11-AF43, EF, VA, LE, DF)");
+          ok = false;
+          return;
+        }
+        mask |= uint64_t{1} << d;
+      } else {
+        wrongType(n, "dscp", kExpected);
+        ok = false;
+      }
+    };
+    if (auto arr = v.as_array()) {
+      if (arr->empty()) {
+        add(v.source(), "'dscp' lists no value");
+        return;
+      }
+      for (const auto& el : *arr) one(el);
+    } else {
+      one(v);
+    }
+    if (ok) r->dscp = mask;
+  }
+
   void loadRule(const toml::table& t) {
     RuleDef r;
     r.layer = layer_;
@@ -392,6 +431,8 @@ class Loader {
         } else {
           wrongType(v, "proto", "\"tcp\" or \"udp\"");
         }
+      } else if (k == "dscp") {
+        loadDscp(v, &r);
       } else if (k == "app") {
         if (auto s = v.as_string()) {
           const std::string& app = s->get();

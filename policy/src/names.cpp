@@ -1,5 +1,7 @@
 #include "names.h"
 
+#include "mif/policy/model.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -172,3 +174,44 @@ bool lowerInto(std::string_view in, char* out, size_t outCap, size_t* outLen) no
 }
 
 }  // namespace mif::policy::detail
+
+namespace mif::policy {
+namespace {
+
+struct DscpClass {
+  std::string_view name;
+  int value;
+};
+// RFC 2474 (CSn, DF), RFC 2597 (AFxy = 8x + 2y), RFC 3246 (EF), RFC 5865 (VA), RFC 8622 (LE).
+constexpr DscpClass kDscpClasses[] = {
+    {"CS0", 0},   {"CS1", 8},   {"CS2", 16},  {"CS3", 24},  {"CS4", 32},  {"CS5", 40},
+    {"CS6", 48},  {"CS7", 56},  {"AF11", 10}, {"AF12", 12}, {"AF13", 14}, {"AF21", 18},
+    {"AF22", 20}, {"AF23", 22}, {"AF31", 26}, {"AF32", 28}, {"AF33", 30}, {"AF41", 34},
+    {"AF42", 36}, {"AF43", 38}, {"EF", 46},   {"VA", 44},   {"LE", 1},    {"DF", 0},
+};
+
+}  // namespace
+
+int parseDscp(std::string_view text) {
+  if (!text.empty() && text.size() <= 2 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int v = 0;
+    for (char c : text) v = v * 10 + (c - '0');
+    return v <= 63 ? v : -1;
+  }
+  for (const auto& c : kDscpClasses) {
+    if (c.name.size() != text.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < text.size() && same; ++i)
+      same = (text[i] >= 'a' && text[i] <= 'z' ? static_cast<char>(text[i] - 'a' + 'A') : text[i]) == c.name[i];
+    if (same) return c.value;
+  }
+  return -1;
+}
+
+std::string dscpName(int dscp) {
+  for (const auto& c : kDscpClasses)
+    if (c.value == dscp && c.name != "CS0") return std::string(c.name);
+  return std::to_string(dscp);
+}
+
+}  // namespace mif::policy

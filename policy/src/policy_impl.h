@@ -27,16 +27,17 @@ struct RuleIndex {
   std::vector<uint32_t> rest;
 };
 
-// A rule as the fast path reads it: 40 bytes, so a candidate costs one cache line, and
+// A rule as the fast path reads it: 48 bytes, so a candidate costs one cache line, and
 // names compared as ids (the query's app and name suffixes are looked up once per query).
 struct CompiledRule {
-  enum : uint8_t { kDst = 1, kPort = 2, kDomain = 4, kApp = 8 };
+  enum : uint8_t { kDst = 1, kPort = 2, kDomain = 4, kApp = 8, kDscp = 16 };
   Prefix dst;
   uint8_t keys = 0;
   Proto proto = Proto::Any;
   uint16_t portLo = 0, portHi = 0;
   int32_t domainNode = -1;  // node of the rule's domain in Impl::ruleDomainNames
   int32_t appId = -1;       // in Impl::appIds
+  uint64_t dscpMask = 0;    // kDscp: bit n = DSCP n accepted
 };
 
 // What the fast path derives from a query once: lower-cased name, unmapped address, the
@@ -55,6 +56,7 @@ struct Policy::Impl {
                                // user, system rules, each in file order
   std::vector<PvdList> rulePvds;
   uint32_t lockedCount = 0;    // rules[0 .. lockedCount) are the locked ones
+  bool anyDscp = false;        // some rule has a dscp key
   std::optional<DefaultDef> defaults;
   PvdList defaultPvds;
   Pin pin;

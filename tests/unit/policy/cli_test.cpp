@@ -155,6 +155,30 @@ locked = true
   EXPECT_NE(pinned.out.find("\"step\":{\"number\":2,\"name\":\"strict pin\"}"), std::string::npos) << pinned.out;
 }
 
+TEST_F(Cli, ExplainTakesTheSocketsDscp) {
+  std::string pol = write("dscp.toml", R"([pvd.wifi]
+interface = "wl*"
+[pvd.cell]
+interface = "wwan0"
+[[rule]]
+dscp = ["EF", "VA"]
+pvd = "cell"
+[default]
+pvd = "wifi"
+)");
+  std::string ctx = "explain --system-policy '' --user-policy '' --assume-usable --policy " + quote(pol) + " ";
+  Result voice = mif(ctx + "--dscp ef 198.51.100.7:5060", false);
+  EXPECT_EQ(voice.status, 0) << voice.out;
+  EXPECT_NE(voice.out.find("connect 198.51.100.7:5060 (tcp, dscp EF)"), std::string::npos) << voice.out;
+  EXPECT_NE(voice.out.find("result     cell"), std::string::npos) << voice.out;
+  EXPECT_NE(voice.out.find("by         " + pol + ":5: command line rule: dscp VA,EF"), std::string::npos) << voice.out;
+  Result plain = mif(ctx + "--dscp 0 198.51.100.7:5060", false);
+  EXPECT_NE(plain.out.find("result     wifi"), std::string::npos) << plain.out;
+  Result bad = mif(ctx + "--dscp AF44 198.51.100.7");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("--dscp 'AF44': not 0-63 or a class name"), std::string::npos) << bad.out;
+}
+
 TEST_F(Cli, ExplainErrors) {
   std::string bad = write("bad.toml", "[[rule]]\npvd = \"nope\"\n");
   Result r = mif("explain --policy " + quote(bad) + " 192.0.2.1");

@@ -228,6 +228,43 @@ pvd = "wifi"
   EXPECT_TRUE(d.unmanaged());
 }
 
+// RFC 6418 5.3 item 2: the DSCP a program set on its socket chooses the PvD.
+TEST(Decide, DscpRuleMatchesOnlyAKnownListedDscp) {
+  auto f = make({{std::string(kBase) + R"(
+[[rule]]
+dscp = ["EF", "VA"]
+pvd = "cell"
+[[rule]]
+dscp = "AF41"
+port = 443
+pvd = "corp"
+[default]
+pvd = "wifi"
+)", Layer::System}});
+  EXPECT_TRUE(f.policy.usesDscp());
+  Query q = connect("203.0.113.5", 5060);
+  q.dscp = 46;
+  auto d = f.decide(q);
+  EXPECT_EQ(d.step, Step::Rule);
+  EXPECT_EQ(d.rule, 0);
+  EXPECT_EQ(d.pvds[0], f.id("cell"));
+  q.dscp = 0;  // best effort: the default
+  EXPECT_EQ(f.decide(q).step, Step::Default);
+  q.dscp = -1;  // unknown: no dscp rule can speak for it
+  EXPECT_EQ(f.decide(q).step, Step::Default);
+  q = connect("203.0.113.5", 443);
+  q.dscp = 34;
+  d = f.decide(q);
+  EXPECT_EQ(d.rule, 1);
+  EXPECT_EQ(d.pvds[0], f.id("corp"));
+  q.port = 80;  // every key must match
+  EXPECT_EQ(f.decide(q).step, Step::Default);
+  Query r = resolve("www.example.com");
+  r.dscp = 46;  // a name being resolved has no socket yet
+  EXPECT_EQ(f.decide(r).step, Step::Default);
+  EXPECT_FALSE(make({{kBase, Layer::System}}).policy.usesDscp());
+}
+
 TEST(Decide, StrictPinBeatsRulesButNotLocked) {
   const std::string system = std::string(kBase) + R"(
 [[rule]]

@@ -143,6 +143,28 @@ TEST(Loader, PortRanges) {
   expectOne(load("[[rule]]\npvd = \"x\"\nproto = \"sctp\"\n"), 3, 9, "must be \"tcp\" or \"udp\"");
 }
 
+TEST(Loader, Dscp) {
+  auto r = load("[[rule]]\npvd = \"x\"\ndscp = [\"ef\", \"AF41\", 8, \"10\"]\n");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r.doc.rules[0].dscp);
+  EXPECT_EQ(*r.doc.rules[0].dscp, (uint64_t{1} << 46) | (uint64_t{1} << 34) | (uint64_t{1} << 8) | (uint64_t{1} << 10));
+  r = load("[[rule]]\npvd = \"x\"\ndscp = \"LE\"\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r.doc.rules[0].dscp, uint64_t{1} << 1);
+  expectOne(load("[[rule]]\npvd = \"x\"\ndscp = 64\n"), 3, 8, "dscp 64 is outside 0-63");
+  expectOne(load("[[rule]]\npvd = \"x\"\ndscp = [\"EF\", \"AF44\"]\n"), 3, 15,
+            "dscp 'AF44' is not 0-63 or a class name");
+  expectOne(load("[[rule]]\npvd = \"x\"\ndscp = 4.5\n"), 3, 8, "'dscp' must be a DSCP");
+  expectOne(load("[[rule]]\npvd = \"x\"\ndscp = []\n"), 3, 8, "'dscp' lists no value");
+  expectOne(load("[[rule]]\npvd = \"x\"\ndscq = 46\n"), 3, 1, "did you mean 'dscp'?");
+  EXPECT_EQ(parseDscp("cs6"), 48);
+  EXPECT_EQ(parseDscp("VA"), 44);
+  EXPECT_EQ(parseDscp("063"), -1);
+  EXPECT_EQ(dscpName(46), "EF");
+  EXPECT_EQ(dscpName(0), "DF");
+  EXPECT_EQ(dscpName(13), "13");
+}
+
 TEST(Loader, LockedOnlyInSystemLayer) {
   const char* text = "[[rule]]\napp = \"curl\"\npvd = \"x\"\nlocked = true\n";
   expectOne(load(text, Layer::User), 4, 1, "'locked' is only allowed in the system policy");

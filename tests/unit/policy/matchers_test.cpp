@@ -200,6 +200,7 @@ std::string randomPolicy(std::mt19937& rng, Layer layer, int rules, int pvds) {
       t += "port = \"" + std::to_string(lo) + "-" + std::to_string(lo + rng() % 20) + "\"\n";
     }
     if (rng() % 4 == 0) t += std::string("proto = \"") + (rng() % 2 ? "tcp" : "udp") + "\"\n";
+    if (rng() % 5 == 0) t += "dscp = [" + std::to_string(rng() % 4) + ", " + std::to_string(rng() % 4) + "]\n";
     if (rng() % 3 == 0) t += std::string("app = \"") + (rng() % 2 ? "curl" : "wget") + "\"\n";
     unsigned a = rng() % static_cast<unsigned>(pvds);
     unsigned b = (a + 1 + rng() % static_cast<unsigned>(pvds - 1)) % static_cast<unsigned>(pvds);
@@ -245,6 +246,7 @@ TEST(Decide, IndexedAgreesWithScanOnRandomPolicies) {
           q.port = static_cast<uint16_t>(rng() % 130);
           q.proto = static_cast<Proto>(rng() % 3);
           q.taggedPvd = rng() % 3 == 0 ? static_cast<int>(rng() % p.pvds().size()) : -1;
+          q.dscp = static_cast<int8_t>(static_cast<int>(rng() % 6) - 1);
         }
         const char* apps[] = {"", "curl", "wget"};
         q.app = apps[rng() % 3];

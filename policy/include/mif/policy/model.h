@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mif/policy/address.h"
@@ -47,6 +48,7 @@ struct RuleDef {
   std::optional<Prefix> dst;
   std::optional<PortRange> port;
   Proto proto = Proto::Any;
+  std::optional<uint64_t> dscp;         // accepted DSCP values: bit n set = DSCP n (RFC 2474)
   std::optional<std::string> app;       // executable's base name
   std::vector<std::string> pvd;         // ordered preference
   bool strict = false;
@@ -63,6 +65,12 @@ struct DefaultDef {
   SourceRef where;
   SourceRef pvdWhere;                   // the `pvd` value (for unknown-PvD errors)
 };
+
+// "EF", "AF41", "CS6", "46"... -> 0-63, or -1 when it is none of them. The names are those
+// of RFC 2474 (CSn, DF), RFC 2597 (AFxy), RFC 3246 (EF), RFC 5865 (VA) and RFC 8622 (LE).
+int parseDscp(std::string_view text);
+// 46 -> "EF", 10 -> "AF11", 13 -> "13".
+std::string dscpName(int dscp);
 
 struct PolicyDoc {
   std::string file;

@@ -21,7 +21,7 @@ using PvdId = uint16_t;  // index into Policy::pvds()
 inline constexpr size_t kMaxListed = 16;  // longest `pvd = [...]` list accepted
 
 // Matching (docs/policy.md): a Resolve is matched only by rules whose keys are domain/app,
-// and by PvD domains. Connect/Send: every key; `dst` and PvD `prefixes` against `address`.
+// and by PvD domains. A `dscp` rule matches only a query whose dscp is known and listed. Connect/Send: every key; `dst` and PvD `prefixes` against `address`.
 // Bind: `address` is the local address — never matched by `dst`, judged at step 5 by PvD
 // `source` prefixes; `port` is the local port.
 struct Query {
@@ -33,6 +33,7 @@ struct Query {
   IpAddress address;        // destination (connect/send) or local address (bind); unmapped
   uint16_t port = 0;        // host order; 0 = unknown
   Proto proto = Proto::Any;
+  int8_t dscp = -1;         // the socket's DSCP (IP_TOS / IPV6_TCLASS >> 2); -1 = unknown
   std::string_view app;     // executable's base name
   int taggedPvd = -1;       // the PvD whose DNS returned `address` (precedence step 4), or -1
 };
@@ -102,6 +103,8 @@ class Policy {
   const std::optional<DefaultDef>& defaults() const;
   const Pin& pin() const;
   std::optional<PvdId> findPvd(std::string_view name) const;
+  // Whether any rule has a `dscp` key: only then need a socket's DSCP be read per query.
+  bool usesDscp() const;
 
   Policy(Policy&&) noexcept;
   Policy& operator=(Policy&&) noexcept;
