@@ -7,8 +7,6 @@
 // real traffic through each PvD and says cellular is not ok; `mif run --probe` moves it to
 // the end of the preference, and the same command reaches www through Wi-Fi. A strict pin
 // to cellular stays on cellular, probe or not.
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -24,35 +22,7 @@ using namespace std::chrono_literals;
 using mif::e2e::CommandResult;
 using mif::e2e::ExecOptions;
 using mif::e2e::Lab;
-using mif::e2e::Served;
-
-// An empty XDG_CONFIG_HOME (no user policy of the machine leaks into the test) and room
-// for a policy file; removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mif-e2e-probe-XXXXXX";
-    if (mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::vector<Served> servedHttp(const Lab& lab, const std::string& host) {
-  std::vector<Served> out;
-  for (const auto& s : lab.served(host))
-    if (s.proto == "http") out.push_back(s);
-  return out;
-}
+using mif::e2e::TempDir;
 
 // The fields of one PvD of `mif probe --json`, read by python3's json module (so the
 // output must be valid JSON): "verdict attempts successes loss_percent checks rtt|none".
@@ -102,7 +72,7 @@ class Probe : public ::testing::Test {
     return {"curl", "-sS", "--max-time", "2", "http://" + host + "/"};
   }
 
-  TempDir dir_;
+  TempDir dir_{"e2e-probe"};
   std::string xdg_, policy_, wifi4_, cell4_, www4_;
   std::unique_ptr<Lab> lab_;
 };
@@ -156,7 +126,7 @@ TEST_F(Probe, RunWithProbeMovesTheLossyPvdBehindWifi) {
   const std::vector<std::string> pref = {"--policy", policy_, "--pvd", "cell,wifi"};
   CommandResult plain = lab_->mifRun(pref, curl(www4_), opts());
   EXPECT_FALSE(plain.ok()) << "through the lossy cellular PvD: " << plain.describe();
-  for (const auto& s : servedHttp(*lab_, "www")) EXPECT_EQ(s.client, cell4_);
+  for (const auto& s : lab_->served("www", "http")) EXPECT_EQ(s.client, cell4_);
 
   lab_->clearLogs();
   std::vector<std::string> probed = pref;
@@ -166,7 +136,7 @@ TEST_F(Probe, RunWithProbeMovesTheLossyPvdBehindWifi) {
   EXPECT_NE(r.out.find("host=www"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("mif: run: cell demoted: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("probes lost"), std::string::npos) << r.err;
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_);
 
@@ -176,7 +146,7 @@ TEST_F(Probe, RunWithProbeMovesTheLossyPvdBehindWifi) {
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_TRUE(lab_->dnsSaw("wifi", "www.example.com"));
   EXPECT_FALSE(lab_->dnsSaw("cell", "www.example.com", 0ms));
-  seen = servedHttp(*lab_, "www");
+  seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(lab_->pvdOfAddress(seen[0].client), "wifi") << seen[0].client;  // IPv6 first
 }
@@ -190,13 +160,12 @@ TEST_F(Probe, RunWithProbeReordersTheDefaultPreference) {
   const std::string def = "[default]\npvd = \"wifi\"";
   ASSERT_NE(policy.find(def), std::string::npos) << policy;
   policy.replace(policy.find(def), def.size(), "[default]\npvd = [\"cell\", \"wifi\"]");
-  const std::string file = dir_.path() + "/prefer-cell.toml";
-  std::ofstream(file) << policy;
+  const std::string file = dir_.write("prefer-cell.toml", policy);
 
   CommandResult r = lab_->mifRun({"--policy", file, "--probe"}, curl(www4_), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.err.find("mif: run: cell demoted: "), std::string::npos) << r.err;
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_);
 
@@ -219,7 +188,7 @@ TEST_F(Probe, StrictPinNeverLeavesItsList) {
   CommandResult r = lab_->mifRun({"--policy", policy_, "--pvd", "cell", "--strict", "--probe"},
                                  curl(www4_), opts());
   EXPECT_NE(r.err.find("mif: run: cell kept: "), std::string::npos) << r.describe();
-  for (const auto& s : servedHttp(*lab_, "www"))
+  for (const auto& s : lab_->served("www", "http"))
     EXPECT_EQ(s.client, cell4_) << "strict pin to cellular leaked: " << r.describe();
 
   lab_->clearLogs();
@@ -227,14 +196,14 @@ TEST_F(Probe, StrictPinNeverLeavesItsList) {
                    curl(www4_), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.err.find("mif: run: cell demoted: "), std::string::npos) << r.err;
-  auto seen = servedHttp(*lab_, "www");
+  auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, wifi4_);
 }
 
 // Bad arguments: one line naming the argument, exit 2. Nothing here sends a packet.
 TEST(ProbeArguments, BadArgumentsNameTheArgumentAndExit2) {
-  TempDir dir;
+  TempDir dir("e2e-probe");
   ASSERT_TRUE(dir.ok());
   const ExecOptions env = ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir.path());
   struct Case {
