@@ -23,16 +23,19 @@ struct Rewritten {
   alignas(cmsghdr) char control[kControlBuffer];
 };
 
-// Decides one message (`in`: our copy of the program's msghdr); on success `out` is what to
-// send (maybe `in` itself). Returns 0 or an errno value to fail with. A name or control
-// buffer the kernel cannot read is left to it (EFAULT), undecided or without our cmsg.
+// Decides one message (`in`: our copy of the program's msghdr; `parsed`: its name when the
+// caller has read it already, so it is not probed twice); on success `out` is what to send
+// (maybe `in` itself). Returns 0 or an errno value to fail with. A name or control buffer
+// the kernel cannot read is left to it (EFAULT), undecided or without our cmsg.
 int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
                    Runtime::SocketFacts* facts, Rewritten* scratch, const msghdr** out,
-                   Outcome* o, const void* liveFrame) noexcept {
+                   Outcome* o, const void* liveFrame, const Endpoint* parsed = nullptr) noexcept {
   *out = &in;
   Endpoint dst;
-  if (!fromCallerSockaddr(static_cast<const sockaddr*>(in.msg_name),
-                          msgNameLength(in.msg_name, in.msg_namelen), &dst, liveFrame)) {
+  if (parsed != nullptr) {
+    dst = *parsed;
+  } else if (!fromCallerSockaddr(static_cast<const sockaddr*>(in.msg_name),
+                                 msgNameLength(in.msg_name, in.msg_namelen), &dst, liveFrame)) {
     return 0;
   }
   ReentryGuard guard;
@@ -104,7 +107,7 @@ MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
   const msghdr* toSend = &m;
   Outcome o;
   if (int err = prepareMessage(rt, Call::Sendto, fd, m, flags, &facts, &scratch, &toSend, &o,
-                               MIF_LIVE_FRAME())) {
+                               MIF_LIVE_FRAME(), &dst)) {
     rt->finish(o, err);
     errno = err;
     return -1;
@@ -147,7 +150,7 @@ MIF_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   const msghdr* toSend = &copy;
   Outcome o;
   if (int err = prepareMessage(rt, Call::Sendmsg, fd, copy, flags, &facts, &scratch, &toSend, &o,
-                               MIF_LIVE_FRAME())) {
+                               MIF_LIVE_FRAME(), &probe)) {
     rt->finish(o, err);
     errno = err;
     return -1;
