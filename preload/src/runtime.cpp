@@ -54,6 +54,12 @@ int socketType(int fd) noexcept {
   return type;
 }
 
+// SO_TYPE, asked at most once per call (a sendmmsg's messages share it).
+bool isDatagram(int fd, Runtime::SocketFacts* facts) noexcept {
+  if (facts->type == -1) facts->type = socketType(fd);
+  return facts->type == SOCK_DGRAM;
+}
+
 policy::Proto protoOf(int type) noexcept {
   if (type == SOCK_STREAM) return policy::Proto::Tcp;
   if (type == SOCK_DGRAM) return policy::Proto::Udp;
@@ -206,13 +212,20 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   if (!facts->known) {
     facts->known = true;
     facts->ok = boundDevice(fd, facts->device);
-    if (facts->ok) facts->type = socketType(fd);
   }
   if (!facts->ok) return o;
   const char* dev = facts->device;
+  // Pinned already (connected through us, bound to an address, pinned at its creation by
+  // `mif run --enforce`, or by the program): a per-datagram interface would contradict
+  // the binding (the kernel rejects it for IPv6 and silently prefers it for IPv4), so the
+  // socket's binding decides. When nothing can be strict that binding stands whatever
+  // the decision: no view check, no decide(), no SO_TYPE query (as on a repeated connect).
+  if (dev[0] != '\0' && !strictPossible()) return o;
   // A stream socket ignores the address (or fails); raw sockets are the program's own
-  // business; only datagram sockets choose a route per packet.
-  if (facts->type != SOCK_DGRAM) return o;
+  // business; only datagram sockets choose a route per packet. A bound socket needs its
+  // type only when its binding is refused (below): the usual bound datagram socket pays
+  // no SO_TYPE query per datagram.
+  if (dev[0] == '\0' && !isDatagram(fd, facts)) return o;
 
   const view::Snapshot* snap = view_->current();
   if (snap->ownerOf(dst.addr) != nullptr) return o;  // the host's own address
@@ -223,10 +236,8 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
   if (dev[0] != '\0') {
-    // Pinned already (connected through us, bound to an address, or by the program):
-    // a per-datagram interface would contradict the binding (the kernel rejects it for
-    // IPv6 and silently prefers it for IPv4), so the socket's binding decides.
     judgeBoundSocket(dev, snap, &o);
+    if (o.error != 0 && !isDatagram(fd, facts)) o = begin(call, dst);  // not ours to refuse
     return o;
   }
   if (settledWithoutPvd(&o)) return o;

@@ -122,6 +122,23 @@ TEST(Supervisor, ConnectIsPinnedToThePinnedInterface) {
             0);
 }
 
+// Once no process uses the filter, every receive fails at once (ENOENT): handleOne() must
+// say the listener is finished rather than report a vanished call, or run() spins a CPU
+// until the caller notices the exit.
+TEST(Supervisor, StopsByItselfWhenNoProcessUsesTheFilter) {
+  auto p = compile("", pinTo({}, false));
+  ASSERT_TRUE(p);
+  auto c = SupervisedChild::start(FilterMode::PerCall, [] { return 0; });
+  ASSERT_GE(c.listener, 0);
+  EXPECT_EQ(c.wait(), 0);
+  Trace trace;
+  Supervisor sup(*p, FilterMode::PerCall, c.listener, trace);
+  int calls = 0;
+  while (calls < 1000 && sup.handleOne()) ++calls;
+  EXPECT_EQ(calls, 0);
+  close(c.listener);
+}
+
 TEST(Supervisor, ThreadsAndForkedChildrenArePinnedToo) {
   REQUIRE_PRIVATE_NETWORK();
   auto p = compile("", pinTo({"mifenf2"}, false));
