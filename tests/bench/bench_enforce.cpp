@@ -3,29 +3,45 @@
 // (mifenf-bench-c, the client, interface mifenfb0 198.51.100.2/24; mifenf-bench-s, a
 // server at 198.51.100.1 across a veth) and removes them at the end.
 //
-//   bench_enforce [ROUNDS]        (default 5; the ways of each figure are interleaved
-//                                  round by round and the median of each is compared)
+//   bench_enforce [ROUNDS]        (default 5)
 //
-// 1. TCP connect+accept+close loop (20,000): `mif run --enforce --pvd mifenfb0` against
-//    `mif run --pvd mifenfb0` (the preload library alone). Each client times its own loop.
-// 2. A program without network calls (syscalls and arithmetic, ~0.7 s): the whole run,
-//    spawn to exit (wall time, and CPU time of mif and all it waited for), under
+// Every figure runs its ways once per round, the order rotated from round to round, and
+// reports for each way the median time and the median of its per-round ratios against
+// the figure's first way. Loop workloads report their loop's wall time and the CPU time
+// the process spent in it (CLOCK_PROCESS_CPUTIME_ID): on a shared machine the CPU figure
+// is the one to judge by, the wall figure mostly measures waiting for a CPU.
+//
+// 1. TCP connect+accept+close loop (20,000 after 500 warm-up iterations, as bench_socket):
+//    `mif run --enforce --pvd mifenfb0` against `mif run --pvd mifenfb0` (the preload
+//    library alone), and no mif.
+// 2. A program without network calls (syscalls and arithmetic): the whole run, spawn to
+//    exit (wall time, and CPU time of mif and all it waited for), under
 //    `mif run --enforce --pvd mifenfb0` against `mif run --pvd`.
-// 3. 100,000 UDP datagrams sendto'd on one unconnected socket under a strict pin:
-//    --enforce (sockets pinned at creation, the default for a strict pin) and --enforce
-//    with MIF_ENFORCE_MODE=per-call (every datagram supervised) against `mif run
-//    --strict --pvd` without --enforce; plus a non-strict pin under --enforce.
+// 3. 100,000 UDP datagrams sendto'd on one unconnected socket (after 1,000 warm-up
+//    datagrams, which also initialise the library) under a strict pin: --enforce (sockets
+//    pinned at creation, the default for a strict pin) and --enforce with
+//    MIF_ENFORCE_MODE=per-call (every datagram supervised) against `mif run --strict
+//    --pvd` without --enforce; plus a non-strict pin under --enforce.
+//
+// The floor: ways marked "+ any filter" run with a seccomp filter that allows every call
+// (installed by the driver before exec, with SECCOMP_FILTER_FLAG_SPEC_ALLOW as mif's):
+// what any seccomp filter at all costs the program, whatever mif's does.
 //
 // Internal modes (the driver runs them): --tcp N, --udp N, --compute N.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +75,19 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+double processCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// What a loop workload prints: its wall time and the CPU time the process spent in it.
+struct LoopTimer {
+  Clock::time_point t0 = Clock::now();
+  double cpu0 = processCpu();
+  void print() const { std::printf("%.6f %.6f\n", since(t0), processCpu() - cpu0); }
+};
+
 // ---- workloads (run inside the client namespace, possibly under mif) ----
 
 // connect, wait for the server's reset-close, close: one full round trip per iteration.
@@ -78,20 +107,20 @@ bool tcpOnce(const sockaddr_in& to) {
 
 int tcpWorkload(long n) {
   const sockaddr_in to = serverAddr(kTcpPort);
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 500; ++i) {
     if (!tcpOnce(to)) {
       std::perror("bench_enforce --tcp: connect");
       return 1;
     }
   }
-  auto t0 = Clock::now();
+  LoopTimer t;
   for (long i = 0; i < n; ++i) {
     if (!tcpOnce(to)) {
       std::perror("bench_enforce --tcp: connect");
       return 1;
     }
   }
-  std::printf("%.6f\n", since(t0));
+  t.print();
   return 0;
 }
 
@@ -99,16 +128,24 @@ int udpWorkload(long n) {
   const sockaddr_in to = serverAddr(kUdpPort);
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   char payload[64] = "mif enforce benchmark datagram";
-  auto t0 = Clock::now();
-  for (long i = 0; i < n; ++i) {
-    if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) !=
-        static_cast<ssize_t>(sizeof payload)) {
-      if (errno == ENOBUFS || errno == EAGAIN) continue;
-      std::perror("bench_enforce --udp: sendto");
-      return 1;
-    }
+  auto send = [&] {
+    if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+        static_cast<ssize_t>(sizeof payload))
+      return true;
+    if (errno == ENOBUFS || errno == EAGAIN) return true;
+    std::perror("bench_enforce --udp: sendto");
+    return false;
+  };
+  // The first datagram initialises the library (policy, view): not part of the loop, as
+  // the TCP loop's warm-up keeps it out too.
+  for (int i = 0; i < 1000; ++i) {
+    if (!send()) return 1;
   }
-  std::printf("%.6f\n", since(t0));
+  LoopTimer t;
+  for (long i = 0; i < n; ++i) {
+    if (!send()) return 1;
+  }
+  t.print();
   return 0;
 }
 
@@ -164,7 +201,19 @@ bool setup() {
          sh("ip -n " + c + " addr add 198.51.100.2/24 dev " + kLink) &&
          sh("ip -n " + c + " link set " + kLink + " up") &&
          sh("ip -n " + s + " addr add " + kServer + "/24 dev srv0") &&
-         sh("ip -n " + s + " link set srv0 up");
+         sh("ip -n " + s + " link set srv0 up") &&
+         // As bench_socket: 20,000 connections per run never wait for a free port.
+         sh("ip netns exec " + c + " sysctl -qw net.ipv4.ip_local_port_range='1024 65000'");
+}
+
+// A filter that allows every call: what any seccomp filter costs a program (the kernel
+// takes its syscall entry slow path and consults the filter's action cache). Same flags as
+// mif's (no_new_privs, SPEC_ALLOW).
+bool installAllowAllFilter() {
+  sock_filter insn = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  sock_fprog prog{1, &insn};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog) == 0;
 }
 
 bool enterNs(const char* name) {
@@ -204,13 +253,15 @@ pid_t startServer() {
 }
 
 struct Run {
-  double loop = -1;  // what the workload printed
-  double wall = -1;  // spawn to exit, seen by the driver
-  double cpu = -1;   // user+system time of mif and everything it waited for
+  double loop = -1;     // what the workload printed: its loop's wall time
+  double loopCpu = -1;  // and the CPU time of its process during the loop
+  double wall = -1;     // spawn to exit, seen by the driver
+  double cpu = -1;      // user+system time of mif and everything it waited for
 };
 
 // Runs argv in the client namespace with extra environment; stdout parsed as seconds.
-Run spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
+Run spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+          bool anyFilter = false) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return {};
   auto t0 = Clock::now();
@@ -218,6 +269,7 @@ Run spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
     if (!enterNs(kClientNs)) _exit(125);
+    if (anyFilter && !installAllowAllFilter()) _exit(125);
     for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> a;
     for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
@@ -242,7 +294,7 @@ Run spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
     std::fprintf(stderr, "bench_enforce: %s ... failed (status %d)\n", argv[0].c_str(), st);
     return {};
   }
-  r.loop = std::atof(text.c_str());
+  if (std::sscanf(text.c_str(), "%lf %lf", &r.loop, &r.loopCpu) < 1) return {};
   return r;
 }
 
@@ -255,27 +307,34 @@ struct Way {
   const char* name;
   std::vector<std::string> argv;
   std::vector<std::string> env;
-  bool wall = false;  // whole run (wall and CPU) rather than the workload's own loop
+  bool wall = false;       // whole run (wall and CPU) rather than the workload's own loop
+  bool anyFilter = false;  // under the allow-all seccomp filter (the floor)
   std::vector<double> times, cpu;
 };
 
+// The median of the per-round ratios of `w` against `base` (same round, back to back).
+double medianRatio(const std::vector<double>& w, const std::vector<double>& base) {
+  std::vector<double> r;
+  for (size_t i = 0; i < w.size() && i < base.size(); ++i)
+    if (w[i] > 0 && base[i] > 0) r.push_back(w[i] / base[i]);
+  return median(r);
+}
+
 void measure(const char* title, std::vector<Way>& ways, int rounds) {
   for (int r = 0; r < rounds; ++r) {
-    for (auto& w : ways) {
-      Run run = spawn(w.argv, w.env);
+    for (size_t k = 0; k < ways.size(); ++k) {
+      Way& w = ways[(k + static_cast<size_t>(r)) % ways.size()];  // rotate the order
+      Run run = spawn(w.argv, w.env, w.anyFilter);
       w.times.push_back(w.wall ? run.wall : run.loop);
-      w.cpu.push_back(run.cpu);
+      w.cpu.push_back(w.wall ? run.cpu : run.loopCpu);
     }
   }
   std::printf("%s\n", title);
-  double base = median(ways[0].times), baseCpu = median(ways[0].cpu);
+  std::printf("  %-52s %9s %7s   %9s %7s\n", "", "wall", "ratio", "cpu", "ratio");
+  const Way& base = ways[0];
   for (const auto& w : ways) {
-    double m = median(w.times);
-    std::printf("  %-44s median %8.3f s   ratio %.3f", w.name, m, m / base);
-    // CPU time does not count waiting for a CPU: the fairer figure on a loaded machine
-    // for a program that only computes.
-    if (w.wall) std::printf("   cpu %7.3f s   ratio %.3f", median(w.cpu), median(w.cpu) / baseCpu);
-    std::printf("\n");
+    std::printf("  %-52s %8.3fs %7.3f   %8.3fs %7.3f\n", w.name, median(w.times),
+                medianRatio(w.times, base.times), median(w.cpu), medianRatio(w.cpu, base.cpu));
   }
   std::fflush(stdout);
 }
@@ -311,45 +370,45 @@ int main(int argc, char** argv) {
     a.insert(a.end(), prog.begin(), prog.end());
     return a;
   };
-  std::printf("bench_enforce: %d rounds, medians; ratio against the first line\n", rounds);
+  std::printf("bench_enforce: %d rounds, order rotated; medians, and the median of per-round\n"
+              "ratios against each figure's first line. cpu: the loop's process CPU time (loop\n"
+              "figures) or all CPU of the run (whole-run figures): the one to judge by.\n",
+              rounds);
 
   std::vector<std::string> tcp{self, "--tcp", "20000"};
   std::vector<Way> tcpWays = {
-      {"mif run --pvd (preload alone)", under({"--pvd", kLink}, tcp), {}, false, {}},
-      {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, tcp), {}, false, {}},
-      {"no mif", tcp, {}, false, {}},
+      {"mif run --pvd (preload alone)", under({"--pvd", kLink}, tcp), {}, false, false, {}, {}},
+      {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, tcp), {}, false, false, {}, {}},
+      {"no mif", tcp, {}, false, false, {}, {}},
   };
-  measure("TCP connect+accept+close x20000 (client's loop time)", tcpWays, rounds);
+  measure("TCP connect+accept+close x20000 (client's loop)", tcpWays, rounds);
 
   std::vector<std::string> compute{self, "--compute", "20000"};
   std::vector<Way> computeWays = {
-      {"mif run --pvd", under({"--pvd", kLink}, compute), {}, true, {}},
-      {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, compute), {}, true, {}},
-      {"no mif", compute, {}, true, {}},
+      {"mif run --pvd", under({"--pvd", kLink}, compute), {}, true, false, {}, {}},
+      {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, compute), {}, true, false, {}, {}},
+      {"mif run --pvd + any filter (floor)", under({"--pvd", kLink}, compute), {}, true, true, {}, {}},
+      {"no mif", compute, {}, true, false, {}, {}},
+      {"no mif + any filter", compute, {}, true, true, {}, {}},
   };
   measure("No network calls, whole run spawn to exit", computeWays, rounds);
 
   std::vector<std::string> udp{self, "--udp", "100000"};
+  const std::vector<std::string> strictPin{"--strict", "--pvd", kLink};
+  std::vector<std::string> enforceStrict{"--enforce"};
+  enforceStrict.insert(enforceStrict.end(), strictPin.begin(), strictPin.end());
   std::vector<Way> udpWays = {
-      {"mif run --strict --pvd", under({"--strict", "--pvd", kLink}, udp), {}, false, {}},
-      {"mif run --enforce --strict --pvd (pin at creation)",
-       under({"--enforce", "--strict", "--pvd", kLink}, udp),
-       {},
-       false,
-       {}},
-      {"  same, MIF_ENFORCE_MODE=per-call",
-       under({"--enforce", "--strict", "--pvd", kLink}, udp),
-       {"MIF_ENFORCE_MODE=per-call"},
-       false,
-       {}},
-      {"mif run --enforce --pvd (not strict: per call)",
-       under({"--enforce", "--pvd", kLink}, udp),
-       {},
-       false,
-       {}},
-      {"no mif", udp, {}, false, {}},
+      {"mif run --strict --pvd", under(strictPin, udp), {}, false, false, {}, {}},
+      {"mif run --enforce --strict --pvd (pin at creation)", under(enforceStrict, udp), {}, false, false, {}, {}},
+      {"mif run --strict --pvd + any filter (floor)", under(strictPin, udp), {}, false, true, {}, {}},
+      {"  --enforce, MIF_ENFORCE_MODE=per-call", under(enforceStrict, udp),
+       {"MIF_ENFORCE_MODE=per-call"}, false, false, {}, {}},
+      {"mif run --enforce --pvd (not strict: per call)", under({"--enforce", "--pvd", kLink}, udp),
+       {}, false, false, {}, {}},
+      {"no mif", udp, {}, false, false, {}, {}},
+      {"no mif + any filter", udp, {}, false, true, {}, {}},
   };
-  measure("UDP sendto x100000 on one socket (client's loop time)", udpWays, rounds);
+  measure("UDP sendto x100000 on one socket (client's loop)", udpWays, rounds);
 
   kill(-server, SIGKILL);
   waitpid(server, nullptr, 0);
