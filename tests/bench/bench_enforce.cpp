@@ -3,7 +3,8 @@
 // (mifenf-bench-c, the client, interface mifenfb0 198.51.100.2/24; mifenf-bench-s, a
 // server at 198.51.100.1 across a veth) and removes them at the end.
 //
-//   bench_enforce [ROUNDS]        (default 5)
+//   bench_enforce [ROUNDS [FIGURES]]   (default 5 rounds; FIGURES a comma list of tcp,
+//                                        compute, udp: default all three)
 //
 // Every figure runs its ways once per round, the order rotated from round to round, and
 // reports for each way the median time and the median of its per-round ratios against
@@ -347,6 +348,8 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--compute") == 0)
     return computeWorkload(std::atol(argv[2]));
   int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
+  const std::string figures = argc > 2 ? std::string(",") + argv[2] + "," : ",tcp,compute,udp,";
+  auto wanted = [&](const char* f) { return figures.find(std::string(",") + f + ",") != std::string::npos; };
   if (geteuid() != 0) {
     std::fprintf(stderr, "bench_enforce: needs root (network namespaces)\n");
     return 1;
@@ -381,7 +384,7 @@ int main(int argc, char** argv) {
       {"mif run --enforce --pvd", under({"--enforce", "--pvd", kLink}, tcp), {}, false, false, {}, {}},
       {"no mif", tcp, {}, false, false, {}, {}},
   };
-  measure("TCP connect+accept+close x20000 (client's loop)", tcpWays, rounds);
+  if (wanted("tcp")) measure("TCP connect+accept+close x20000 (client's loop)", tcpWays, rounds);
 
   std::vector<std::string> compute{self, "--compute", "20000"};
   std::vector<Way> computeWays = {
@@ -391,7 +394,7 @@ int main(int argc, char** argv) {
       {"no mif", compute, {}, true, false, {}, {}},
       {"no mif + any filter", compute, {}, true, true, {}, {}},
   };
-  measure("No network calls, whole run spawn to exit", computeWays, rounds);
+  if (wanted("compute")) measure("No network calls, whole run spawn to exit", computeWays, rounds);
 
   std::vector<std::string> udp{self, "--udp", "100000"};
   const std::vector<std::string> strictPin{"--strict", "--pvd", kLink};
@@ -408,7 +411,7 @@ int main(int argc, char** argv) {
       {"no mif", udp, {}, false, false, {}, {}},
       {"no mif + any filter", udp, {}, false, true, {}, {}},
   };
-  measure("UDP sendto x100000 on one socket (client's loop)", udpWays, rounds);
+  if (wanted("udp")) measure("UDP sendto x100000 on one socket (client's loop)", udpWays, rounds);
 
   kill(-server, SIGKILL);
   waitpid(server, nullptr, 0);
