@@ -1,6 +1,7 @@
 #include "sockaddr.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -9,6 +10,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+
+extern "C" void* __libc_stack_end;  // ld.so (GLIBC_2.1): where the main thread's stack ends
 
 namespace mif::preload {
 
@@ -24,9 +27,11 @@ using policy::Family;
 // handler is the program's: taking it over is visible to sigaction() and breaks programs
 // that install their own, so it is not an option for an interposer that must not show.
 //
-// So: (1) no system call when the memory lies in the page of the hook's own live frame,
-// which is where a program's stack sockaddr usually is (the program's frame sits just
-// above the hook's); (2) otherwise one rt_sigprocmask probe per 4 KiB block: the kernel
+// So: (1) no system call for memory known to be mapped: the page of the hook's own live
+// frame; on the main thread, the rest of its stack above that frame (a program's stack
+// sockaddr, in some caller's frame); the program-break heap, where malloc keeps the main
+// arena (a heap sockaddr such as getaddrinfo's ai_addr); (2) otherwise one rt_sigprocmask
+// probe per 4 KiB block: the kernel
 // copies the 8-byte set from user memory before it looks at `how`, and no `how` is valid
 // here, so the call fails with EFAULT when the memory cannot be read and with EINVAL when
 // it can, and never changes the signal mask (the technique of abseil's
@@ -68,10 +73,60 @@ int chooseProbe() noexcept {
   return kind;
 }
 
+std::atomic<uint64_t> probes{0};
+
 bool blockReadable(uintptr_t a) noexcept {
+  probes.fetch_add(1, std::memory_order_relaxed);
   int kind = probeKind.load(std::memory_order_relaxed);
   if (kind == kUntested) kind = chooseProbe();
   return kind == kSigprocmask ? sigprocmaskProbe(a) : processVmProbe(a);
+}
+
+// Where the main thread's stack ends, when we run on it and `frame` is one of its live
+// frames (at or above our own): everything from there up to ld.so's __libc_stack_end is
+// mapped (a stack is one mapping that grows down, and nothing above the stack pointer is
+// ever unmapped). Running on it means within 128 MiB below its end: the kernel keeps at
+// least that gap between the stack and every mmap (mmap_base), so no thread stack or
+// signal stack is there. 0 otherwise (another thread, a signal stack): no vouching.
+uintptr_t mainStackEndAbove(uintptr_t frame) noexcept {
+  const auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const auto end = reinterpret_cast<uintptr_t>(__libc_stack_end);
+  if (sp < end && end - sp < (uintptr_t{128} << 20) && frame >= sp && frame < end) return end;
+  return 0;
+}
+
+// The program break's range [start_brk, sbrk(0)) is mapped in one piece. start_brk is
+// read once from /proc/self/stat (field 47) with raw system calls and a stack buffer; 0
+// (no heap range) when that fails.
+std::atomic<uintptr_t> startBrk{1};  // 1: not read yet
+
+uintptr_t readStartBrk() noexcept {
+  char buf[1024];
+  const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC));
+  if (fd < 0) return 0;
+  const long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+  syscall(SYS_close, fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  // Fields after the command name, which is in parentheses and may hold anything.
+  const char* f = std::strrchr(buf, ')');
+  if (f == nullptr) return 0;
+  for (int field = 2; field < 47 && f != nullptr; ++field) f = std::strchr(f + 1, ' ');
+  if (f == nullptr) return 0;
+  uintptr_t v = 0;
+  for (++f; *f >= '0' && *f <= '9'; ++f) v = v * 10 + static_cast<uintptr_t>(*f - '0');
+  return v;
+}
+
+bool inBrkHeap(uintptr_t a, size_t n) noexcept {
+  uintptr_t start = startBrk.load(std::memory_order_relaxed);
+  if (start == 1) {
+    start = readStartBrk();
+    startBrk.store(start, std::memory_order_relaxed);
+  }
+  if (start == 0 || a < start) return false;
+  const auto end = reinterpret_cast<uintptr_t>(sbrk(0));  // glibc's cached break: no system call
+  return end != static_cast<uintptr_t>(-1) && a < end && n <= end - a;
 }
 
 }  // namespace
@@ -80,10 +135,15 @@ bool callerReadable(const void* p, size_t n, const void* liveFrame) noexcept {
   if (n == 0) return true;
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
   if (a == 0 || a + n < a) return false;
-  const uintptr_t framePage = reinterpret_cast<uintptr_t>(liveFrame) & ~(kBlock - 1);
-  if (liveFrame != nullptr && a >= framePage && n <= kBlock && a - framePage <= kBlock - n) {
-    return true;
+  if (liveFrame != nullptr) {
+    const uintptr_t framePage = reinterpret_cast<uintptr_t>(liveFrame) & ~(kBlock - 1);
+    if (a >= framePage) {
+      if (n <= kBlock && a - framePage <= kBlock - n) return true;
+      const uintptr_t end = mainStackEndAbove(reinterpret_cast<uintptr_t>(liveFrame));
+      if (a < end && n <= end - a) return true;
+    }
   }
+  if (inBrkHeap(a, n)) return true;
   const int saved = errno;
   const uintptr_t last = (a + n - 1) & ~(kBlock - 1);
   bool ok = true;
@@ -94,6 +154,8 @@ bool callerReadable(const void* p, size_t n, const void* liveFrame) noexcept {
   errno = saved;
   return ok;
 }
+
+uint64_t probesMade() noexcept { return probes.load(std::memory_order_relaxed); }
 
 bool copyFromCaller(void* dst, const void* src, size_t n, const void* liveFrame) noexcept {
   if (!callerReadable(src, n, liveFrame)) return false;

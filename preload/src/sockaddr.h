@@ -28,15 +28,18 @@ struct Endpoint {
 // libc untouched, so the program gets the kernel's own EFAULT (or EINVAL) and nothing is
 // pinned.
 //
-// `liveFrame` is __builtin_frame_address(0) of the hook (MIF_LIVE_FRAME()): its page is
-// mapped (the hook is running on it), so memory in that page (typically the program's own
-// stack sockaddr, just above the hook's frame) is read without a system call. Anything
-// else costs one probe per 4 KiB block it spans (at most two for a sockaddr); see
-// sockaddr.cpp for why the probe is rt_sigprocmask and what was measured.
+// `liveFrame` is __builtin_frame_address(0) of the hook (MIF_LIVE_FRAME()): its page (and,
+// on the main thread, the rest of the stack above it) is mapped (the hook is running
+// there), so the program's own stack sockaddr is read without a system call, as is one in
+// the program-break heap (malloc's main arena). Anything else costs one probe per 4 KiB block
+// it spans (at most two for a sockaddr); see sockaddr.cpp for why the probe is
+// rt_sigprocmask and what was measured.
 #define MIF_LIVE_FRAME() __builtin_frame_address(0)
 
 // True when [p, p+n) can be read (n == 0: always). Keeps errno.
 bool callerReadable(const void* p, size_t n, const void* liveFrame) noexcept;
+// How many probes (system calls) callerReadable has made in this process: for tests.
+uint64_t probesMade() noexcept;
 // memcpy from the caller's memory; false (nothing copied) when it is not readable.
 bool copyFromCaller(void* dst, const void* src, size_t n, const void* liveFrame) noexcept;
 

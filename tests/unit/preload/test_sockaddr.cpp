@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 namespace mif::preload {
@@ -119,6 +120,32 @@ TEST_F(CallerMemory, TheHooksOwnFramePageNeedsNoProbe) {
   EXPECT_TRUE(callerReadable(local, sizeof local, MIF_LIVE_FRAME()));
   // A frame address never vouches for memory outside its own page.
   EXPECT_FALSE(callerReadable(hole() - 8, 16, hole() - 1));
+}
+
+// What needs no probe (the main thread's stack above the live frame, the program-break
+// heap) reads as readable, and memory outside both is still judged by the probe.
+bool deepCall(int depth, const char* outer) {
+  char here[512];  // 32 of these put `outer` several pages above the last frame
+  here[0] = static_cast<char>(depth);
+  const bool r = depth > 0 ? deepCall(depth - 1, outer) : callerReadable(outer, 64, MIF_LIVE_FRAME());
+  asm volatile("" : : "r"(here) : "memory");  // no tail call: every frame stays live
+  return r;
+}
+
+TEST_F(CallerMemory, MainStackAboveTheFrameAndTheBrkHeapNeedNoProbe) {
+  char* small = static_cast<char*>(std::malloc(32));  // the main arena: the brk heap
+  ASSERT_NE(small, nullptr);
+  EXPECT_TRUE(callerReadable(small, 32, MIF_LIVE_FRAME()));  // reads start_brk once
+  const uint64_t before = probesMade();
+  char outer[64] = {1};
+  EXPECT_TRUE(deepCall(32, outer));
+  EXPECT_TRUE(callerReadable(small, 32, MIF_LIVE_FRAME()));
+  EXPECT_EQ(probesMade(), before) << "a stack or brk-heap sockaddr costs no system call";
+  std::free(small);
+  // Anything else is probed, and a live frame vouches for nothing below itself.
+  EXPECT_TRUE(callerReadable(pages_, 16, MIF_LIVE_FRAME()));
+  EXPECT_FALSE(callerReadable(hole(), 16, MIF_LIVE_FRAME()));
+  EXPECT_EQ(probesMade(), before + 2);
 }
 
 TEST_F(CallerMemory, SockaddrsTheKernelWouldRefuse) {
