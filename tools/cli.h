@@ -3,6 +3,7 @@
 // contract ("mif: <what>: <why>" on stderr) and exit codes.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mif::cli {
 
@@ -21,5 +22,37 @@ void error(std::string_view message);
 
 // JSON string literal with escapes (quotes included).
 std::string jsonString(std::string_view s);
+
+// "a,b,,c" -> {"a", "b", "c"}: the lists of --pvd and --dns.
+std::vector<std::string> splitCommas(std::string_view s);
+
+// Walks a subcommand's arguments (argv[0] is the subcommand's name):
+//
+//   cli::Args args("show", argc, argv);
+//   while (args.next()) {
+//     if (args.is("--json")) ...
+//     else if (args.value("--policy", &v)) ...   // "--policy FILE" or "--policy=FILE"
+//   }
+//
+// An option given without its value prints "mif: CMD: OPT: needs a value (try 'mif CMD
+// --help')" and exits with kExitUsage (nothing has been done yet while options are read).
+class Args {
+ public:
+  Args(std::string_view command, int argc, char** argv)
+      : command_(command), argc_(argc), argv_(argv) {}
+  bool next();
+  const std::string& arg() const { return arg_; }
+  bool is(std::string_view flag) const { return arg_ == flag; }
+  bool value(std::string_view opt, std::string* out);
+  // The arguments after the current one, which the walk then skips (after "--").
+  std::vector<std::string> rest();
+
+ private:
+  std::string command_;
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+  std::string arg_;
+};
 
 }  // namespace mif::cli

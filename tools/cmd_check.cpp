@@ -82,45 +82,37 @@ int check(int argc, char** argv) {
   std::optional<policy::Layer> forcedLayer;
   policy::LayerFiles context = policy::LayerFiles::defaults();
   std::vector<std::string> files;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&](const char* opt) -> const char* {
-      if (i + 1 >= argc) {
-        cli::error("check", std::string(opt) + " needs a value (try 'mif check --help')");
-        return nullptr;
-      }
-      return argv[++i];
-    };
+  cli::Args args("check", argc, argv);
+  std::string v;
+  while (args.next()) {
+    const std::string& a = args.arg();
     if (a == "--help" || a == "-h") {
       usage(stdout);
       return cli::kExitOk;
     } else if (a == "--json") {
       json = true;
-    } else if (a == "--layer") {
-      const char* v = value("--layer");
-      if (!v) return cli::kExitUsage;
-      std::string_view l = v;
-      if (l == "system")
+    } else if (args.value("--layer", &v)) {
+      if (v == "system")
         forcedLayer = policy::Layer::System;
-      else if (l == "user")
+      else if (v == "user")
         forcedLayer = policy::Layer::User;
-      else if (l == "command-line")
+      else if (v == "command-line")
         forcedLayer = policy::Layer::CommandLine;
       else {
-        cli::error("check", "--layer '" + std::string(l) + "': must be system, user or command-line");
+        cli::error("check", "--layer '" + v + "': must be system, user or command-line");
         return cli::kExitUsage;
       }
-    } else if (a == "--system-policy" || a == "--user-policy") {
-      const char* v = value(argv[i]);
-      if (!v) return cli::kExitUsage;
-      (a == "--system-policy" ? context.system : context.user) = v;
+    } else if (args.value("--system-policy", &v)) {
+      context.system = v;
+    } else if (args.value("--user-policy", &v)) {
+      context.user = v;
     } else if (a == "--") {
-      for (++i; i < argc; ++i) files.emplace_back(argv[i]);
+      for (auto& f : args.rest()) files.push_back(std::move(f));
     } else if (a.size() > 1 && a[0] == '-') {
-      cli::error("check", "unknown option '" + std::string(a) + "' (try 'mif check --help')");
+      cli::error("check", "unknown option '" + a + "' (try 'mif check --help')");
       return cli::kExitUsage;
     } else {
-      files.emplace_back(a);
+      files.push_back(a);
     }
   }
   if (files.empty()) {

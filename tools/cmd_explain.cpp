@@ -105,18 +105,6 @@ std::string parseTarget(std::string_view t, Target* out) {
   return {};
 }
 
-std::vector<std::string> splitCommas(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string_view::npos) comma = s.size();
-    if (comma > start) out.emplace_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
 // What explain needs to know about one PvD from the live view.
 struct PvdFacts {
   std::string name;
@@ -311,30 +299,23 @@ int explain(int argc, char** argv) {
   int dscp = -1;
   bool udp = false, json = false, assumeUsable = false;
   std::string targetText;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        cli::error("explain", std::string(a) + " needs a value (try 'mif explain --help')");
-        return nullptr;
-      }
-      return argv[++i];
-    };
+  cli::Args args("explain", argc, argv);
+  std::string v;
+  while (args.next()) {
+    const std::string& a = args.arg();
     if (a == "--help" || a == "-h") {
       usage(stdout);
       return cli::kExitOk;
-    } else if (a == "--policy" || a == "--system-policy" || a == "--user-policy") {
-      const char* v = value();
-      if (!v) return cli::kExitUsage;
-      (a == "--policy" ? files.commandLine : a == "--system-policy" ? files.system : files.user) = v;
-    } else if (a == "--pvd") {
-      const char* v = value();
-      if (!v) return cli::kExitUsage;
-      for (auto& n : splitCommas(v)) pin.pvds.push_back(std::move(n));
-    } else if (a == "--dns") {
-      const char* v = value();
-      if (!v) return cli::kExitUsage;
-      for (const auto& s : splitCommas(v)) {
+    } else if (args.value("--policy", &v)) {
+      files.commandLine = v;
+    } else if (args.value("--system-policy", &v)) {
+      files.system = v;
+    } else if (args.value("--user-policy", &v)) {
+      files.user = v;
+    } else if (args.value("--pvd", &v)) {
+      for (auto& n : cli::splitCommas(v)) pin.pvds.push_back(std::move(n));
+    } else if (args.value("--dns", &v)) {
+      for (const auto& s : cli::splitCommas(v)) {
         auto addr = IpAddress::parse(s);
         if (!addr) {
           cli::error("explain", "--dns '" + s + "': not an IPv4 or IPv6 address");
@@ -342,16 +323,12 @@ int explain(int argc, char** argv) {
         }
         pin.dns.push_back(addr->unmapped());
       }
-    } else if (a == "--app") {
-      const char* v = value();
-      if (!v) return cli::kExitUsage;
+    } else if (args.value("--app", &v)) {
       app = v;
-    } else if (a == "--dscp") {
-      const char* v = value();
-      if (!v) return cli::kExitUsage;
+    } else if (args.value("--dscp", &v)) {
       dscp = policy::parseDscp(v);
       if (dscp < 0) {
-        cli::error("explain", "--dscp '" + std::string(v) +
+        cli::error("explain", "--dscp '" + v +
                                   "': not 0-63 or a class name (CS0-CS7, AF11-AF43, EF, VA, LE, DF)");
         return cli::kExitUsage;
       }
@@ -364,7 +341,7 @@ int explain(int argc, char** argv) {
     } else if (a == "--assume-usable") {
       assumeUsable = true;
     } else if (a.size() > 1 && a[0] == '-' && a[1] != '[') {
-      cli::error("explain", "unknown option '" + std::string(a) + "' (try 'mif explain --help')");
+      cli::error("explain", "unknown option '" + a + "' (try 'mif explain --help')");
       return cli::kExitUsage;
     } else if (!targetText.empty()) {
       cli::error("explain", "more than one TARGET (try 'mif explain --help')");

@@ -126,24 +126,10 @@ int probe(int argc, char** argv) {
   std::vector<std::string> files;
   policy::Pin pin;
   probe::Options opts;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string v;
-    // --opt VALUE or --opt=VALUE; a missing value ends the command with status 2.
-    auto valueOf = [&](const char* opt) {
-      std::string prefix = std::string(opt) + "=";
-      if (a.rfind(prefix, 0) == 0) {
-        v = a.substr(prefix.size());
-        return true;
-      }
-      if (a != opt) return false;
-      if (i + 1 >= argc) {
-        cli::error(std::string("probe: ") + opt, "needs a value (try 'mif probe --help')");
-        std::exit(cli::kExitUsage);
-      }
-      v = argv[++i];
-      return true;
-    };
+  cli::Args args("probe", argc, argv);
+  std::string v;
+  while (args.next()) {
+    const std::string& a = args.arg();
     auto bad = [&](const std::string& opt, const std::string& why) {
       cli::error("probe: " + opt + " " + v, why);
       return cli::kExitUsage;
@@ -153,27 +139,23 @@ int probe(int argc, char** argv) {
       return cli::kExitOk;
     } else if (a == "--json" || a == "-j") {
       asJson = true;
-    } else if (valueOf("--policy")) {
+    } else if (args.value("--policy", &v)) {
       files.push_back(v);
-    } else if (valueOf("--pvd")) {
-      for (size_t p = 0, e; p <= v.size(); p = e + 1) {
-        e = v.find(',', p);
-        if (e == std::string::npos) e = v.size();
-        if (e > p) pin.pvds.push_back(v.substr(p, e - p));
-      }
-    } else if (valueOf("--dns")) {
+    } else if (args.value("--pvd", &v)) {
+      for (auto& n : cli::splitCommas(v)) pin.pvds.push_back(std::move(n));
+    } else if (args.value("--dns", &v)) {
       auto addr = policy::IpAddress::parse(v);
       if (!addr) return bad("--dns", "not an IP address");
       pin.dns.push_back(*addr);
-    } else if (valueOf("--target")) {
+    } else if (args.value("--target", &v)) {
       probe::Endpoint e;
       if (std::string why = probe::parseEndpoint(v, &e); !why.empty()) return bad("--target", why);
       opts.targets.push_back(e);
-    } else if (valueOf("--count")) {
+    } else if (args.value("--count", &v)) {
       long n;
       if (!parseNumber(v, 1, 100, &n)) return bad("--count", "not a whole number from 1 to 100");
       opts.count = static_cast<int>(n);
-    } else if (valueOf("--timeout")) {
+    } else if (args.value("--timeout", &v)) {
       long n;
       if (!parseNumber(v, 1, 60000, &n)) return bad("--timeout", "not a number of milliseconds from 1 to 60000");
       opts.timeout = std::chrono::milliseconds(n);

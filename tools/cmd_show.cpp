@@ -357,37 +357,20 @@ int show(int argc, char** argv) {
   bool asJson = false;
   std::vector<std::string> files;
   policy::Pin pin;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto valueOf = [&](const char* opt, std::string& out) {
-      std::string prefix = std::string(opt) + "=";
-      if (a.rfind(prefix, 0) == 0) {
-        out = a.substr(prefix.size());
-        return true;
-      }
-      if (a != opt) return false;
-      if (i + 1 >= argc) {
-        cli::error(std::string("show: ") + opt, "needs a value");
-        std::exit(cli::kExitUsage);
-      }
-      out = argv[++i];
-      return true;
-    };
-    std::string v;
+  cli::Args args("show", argc, argv);
+  std::string v;
+  while (args.next()) {
+    const std::string& a = args.arg();
     if (a == "-h" || a == "--help") {
       usage(stdout);
       return cli::kExitOk;
     } else if (a == "--json" || a == "-j") {
       asJson = true;
-    } else if (valueOf("--policy", v)) {
+    } else if (args.value("--policy", &v)) {
       files.push_back(v);
-    } else if (valueOf("--pvd", v)) {
-      for (size_t p = 0, e; p <= v.size(); p = e + 1) {
-        e = v.find(',', p);
-        if (e == std::string::npos) e = v.size();
-        if (e > p) pin.pvds.push_back(v.substr(p, e - p));
-      }
-    } else if (valueOf("--dns", v)) {
+    } else if (args.value("--pvd", &v)) {
+      for (auto& n : cli::splitCommas(v)) pin.pvds.push_back(std::move(n));
+    } else if (args.value("--dns", &v)) {
       auto addr = policy::IpAddress::parse(v);
       if (!addr) {
         cli::error("show: --dns " + v, "not an IP address");
