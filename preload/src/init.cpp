@@ -177,6 +177,7 @@ std::unique_ptr<Runtime> Runtime::create(const Config& config, std::string* erro
   }
   const policy::Policy& p = *rt->policy_;
   rt->strictPossible_ = config.pin.strict || (p.defaults() && p.defaults()->strict);
+  rt->needsDscp_ = p.usesDscp();
   for (const auto& rule : p.rules()) {
     if (rule.proto != policy::Proto::Any) rt->needsProto_ = true;
     if (rule.strict) rt->strictPossible_ = true;

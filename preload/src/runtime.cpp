@@ -54,6 +54,16 @@ int socketType(int fd) noexcept {
   return type;
 }
 
+// The DSCP the program set on the socket for packets to `dst` (IP_TOS for IPv4, also on
+// an AF_INET6 socket; IPV6_TCLASS for IPv6), -1 when it cannot be read.
+int8_t socketDscp(int fd, const Endpoint& dst) noexcept {
+  int tos = 0;
+  socklen_t len = sizeof tos;
+  const bool v4 = dst.addr.family == Family::V4;
+  if (getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &tos, &len) != 0) return -1;
+  return static_cast<int8_t>((tos >> 2) & 0x3f);
+}
+
 // SO_TYPE, asked at most once per call (a sendmmsg's messages share it).
 bool isDatagram(int fd, Runtime::SocketFacts* facts) noexcept {
   if (facts->type == -1) facts->type = socketType(fd);
@@ -164,6 +174,7 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   Query q;
   q.kind = Query::Kind::Connect;
   if (needsProto_) q.proto = protoOf(socketType(fd));
+  if (needsDscp_) q.dscp = socketDscp(fd, dst);
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
@@ -232,6 +243,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   Query q;
   q.kind = Query::Kind::Send;
   q.proto = policy::Proto::Udp;
+  if (needsDscp_) q.dscp = socketDscp(fd, dst);
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;

@@ -117,6 +117,7 @@ class Runtime {
   std::string app_;
   Trace trace_;
   bool needsProto_ = false;     // some rule has `proto`: ask the socket its type
+  bool needsDscp_ = false;      // some rule has `dscp`: ask the socket its traffic class
   bool strictPossible_ = false; // some rule, the default or the pin is strict
   bool failClosed_ = false;     // strict, but the policy could not be loaded: refuse all
 };

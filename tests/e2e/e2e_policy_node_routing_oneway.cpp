@@ -11,6 +11,9 @@
 // (`app = "curl"`, or `dst`) preferring cellular sends it through cellular, and the server
 // sees cellular's source address.
 //
+// RFC 6418 5.3 item 2: the node's routing ignores the traffic class (DSCP). A `dscp` rule
+// sends the sockets a program marked (EF, voice) through cellular, the rest through Wi-Fi.
+//
 // Each case runs the real program first without mif (the problem), then under `mif run`,
 // and asserts what the lab's servers saw.
 #include <stdlib.h>
@@ -178,3 +181,56 @@ TEST_F(OnewayRouting, UserPreferenceForAnAppOverridesTheDefaultRoute) {
 }
 
 }  // namespace
+
+// 5.3 item 2: python3 marks some sockets EF (IP_TOS / IPV6_TCLASS 0xb8); the kernel sends
+// them out of Wi-Fi like the rest. Under a policy with `dscp = "EF"`, exactly the marked
+// sockets (TCP connects and unconnected UDP sends, both families) leave through cellular.
+TEST_F(OnewayRouting, DscpRuleSendsMarkedSocketsThroughCellular) {
+  const std::string www6 = lab_->hostAddr6("www"), cell6 = lab_->addr6("cell"), wifi6 = lab_->addr6("wifi");
+  ASSERT_FALSE(www6.empty());
+  // ARGV: host tos tcp|udp
+  const std::string script =
+      "import socket, sys\n"
+      "host, tos, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]\n"
+      "fam = socket.AF_INET6 if ':' in host else socket.AF_INET\n"
+      "s = socket.socket(fam, socket.SOCK_STREAM if kind == 'tcp' else socket.SOCK_DGRAM)\n"
+      "if tos:\n"
+      "    if fam == socket.AF_INET: s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)\n"
+      "    else: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tos)\n"
+      "s.settimeout(4)\n"
+      "if kind == 'tcp':\n"
+      "    s.connect((host, 80)); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); s.recv(500)\n"
+      "else:\n"
+      "    s.sendto(b'x', (host, 7)); s.recv(500)\n";
+  auto run = [&](const std::string& policy, const std::string& host, int tos, const std::string& kind) {
+    std::vector<std::string> argv{"python3", "-c", script, host, std::to_string(tos), kind};
+    lab_->clearLogs();
+    auto r = policy.empty() ? lab_->exec(argv, opts()) : lab_->mifRun({"--policy", policy}, argv, opts());
+    EXPECT_TRUE(r.ok()) << r.describe();
+    auto seen = lab_->served("www", kind == "tcp" ? "http" : "udp");
+    return seen.size() == 1 ? seen[0].client : "seen " + std::to_string(seen.size()) + " times";
+  };
+  constexpr int kEf = 0xb8;  // DSCP 46 << 2
+  EXPECT_EQ(run("", www4_, kEf, "tcp"), wifi4_) << "without mif the traffic class is ignored";
+  EXPECT_EQ(run("", www4_, kEf, "udp"), wifi4_);
+
+  const std::string policy = dir_.write("dscp.toml", pvds() + "[[rule]]\ndscp = \"EF\"\npvd = [\"cell\", \"wifi\"]\n");
+  EXPECT_EQ(run(policy, www4_, kEf, "tcp"), cell4_);
+  EXPECT_EQ(run(policy, www4_, 0, "tcp"), wifi4_);
+  EXPECT_EQ(run(policy, www4_, 0x88, "tcp"), wifi4_) << "AF41 is not EF";
+  EXPECT_EQ(run(policy, www4_, kEf, "udp"), cell4_);
+  EXPECT_EQ(run(policy, www4_, 0, "udp"), wifi4_);
+  EXPECT_EQ(run(policy, www6, kEf, "tcp"), cell6);
+  EXPECT_EQ(run(policy, www6, 0, "tcp"), wifi6);
+
+  // A static program under --enforce: the supervisor reads the traffic class too.
+  const std::string prog = std::string(MIF_BIN_DIR) + "/enforce_connect";
+  for (auto [tos, want] : {std::pair<int, std::string>{kEf, cell4_}, {0, wifi4_}}) {
+    lab_->clearLogs();
+    auto r = lab_->mifRun({"--enforce", "--policy", policy}, {prog, www4_, "80", std::to_string(tos)}, opts());
+    ASSERT_TRUE(r.ok()) << r.describe();
+    auto seen = lab_->served("www", "http");
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].client, want) << "tos " << tos;
+  }
+}

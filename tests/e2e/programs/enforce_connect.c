@@ -2,7 +2,8 @@
  * syscall(SYS_connect), then an HTTP/1.0 GET. `mif run` without --enforce cannot see it
  * (a static binary ignores LD_PRELOAD); under --enforce the supervisor decides its connect.
  *
- *   enforce_connect HOST PORT      prints the response; exit 0, or 2 with the errno text
+ *   enforce_connect HOST PORT [TOS] prints the response; exit 0, or 2 with the errno text;
+ *                                   TOS: the IP_TOS / IPV6_TCLASS byte to set first
  *
  * HOST may be a name: static glibc's own resolver then reads /etc/resolv.conf and queries
  * its servers with its own internal socket calls, which no preload hook can see either.
@@ -19,8 +20,8 @@
 #include <unistd.h>
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: enforce_connect ADDRESS PORT\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: enforce_connect ADDRESS PORT [TOS]\n");
     return 64;
   }
   struct sockaddr_storage ss;
@@ -55,6 +56,15 @@ int main(int argc, char** argv) {
   if (s < 0) {
     fprintf(stderr, "enforce_connect: socket: %s\n", strerror(errno));
     return 2;
+  }
+  if (argc == 4) {
+    int tos = atoi(argv[3]);
+    int rc = family == AF_INET ? setsockopt((int)s, IPPROTO_IP, IP_TOS, &tos, sizeof tos)
+                               : setsockopt((int)s, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+    if (rc != 0) {
+      fprintf(stderr, "enforce_connect: setsockopt: %s\n", strerror(errno));
+      return 2;
+    }
   }
   if (syscall(SYS_connect, s, &ss, len) != 0) {
     fprintf(stderr, "enforce_connect: connect: %s\n", strerror(errno));
