@@ -32,8 +32,8 @@ struct Endpoint {
 // on the main thread, the rest of the stack above it) is mapped (the hook is running
 // there), so the program's own stack sockaddr is read without a system call, as is one in
 // the program-break heap (malloc's main arena). Anything else costs one probe per 4 KiB block
-// it spans (at most two for a sockaddr); see sockaddr.cpp for why the probe is
-// rt_sigprocmask and what was measured.
+// it spans (at most two for a sockaddr); see caller_memory.h (shared with the stub) for
+// why the probe is rt_sigprocmask and what was measured.
 #define MIF_LIVE_FRAME() __builtin_frame_address(0)
 
 // True when [p, p+n) can be read (n == 0: always). Keeps errno.

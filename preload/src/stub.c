@@ -20,11 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
+
+#include "caller_memory.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -131,55 +130,24 @@ static int refuseStrict(void) {
 
 /* Before the engine is loaded the stub reads the program's memory (a sockaddr's family, a
    msghdr) to know whether a call is a network call. A pointer the kernel answers with
-   EFAULT must still get EFAULT, not a crash here: the probe of the engine's sockaddr.cpp
-   (see there; rt_sigprocmask with an invalid `how` copies 8 bytes first and fails with
-   EFAULT when they cannot be read), checked once against a PROT_NONE page, with
-   process_vm_readv as the fallback. */
-static atomic_int probeKind; /* 0 untested, 1 rt_sigprocmask works, 2 process_vm_readv */
-static int sigprocmaskProbe(uintptr_t a) {
-  a &= ~(uintptr_t)7;
-  if (a == 0) a = 8; /* 0 would mean "no set" */
-  long rc = syscall(SYS_rt_sigprocmask, ~0L, (void*)a, NULL, 8L);
-  return !(rc < 0 && errno == EFAULT);
-}
-static int probe(uintptr_t a) {
-  int kind = atomic_load_explicit(&probeKind, memory_order_relaxed);
-  if (kind == 0) {
-    void* page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    uint64_t here = 0;
-    kind = page != MAP_FAILED && !sigprocmaskProbe((uintptr_t)page) &&
-                   sigprocmaskProbe((uintptr_t)&here)
-               ? 1
-               : 2;
-    if (page != MAP_FAILED) munmap(page, 4096);
-    atomic_store_explicit(&probeKind, kind, memory_order_relaxed);
-  }
-  if (kind == 1) return sigprocmaskProbe(a);
-  char byte;
-  struct iovec local = {&byte, 1}, remote = {(void*)a, 1};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1 || errno != EFAULT;
-}
-/* memcpy of n <= 4096 bytes of the program's memory; 0 (nothing copied) if unreadable. */
-static int readCaller(void* dst, const void* src, size_t n) {
-  uintptr_t a = (uintptr_t)src;
-  if (a == 0 || a + n < a) return 0;
-  int savedErrno = errno;
-  int ok = probe(a) && probe(a + n - 1); /* at most two 4 KiB blocks */
-  errno = savedErrno;
-  if (ok) memcpy(dst, src, n);
-  return ok;
+   EFAULT must still get EFAULT, not a crash here: caller_memory.h, as the engine does.
+   `frame` is the hook's live frame. */
+static int readCaller(void* dst, const void* src, size_t n, const void* frame) {
+  if (!mifCallerReadable(src, n, frame)) return 0;
+  memcpy(dst, src, n);
+  return 1;
 }
 
-static int isInet(const struct sockaddr* sa, socklen_t len) {
+static int isInet(const struct sockaddr* sa, socklen_t len, const void* frame) {
   if (sa == NULL || len < (socklen_t)sizeof(sa_family_t)) return 0;
   sa_family_t f;
-  if (!readCaller(&f, sa, sizeof f)) return 0; /* libc says EFAULT */
+  if (!readCaller(&f, sa, sizeof f, frame)) return 0; /* libc says EFAULT */
   return f == AF_INET || f == AF_INET6;
 }
-static int isInetMsg(const struct msghdr* m) {
+static int isInetMsg(const struct msghdr* m, const void* frame) {
   struct msghdr copy;
-  return m != NULL && readCaller(&copy, m, sizeof copy) &&
-         isInet((const struct sockaddr*)copy.msg_name, copy.msg_namelen);
+  return m != NULL && readCaller(&copy, m, sizeof copy, frame) &&
+         isInet((const struct sockaddr*)copy.msg_name, copy.msg_namelen, frame);
 }
 
 static int isInetSocket(int fd) {
@@ -198,7 +166,7 @@ static int isInetSocket(int fd) {
 typedef int (*connect_t)(int, const struct sockaddr*, socklen_t);
 EXPORT int connect(int fd, const struct sockaddr* a, socklen_t l) {
   if (engine(0)) return ((connect_t)engineFn[F_connect])(fd, a, l);
-  int inet = isInet(a, l);
+  int inet = isInet(a, l, __builtin_frame_address(0));
   if (inet && engine(1)) return ((connect_t)engineFn[F_connect])(fd, a, l);
   if (inet && refuseStrict()) return -1;
   return ((connect_t)libc(F_connect))(fd, a, l);
@@ -208,7 +176,7 @@ EXPORT int __connect(int fd, const struct sockaddr* a, socklen_t l) { return con
 typedef ssize_t (*sendto_t)(int, const void*, size_t, int, const struct sockaddr*, socklen_t);
 EXPORT ssize_t sendto(int fd, const void* b, size_t n, int fl, const struct sockaddr* a, socklen_t l) {
   if (engine(0)) return ((sendto_t)engineFn[F_sendto])(fd, b, n, fl, a, l);
-  int inet = isInet(a, l);
+  int inet = isInet(a, l, __builtin_frame_address(0));
   if (inet && engine(1)) return ((sendto_t)engineFn[F_sendto])(fd, b, n, fl, a, l);
   if (inet && refuseStrict()) return -1;
   return ((sendto_t)libc(F_sendto))(fd, b, n, fl, a, l);
@@ -217,7 +185,7 @@ EXPORT ssize_t sendto(int fd, const void* b, size_t n, int fl, const struct sock
 typedef ssize_t (*sendmsg_t)(int, const struct msghdr*, int);
 EXPORT ssize_t sendmsg(int fd, const struct msghdr* m, int fl) {
   if (engine(0)) return ((sendmsg_t)engineFn[F_sendmsg])(fd, m, fl);
-  int inet = isInetMsg(m);
+  int inet = isInetMsg(m, __builtin_frame_address(0));
   if (inet && engine(1)) return ((sendmsg_t)engineFn[F_sendmsg])(fd, m, fl);
   if (inet && refuseStrict()) return -1;
   return ((sendmsg_t)libc(F_sendmsg))(fd, m, fl);
@@ -227,7 +195,8 @@ typedef int (*sendmmsg_t)(int, struct mmsghdr*, unsigned int, int);
 EXPORT int sendmmsg(int fd, struct mmsghdr* v, unsigned int n, int fl) {
   if (engine(0)) return ((sendmmsg_t)engineFn[F_sendmmsg])(fd, v, n, fl);
   int inet = 0;
-  for (unsigned int i = 0; v != NULL && i < n && !inet; ++i) inet = isInetMsg(&v[i].msg_hdr);
+  for (unsigned int i = 0; v != NULL && i < n && !inet; ++i)
+    inet = isInetMsg(&v[i].msg_hdr, __builtin_frame_address(0));
   if (inet && engine(1)) return ((sendmmsg_t)engineFn[F_sendmmsg])(fd, v, n, fl);
   if (inet && refuseStrict()) return -1;
   return ((sendmmsg_t)libc(F_sendmmsg))(fd, v, n, fl);
@@ -235,7 +204,8 @@ EXPORT int sendmmsg(int fd, struct mmsghdr* v, unsigned int n, int fl) {
 
 typedef int (*bind_t)(int, const struct sockaddr*, socklen_t);
 EXPORT int bind(int fd, const struct sockaddr* a, socklen_t l) {
-  if (LOADED_OR(isInet(a, l))) return ((bind_t)engineFn[F_bind])(fd, a, l);
+  if (LOADED_OR(isInet(a, l, __builtin_frame_address(0))))
+    return ((bind_t)engineFn[F_bind])(fd, a, l);
   return ((bind_t)libc(F_bind))(fd, a, l);
 }
 
