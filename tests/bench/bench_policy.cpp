@@ -80,7 +80,7 @@ Generated generate(int rules, unsigned seed) {
 }
 
 Policy compileOrDie(const std::string& toml) {
-  auto r = loadString(toml, "bench.toml", Layer::System);
+  auto r = loadString(toml, systemPolicyPath(), Layer::System);
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.diagnostics[0].format().c_str());
     std::abort();
@@ -177,7 +177,7 @@ BENCHMARK(BM_LoadCompile)->Arg(10000)->Unit(benchmark::kMillisecond);
 void BM_Load(benchmark::State& state) {
   Generated g = generate(static_cast<int>(state.range(0)), 42);
   for (auto _ : state) {
-    LoadResult r = loadString(g.toml, "bench.toml", Layer::System);
+    LoadResult r = loadString(g.toml, systemPolicyPath(), Layer::System);
     benchmark::DoNotOptimize(r);
   }
 }
@@ -185,7 +185,7 @@ BENCHMARK(BM_Load)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 void BM_Compile(benchmark::State& state) {
   Generated g = generate(static_cast<int>(state.range(0)), 42);
-  LoadResult r = loadString(g.toml, "bench.toml", Layer::System);
+  LoadResult r = loadString(g.toml, systemPolicyPath(), Layer::System);
   for (auto _ : state) {
     state.PauseTiming();  // the copy of the document is not part of compiling it
     std::vector<PolicyDoc> docs{r.doc};
