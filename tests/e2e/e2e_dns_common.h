@@ -17,14 +17,7 @@ namespace mifdns::e2e {
 // The built-in topology under a name of its own ("dns-<name>"), so these tests never
 // share namespaces with another suite's lab of the same topology.
 inline std::string privateTopology(const std::string& builtin) {
-  std::ifstream in(std::string(MIF_SOURCE_DIR) + "/tools/lab/topologies/" + builtin + ".toml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string key = "name = \"" + builtin + "\"";
-  if (auto at = text.find(key); at != std::string::npos)
-    text.replace(at, key.size(), "name = \"dns-" + builtin + "\"");
-  const std::string path = "/tmp/mifdns-topo-" + builtin + ".toml";
-  std::ofstream(path) << text;
-  return path;
+  return mif::e2e::renamedTopology(builtin, "dns-" + builtin);
 }
 
 // A file removed when the test ends.

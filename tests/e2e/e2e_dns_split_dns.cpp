@@ -3,7 +3,8 @@
 // mif, a private name fails (item 2) or resolves to the wrong, public address (item 3),
 // and every query goes to the Wi-Fi resolver (item 1). With mif, corp.example names go to
 // the VPN's server over tun0, everything else stays on Wi-Fi, for every kind of client:
-// getent (getaddrinfo / gethostbyname), python3, curl, and a libresolv program.
+// getent (getaddrinfo / gethostbyname), python3, curl, and a libresolv program; dig, its
+// own resolver, follows a strict pin.
 #include "e2e_dns_common.h"
 
 namespace {
@@ -116,6 +117,41 @@ TEST_F(SplitDns, StrictPinNeverAsksAnotherPvdsServer) {
   EXPECT_TRUE(lab_->dnsSaw("vpn", "www.example.com"));
   EXPECT_TRUE(lab_->dnsQueries("wifi").empty());
   EXPECT_NE(r.out.find("gaierror"), std::string::npos) << r.out;  // NXDOMAIN: no fallback
+}
+
+// dig is a resolver of its own (no getaddrinfo, no libresolv): it reads /etc/resolv.conf
+// and sends its queries itself. Without mif its query leaves through Wi-Fi to the Wi-Fi
+// server. Under a strict VPN pin nothing of it leaves through Wi-Fi: whatever the Wi-Fi
+// server sees comes from the node's VPN address, and a query to the VPN's server goes
+// over tun0 and is answered.
+TEST_F(SplitDns, DigsOwnQueriesFollowTheStrictPin) {
+  const std::vector<std::string> dig = {"dig", "+time=1", "+tries=1"};
+  auto argv = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = dig;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  lab_->clearLogs();
+  auto without = run(*lab_, wifiResolver_, "", {}, argv({"www.example.com"}));
+  EXPECT_NE(without.out.find("status: NOERROR"), std::string::npos) << without.describe();
+  ASSERT_TRUE(lab_->dnsSaw("wifi", "www.example.com"));
+  for (const auto& q : lab_->dnsQueries("wifi")) EXPECT_EQ(lab_->pvdOfAddress(q.from), "wifi");
+
+  lab_->clearLogs();
+  auto pinned = run(*lab_, wifiResolver_, policy_.path(), {"--pvd", "vpn", "--strict"},
+                    argv({"www.example.com"}));
+  EXPECT_NE(pinned.out.find("<<>> DiG"), std::string::npos) << pinned.describe();  // it ran
+  EXPECT_EQ(pinned.out.find("status: NOERROR"), std::string::npos) << pinned.describe();
+  lab_->dnsSaw("wifi", "www.example.com", std::chrono::milliseconds(500));  // let the log settle
+  for (const auto& q : lab_->dnsQueries("wifi"))
+    EXPECT_EQ(lab_->pvdOfAddress(q.from), "vpn") << "a query left through Wi-Fi: " << pinned.describe();
+
+  lab_->clearLogs();
+  auto vpn = run(*lab_, wifiResolver_, policy_.path(), {"--pvd", "vpn", "--strict"},
+                 argv({"+short", "@" + lab_->dns4("vpn"), "wiki.corp.example"}));
+  EXPECT_NE(vpn.out.find(lab_->hostAddr4("wiki")), std::string::npos) << vpn.describe();
+  ASSERT_TRUE(lab_->dnsSaw("vpn", "wiki.corp.example"));
+  for (const auto& q : lab_->dnsQueries("vpn")) EXPECT_EQ(lab_->pvdOfAddress(q.from), "vpn");
 }
 
 }  // namespace
