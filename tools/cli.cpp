@@ -1,6 +1,12 @@
 #include "cli.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "mif/policy/diagnostic.h"
+#include "mif/policy/loader.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +60,55 @@ std::vector<std::string> Args::rest() {
   std::vector<std::string> out(argv_ + i_ + 1, argv_ + argc_);
   i_ = argc_;
   return out;
+}
+
+bool pvdSelectionOption(Args& args, PvdSelection* sel) {
+  std::string v;
+  if (args.value("--policy", &v)) {
+    sel->policyFiles.push_back(v);
+  } else if (args.value("--pvd", &v)) {
+    for (auto& n : splitCommas(v)) sel->pin.pvds.push_back(std::move(n));
+  } else if (args.value("--dns", &v)) {
+    auto addr = policy::IpAddress::parse(v);
+    if (!addr) {
+      error(args.command() + ": --dns " + v, "not an IP address");
+      std::exit(kExitUsage);
+    }
+    sel->pin.dns.push_back(addr->unmapped());
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::optional<policy::Policy> compileLayers(std::string_view command, const std::vector<std::string>& policyFiles,
+                                            const policy::Pin& pin) {
+  for (const auto& f : policyFiles) {
+    if (::access(f.c_str(), R_OK) != 0) {
+      error(std::string(command) + ": --policy " + f, std::strerror(errno));
+      return std::nullopt;
+    }
+  }
+  std::vector<policy::PolicyDoc> layers;
+  std::vector<policy::Diagnostic> diags;
+  auto load = [&](const std::string& path, policy::Layer layer) {
+    auto r = policy::loadFile(path, layer);
+    diags.insert(diags.end(), r.diagnostics.begin(), r.diagnostics.end());
+    layers.push_back(std::move(r.doc));
+  };
+  if (::access(policy::systemPolicyPath().c_str(), F_OK) == 0)
+    load(policy::systemPolicyPath(), policy::Layer::System);
+  if (auto user = policy::userPolicyPath(); !user.empty() && ::access(user.c_str(), F_OK) == 0)
+    load(user, policy::Layer::User);
+  for (const auto& f : policyFiles) load(f, policy::Layer::CommandLine);
+  auto compiled = policy::Policy::compile(std::move(layers), pin);
+  diags.insert(diags.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
+  for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!compiled.policy || policy::hasErrors(diags)) {
+    error(command, "the policy does not validate (see 'mif check')");
+    return std::nullopt;
+  }
+  return std::move(compiled.policy);
 }
 
 }  // namespace mif::cli

@@ -1,9 +1,12 @@
 #pragma once
 // Small helpers shared by the subcommands: the error format of DESIGN.md's command-line
 // contract ("mif: <what>: <why>" on stderr) and exit codes.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "mif/policy/policy.h"
 
 namespace mif::cli {
 
@@ -44,6 +47,7 @@ class Args {
   const std::string& arg() const { return arg_; }
   bool is(std::string_view flag) const { return arg_ == flag; }
   bool value(std::string_view opt, std::string* out);
+  const std::string& command() const { return command_; }
   // The arguments after the current one, which the walk then skips (after "--").
   std::vector<std::string> rest();
 
@@ -54,5 +58,21 @@ class Args {
   int i_ = 0;
   std::string arg_;
 };
+
+// Which policy and PvDs `mif show` and `mif probe` look at: --policy FILE (repeatable, the
+// command-line layer), --pvd NAME[,NAME...] and --dns ADDR (ad hoc PvDs), as `mif run`.
+struct PvdSelection {
+  std::vector<std::string> policyFiles;
+  policy::Pin pin;
+};
+// True when the current argument was one of those options. A --dns that is not an address
+// prints "mif: CMD: --dns X: not an IP address" and exits with kExitUsage.
+bool pvdSelectionOption(Args& args, PvdSelection* sel);
+// The policy as the library would see it: the system and user layers when their files
+// exist, then each --policy file, compiled with `pin`. Every diagnostic goes to stderr;
+// nullopt when one is an error or a --policy file cannot be read ("mif: CMD: --policy F:
+// why").
+std::optional<policy::Policy> compileLayers(std::string_view command, const std::vector<std::string>& policyFiles,
+                                            const policy::Pin& pin);
 
 }  // namespace mif::cli

@@ -123,8 +123,7 @@ void printText(const std::vector<probe::Result>& results) {
 
 int probe(int argc, char** argv) {
   bool asJson = false;
-  std::vector<std::string> files;
-  policy::Pin pin;
+  cli::PvdSelection sel;
   probe::Options opts;
   cli::Args args("probe", argc, argv);
   std::string v;
@@ -139,14 +138,7 @@ int probe(int argc, char** argv) {
       return cli::kExitOk;
     } else if (a == "--json" || a == "-j") {
       asJson = true;
-    } else if (args.value("--policy", &v)) {
-      files.push_back(v);
-    } else if (args.value("--pvd", &v)) {
-      for (auto& n : cli::splitCommas(v)) pin.pvds.push_back(std::move(n));
-    } else if (args.value("--dns", &v)) {
-      auto addr = policy::IpAddress::parse(v);
-      if (!addr) return bad("--dns", "not an IP address");
-      pin.dns.push_back(*addr);
+    } else if (cli::pvdSelectionOption(args, &sel)) {
     } else if (args.value("--target", &v)) {
       probe::Endpoint e;
       if (std::string why = probe::parseEndpoint(v, &e); !why.empty()) return bad("--target", why);
@@ -164,38 +156,10 @@ int probe(int argc, char** argv) {
       return cli::kExitUsage;
     }
   }
-  for (const auto& f : files) {
-    if (::access(f.c_str(), R_OK) != 0) {
-      cli::error("probe: --policy " + f, std::strerror(errno));
-      return cli::kExitUsage;
-    }
-  }
-
-  // The layers as `mif show` and the library load them, compiled with the names asked for.
-  auto compile = [&](const policy::Pin& p) -> std::optional<policy::Policy> {
-    std::vector<policy::PolicyDoc> layers;
-    std::vector<policy::Diagnostic> diags;
-    auto load = [&](const std::string& path, policy::Layer layer) {
-      auto r = policy::loadFile(path, layer);
-      diags.insert(diags.end(), r.diagnostics.begin(), r.diagnostics.end());
-      layers.push_back(std::move(r.doc));
-    };
-    if (::access(policy::systemPolicyPath().c_str(), F_OK) == 0)
-      load(policy::systemPolicyPath(), policy::Layer::System);
-    if (auto user = policy::userPolicyPath(); !user.empty() && ::access(user.c_str(), F_OK) == 0)
-      load(user, policy::Layer::User);
-    for (const auto& f : files) load(f, policy::Layer::CommandLine);
-    auto compiled = policy::Policy::compile(std::move(layers), p);
-    diags.insert(diags.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
-    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.format().c_str());
-    if (!compiled.policy || policy::hasErrors(diags)) return std::nullopt;
-    return std::move(compiled.policy);
-  };
+  policy::Pin& pin = sel.pin;
+  auto compile = [&](const policy::Pin& p) { return cli::compileLayers("probe", sel.policyFiles, p); };
   std::optional<policy::Policy> compiled = compile(pin);
-  if (!compiled) {
-    cli::error("probe", "the policy does not validate (see 'mif check')");
-    return cli::kExitFailure;
-  }
+  if (!compiled) return cli::kExitFailure;
   auto snap = view::LiveView::readOnce(*compiled);
   if (!snap->error.empty()) {
     cli::error("probe", snap->error);

@@ -355,8 +355,7 @@ void usage(FILE* out) {
 
 int show(int argc, char** argv) {
   bool asJson = false;
-  std::vector<std::string> files;
-  policy::Pin pin;
+  cli::PvdSelection sel;
   cli::Args args("show", argc, argv);
   std::string v;
   while (args.next()) {
@@ -366,50 +365,17 @@ int show(int argc, char** argv) {
       return cli::kExitOk;
     } else if (a == "--json" || a == "-j") {
       asJson = true;
-    } else if (args.value("--policy", &v)) {
-      files.push_back(v);
-    } else if (args.value("--pvd", &v)) {
-      for (auto& n : cli::splitCommas(v)) pin.pvds.push_back(std::move(n));
-    } else if (args.value("--dns", &v)) {
-      auto addr = policy::IpAddress::parse(v);
-      if (!addr) {
-        cli::error("show: --dns " + v, "not an IP address");
-        return cli::kExitUsage;
-      }
-      pin.dns.push_back(*addr);
+    } else if (cli::pvdSelectionOption(args, &sel)) {
     } else {
       cli::error("show: " + a, "unknown argument (try 'mif show --help')");
       return cli::kExitUsage;
     }
   }
 
-  std::vector<policy::PolicyDoc> layers;
-  std::vector<policy::Diagnostic> diags;
-  auto load = [&](const std::string& path, policy::Layer layer) {
-    auto r = policy::loadFile(path, layer);
-    diags.insert(diags.end(), r.diagnostics.begin(), r.diagnostics.end());
-    layers.push_back(std::move(r.doc));
-  };
-  if (::access(policy::systemPolicyPath().c_str(), F_OK) == 0)
-    load(policy::systemPolicyPath(), policy::Layer::System);
-  if (auto user = policy::userPolicyPath(); !user.empty() && ::access(user.c_str(), F_OK) == 0)
-    load(user, policy::Layer::User);
-  for (const auto& f : files) {
-    if (::access(f.c_str(), R_OK) != 0) {
-      cli::error("show: " + f, std::strerror(errno));
-      return cli::kExitFailure;
-    }
-    load(f, policy::Layer::CommandLine);
-  }
-  auto compiled = policy::Policy::compile(std::move(layers), pin);
-  diags.insert(diags.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
-  for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.format().c_str());
-  if (!compiled.policy || policy::hasErrors(diags)) {
-    cli::error("show", "the policy does not validate (see 'mif check')");
-    return cli::kExitFailure;
-  }
+  std::optional<policy::Policy> compiled = cli::compileLayers("show", sel.policyFiles, sel.pin);
+  if (!compiled) return cli::kExitFailure;
 
-  auto snap = view::LiveView::readOnce(*compiled.policy);
+  auto snap = view::LiveView::readOnce(*compiled);
   if (!snap->error.empty()) {
     std::fprintf(stderr, "%s\n", snap->error.c_str());
     return cli::kExitFailure;
@@ -417,7 +383,7 @@ int show(int argc, char** argv) {
   std::vector<Row> rows;
   std::vector<bool> inPvd(snap->interfaces.size(), false);
   for (const auto& p : snap->pvds) {
-    Row r{&compiled.policy->pvds()[p.id], &p, snap->interfaceByIndex(p.ifindex)};
+    Row r{&compiled->pvds()[p.id], &p, snap->interfaceByIndex(p.ifindex)};
     if (r.ifc) inPvd[static_cast<size_t>(r.ifc - snap->interfaces.data())] = true;
     rows.push_back(r);
   }
