@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "guard.h"
+#include "mif/view/socket_class.h"
 #include "real_libc.h"
 #if MIF_HAVE_DNS
 #include "mif/dns/tags.h"
@@ -52,16 +53,6 @@ int socketType(int fd) noexcept {
   socklen_t len = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return -1;
   return type;
-}
-
-// The DSCP the program set on the socket for packets to `dst` (IP_TOS for IPv4, also on
-// an AF_INET6 socket; IPV6_TCLASS for IPv6), -1 when it cannot be read.
-int8_t socketDscp(int fd, const Endpoint& dst) noexcept {
-  int tos = 0;
-  socklen_t len = sizeof tos;
-  const bool v4 = dst.addr.family == Family::V4;
-  if (getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &tos, &len) != 0) return -1;
-  return static_cast<int8_t>((tos >> 2) & 0x3f);
 }
 
 // SO_TYPE, asked at most once per call (a sendmmsg's messages share it).
@@ -174,7 +165,7 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   Query q;
   q.kind = Query::Kind::Connect;
   if (needsProto_) q.proto = protoOf(socketType(fd));
-  if (needsDscp_) q.dscp = socketDscp(fd, dst);
+  if (needsDscp_) q.dscp = view::socketDscp(fd, dst.addr.family);
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
@@ -243,7 +234,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   Query q;
   q.kind = Query::Kind::Send;
   q.proto = policy::Proto::Udp;
-  if (needsDscp_) q.dscp = socketDscp(fd, dst);
+  if (needsDscp_) q.dscp = view::socketDscp(fd, dst.addr.family);
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;

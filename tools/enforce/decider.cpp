@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "mif/view/socket_class.h"
+
 namespace mif::enforce {
 
 using policy::Decision;
@@ -143,7 +145,7 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
   q.port = to.port;
   q.proto = protoOf(info);
   q.app = app;
-  if (policy_.usesDscp()) q.dscp = socketDscp(fd, to.address.family);
+  if (policy_.usesDscp()) q.dscp = view::socketDscp(fd, to.address.family);
   Decision d = policy_.decide(q, snap->view());
   if (d.unmanaged()) {
     trace(call, tid, &to, &d, nullptr, "unmanaged", 0);

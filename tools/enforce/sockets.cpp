@@ -77,14 +77,6 @@ bool socketInfo(int fd, SocketInfo* out) {
   return true;
 }
 
-int8_t socketDscp(int fd, Family family) {
-  int tos = 0;
-  socklen_t len = sizeof tos;
-  const bool v4 = family == Family::V4;
-  if (getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &tos, &len) != 0) return -1;
-  return static_cast<int8_t>((tos >> 2) & 0x3f);
-}
-
 namespace {
 
 // True when the socket has no local address yet (so a source bind is still possible).

@@ -39,9 +39,7 @@ struct SocketInfo {
 };
 // False when `fd` is not a socket.
 bool socketInfo(int fd, SocketInfo* out);
-// The DSCP set on the socket for packets of `family` (IP_TOS, IPV6_TCLASS), -1 when
-// unreadable: what a `dscp` rule matches.
-int8_t socketDscp(int fd, policy::Family family);
+
 
 // Binds the socket to the PvD's interface (by name, so a VPN that came back with a new
 // index is found) and, when the PvD needs a particular source address of `family` and the
