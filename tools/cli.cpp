@@ -24,6 +24,18 @@ void error(std::string_view message) {
 
 std::string jsonString(std::string_view s) { return policy::jsonString(s); }
 
+bool parseNumber(std::string_view s, long lo, long hi, long* out) {
+  if (s.empty() || s.size() > 9) return false;
+  long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
 std::vector<std::string> splitCommas(std::string_view s) {
   std::vector<std::string> out;
   size_t start = 0;

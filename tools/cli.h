@@ -26,6 +26,10 @@ void error(std::string_view message);
 // JSON string literal with escapes (quotes included).
 std::string jsonString(std::string_view s);
 
+// Plain decimal digits (no sign, no spaces) whose value is in [lo, hi]: ports, counts,
+// milliseconds. False otherwise, *out untouched.
+bool parseNumber(std::string_view s, long lo, long hi, long* out);
+
 // "a,b,,c" -> {"a", "b", "c"}: the lists of --pvd and --dns.
 std::vector<std::string> splitCommas(std::string_view s);
 

@@ -57,18 +57,6 @@ struct Target {
   uint16_t port = 0;
 };
 
-bool parsePort(std::string_view s, uint16_t* out) {
-  if (s.empty() || s.size() > 5) return false;
-  unsigned v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (v < 1 || v > 65535) return false;
-  *out = static_cast<uint16_t>(v);
-  return true;
-}
-
 // HOST[:PORT], an address, or [V6]:PORT. "" on success, else why not.
 std::string parseTarget(std::string_view t, Target* out) {
   std::string_view host = t, port;
@@ -90,7 +78,10 @@ std::string parseTarget(std::string_view t, Target* out) {
     port = t.substr(colon + 1);
     if (port.empty()) return "empty port after ':'";
   }
-  if (!port.empty() && !parsePort(port, &out->port)) return "port '" + std::string(port) + "' is not 1-65535";
+  long portNumber = 0;
+  if (!port.empty() && !cli::parseNumber(port, 1, 65535, &portNumber))
+    return "port '" + std::string(port) + "' is not 1-65535";
+  out->port = static_cast<uint16_t>(portNumber);
   if (host.empty()) return "no host";
   if (auto a = IpAddress::parse(host)) {
     out->hasAddress = true;

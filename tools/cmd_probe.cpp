@@ -51,18 +51,6 @@ void usage(FILE* out) {
                probe::kPoorLossPercent, probe::kPoorLossPercent);
 }
 
-bool parseNumber(const std::string& s, long lo, long hi, long* out) {
-  if (s.empty() || s.size() > 9) return false;
-  long v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 std::string fixed(double v, int decimals) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -145,11 +133,11 @@ int probe(int argc, char** argv) {
       opts.targets.push_back(e);
     } else if (args.value("--count", &v)) {
       long n;
-      if (!parseNumber(v, 1, 100, &n)) return bad("--count", "not a whole number from 1 to 100");
+      if (!cli::parseNumber(v, 1, 100, &n)) return bad("--count", "not a whole number from 1 to 100");
       opts.count = static_cast<int>(n);
     } else if (args.value("--timeout", &v)) {
       long n;
-      if (!parseNumber(v, 1, 60000, &n)) return bad("--timeout", "not a number of milliseconds from 1 to 60000");
+      if (!cli::parseNumber(v, 1, 60000, &n)) return bad("--timeout", "not a number of milliseconds from 1 to 60000");
       opts.timeout = std::chrono::milliseconds(n);
     } else {
       cli::error("probe: " + a, "unknown argument (try 'mif probe --help')");

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cli.h"
+
 namespace mif::probe {
 namespace {
 
@@ -242,13 +244,8 @@ std::string parseEndpoint(std::string_view t, Endpoint* out) {
     return "'" + std::string(host) +
            "' is not an IP address (a name would first have to be resolved through each PvD)";
   }
-  unsigned v = 0;
-  bool digits = !port.empty() && port.size() <= 5;
-  for (char c : port) {
-    digits = digits && c >= '0' && c <= '9';
-    if (digits) v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (!digits || v < 1 || v > 65535) return "port '" + std::string(port) + "' is not 1-65535";
+  long v = 0;
+  if (!cli::parseNumber(port, 1, 65535, &v)) return "port '" + std::string(port) + "' is not 1-65535";
   out->addr = a->unmapped();
   out->port = static_cast<uint16_t>(v);
   return {};
