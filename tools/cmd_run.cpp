@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "enforce/enforce.h"
+#include "enforce/filter.h"
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
@@ -40,13 +41,21 @@ constexpr const char* kUsage =
     "  --pvd NAME      a PvD of the policy, or an interface (an ad hoc PvD); repeated or\n"
     "                  comma-separated it is an ordered preference\n"
     "  --dns ADDR      DNS servers of ad hoc PvDs (repeated or comma-separated)\n"
-    "  --strict        nothing leaves through any other PvD; fail instead of falling back\n"
+    "  --strict        nothing leaves through any other PvD; fail instead of falling back.\n"
+    "                  Also closes io_uring (io_uring_setup fails with ENOSYS, as on a\n"
+    "                  kernel without it; programs fall back to the plain calls mif sees),\n"
+    "                  as does any strict [default] or rule of the policy\n"
     "  --enforce       supervise system calls too (static and Go programs)\n"
     "  --probe         first probe the preference (the --pvd list, else the policy's\n"
     "                  non-strict [default]) as 'mif probe --count 3' does, and move the\n"
     "                  PvDs that are not ok to its end; nothing is added or removed, and\n"
     "                  --strict still never uses a PvD outside --pvd\n"
     "  --trace[=FILE]  one JSON line per decision, to FILE or stderr\n"
+    "\n"
+    "Closing io_uring takes a seccomp filter. Without CAP_SYS_ADMIN (not root), the\n"
+    "kernel then requires no_new_privs: set-user-ID, set-group-ID and file-capability\n"
+    "programs started under the pin run without those privileges (sudo fails, ping\n"
+    "without CAP_NET_RAW fails), as under --enforce.\n"
     "\n"
     "Exit status: PROGRAM's own; 125 if mif fails, 126 if PROGRAM cannot be executed,\n"
     "127 if it is not found.\n";
@@ -298,6 +307,15 @@ std::optional<std::vector<std::string>> probedOrder(const RunOptions& o, const p
   return good;
 }
 
+// Whether any socket of the program can be decided strictly: a strict pin, a strict
+// [default], or any strict rule (the preload's own test, preload/src/init.cpp).
+bool strictPossible(const policy::Policy& p, bool strictPin) {
+  if (strictPin || (p.defaults() && p.defaults()->strict)) return true;
+  for (const auto& rule : p.rules())
+    if (rule.strict) return true;
+  return false;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -390,6 +408,15 @@ int run(int argc, char** argv) {
     eo.policy = &*compiled;
     eo.trace = !o.trace ? "" : *o.trace == "stderr" ? "stderr" : absolutePath(*o.trace);
     return enforce::runEnforced(eo, o.program.data());
+  }
+  // io_uring connects and sends in the kernel, where the preload never sees it: a program
+  // that can be strict must not have it (FACTS.md "io_uring"). --enforce's filter closes
+  // it too, so only this path needs it. Never run the program unprotected.
+  if (strictPossible(*compiled, o.strict)) {
+    if (int rc = enforce::installIoUringClosure(); rc != 0) {
+      cli::error("run", std::string("cannot close io_uring under --strict: ") + std::strerror(-rc));
+      return cli::kExitRunFailed;
+    }
   }
   execv(path.c_str(), o.program.data());
   const int err = errno;

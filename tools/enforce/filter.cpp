@@ -1,12 +1,14 @@
 #include "enforce/filter.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 namespace mif::enforce {
 
@@ -86,6 +88,33 @@ int installFilter(FilterMode mode) {
   rc = seccomp_load(ctx.get());
   if (rc != 0) return rc;
   return seccomp_notify_fd(ctx.get());
+}
+
+bool hasCapSysAdmin() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32))) != 0;
+}
+
+int installIoUringClosure(bool* noNewPrivs) {
+  if (noNewPrivs) *noNewPrivs = false;
+  Context ctx;
+  if (!ctx.get()) return -ENOMEM;
+  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);  // as installFilter
+  // The kernel's own error from seccomp_load instead of libseccomp's -ECANCELED.
+  if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_API_SYSRAWRC, 1);
+  // no_new_privs only where the kernel requires it; set here, not by libseccomp, so that
+  // failing is reported as what it is.
+  if (rc == 0) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+  if (rc == 0) rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0);
+  if (rc != 0) return rc;
+  if (!hasCapSysAdmin() && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+    if (noNewPrivs) *noNewPrivs = true;
+  }
+  return seccomp_load(ctx.get());
 }
 
 bool setSyncWakeUp(int listener) {
