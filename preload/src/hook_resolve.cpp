@@ -72,7 +72,9 @@ Plan planWith(policy::Query& q) noexcept {
     if (p.decision.unmanaged()) return p;
     p.resolver = resolverFor(rt);
   } catch (...) {
-    p.route = Route::Libc;
+    // Out of memory while deciding: what could have been strict is refused (no silent
+    // fallback to the system resolver); the rest is glibc's as without mif.
+    p.route = rt->strictPossible() ? Route::Blocked : Route::Libc;
     return p;
   }
   if (p.decision.blocked()) {

@@ -113,9 +113,16 @@ Runtime* initialise() {
         }
       } catch (...) {
         // Out of memory or an unexpected failure: the program runs as if mif were absent
-        // rather than crash (a strict setup is refused in create() instead).
-        std::fprintf(stderr, "mif: initialisation failed; running without mif\n");
-        state.store(State::Disabled, std::memory_order_release);
+        // rather than crash; under strict it runs with the network refused instead.
+        if (envTrue("MIF_STRICT")) {
+          std::fputs("mif: initialisation failed under --strict, refusing all connections\n", stderr);
+          r = Runtime::failClosedInstance();
+          instance.store(r, std::memory_order_release);
+          state.store(State::Ready, std::memory_order_release);
+        } else {
+          std::fputs("mif: initialisation failed; running without mif\n", stderr);
+          state.store(State::Disabled, std::memory_order_release);
+        }
       }
     }
     errno = savedErrno;
@@ -136,6 +143,15 @@ Runtime* Runtime::get() noexcept {
 }
 
 Runtime* Runtime::peek() noexcept { return instance.load(std::memory_order_acquire); }
+
+Runtime* Runtime::failClosedInstance() noexcept {
+  static Runtime closed = [] {
+    Runtime r;
+    r.failClosed_ = true;
+    return r;
+  }();
+  return &closed;
+}
 
 std::unique_ptr<Runtime> Runtime::create(const Config& config, std::string* error) {
   std::unique_ptr<Runtime> rt(new Runtime());

@@ -101,6 +101,10 @@ class Runtime {
     std::string app;
   };
   static std::unique_ptr<Runtime> create(const Config& config, std::string* error);
+  // A runtime that refuses every network call and lookup (no policy, no view), built in
+  // static storage with no allocation: what a strict process gets when create() itself
+  // failed (out of memory), never a silent run without mif.
+  static Runtime* failClosedInstance() noexcept;
 
  private:
   Runtime() = default;

@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <resolv.h>
@@ -108,6 +109,8 @@ static int engine(int load) {
         /* Never a silent success: say why, and under --strict refuse the network. */
         const char* err = dlerror();
         say("cannot load libmif-engine.so: ", err != NULL ? err : "not found beside libmif.so");
+        if (envSet("MIF_STRICT"))
+          say("strict: ", "every connection and every name lookup that needs a server is refused");
       }
       loading = 0;
     }
@@ -126,6 +129,12 @@ static int refuseStrict(void) {
     return 1;
   }
   return 0;
+}
+
+/* The same, for the resolver entry points: true when a lookup must not reach any server. */
+static int lookupsRefused(void) {
+  return atomic_load_explicit(&state, memory_order_acquire) == kFailed && envSet("MIF_STRICT") &&
+         !envSet("MIF_DISABLE");
 }
 
 /* Before the engine is loaded the stub reads the program's memory (a sockaddr's family, a
@@ -237,43 +246,119 @@ EXPORT int dup2(int a, int b) { return CALL(F_dup2, int (*)(int, int), a, b); }
 EXPORT int dup3(int a, int b, int fl) { return CALL(F_dup3, int (*)(int, int, int), a, b, fl); }
 EXPORT int socket(int d, int t, int p) { return CALL(F_socket, int (*)(int, int, int), d, t, p); }
 
-/* Name lookups are network calls: they load the engine. */
+/* Name lookups are network calls: they load the engine. When it cannot be loaded under
+   MIF_STRICT, nothing may be asked of any server (glibc's resolver would ask the system's,
+   through whatever route the kernel picks, and glibc may hand the name to nscd or to an
+   NSS module that asks a daemon): only what needs no lookup at all is answered, by libc
+   itself (numeric addresses, a NULL node, a numeric getnameinfo); every other lookup
+   fails with the error the API uses for "cannot reach a server now" (docs/architecture.md,
+   "Strict on every path"). errno is left as it was. */
 #define RESOLVE(f) (engine(1) ? engineFn[f] : libc(f))
+
+/* An IPv4 dotted or IPv6 literal that glibc parses without any lookup. A name with any
+   other character (a space, letters outside hex, "%scope") counts as not numeric: the
+   strict answer to it is a refusal, never a lookup. */
+static int numericName(const char* n) {
+  if (n == NULL || *n == '\0') return 0;
+  int v4 = 1, v6 = 1;
+  for (const char* c = n; *c != '\0'; ++c) {
+    const int digit = *c >= '0' && *c <= '9';
+    const int hex = digit || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F');
+    v4 = v4 && (digit || *c == '.');
+    v6 = v6 && (hex || *c == ':' || *c == '.');
+  }
+  struct in_addr a4;
+  struct in6_addr a6;
+  return (v4 && inet_aton(n, &a4) != 0) || (v6 && inet_pton(AF_INET6, n, &a6) == 1);
+}
+
+typedef int (*gai_t)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
 EXPORT int getaddrinfo(const char* n, const char* s, const struct addrinfo* h, struct addrinfo** r) {
-  return ((int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**))RESOLVE(
-      F_getaddrinfo))(n, s, h, r);
+  if (engine(1)) return ((gai_t)engineFn[F_getaddrinfo])(n, s, h, r);
+  if (n == NULL || !lookupsRefused()) return ((gai_t)libc(F_getaddrinfo))(n, s, h, r);
+  /* AI_NUMERICHOST: glibc parses the literal and asks nothing of anyone; a name then gets
+     EAI_NONAME, which under strict is EAI_AGAIN (no server could be asked), unless the
+     program itself said the node is numeric. */
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  if (h != NULL) {
+    hints = *h;
+  } else {
+    hints.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG; /* glibc's defaults for NULL hints */
+  }
+  const int numericAsked = hints.ai_flags & AI_NUMERICHOST;
+  hints.ai_flags |= AI_NUMERICHOST;
+  int rc = ((gai_t)libc(F_getaddrinfo))(n, s, &hints, r);
+  return rc == EAI_NONAME && !numericAsked ? EAI_AGAIN : rc;
 }
 /* freeaddrinfo must match whoever allocated: the engine's knows both kinds. Never loads. */
 EXPORT void freeaddrinfo(struct addrinfo* r) { CALL(F_freeaddrinfo, void (*)(struct addrinfo*), r); }
+
+typedef int (*gni_t)(const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
 EXPORT int getnameinfo(const struct sockaddr* sa, socklen_t sl, char* h, socklen_t hl, char* s,
                        socklen_t svl, int fl) {
-  return ((int (*)(const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int))
-              RESOLVE(F_getnameinfo))(sa, sl, h, hl, s, svl, fl);
+  if (engine(1)) return ((gni_t)engineFn[F_getnameinfo])(sa, sl, h, hl, s, svl, fl);
+  if (!lookupsRefused() || !isInet(sa, sl, __builtin_frame_address(0)))
+    return ((gni_t)libc(F_getnameinfo))(sa, sl, h, hl, s, svl, fl);
+  /* A name is required and none may be looked up: what a resolver that cannot be reached
+     says. Otherwise the numeric form, which glibc gives when no name is found. */
+  if ((fl & NI_NAMEREQD) && h != NULL && hl > 0) return EAI_AGAIN;
+  return ((gni_t)libc(F_getnameinfo))(sa, sl, h, hl, s, svl, fl | NI_NUMERICHOST);
 }
+
+/* The hostent calls under strict without the engine: TRY_AGAIN, as glibc reports a
+   resolver it cannot reach (the _r forms return EAGAIN with no result). */
+static struct hostent* refusedHostent(void) {
+  h_errno = TRY_AGAIN;
+  return NULL;
+}
+static int refusedHostentR(struct hostent** res, int* e) {
+  if (res != NULL) *res = NULL;
+  if (e != NULL) *e = TRY_AGAIN;
+  return EAGAIN;
+}
+
 EXPORT struct hostent* gethostbyname(const char* n) {
+  if (!engine(1) && lookupsRefused() && !numericName(n)) return refusedHostent();
   return ((struct hostent * (*)(const char*)) RESOLVE(F_gethostbyname))(n);
 }
 EXPORT struct hostent* gethostbyname2(const char* n, int af) {
+  if (!engine(1) && lookupsRefused() && !numericName(n)) return refusedHostent();
   return ((struct hostent * (*)(const char*, int)) RESOLVE(F_gethostbyname2))(n, af);
 }
 EXPORT int gethostbyname_r(const char* n, struct hostent* ret, char* b, size_t bl,
                            struct hostent** res, int* e) {
+  if (!engine(1) && lookupsRefused() && !numericName(n)) return refusedHostentR(res, e);
   return ((int (*)(const char*, struct hostent*, char*, size_t, struct hostent**, int*))RESOLVE(
       F_gethostbyname_r))(n, ret, b, bl, res, e);
 }
 EXPORT int gethostbyname2_r(const char* n, int af, struct hostent* ret, char* b, size_t bl,
                             struct hostent** res, int* e) {
+  if (!engine(1) && lookupsRefused() && !numericName(n)) return refusedHostentR(res, e);
   return ((int (*)(const char*, int, struct hostent*, char*, size_t, struct hostent**, int*))
               RESOLVE(F_gethostbyname2_r))(n, af, ret, b, bl, res, e);
 }
+/* A reverse lookup always needs a server (or /etc/hosts, which is not worth the risk of
+   NSS modules that ask a daemon): refused. */
 EXPORT struct hostent* gethostbyaddr(const void* a, socklen_t l, int t) {
+  if (!engine(1) && lookupsRefused()) return refusedHostent();
   return ((struct hostent * (*)(const void*, socklen_t, int)) RESOLVE(F_gethostbyaddr))(a, l, t);
 }
 EXPORT int gethostbyaddr_r(const void* a, socklen_t l, int t, struct hostent* ret, char* b,
                            size_t bl, struct hostent** res, int* e) {
+  if (!engine(1) && lookupsRefused()) return refusedHostentR(res, e);
   return ((int (*)(const void*, socklen_t, int, struct hostent*, char*, size_t, struct hostent**,
                    int*))RESOLVE(F_gethostbyaddr_r))(a, l, t, ret, b, bl, res, e);
 }
+
+/* res_*: -1 with h_errno TRY_AGAIN (and the res_state's copy for the res_n* forms), as
+   libresolv reports servers it cannot reach. */
+static int refusedRes(res_state s) {
+  if (s != NULL) s->res_h_errno = TRY_AGAIN;
+  h_errno = TRY_AGAIN;
+  return -1;
+}
+static int resRefused(void) { return !engine(1) && lookupsRefused(); }
 
 typedef int (*resq_t)(const char*, int, int, unsigned char*, int);
 typedef int (*resqd_t)(const char*, const char*, int, int, unsigned char*, int);
@@ -287,32 +372,38 @@ typedef int (*resnqd_t)(res_state, const char*, const char*, int, int, unsigned 
 #undef res_nsearch
 #undef res_nquerydomain
 EXPORT int res_query(const char* n, int c, int t, unsigned char* a, int l) {
+  if (resRefused()) return refusedRes(NULL);
   return ((resq_t)RESOLVE(F_res_query))(n, c, t, a, l);
 }
 EXPORT int __res_query(const char* n, int c, int t, unsigned char* a, int l) { return res_query(n, c, t, a, l); }
 EXPORT int res_search(const char* n, int c, int t, unsigned char* a, int l) {
+  if (resRefused()) return refusedRes(NULL);
   return ((resq_t)RESOLVE(F_res_search))(n, c, t, a, l);
 }
 EXPORT int __res_search(const char* n, int c, int t, unsigned char* a, int l) { return res_search(n, c, t, a, l); }
 EXPORT int res_querydomain(const char* n, const char* d, int c, int t, unsigned char* a, int l) {
+  if (resRefused()) return refusedRes(NULL);
   return ((resqd_t)RESOLVE(F_res_querydomain))(n, d, c, t, a, l);
 }
 EXPORT int __res_querydomain(const char* n, const char* d, int c, int t, unsigned char* a, int l) {
   return res_querydomain(n, d, c, t, a, l);
 }
 EXPORT int res_nquery(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
+  if (resRefused()) return refusedRes(s);
   return ((resnq_t)RESOLVE(F_res_nquery))(s, n, c, t, a, l);
 }
 EXPORT int __res_nquery(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
   return res_nquery(s, n, c, t, a, l);
 }
 EXPORT int res_nsearch(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
+  if (resRefused()) return refusedRes(s);
   return ((resnq_t)RESOLVE(F_res_nsearch))(s, n, c, t, a, l);
 }
 EXPORT int __res_nsearch(res_state s, const char* n, int c, int t, unsigned char* a, int l) {
   return res_nsearch(s, n, c, t, a, l);
 }
 EXPORT int res_nquerydomain(res_state s, const char* n, const char* d, int c, int t, unsigned char* a, int l) {
+  if (resRefused()) return refusedRes(s);
   return ((resnqd_t)RESOLVE(F_res_nquerydomain))(s, n, d, c, t, a, l);
 }
 EXPORT int __res_nquerydomain(res_state s, const char* n, const char* d, int c, int t,
