@@ -3,7 +3,9 @@
 // interface mpbc 192.0.2.2/24; mifpre-bench-s, a server on 192.0.2.1:8080 across a veth)
 // and removes them at the end.
 //
-//   bench_socket [ROUNDS] [ITERATIONS]       (default 7 rounds of 20000)
+//   bench_socket [ROUNDS] [ITERATIONS] [FIGURES]   (default 7 rounds of 20000; FIGURES a
+//                                                  comma list of connect, spawn, rss,
+//                                                  closure: default all)
 //
 // 1. TCP connect+accept+close loop, client in mifpre-bench-c, three ways, interleaved
 //    round by round, median per way: no interposer; the minimal pinning shim
@@ -14,8 +16,18 @@
 //    (and, for scale, with the shim and with an empty library: the floor of preloading
 //    anything), alternating spawn by spawn.
 // 3. Resident memory of a client after one pinned connection, under mif and without.
+// 4. The io_uring closure that `mif run` installs whenever anything can be strict
+//    (tools/enforce/filter.h installIoUringClosure: a seccomp filter, default allow,
+//    io_uring_setup answered with ENOSYS): the TCP loop of 1 and ITERATIONS x 10 UDP
+//    sendto on one unconnected socket, each run by a client with no interposer, with and
+//    without the filter installed by the client itself before its warm-up; rounds
+//    interleaved with the order rotated; the median of the per-round ratios of the
+//    loop's wall time and of its CPU time (CLOCK_PROCESS_CPUTIME_ID). For scale, the same
+//    for ITERATIONS x 50 getppid calls: what the filter adds to any system call.
 //
-// Internal modes (run by the driver): --client ADDR PORT N, --rss ADDR PORT.
+// Internal modes (run by the driver): [--closed] --client ADDR PORT N, [--closed] --udp
+// ADDR PORT N (--closed: install the closure first; both print the loop's wall and CPU
+// nanoseconds), [--closed] --getppid N, --rss ADDR PORT.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,7 +35,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +51,8 @@
 #include <string>
 #include <vector>
 
+#include "enforce/filter.h"
+
 extern char** environ;
 
 namespace {
@@ -47,6 +63,13 @@ constexpr const char* kClientNs = "mifpre-bench-c";
 constexpr const char* kServerNs = "mifpre-bench-s";
 constexpr const char* kServerAddr = "192.0.2.1";
 constexpr int kPort = 8080;
+constexpr int kUdpPort = 9999;
+
+long long processCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
 
 sockaddr_in server(const char* addr, int port) {
   sockaddr_in s{};
@@ -84,6 +107,7 @@ int clientMode(const char* addr, int port, long n) {
     }
   }
   auto t0 = Clock::now();
+  const long long cpu0 = processCpuNs();
   for (long i = 0; i < n; ++i) {
     if (!once(to)) {
       std::perror("bench_socket client: connect");
@@ -91,7 +115,42 @@ int clientMode(const char* addr, int port, long n) {
     }
   }
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-  std::printf("%lld\n", static_cast<long long>(ns));
+  std::printf("%lld %lld\n", static_cast<long long>(ns), processCpuNs() - cpu0);
+  return 0;
+}
+
+// N datagrams sendto'd on one unconnected socket, after 1,000 warm-up ones.
+int udpMode(const char* addr, int port, long n) {
+  const sockaddr_in to = server(addr, port);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  char payload[64] = "mif bench_socket datagram";
+  auto send = [&] {
+    if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+        static_cast<ssize_t>(sizeof payload))
+      return true;
+    if (errno == ENOBUFS || errno == EAGAIN) return true;
+    std::perror("bench_socket --udp: sendto");
+    return false;
+  };
+  for (int i = 0; i < 1000; ++i)
+    if (!send()) return 1;
+  auto t0 = Clock::now();
+  const long long cpu0 = processCpuNs();
+  for (long i = 0; i < n; ++i)
+    if (!send()) return 1;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+  std::printf("%lld %lld\n", static_cast<long long>(ns), processCpuNs() - cpu0);
+  return 0;
+}
+
+// N getppid system calls: what the filter adds to any call, whatever it does.
+int getppidMode(long n) {
+  for (int i = 0; i < 1000; ++i) (void)syscall(SYS_getppid);
+  auto t0 = Clock::now();
+  const long long cpu0 = processCpuNs();
+  for (long i = 0; i < n; ++i) (void)syscall(SYS_getppid);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+  std::printf("%lld %lld\n", static_cast<long long>(ns), processCpuNs() - cpu0);
   return 0;
 }
 
@@ -139,6 +198,19 @@ bool setup() {
             " && ip netns exec " + c + " sysctl -qw net.ipv4.ip_local_port_range='1024 65000'") == 0;
 }
 
+// The UDP sink: reads what it can (overflow is dropped, which the sender never notices).
+pid_t startUdpSink() {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  int ns = open((std::string("/run/netns/") + kServerNs).c_str(), O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) _exit(1);
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = server(kServerAddr, kUdpPort);
+  if (bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(1);
+  char buf[2048];
+  for (;;) (void)!recv(u, buf, sizeof buf, 0);
+}
+
 pid_t startServer() {
   pid_t pid = fork();
   if (pid != 0) return pid;
@@ -163,6 +235,14 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// The median of the per-round ratios of `w` against `base` (same round, back to back).
+double medianRatio(const std::vector<double>& w, const std::vector<double>& base) {
+  std::vector<double> r;
+  for (size_t i = 0; i < w.size() && i < base.size(); ++i)
+    if (w[i] > 0 && base[i] > 0) r.push_back(w[i] / base[i]);
+  return median(r);
+}
+
 // Runs argv with extra environment entries, waits; returns wall seconds.
 double spawnWait(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   std::vector<std::string> envStore;
@@ -185,8 +265,20 @@ double spawnWait(const std::vector<std::string>& argv, const std::vector<std::st
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--closed") == 0) {
+    if (int rc = mif::enforce::installIoUringClosure(); rc != 0) {
+      std::fprintf(stderr, "bench_socket: cannot install the io_uring closure: %s\n", std::strerror(-rc));
+      return 1;
+    }
+    --argc;
+    ++argv;
+  }
   if (argc >= 5 && std::strcmp(argv[1], "--client") == 0) {
     return clientMode(argv[2], std::atoi(argv[3]), std::atol(argv[4]));
+  }
+  if (argc >= 3 && std::strcmp(argv[1], "--getppid") == 0) return getppidMode(std::atol(argv[2]));
+  if (argc >= 5 && std::strcmp(argv[1], "--udp") == 0) {
+    return udpMode(argv[2], std::atoi(argv[3]), std::atol(argv[4]));
   }
   if (argc >= 4 && std::strcmp(argv[1], "--rss") == 0) return rssMode(argv[2], std::atoi(argv[3]));
   if (geteuid() != 0) {
@@ -195,6 +287,8 @@ int main(int argc, char** argv) {
   }
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 7;
   const long iterations = argc > 2 ? std::atol(argv[2]) : 20000;
+  const std::string figures = argc > 3 ? std::string(",") + argv[3] + "," : ",connect,spawn,rss,closure,";
+  auto wanted = [&](const char* f) { return figures.find(std::string(",") + f + ",") != std::string::npos; };
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return 1;
@@ -207,6 +301,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   pid_t srv = startServer();
+  pid_t sink = startUdpSink();
+  auto stopServers = [&] {
+    kill(srv, SIGKILL);
+    kill(sink, SIGKILL);
+    waitpid(srv, nullptr, 0);
+    waitpid(sink, nullptr, 0);
+  };
   usleep(200 * 1000);
   const std::string inClient = std::string("ip netns exec ") + kClientNs + " ";
   const std::string args = std::string(" --client ") + kServerAddr + " " + std::to_string(kPort) +
@@ -215,81 +316,139 @@ int main(int argc, char** argv) {
     const char* name;
     std::string cmd;
     std::vector<double> seconds;
+    std::vector<double> cpu;
   };
-  std::vector<Way> ways = {
-      {"none", inClient + me + args, {}},
-      {"shim", inClient + "env LD_PRELOAD=" + shim + " MIF_SHIM_DEV=mpbc MIF_SHIM_SRC=192.0.2.2 " + me + args, {}},
-      {"mif", inClient + mif + " run --pvd mpbc -- " + me + args, {}},
-  };
-  for (int r = 0; r < rounds; ++r) {
-    for (size_t k = 0; k < ways.size(); ++k) {
-      Way& w = ways[(k + static_cast<size_t>(r)) % ways.size()];  // rotate the order
-      const std::string out = capture(w.cmd);
-      const double s = std::atof(out.c_str()) / 1e9;
-      if (s <= 0) {
-        std::fprintf(stderr, "bench_socket: %s client failed: %s\n", w.name, out.c_str());
-        kill(srv, SIGKILL);
-        waitpid(srv, nullptr, 0);
-        teardown();
-        return 1;
+  // Runs every way once per round, the order rotated; false when a client failed.
+  auto measure = [&](std::vector<Way>& ways) {
+    for (int r = 0; r < rounds; ++r) {
+      for (size_t k = 0; k < ways.size(); ++k) {
+        Way& w = ways[(k + static_cast<size_t>(r)) % ways.size()];  // rotate the order
+        const std::string out = capture(w.cmd);
+        double wallNs = 0, cpuNs = 0;
+        if (std::sscanf(out.c_str(), "%lf %lf", &wallNs, &cpuNs) < 1 || wallNs <= 0) {
+          std::fprintf(stderr, "bench_socket: %s client failed: %s\n", w.name, out.c_str());
+          return false;
+        }
+        w.seconds.push_back(wallNs / 1e9);
+        w.cpu.push_back(cpuNs / 1e9);
       }
-      w.seconds.push_back(s);
     }
-  }
-  std::printf("TCP connect+accept+close, %ld iterations, median of %d rounds (client in %s, pinned to mpbc):\n",
-              iterations, rounds, kClientNs);
-  for (const auto& w : ways) {
-    const double m = median(w.seconds);
-    std::printf("  %-5s %8.1f ms  %6.2f us/iteration\n", w.name, m * 1e3, m * 1e6 / static_cast<double>(iterations));
-  }
-  const double none = median(ways[0].seconds), shimT = median(ways[1].seconds), mifT = median(ways[2].seconds);
-  std::printf("  ratio mif/shim = %.3f (target <= 1.03)\n", mifT / shimT);
-  std::printf("  ratio mif/none = %.3f (target <= 1.08)\n", mifT / none);
-  std::printf("  ratio shim/none = %.3f\n", shimT / none);
+    return true;
+  };
+  auto fail = [&] {
+    stopServers();
+    teardown();
+    return 1;
+  };
 
-  // /bin/true: the library mapped, never initialised. Spawns alternate one by one (so a
-  // burst of load elsewhere hits both alike); 20 rounds of 50 pairs, the median of the
-  // per-round ratios.
-  double plainTrue = 0, mifTrue = 0, shimTrue = 0, emptyTrue = 0;
-  std::vector<double> trueRatios, shimRatios, emptyRatios;
-  const std::vector<std::string> preloadEnv = {"LD_PRELOAD=" + lib, "MIF_PVD=mpbc"};
-  const std::vector<std::string> shimEnv = {"LD_PRELOAD=" + shim};
-  const std::vector<std::string> emptyEnv = {"LD_PRELOAD=" + std::string(MIF_BENCH_EMPTY)};
-  for (int r = 0; r < 20; ++r) {
-    double p = 0, m = 0, s = 0, e = 0;
-    for (int i = 0; i < 50; ++i) {
-      p += spawnWait({"/bin/true"}, {});
-      m += spawnWait({"/bin/true"}, preloadEnv);
-      s += spawnWait({"/bin/true"}, shimEnv);
-      e += spawnWait({"/bin/true"}, emptyEnv);
+  if (wanted("connect")) {
+    std::vector<Way> ways = {
+        {"none", inClient + me + args, {}, {}},
+        {"shim", inClient + "env LD_PRELOAD=" + shim + " MIF_SHIM_DEV=mpbc MIF_SHIM_SRC=192.0.2.2 " + me + args, {}, {}},
+        {"mif", inClient + mif + " run --pvd mpbc -- " + me + args, {}, {}},
+    };
+    if (!measure(ways)) return fail();
+    std::printf("TCP connect+accept+close, %ld iterations, median of %d rounds (client in %s, pinned to mpbc):\n",
+                iterations, rounds, kClientNs);
+    for (const auto& w : ways) {
+      const double m = median(w.seconds);
+      std::printf("  %-5s %8.1f ms  %6.2f us/iteration\n", w.name, m * 1e3, m * 1e6 / static_cast<double>(iterations));
     }
-    plainTrue += p;
-    mifTrue += m;
-    shimTrue += s;
-    emptyTrue += e;
-    trueRatios.push_back(m / p);
-    shimRatios.push_back(s / p);
-    emptyRatios.push_back(e / p);
+    const double none = median(ways[0].seconds), shimT = median(ways[1].seconds), mifT = median(ways[2].seconds);
+    std::printf("  ratio mif/shim = %.3f (target <= 1.03)\n", mifT / shimT);
+    std::printf("  ratio mif/none = %.3f (target <= 1.08)\n", mifT / none);
+    std::printf("  ratio shim/none = %.3f\n", shimT / none);
+    std::fflush(stdout);
   }
-  std::printf("/bin/true x1000: without %.1f ms, with libmif.so preloaded %.1f ms; median per-round ratio %.3f (target <= 1.05)\n",
-              plainTrue * 1e3, mifTrue * 1e3, median(trueRatios));
-  std::printf("  for comparison, the shim preloaded: %.1f ms, median ratio %.3f\n", shimTrue * 1e3,
-              median(shimRatios));
-  std::printf("  the floor, an empty library preloaded: %.1f ms, median ratio %.3f\n", emptyTrue * 1e3,
-              median(emptyRatios));
-  double mifRunTrue = 0;
-  for (int i = 0; i < 200; ++i) mifRunTrue += spawnWait({mif, "run", "--", "/bin/true"}, {});
-  std::printf("  for reference, `mif run -- /bin/true` (mif's own checks, then exec): %.2f ms each\n",
-              mifRunTrue * 1e3 / 200);
 
-  const std::string rssArgs = std::string(" --rss ") + kServerAddr + " " + std::to_string(kPort);
-  const long rssPlain = std::atol(capture(inClient + me + rssArgs).c_str());
-  const long rssMif = std::atol(capture(inClient + mif + " run --pvd mpbc -- " + me + rssArgs).c_str());
-  std::printf("RSS after one connection: without %ld KiB, under mif %ld KiB, +%ld KiB (target <= 2048)\n",
-              rssPlain, rssMif, rssMif - rssPlain);
+  if (wanted("spawn")) {
+    // /bin/true: the library mapped, never initialised. Spawns alternate one by one (so a
+    // burst of load elsewhere hits both alike); 20 rounds of 50 pairs, the median of the
+    // per-round ratios.
+    double plainTrue = 0, mifTrue = 0, shimTrue = 0, emptyTrue = 0;
+    std::vector<double> trueRatios, shimRatios, emptyRatios;
+    const std::vector<std::string> preloadEnv = {"LD_PRELOAD=" + lib, "MIF_PVD=mpbc"};
+    const std::vector<std::string> shimEnv = {"LD_PRELOAD=" + shim};
+    const std::vector<std::string> emptyEnv = {"LD_PRELOAD=" + std::string(MIF_BENCH_EMPTY)};
+    for (int r = 0; r < 20; ++r) {
+      double p = 0, m = 0, s = 0, e = 0;
+      for (int i = 0; i < 50; ++i) {
+        p += spawnWait({"/bin/true"}, {});
+        m += spawnWait({"/bin/true"}, preloadEnv);
+        s += spawnWait({"/bin/true"}, shimEnv);
+        e += spawnWait({"/bin/true"}, emptyEnv);
+      }
+      plainTrue += p;
+      mifTrue += m;
+      shimTrue += s;
+      emptyTrue += e;
+      trueRatios.push_back(m / p);
+      shimRatios.push_back(s / p);
+      emptyRatios.push_back(e / p);
+    }
+    std::printf("/bin/true x1000: without %.1f ms, with libmif.so preloaded %.1f ms; median per-round ratio %.3f (target <= 1.05)\n",
+                plainTrue * 1e3, mifTrue * 1e3, median(trueRatios));
+    std::printf("  for comparison, the shim preloaded: %.1f ms, median ratio %.3f\n", shimTrue * 1e3,
+                median(shimRatios));
+    std::printf("  the floor, an empty library preloaded: %.1f ms, median ratio %.3f\n", emptyTrue * 1e3,
+                median(emptyRatios));
+    double mifRunTrue = 0;
+    for (int i = 0; i < 200; ++i) mifRunTrue += spawnWait({mif, "run", "--", "/bin/true"}, {});
+    std::printf("  for reference, `mif run -- /bin/true` (mif's own checks, then exec): %.2f ms each\n",
+                mifRunTrue * 1e3 / 200);
+    std::fflush(stdout);
+  }
 
-  kill(srv, SIGKILL);
-  waitpid(srv, nullptr, 0);
+  if (wanted("rss")) {
+    const std::string rssArgs = std::string(" --rss ") + kServerAddr + " " + std::to_string(kPort);
+    const long rssPlain = std::atol(capture(inClient + me + rssArgs).c_str());
+    const long rssMif = std::atol(capture(inClient + mif + " run --pvd mpbc -- " + me + rssArgs).c_str());
+    std::printf("RSS after one connection: without %ld KiB, under mif %ld KiB, +%ld KiB (target <= 2048)\n",
+                rssPlain, rssMif, rssMif - rssPlain);
+    std::fflush(stdout);
+  }
+
+  if (wanted("closure")) {
+    // The same client programs with no interposer (the smallest baseline, so the largest
+    // ratio), with and without the io_uring closure.
+    const long datagrams = iterations * 10;
+    const std::string udpArgs = std::string(" --udp ") + kServerAddr + " " + std::to_string(kUdpPort) +
+                                " " + std::to_string(datagrams);
+    std::vector<Way> tcp = {
+        {"no filter", inClient + me + args, {}, {}},
+        {"io_uring closure", inClient + me + " --closed" + args, {}, {}},
+    };
+    std::vector<Way> udp = {
+        {"no filter", inClient + me + udpArgs, {}, {}},
+        {"io_uring closure", inClient + me + " --closed" + udpArgs, {}, {}},
+    };
+    auto report = [&](const char* title, const std::vector<Way>& ways, long count, const char* unit) {
+      std::printf("%s, median of %d rounds:\n", title, rounds);
+      for (const auto& w : ways) {
+        const double m = median(w.seconds), c = median(w.cpu);
+        std::printf("  %-17s wall %8.1f ms %8.3f us/%s ratio %.3f   cpu %8.1f ms %8.3f us/%s ratio %.3f\n", w.name,
+                    m * 1e3, m * 1e6 / static_cast<double>(count), unit, medianRatio(w.seconds, ways[0].seconds),
+                    c * 1e3, c * 1e6 / static_cast<double>(count), unit, medianRatio(w.cpu, ways[0].cpu));
+      }
+      std::fflush(stdout);
+    };
+    const long calls = iterations * 50;
+    std::vector<Way> plain = {
+        {"no filter", inClient + me + " --getppid " + std::to_string(calls), {}, {}},
+        {"io_uring closure", inClient + me + " --closed --getppid " + std::to_string(calls), {}, {}},
+    };
+    if (!measure(plain)) return fail();
+    report(("io_uring closure: getppid x" + std::to_string(calls) + " (any system call)").c_str(), plain, calls,
+           "call");
+    if (!measure(tcp)) return fail();
+    report(("io_uring closure: TCP connect+accept+close x" + std::to_string(iterations)).c_str(), tcp,
+           iterations, "iteration");
+    if (!measure(udp)) return fail();
+    report(("io_uring closure: UDP sendto x" + std::to_string(datagrams) + " on one unconnected socket").c_str(),
+           udp, datagrams, "datagram");
+  }
+
+  stopServers();
   teardown();
   return 0;
 }
