@@ -126,8 +126,13 @@ static inline int mifCallerReadable(const void* p, size_t n, const void* frame) 
   if (n == 0) return 1;
   const uintptr_t a = (uintptr_t)p;
   if (a == 0 || a + n < a) return 0;
-  if (mifCmKnownMapped(a, n, (uintptr_t)frame)) return 1;
+  /* Saved before anything that may make a system call: the first reading of start_brk
+     opens /proc/self/stat, and a probe fails with EFAULT or EINVAL by design. */
   const int saved = errno;
+  if (mifCmKnownMapped(a, n, (uintptr_t)frame)) {
+    errno = saved;
+    return 1;
+  }
   const uintptr_t last = (a + n - 1) & ~(MIF_CM_BLOCK - 1);
   int ok = 1;
   for (uintptr_t block = a & ~(MIF_CM_BLOCK - 1); ok; block += MIF_CM_BLOCK) {

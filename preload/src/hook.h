@@ -24,4 +24,18 @@ class ErrnoKeeper {
   int saved_;
 };
 
+// Restores errno when the scope ends, on whichever path leaves it; leave(e) makes the
+// scope end with errno = e instead (what glibc leaves for the outcome at hand).
+class ErrnoScope {
+ public:
+  ErrnoScope() noexcept : saved_(errno) {}
+  ~ErrnoScope() { errno = saved_; }
+  void leave(int e) noexcept { saved_ = e; }
+  ErrnoScope(const ErrnoScope&) = delete;
+  ErrnoScope& operator=(const ErrnoScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 }  // namespace mif::preload

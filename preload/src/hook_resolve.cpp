@@ -120,9 +120,27 @@ Plan planForAddress(const policy::IpAddress& addr) noexcept {
   return planWith(q);
 }
 
+int herrnoForEai(int eai) noexcept {
+  switch (eai) {
+    case 0:
+      return NETDB_SUCCESS;
+    case EAI_NONAME:
+      return HOST_NOT_FOUND;
+    case EAI_NODATA:
+      return NO_DATA;
+    case EAI_AGAIN:
+      return TRY_AGAIN;
+    case EAI_FAIL:
+      return NO_RECOVERY;
+    default:
+      return h_errno;
+  }
+}
+
 void traceNote(const Plan& p, std::string_view call, std::string_view name,
                std::string_view note) noexcept {
   if (p.rt == nullptr || !p.rt->traceSink().enabled()) return;
+  const ErrnoKeeper keep;
   try {
     timespec rt{};
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -150,6 +168,7 @@ void traceNote(const Plan& p, std::string_view call, std::string_view name,
     p.rt->traceSink().write(line.data(), line.size());
   } catch (...) {
   }
+  keep.restore();
 }
 
 }  // namespace mif::preload::resolve
@@ -263,38 +282,50 @@ extern "C" {
 MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                            addrinfo** res) noexcept {
   dns::GetaddrinfoFn libcGai = realGetaddrinfo.get(reinterpret_cast<const void*>(&getaddrinfo));
-  if (libcGai == nullptr) return EAI_SYSTEM;
+  if (libcGai == nullptr) {
+    errno = ENOSYS;
+    return EAI_SYSTEM;
+  }
   if (node == nullptr || ReentryGuard::active()) return libcGai(node, service, hints, res);
+  // Whatever mif does (a stat of /etc/hosts, the view, the lookup's sockets) leaves errno
+  // as the program had it: every return below restores it, and a call handed to libc
+  // gets it back first.
+  const ErrnoKeeper keep;
   static const addrinfo kDefaultHints = [] {
     addrinfo h{};
     h.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's default_hints (AI_DEFAULT)
     return h;
   }();
   const addrinfo* h = hints != nullptr ? hints : &kDefaultHints;
-  if ((h->ai_flags & AI_NUMERICHOST) || dns::leaveToLibc(node) ||
-      (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET && h->ai_family != AF_INET6))
+  const bool libcs = (h->ai_flags & AI_NUMERICHOST) || dns::leaveToLibc(node) ||
+                     (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET && h->ai_family != AF_INET6);
+  Plan plan;
+  if (!libcs) plan = planForName(node);
+  if (libcs || plan.route == Route::Libc) {
+    keep.restore();
     return libcGai(node, service, hints, res);
-  Plan plan = planForName(node);
-  if (plan.route == Route::Libc) return libcGai(node, service, hints, res);
-  ErrnoKeeper keep;
+  }
   int rc;
   {
     ReentryGuard guard;
     NoCancel noCancel;
     if (plan.route == Route::Blocked) {
       traceNote(plan, "getaddrinfo", node, "strict: no usable PvD");
-      return EAI_AGAIN;
-    }
-    try {
-      rc = managedGetaddrinfo(plan, node, service, h, res, libcGai);
-    } catch (const std::bad_alloc&) {
-      rc = EAI_MEMORY;
-    } catch (...) {
-      rc = EAI_SYSTEM;
+      rc = EAI_AGAIN;
+    } else {
+      try {
+        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai);
+      } catch (const std::bad_alloc&) {
+        rc = EAI_MEMORY;
+      } catch (...) {
+        rc = EAI_FAIL;  // unexpected: non-recoverable, never a fallback that could leak
+      }
     }
   }
-  if (rc == -1000) return libcGai(node, service, hints, res);
   keep.restore();
+  if (rc == -1000) return libcGai(node, service, hints, res);
+  if (rc == 0) errno = 0;  // see hook_resolve.h: what glibc leaves
+  h_errno = herrnoForEai(rc);
   return rc;
 }
 

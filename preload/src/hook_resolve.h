@@ -39,6 +39,20 @@ Plan planForAddress(const policy::IpAddress& addr) noexcept;
 void traceNote(const Plan& p, std::string_view call, std::string_view name,
                std::string_view note) noexcept;
 
+// errno and h_errno after a lookup mif answered itself: what glibc 2.36 with
+// "hosts: files dns" leaves after the same call answered through DNS (measured by
+// tests/e2e/programs/errno_probe.c; e2e_strict_every_path compares both in one run).
+// Side effects of glibc's internals, but visible to a program, so mif repeats them:
+// - getaddrinfo: success errno 0, h_errno 0; a failure keeps errno and sets h_errno.
+// - gethostbyname*, _r: errno the _r form's return value (0 also for "not found");
+//   h_errno HOST_NOT_FOUND also on success (res_search presets it and never clears it).
+// - gethostbyaddr*: errno the _r return value; h_errno untouched on success.
+// - res_query, res_querydomain: errno 0; h_errno untouched on success. res_search:
+//   h_errno HOST_NOT_FOUND on success, as above.
+// - getnameinfo: errno 0, h_errno untouched.
+// A failure's h_errno is always the call's own (HOST_NOT_FOUND, NO_DATA, TRY_AGAIN, ...).
+int herrnoForEai(int eai) noexcept;  // the h_errno glibc's getaddrinfo leaves with `eai`
+
 // Blocks pthread cancellation while the engine runs (C++ frames, locks and c-ares state
 // must not be unwound halfway), restoring the caller's state afterwards.
 class NoCancel {

@@ -67,8 +67,8 @@ int failWith(dns::Status s, hostent** result, int* herr) {
 }
 
 // kToLibc: hand the call to glibc.
-int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
-           int* herr) {
+int byNameManaged(const char* name, int af, hostent* ret, char* buf, size_t buflen,
+                  hostent** result, int* herr) {
   if (name == nullptr || ReentryGuard::active() || (af != AF_INET && af != AF_INET6) ||
       dns::leaveToLibc(name))
     return kToLibc;
@@ -98,7 +98,6 @@ int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hos
     if (rc == ERANGE) {
       *result = nullptr;
       *herr = NETDB_INTERNAL;
-      errno = ERANGE;
       return ERANGE;
     }
     *result = ret;
@@ -107,7 +106,6 @@ int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hos
   } catch (...) {
     *result = nullptr;
     *herr = NETDB_INTERNAL;
-    errno = ENOMEM;
     return ENOMEM;
   }
 }
@@ -137,8 +135,8 @@ bool leaveAddressToLibc(const IpAddress& a) {
          (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) || dns::hostsHasAddress(u);
 }
 
-int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
-           hostent** result, int* herr) {
+int byAddrManaged(const void* addr, socklen_t len, int type, hostent* ret, char* buf,
+                  size_t buflen, hostent** result, int* herr) {
   IpAddress ip;
   if (ReentryGuard::active() || !addressOf(addr, len, type, &ip) || leaveAddressToLibc(ip))
     return kToLibc;
@@ -164,7 +162,6 @@ int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, s
     if (rc == ERANGE) {
       *result = nullptr;
       *herr = NETDB_INTERNAL;
-      errno = ERANGE;
       return ERANGE;
     }
     *result = ret;
@@ -175,6 +172,30 @@ int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, s
     *herr = NETDB_INTERNAL;
     return ENOMEM;
   }
+}
+
+// kToLibc, or the _r result with errno and h_errno as glibc leaves them (hook_resolve.h);
+// a call handed to libc gets the program's errno back first.
+int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
+           int* herr) {
+  ErrnoScope keepErrno;
+  const int rc = byNameManaged(name, af, ret, buf, buflen, result, herr);
+  if (rc != kToLibc) {
+    keepErrno.leave(rc);
+    h_errno = *result != nullptr ? HOST_NOT_FOUND : *herr;
+  }
+  return rc;
+}
+
+int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
+           hostent** result, int* herr) {
+  ErrnoScope keepErrno;
+  const int rc = byAddrManaged(addr, len, type, ret, buf, buflen, result, herr);
+  if (rc != kToLibc) {
+    keepErrno.leave(rc);
+    if (*result == nullptr) h_errno = *herr;
+  }
+  return rc;
 }
 
 // The classic (non-_r) forms: a per-thread hostent and buffer, grown on ERANGE.
@@ -199,7 +220,7 @@ hostent* classic(Fill&& fill, bool* toLibc) {
       s.buf.resize(s.buf.size() * 2);
       continue;
     }
-    h_errno = herr;
+    if (rc != 0 || result == nullptr) h_errno = herr;  // a success's h_errno is byName's
     return rc == 0 ? result : nullptr;
   }
 }

@@ -109,11 +109,15 @@ extern "C" {
 MIF_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
                            char* serv, socklen_t servlen, int flags) noexcept {
   GetnameinfoFn libc = realGetnameinfo.get(reinterpret_cast<const void*>(&getnameinfo));
-  if (libc == nullptr) return EAI_SYSTEM;
+  if (libc == nullptr) {
+    errno = ENOSYS;
+    return EAI_SYSTEM;
+  }
   ErrnoKeeper keep;
   int rc = nameinfo(libc, sa, salen, host, hostlen, serv, servlen, flags);
-  if (rc == kToLibc) return libc(sa, salen, host, hostlen, serv, servlen, flags);
   keep.restore();
+  if (rc == kToLibc) return libc(sa, salen, host, hostlen, serv, servlen, flags);
+  errno = 0;  // see hook_resolve.h: what glibc leaves
   return rc;
 }
 

@@ -90,6 +90,8 @@ bool reverseAddress(std::string_view name, IpAddress* out) {
 
 int query(res_state statp, const char* name, int cls, int type, unsigned char* answer, int anslen,
           bool search, const char* call) {
+  const int programErrno = errno;
+  ErrnoScope keepErrno;  // the program's errno, or what glibc leaves (hook_resolve.h)
   if (ReentryGuard::active() || name == nullptr || answer == nullptr || anslen < 0) return kToLibc;
   IpAddress rev;
   Plan plan;
@@ -104,6 +106,7 @@ int query(res_state statp, const char* name, int cls, int type, unsigned char* a
   if (plan.route == Route::Libc) return kToLibc;
   ReentryGuard guard;
   NoCancel noCancel;
+  keepErrno.leave(0);
   auto fail = [&](int herr) {
     h_errno = herr;
     if (statp != nullptr) statp->res_h_errno = herr;
@@ -116,11 +119,18 @@ int query(res_state statp, const char* name, int cls, int type, unsigned char* a
   try {
     std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
     dns::RawAnswer r = plan.resolver->raw(*plan.snap, order, name, cls, type, search, call);
-    if (r.exhausted && !plan.decision.strict) return kToLibc;
+    if (r.exhausted && !plan.decision.strict) {
+      keepErrno.leave(programErrno);
+      return kToLibc;
+    }
     int len = int(std::min<size_t>(r.response.size(), size_t(anslen)));
     if (len > 0) std::memcpy(answer, r.response.data(), size_t(len));
     switch (r.status) {
       case dns::Status::Ok:
+        if (search) {
+          h_errno = HOST_NOT_FOUND;
+          if (statp != nullptr) statp->res_h_errno = HOST_NOT_FOUND;
+        }
         return len;
       case dns::Status::NotFound:
         return fail(HOST_NOT_FOUND);

@@ -80,9 +80,13 @@ class Runtime {
   bool strictPossible() const noexcept { return strictPossible_ || failClosed_; }
 
   // Writes the trace line for `o` (err = the call's errno, 0 on success). Free when the
-  // trace is off.
+  // trace is off. Leaves errno as it found it (it runs after the real call).
   void finish(const Outcome& o, int err) noexcept {
-    if (trace_.enabled() && o.decided) writeTrace(o, err);
+    if (trace_.enabled() && o.decided) {
+      const int saved = errno;
+      writeTrace(o, err);
+      errno = saved;
+    }
   }
 
   // For the resolver hooks (hook_resolve*.cpp, per-PvD DNS): what a name decision needs.

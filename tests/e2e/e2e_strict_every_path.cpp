@@ -7,7 +7,14 @@
 // under MIF_STRICT every lookup that would need a server fails with the API's own "cannot
 // reach a server" error, and no query reaches any server. The node's system resolver is
 // the Wi-Fi PvD's dnsmasq, which would answer; its log is the witness.
+//
+// errno: a program must not tell mif is there by errno or h_errno. errno_probe calls
+// every hooked function with both set to a sentinel; its report under mif (the name
+// resolved by mif through the same server as the system resolver) equals the report
+// without mif, line for line, for a name that resolves and one that does not.
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -110,6 +117,28 @@ TEST_F(StrictEveryPath, EngineMissingUnderStrictRefusesEveryLookupAndNoServerIsA
   EXPECT_FALSE(lab_->dnsSaw("wifi", "www.example.com", std::chrono::milliseconds(500)));
   EXPECT_TRUE(lab_->dnsQueries("wifi").empty());
   EXPECT_TRUE(lab_->dnsQueries("vpn").empty());
+}
+
+TEST_F(StrictEveryPath, ErrnoAndHErrnoAreWhatTheProgramWouldSeeWithoutMif) {
+  TempDir dir("errno");
+  ASSERT_TRUE(dir.ok());
+  const std::string policy = dir.write("policy.toml",
+                                       "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") +
+                                           "\"\n[default]\npvd = \"wifi\"\n");
+  const std::string probe = std::string(MIF_BIN_DIR) + "/errno_probe";
+  for (const std::string name : {"www.example.com", "nosuch.example.com"}) {
+    const std::vector<std::string> argv = {probe, name, lab_->hostAddr4("www"), "80", "81"};
+    auto without = run(*lab_, lab_->dns4("wifi"), "", {}, argv);
+    ASSERT_EQ(without.status, 0) << without.describe();
+    auto with = run(*lab_, lab_->dns4("wifi"), policy, {"--trace=" + dir.path() + "/trace"}, argv);
+    ASSERT_EQ(with.status, 0) << with.describe();
+    EXPECT_EQ(with.out, without.out) << name;
+    // The calls were really mif's: the trace shows a managed lookup of the name.
+    std::ifstream trace(dir.path() + "/trace");
+    std::string text((std::istreambuf_iterator<char>(trace)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(name), std::string::npos) << text;
+    unlink((dir.path() + "/trace").c_str());
+  }
 }
 
 }  // namespace
