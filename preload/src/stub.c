@@ -302,7 +302,10 @@ EXPORT int getnameinfo(const struct sockaddr* sa, socklen_t sl, char* h, socklen
     return ((gni_t)libc(F_getnameinfo))(sa, sl, h, hl, s, svl, fl);
   /* A name is required and none may be looked up: what a resolver that cannot be reached
      says. Otherwise the numeric form, which glibc gives when no name is found. */
-  if ((fl & NI_NAMEREQD) && h != NULL && hl > 0) return EAI_AGAIN;
+  if ((fl & NI_NAMEREQD) && h != NULL && hl > 0) {
+    errno = 0; /* what glibc's getnameinfo leaves after a lookup, as the engine does */
+    return EAI_AGAIN;
+  }
   return ((gni_t)libc(F_getnameinfo))(sa, sl, h, hl, s, svl, fl | NI_NUMERICHOST);
 }
 
@@ -310,11 +313,14 @@ EXPORT int getnameinfo(const struct sockaddr* sa, socklen_t sl, char* h, socklen
    resolver it cannot reach (the _r forms return EAGAIN with no result). */
 static struct hostent* refusedHostent(void) {
   h_errno = TRY_AGAIN;
+  errno = EAGAIN; /* as the engine and glibc leave it: errno is the _r form's result */
   return NULL;
 }
 static int refusedHostentR(struct hostent** res, int* e) {
   if (res != NULL) *res = NULL;
   if (e != NULL) *e = TRY_AGAIN;
+  h_errno = TRY_AGAIN;
+  errno = EAGAIN;
   return EAGAIN;
 }
 
@@ -356,6 +362,7 @@ EXPORT int gethostbyaddr_r(const void* a, socklen_t l, int t, struct hostent* re
 static int refusedRes(res_state s) {
   if (s != NULL) s->res_h_errno = TRY_AGAIN;
   h_errno = TRY_AGAIN;
+  errno = 0; /* what glibc's res_* leave after a lookup, as the engine does */
   return -1;
 }
 static int resRefused(void) { return !engine(1) && lookupsRefused(); }
