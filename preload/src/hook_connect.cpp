@@ -35,7 +35,7 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
   }
   keep.restore();
   // Outside the guard and outside any noexcept frame: connect is a cancellation point.
-  const int rc = realConnect(fd, addr, len);
+  const int rc = realConnect(fd, o.destination(addr), o.destinationLength(len));
   if (o.decided) {
     const int err = rc < 0 ? errno : 0;
     rt->finish(o, err);

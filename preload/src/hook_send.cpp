@@ -41,35 +41,42 @@ int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
   ReentryGuard guard;
   if (flags & MSG_FASTOPEN) {
     *o = rt->connectLike(call, fd, dst);
-    return o->error;
+  } else {
+    *o = rt->datagram(call, fd, dst, facts);
   }
-  *o = rt->datagram(call, fd, dst, facts);
-  if (o->error != 0 || !o->pktinfo) return o->error;
-  size_t len = 0;
-  const Merge merged = mergePktinfo(in, *o, dst.socketFamily, scratch->control,
-                                    sizeof scratch->control, &len, liveFrame);
-  if (merged == Merge::ProgramsOwn) {  // the program named interface/source itself
-    o->pktinfo = false;
-    o->note = "program's own IP_PKTINFO";
-    return 0;
-  }
-  if (merged == Merge::Unreadable) {  // sent as it is: the kernel's EFAULT
-    o->pktinfo = false;
-    o->note = "control messages not readable";
-    return 0;
-  }
-  if (merged == Merge::TooLarge) {
-    o->pktinfo = false;
-    if (o->decision.strict) {
-      o->error = ENOBUFS;
-      o->note = "control messages too large to add the PvD's interface";
+  if (o->error != 0) return o->error;
+  if (o->pktinfo) {  // datagram path only
+    size_t len = 0;
+    const Merge merged = mergePktinfo(in, *o, dst.socketFamily, scratch->control,
+                                      sizeof scratch->control, &len, liveFrame);
+    if (merged == Merge::ProgramsOwn) {  // the program named interface/source itself
+      o->pktinfo = false;
+      o->note = "program's own IP_PKTINFO";
+    } else if (merged == Merge::Unreadable) {  // sent as it is: the kernel's EFAULT
+      o->pktinfo = false;
+      o->note = "control messages not readable";
+    } else if (merged == Merge::TooLarge) {
+      o->pktinfo = false;
+      if (o->decision.strict) {
+        o->error = ENOBUFS;
+        o->note = "control messages too large to add the PvD's interface";
+      }
+      return o->error;
+    } else {
+      scratch->msg = in;
+      scratch->msg.msg_control = scratch->control;
+      scratch->msg.msg_controllen = len;
+      *out = &scratch->msg;
     }
-    return o->error;
   }
-  scratch->msg = in;
-  scratch->msg.msg_control = scratch->control;
-  scratch->msg.msg_controllen = len;
-  *out = &scratch->msg;
+  // A strict pin's loopback DNS: the PvD's server instead of the program's destination, in
+  // our copy of the message (o lives in the hook's frame until the real call returns).
+  if (o->redirectLen != 0) {
+    if (*out == &in) scratch->msg = in;
+    scratch->msg.msg_name = &o->redirectTo;
+    scratch->msg.msg_namelen = o->redirectLen;
+    *out = &scratch->msg;
+  }
   return 0;
 }
 

@@ -150,8 +150,13 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   Outcome o = begin(call, dst);
   if (refuseUnloaded(&o, ENETUNREACH)) return o;
   // Loopback never leaves the host, and a scope id is the program naming the interface
-  // itself (link-local): pinning either to a PvD's device would only break it.
-  if (dst.loopback() || dst.scopeId != 0) return o;
+  // itself (link-local): pinning either to a PvD's device would only break it. A strict
+  // pin's DNS to a loopback resolver is the exception (redirectLoopbackDns).
+  if (dst.loopback()) {
+    if (dst.port == 53 && strictPossible_) redirectLoopbackDns(fd, dst, nullptr, &o);
+    return o;
+  }
+  if (dst.scopeId != 0) return o;
   char dev[IFNAMSIZ];
   if (!boundDevice(fd, dev)) return o;
   // Already bound to a device and nothing can be strict: the binding stands whatever the
@@ -180,37 +185,146 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   if (settledWithoutPvd(&o)) return o;
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
   if (bp == nullptr || bp->ifname.empty()) return o;
-  o.ifname = bp->ifname.c_str();
+  if (!pinToPvd(fd, bp, dst.addr.family, dst.socketFamily, &o) && o.decision.strict) {
+    o.error = ENETUNREACH;
+    o.note = "could not bind to the PvD's interface";
+  }
+  return o;
+}
+
+// Binds a socket about to connect to the PvD's interface and, when the PvD names one, to
+// its source address of `family`. False when the device binding failed.
+bool Runtime::pinToPvd(int fd, const view::BoundPvd* bp, Family family, int socketFamily,
+                       Outcome* o) const noexcept {
+  o->ifname = bp->ifname.c_str();
   // By name, not index: a VPN that came back with a new index is still found.
   if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
                  static_cast<socklen_t>(bp->ifname.size())) != 0) {
-    if (o.decision.strict) {
-      o.error = ENETUNREACH;
-      o.note = "could not bind to the PvD's interface";
-    }
-    return o;
+    return false;
   }
-  const bool v4 = dst.addr.family == Family::V4;
+  const bool v4 = family == Family::V4;
   if (v4 ? bp->hasSource4 : bp->hasSource6) {
-    o.source = v4 ? bp->source4 : bp->source6;
-    o.hasSource = true;
+    o->source = v4 ? bp->source4 : bp->source6;
+    o->hasSource = true;
     const int one = 1;
     // Bind only the address now; the port is picked at connect time, so pinning a source
     // burns no ephemeral port (and the 4-tuple stays free to share a port).
     setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_storage ss;
-    socklen_t len = toSockaddr(o.source, 0, dst.socketFamily, &ss);
+    socklen_t len = toSockaddr(o->source, 0, socketFamily, &ss);
     // EINVAL: the program bound the socket (wildcard, own port) before connecting; its
     // binding stands and the device binding alone keeps it on the PvD.
-    o.sourceBound = real::bind.get()(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+    o->sourceBound = real::bind.get()(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
   }
-  return o;
+  return true;
+}
+
+// A DNS query to a resolver on loopback (systemd-resolved's 127.0.0.53, a dnsmasq or unbound
+// on 127.0.0.1) under a strict decision would hand the name to a process outside the pin,
+// which forwards it through whatever PvD it likes. It goes instead to the pinned PvD's own
+// server, over its interface. The PvD is chosen as for a name lookup (Query::Kind::Resolve,
+// without the name: the query is inside the payload), so only the pin, app rules and the
+// default speak; a non-strict decision leaves loopback alone. `facts` is null on the
+// connect path (stream and datagram sockets), set on the datagram path.
+void Runtime::redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* facts,
+                                  Outcome* o) const noexcept {
+  SocketFacts own;
+  if (facts == nullptr) facts = &own;
+  if (!facts->known) {
+    facts->known = true;
+    facts->ok = boundDevice(fd, facts->device);
+  }
+  if (!facts->ok) return;  // not a socket: libc says so
+  if (facts->type == -1) facts->type = socketType(fd);
+  const int type = facts->type;
+  if (type != SOCK_DGRAM && !(type == SOCK_STREAM && facts == &own)) return;
+
+  const view::Snapshot* snap = view_->current();
+  Query q;
+  q.kind = Query::Kind::Resolve;
+  q.app = app_;
+  const Decision d = policy_->decide(q, snap->view());
+  if (!d.strict) return;
+  o->decision = d;
+  o->decided = true;
+  if (d.blocked()) {
+    o->error = ENETUNREACH;
+    o->note = "strict and no PvD usable";
+    return;
+  }
+  const char* dev = facts->device;
+  if (dev[0] != '\0' && !deviceAllowed(dev, d, snap)) {
+    o->error = ENETUNREACH;
+    o->note = "bound to a device the strict pin forbids";
+    return;
+  }
+  // An AF_INET6 socket reaches an IPv4 server at its v4-mapped address, unless IPV6_V6ONLY.
+  bool v4ok = dst.socketFamily == AF_INET;
+  if (dst.socketFamily == AF_INET6) {
+    int v6only = 0;
+    socklen_t len = sizeof v6only;
+    v4ok = getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && v6only == 0;
+  }
+  // The first server of a usable family, in the decision's order of PvDs (only the PvD the
+  // socket is bound to, when it is).
+  const view::BoundPvd* bp = nullptr;
+  const view::DnsServer* server = nullptr;
+  for (unsigned i = 0; i < d.count && server == nullptr; ++i) {
+    const view::BoundPvd* p = boundPvd(snap, d.pvds[i]);
+    if (p == nullptr || p->ifindex == 0 || (dev[0] != '\0' && p->ifname != dev)) continue;
+    for (const view::DnsServer& s : p->dns) {
+      const bool v4 = s.addr.family == Family::V4;
+      if (v4 ? !(v4ok && p->state.v4) : !(dst.socketFamily == AF_INET6 && p->state.v6)) continue;
+      // A PvD whose "server" is itself a loopback stub (discovered from resolv.conf) would
+      // send the query straight back to it.
+      Endpoint e;
+      e.addr = s.addr;
+      if (e.loopback()) continue;
+      bp = p;
+      server = &s;
+      break;
+    }
+  }
+  if (server == nullptr) {
+    o->error = ECONNREFUSED;
+    o->note = "strict: loopback resolver, and the PvD has no DNS server of this family";
+    return;
+  }
+  if (dev[0] == '\0') {
+    if (facts == &own) {
+      if (!pinToPvd(fd, bp, server->addr.family, dst.socketFamily, o)) {
+        o->error = ENETUNREACH;
+        o->note = "could not bind to the PvD's interface";
+        return;
+      }
+    } else {
+      o->ifname = bp->ifname.c_str();
+      o->pktinfo = true;
+      o->ifindex = bp->ifindex;
+      const bool v4 = server->addr.family == Family::V4;
+      if (v4 ? bp->hasSource4 : bp->hasSource6) {
+        o->hasSource = true;
+        o->source = v4 ? bp->source4 : bp->source6;
+      }
+    }
+  }
+  sockaddr_storage ss;
+  const socklen_t len = toSockaddr(server->addr, server->port, dst.socketFamily, &ss);
+  std::memcpy(&o->redirectTo, &ss, len);
+  o->redirectLen = len;
+  o->endpoint.addr = server->addr;
+  o->endpoint.port = server->port;
+  o->note = "loopback resolver: sent to the PvD's DNS server instead";
 }
 
 Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept {
   Outcome o = begin(call, dst);
   if (refuseUnloaded(&o, ENETUNREACH)) return o;
-  if (dst.loopback() || dst.scopeId != 0) return o;
+  if (dst.loopback()) {
+    if (dst.port == 53 && strictPossible_) redirectLoopbackDns(fd, dst, facts, &o);
+    return o;
+  }
+  if (dst.scopeId != 0) return o;
   if (!facts->known) {
     facts->known = true;
     facts->ok = boundDevice(fd, facts->device);

@@ -35,6 +35,18 @@ struct Outcome {
   bool hasSource = false;
   policy::IpAddress source;  // also the source bound on the connect path
   bool sourceBound = false;
+  // A strict pin and a DNS query to a loopback resolver (port 53 on 127.0.0.0/8 or ::1):
+  // the pinned PvD's server to send it to instead, as a sockaddr of the socket's family
+  // (0 = none). The hook passes this copy to the real call; the program's own sockaddr is
+  // never written.
+  socklen_t redirectLen = 0;
+  sockaddr_in6 redirectTo;
+  const sockaddr* destination(const sockaddr* asked) const noexcept {
+    return redirectLen != 0 ? reinterpret_cast<const sockaddr*>(&redirectTo) : asked;
+  }
+  socklen_t destinationLength(socklen_t asked) const noexcept {
+    return redirectLen != 0 ? redirectLen : asked;
+  }
   // For the trace line.
   Call call = Call::Connect;
   Endpoint endpoint;
@@ -118,6 +130,10 @@ class Runtime {
   bool refuseUnloaded(Outcome* o, int err) const noexcept;
   void judgeBoundSocket(const char* dev, const view::Snapshot* snap, Outcome* o) const noexcept;
   bool settledWithoutPvd(Outcome* o) const noexcept;
+  bool pinToPvd(int fd, const view::BoundPvd* bp, policy::Family family, int socketFamily,
+                Outcome* o) const noexcept;
+  void redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* facts,
+                           Outcome* o) const noexcept;
   void writeTrace(const Outcome& o, int err) const noexcept;
 
   std::optional<policy::Policy> policy_;
