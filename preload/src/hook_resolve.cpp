@@ -90,7 +90,7 @@ Plan planWith(policy::Query& q) noexcept {
 }  // namespace
 
 const view::BoundPvd* Plan::pvd(int id) const {
-  if (snap == nullptr || id < 0 || size_t(id) >= snap->pvds.size()) return nullptr;
+  if (!snap || id < 0 || size_t(id) >= snap->pvds.size()) return nullptr;
   return &snap->pvds[size_t(id)];
 }
 
@@ -272,7 +272,7 @@ int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
     return -1000;  // the caller hands the call to libc
   }
   if (a.status != dns::Status::Ok) return dns::eaiFor(a.status);
-  return dns::buildAddrinfo(node, eff, a, services, plan.snap, plan.pvd(a.pvd), res);
+  return dns::buildAddrinfo(node, eff, a, services, plan.snap.get(), plan.pvd(a.pvd), res);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "mif/dns/resolver.h"
 #include "mif/policy/policy.h"
+#include "mif/view/live_view.h"
 #include "mif/view/snapshot.h"
 #include "runtime.h"
 
@@ -22,7 +23,9 @@ enum class Route : uint8_t {
 struct Plan {
   Route route = Route::Libc;
   policy::Decision decision;
-  const view::Snapshot* snap = nullptr;
+  // Held for the whole call: a lookup blocks up to the DNS timeout, and the answer is
+  // built from this snapshot afterwards (the view may have been replaced meanwhile).
+  view::SnapshotRef snap;
   dns::Resolver* resolver = nullptr;
   Runtime* rt = nullptr;
   const view::BoundPvd* first() const;  // the first PvD of the decision, or null

@@ -124,7 +124,7 @@ bool Runtime::refuseUnloaded(Outcome* o, int err) const noexcept {
 // stands unless a strict decision forbids that device.
 void Runtime::judgeBoundSocket(const char* dev, const view::Snapshot* snap,
                                Outcome* o) const noexcept {
-  o->ifname = "";
+  o->ifname[0] = '\0';
   if (o->decision.strict && !deviceAllowed(dev, o->decision, snap)) {
     o->error = ENETUNREACH;
     o->note = "bound to a device the strict pin forbids";
@@ -163,7 +163,8 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   // decision, so a repeated connect (EALREADY/EISCONN) pays no decide().
   if (dev[0] != '\0' && !strictPossible()) return o;
 
-  const view::Snapshot* snap = view_->current();
+  const view::SnapshotRef pinned = view_->current();  // held to the end of the call
+  const view::Snapshot* snap = pinned.get();
   // One of the host's own addresses: delivered through loopback, never through a PvD (and
   // a socket pinned to another interface could not reach it).
   if (snap->ownerOf(dst.addr) != nullptr) return o;
@@ -196,7 +197,7 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
 // its source address of `family`. False when the device binding failed.
 bool Runtime::pinToPvd(int fd, const view::BoundPvd* bp, Family family, int socketFamily,
                        Outcome* o) const noexcept {
-  o->ifname = bp->ifname.c_str();
+  o->setIfname(bp->ifname);
   // By name, not index: a VPN that came back with a new index is still found.
   if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
                  static_cast<socklen_t>(bp->ifname.size())) != 0) {
@@ -239,7 +240,8 @@ void Runtime::redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* fact
   const int type = facts->type;
   if (type != SOCK_DGRAM && !(type == SOCK_STREAM && facts == &own)) return;
 
-  const view::Snapshot* snap = view_->current();
+  const view::SnapshotRef pinned = view_->current();  // held to the end of the call
+  const view::Snapshot* snap = pinned.get();
   Query q;
   q.kind = Query::Kind::Resolve;
   q.app = app_;
@@ -298,7 +300,7 @@ void Runtime::redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* fact
         return;
       }
     } else {
-      o->ifname = bp->ifname.c_str();
+      o->setIfname(bp->ifname);
       o->pktinfo = true;
       o->ifindex = bp->ifindex;
       const bool v4 = server->addr.family == Family::V4;
@@ -343,7 +345,8 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   // no SO_TYPE query per datagram.
   if (dev[0] == '\0' && !isDatagram(fd, facts)) return o;
 
-  const view::Snapshot* snap = view_->current();
+  const view::SnapshotRef pinned = view_->current();  // held to the end of the call
+  const view::Snapshot* snap = pinned.get();
   if (snap->ownerOf(dst.addr) != nullptr) return o;  // the host's own address
   Query q;
   q.kind = Query::Kind::Send;
@@ -360,7 +363,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   if (settledWithoutPvd(&o)) return o;
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
   if (bp == nullptr || bp->ifindex == 0) return o;
-  o.ifname = bp->ifname.c_str();
+  o.setIfname(bp->ifname);
   o.pktinfo = true;
   o.ifindex = bp->ifindex;
   const bool v4 = dst.addr.family == Family::V4;
@@ -383,7 +386,8 @@ Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
   Query q;
   q.kind = Query::Kind::Bind;
   if (needsProto_) q.proto = protoOf(socketType(fd));
-  const view::Snapshot* snap = view_->current();
+  const view::SnapshotRef pinned = view_->current();  // held to the end of the call
+  const view::Snapshot* snap = pinned.get();
   q.app = app_;
   if (!wildcard) {
     q.hasAddress = true;
@@ -411,7 +415,7 @@ Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
       o.note = "could not bind to the PvD's interface";
       return o;
     }
-    o.ifname = bp->ifname.c_str();
+    o.setIfname(bp->ifname);
     return o;
   }
 
@@ -435,7 +439,7 @@ Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
     return o;
   }
   if (owner->kind == "loopback") return o;
-  o.ifname = owner->name.c_str();
+  o.setIfname(owner->name);
   setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, owner->name.c_str(),
              static_cast<socklen_t>(owner->name.size()));
   return o;
@@ -461,7 +465,8 @@ bool Runtime::acceptAllowed(int fd) noexcept {
   Query q;
   q.kind = Query::Kind::Bind;
   q.proto = policy::Proto::Tcp;
-  const view::Snapshot* snap = view_->current();
+  const view::SnapshotRef pinned = view_->current();  // held to the end of the call
+  const view::Snapshot* snap = pinned.get();
   q.app = app_;
   Decision d = policy_->decide(q, snap->view());
   if (!d.strict) return true;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,7 +52,14 @@ struct Outcome {
   Call call = Call::Connect;
   Endpoint endpoint;
   policy::Decision decision;
-  const char* ifname = "";
+  // Copied, not pointed to: the trace line is written after a blocking connect, when the
+  // snapshot the decision came from may already be gone.
+  char ifname[16] = {};  // IFNAMSIZ
+  void setIfname(const std::string& interface) noexcept {
+    const size_t n = interface.size() < sizeof ifname ? interface.size() : sizeof ifname - 1;
+    std::memcpy(ifname, interface.data(), n);
+    ifname[n] = '\0';
+  }
   const char* name = "";
   const char* note = "";  // why nothing was applied, when that is the interesting part
 };

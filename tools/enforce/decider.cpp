@@ -136,7 +136,7 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
       unpinSocket(fd);
     return v;
   }
-  const view::Snapshot* snap = view().current();
+  const view::SnapshotRef snap = view().current();
   std::string app = needApp_ ? appOf(tid) : std::string();
   Query q;
   q.kind = std::string_view(call) == "connect" ? Query::Kind::Connect : Query::Kind::Send;
@@ -218,7 +218,7 @@ Verdict Decider::bind(pid_t tid, int fd, const SocketInfo& info, const Endpoint&
     if (info.boundIf != 0 && pinnedByUs(fd)) unpinSocket(fd);
     return v;
   }
-  const view::Snapshot* snap = view().current();
+  const view::SnapshotRef snap = view().current();
   std::string app = needApp_ ? appOf(tid) : std::string();
   Query q;
   q.kind = Query::Kind::Bind;
@@ -283,7 +283,7 @@ int Decider::deadSocket(int domain, int type, int protocol) {
 }
 
 int Decider::createPinned(pid_t tid, int domain, int type, int protocol) {
-  const view::Snapshot* snap = view().current();
+  const view::SnapshotRef snap = view().current();
   Family family = domain == AF_INET ? Family::V4 : Family::V6;
   SocketInfo info{domain, type & 0xf, 0};
   Query q;

@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "channel.h"
 #include "mif/dns/tags.h"
+#include "mif/view/pins.h"
 #include "wire.h"
 
 namespace mif::dns {
@@ -147,21 +148,52 @@ struct Resolver::Impl {
   std::array<std::atomic<PvdCtx*>, kMaxPvds> pvds{};
   std::atomic<uint64_t> syncedGeneration{UINT64_MAX};
   std::mutex syncMutex;
-  std::vector<std::unique_ptr<const PvdConfig>> configs;  // every config ever published
+  // Replaced configurations that a lookup may still hold (a hazard pin, mif/view/pins.h):
+  // each is freed, with its channel pool and the pool's sockets, by the first sync after
+  // its last lookup let go. Under syncMutex.
+  std::vector<const PvdConfig*> retiredConfigs;
 
   ~Impl() {
-    for (auto& p : pvds) delete p.load();
+    for (auto& p : pvds) {
+      if (PvdCtx* c = p.load()) delete c->config.load();
+      delete p.load();
+    }
+    for (const PvdConfig* r : retiredConfigs) delete r;
   }
 
   // Under syncMutex.
   void publish(PvdCtx* c, const PvdConfig* conf) {
-    if (conf) configs.emplace_back(conf);
-    c->config.store(conf, std::memory_order_release);
+    retiredConfigs.reserve(retiredConfigs.size() + 1);
+    // seq_cst: a lookup that pinned the old configuration shows in the scan below, or
+    // re-reads and pins the new one (pins.h).
+    const PvdConfig* old = c->config.exchange(conf, std::memory_order_seq_cst);
+    if (old) retiredConfigs.push_back(old);
+    size_t keep = 0;
+    for (const PvdConfig* r : retiredConfigs) {
+      if (view::detail::isPinned(r))
+        retiredConfigs[keep++] = r;
+      else
+        delete r;
+    }
+    retiredConfigs.resize(keep);
   }
 
-  static const PvdConfig* configOf(PvdCtx* c) {
-    return c ? c->config.load(std::memory_order_acquire) : nullptr;
-  }
+  // A PvD's configuration, pinned for as long as the reference lives: a lookup holds it
+  // across its queries while sync() may replace it.
+  class ConfigRef {
+   public:
+    explicit ConfigRef(PvdCtx* c) noexcept {
+      if (c != nullptr) conf_ = view::detail::pinCurrent(c->config, &h_);
+    }
+    ~ConfigRef() { view::detail::unpin(&h_); }
+    ConfigRef(const ConfigRef&) = delete;
+    ConfigRef& operator=(const ConfigRef&) = delete;
+    const PvdConfig* get() const noexcept { return conf_; }
+
+   private:
+    view::detail::PinHandle h_;
+    const PvdConfig* conf_ = nullptr;
+  };
 
   PvdCtx* ctxFor(policy::PvdId id) {
     if (id >= kMaxPvds) return nullptr;
@@ -232,14 +264,14 @@ struct Resolver::Impl {
     return std::to_string(id);
   }
 
-  void trace(std::string_view call, std::string_view name, int pvd, PvdCtx* c, Status st,
+  void trace(std::string_view call, std::string_view name, int pvd, const PvdConfig* conf, Status st,
              const std::vector<policy::IpAddress>& addrs, const std::vector<std::string>& names,
              bool hit, int64_t startNs, std::string_view why) {
     if (!opts.trace) return;
     std::string line = "{\"time\":\"" + isoTime() + "\",\"pid\":" + std::to_string(getpid()) +
                        ",\"call\":\"" + jsonEscape(call) + "\",\"name\":\"" + jsonEscape(name) +
                        "\",\"pvd\":\"" + jsonEscape(pvdName(pvd)) + "\"";
-    if (const PvdConfig* conf = configOf(c))
+    if (conf != nullptr)
       line += ",\"interface\":\"" + jsonEscape(conf->ifname) + "\",\"servers\":" + conf->servers;
     line += ",\"status\":\"";
     line += statusName(st);
@@ -262,9 +294,8 @@ struct Resolver::Impl {
   }
 
   // Sends the types not found in the cache through one channel of the PvD, in parallel.
-  void fetch(PvdCtx* c, const std::string& qname, std::span<const uint16_t> types,
-             std::span<TypeResult> out, std::string* why) {
-    const PvdConfig* conf = configOf(c);
+  void fetch(PvdCtx* c, const PvdConfig* conf, const std::string& qname,
+             std::span<const uint16_t> types, std::span<TypeResult> out, std::string* why) {
     ChannelPool* pool = conf ? conf->pool.get() : nullptr;
     std::vector<Exchange> ex;
     std::vector<size_t> which;
@@ -329,7 +360,8 @@ struct Resolver::Impl {
 
   // One fully qualified name, A/AAAA (or one type), combined as glibc's res_query does
   // for its pair: the first type's rcode unless it is NOERROR, then the second's.
-  NameResult queryName(PvdCtx* c, const std::string& qname, std::span<const uint16_t> types) {
+  NameResult queryName(PvdCtx* c, const PvdConfig* conf, const std::string& qname,
+                       std::span<const uint16_t> types) {
     NameResult nr;
     nr.qname = qname;
     std::array<TypeResult, 2> res{};
@@ -349,7 +381,7 @@ struct Resolver::Impl {
     }
     if (!allCached) {
       nr.cacheHit = false;
-      fetch(c, qname, types, std::span(res.data(), types.size()), &nr.why);
+      fetch(c, conf, qname, types, std::span(res.data(), types.size()), &nr.why);
     }
     now = monotonicNs();
     uint32_t ttl = UINT32_MAX;
@@ -403,10 +435,9 @@ struct Resolver::Impl {
   }
 
   // glibc's res_search over one PvD's search list (ndots 1).
-  NameResult searchPvd(PvdCtx* c, std::string_view name, std::span<const uint16_t> types,
-                       bool search, bool* sawNxDomain) {
+  NameResult searchPvd(PvdCtx* c, const PvdConfig* conf, std::string_view name,
+                       std::span<const uint16_t> types, bool search, bool* sawNxDomain) {
     static const std::vector<std::string> kNone;
-    const PvdConfig* conf = configOf(c);
     const std::vector<std::string>& domains = conf ? conf->domains : kNone;
     size_t dots = 0;
     for (char ch : name) dots += ch == '.';
@@ -417,7 +448,7 @@ struct Resolver::Impl {
     NameResult last;
     std::string lastWhy;
     auto attempt = [&](const std::string& q) {
-      last = queryName(c, q, types);
+      last = queryName(c, conf, q, types);
       cacheHit &= last.cacheHit;
       if (last.status == Status::NotFound) *sawNxDomain = true;
       if (!last.why.empty()) lastWhy = last.why;
@@ -489,16 +520,17 @@ struct Resolver::Impl {
       int64_t start = monotonicNs();
       PvdCtx* c = ctxFor(id);
       a.pvd = int(id);
-      const PvdConfig* conf = Impl::configOf(c);
+      const ConfigRef pinned(c);  // held across this PvD's queries
+      const PvdConfig* conf = pinned.get();
       bool hasServers = conf && conf->hasServers();
       if (!hasServers) {
         a.why = "no DNS servers known for this PvD";
-        trace(call, name, int(id), c, Status::TryAgain, {}, {}, false, start, a.why);
+        trace(call, name, int(id), conf, Status::TryAgain, {}, {}, false, start, a.why);
         continue;
       }
       bool sawNx = false;
-      NameResult nr = searchPvd(c, name, types, search, &sawNx);
-      trace(call, name, int(id), c, nr.status, nr.addresses, nr.names, nr.cacheHit, start,
+      NameResult nr = searchPvd(c, conf, name, types, search, &sawNx);
+      trace(call, name, int(id), conf, nr.status, nr.addresses, nr.names, nr.cacheHit, start,
             nr.status == Status::Ok ? std::string_view() : std::string_view(nr.why));
       a.status = nr.status;
       a.why = nr.why;
@@ -562,12 +594,13 @@ RawAnswer Resolver::raw(const view::Snapshot& snap, std::span<const policy::PvdI
     int64_t start = monotonicNs();
     PvdCtx* c = im.ctxFor(id);
     out.pvd = int(id);
-    const PvdConfig* conf = Impl::configOf(c);
+    const Impl::ConfigRef pinned(c);  // held across this PvD's queries
+    const PvdConfig* conf = pinned.get();
     ChannelPool* pool = conf ? conf->pool.get() : nullptr;
     static const std::vector<std::string> kNone;
     const std::vector<std::string>& domains = conf ? conf->domains : kNone;
     if (!conf || !conf->hasServers()) {
-      im.trace(call, name, int(id), c, Status::TryAgain, {}, {}, false, start,
+      im.trace(call, name, int(id), conf, Status::TryAgain, {}, {}, false, start,
                "no DNS servers known for this PvD");
       continue;
     }
@@ -632,7 +665,7 @@ RawAnswer Resolver::raw(const view::Snapshot& snap, std::span<const policy::PvdI
       else if (gotServfail && st == Status::TryAgain)
         st = Status::TryAgain;
     }
-    im.trace(call, name, int(id), c, st, {}, {}, false, start, st == Status::Ok ? "" : why);
+    im.trace(call, name, int(id), conf, st, {}, {}, false, start, st == Status::Ok ? "" : why);
     out.status = st;
     if (st == Status::TryAgain && !sawNx) continue;
     out.exhausted = false;

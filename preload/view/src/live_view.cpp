@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "binding.h"
+#include "mif/view/pins.h"
 #include "ra_source.h"
 
 namespace mif::view {
@@ -24,7 +25,10 @@ using Clock = std::chrono::steady_clock;
 // Bumped in every child of fork() (pthread_atfork), so the fast path learns of a fork with
 // one atomic load instead of a getpid() system call (~230 ns here).
 std::atomic<uint64_t> gForkEpoch{0};
-void onForkChild() { gForkEpoch.fetch_add(1, std::memory_order_relaxed); }
+void onForkChild() {
+  detail::pinsAfterForkChild();
+  gForkEpoch.fetch_add(1, std::memory_order_relaxed);
+}
 std::once_flag gAtforkOnce;
 
 // Descriptors of live views (fd + 1; 0 = free slot), for descriptorsReleased().
@@ -38,9 +42,6 @@ constexpr uint32_t kGroups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFAD
                              RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
                              (1u << (RTNLGRP_ND_USEROPT - 1));
 
-// A retired snapshot is freed only this long after it was replaced: a reader uses its
-// pointer for one decision, microseconds, never across a blocking call.
-constexpr auto kGrace = std::chrono::seconds(2);
 // Without netlink (a sandbox), do not retry on every decision.
 constexpr auto kRetry = std::chrono::seconds(1);
 
@@ -71,11 +72,9 @@ struct LiveView::Impl {
   pid_t pid = 0;
   int slot = -1;
   Clock::time_point retryAt{};
-  struct Retired {
-    Snapshot* snapshot;
-    Clock::time_point at;
-  };
-  std::vector<Retired> retired;
+  // Replaced snapshots that a reader may still hold (pins.h); at most
+  // kPinRecords * kPinsPerThread of them outside the overflow case.
+  std::vector<Snapshot*> retired;
 
   bool quiet() const noexcept;
   bool ours(int f) const noexcept;
@@ -199,16 +198,17 @@ void LiveView::Impl::forget() noexcept {
 }
 
 void LiveView::Impl::publish(std::unique_ptr<Snapshot> next) {
-  auto now = Clock::now();
   retired.reserve(retired.size() + 1);  // may throw: before anything is published
-  Snapshot* old = snap.exchange(next.release(), std::memory_order_acq_rel);
-  if (old) retired.push_back({old, now});
+  // seq_cst: a reader that pinned the old snapshot either shows in the scan below or
+  // re-reads `snap` after this exchange and pins the new one instead (pins.h).
+  Snapshot* old = snap.exchange(next.release(), std::memory_order_seq_cst);
+  if (old) retired.push_back(old);
   size_t keep = 0;
-  for (auto& r : retired) {
-    if (now - r.at >= kGrace)
-      delete r.snapshot;
-    else
+  for (Snapshot* r : retired) {
+    if (detail::isPinned(r))
       retired[keep++] = r;
+    else
+      delete r;
   }
   retired.resize(keep);
 }
@@ -262,28 +262,45 @@ LiveView::~LiveView() {
   int f = m.fd.load();
   if (f >= 0 && m.pid == ::getpid() && m.ours(f)) ::close(f);
   m.forget();
+  // Only when no reader is left (tests, and a tool's view at exit).
   delete m.snap.load();
-  for (auto& r : m.retired) delete r.snapshot;
+  for (Snapshot* r : m.retired) delete r;
 }
 
-const Snapshot* LiveView::current() noexcept {
+void SnapshotRef::release() noexcept {
+  if (snap_ == nullptr) return;
+  detail::PinHandle h;
+  h.slot = slot_;
+  h.overflow = overflow_;
+  detail::unpin(&h);
+  snap_ = nullptr;
+  slot_ = nullptr;
+  overflow_ = false;
+}
+
+SnapshotRef LiveView::current() noexcept {
   Impl& m = *impl_;
-  Snapshot* s = m.snap.load(std::memory_order_acquire);
-  if (gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
+  const bool fresh =
+      gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
       gReleaseEpoch.load(std::memory_order_relaxed) ==
           m.releaseSeen.load(std::memory_order_relaxed) &&
-      m.quiet())
-    return s;
+      m.quiet();
   // Someone else is refreshing (another thread, or the thread this signal handler
   // interrupted): keep using the previous snapshot rather than wait.
-  if (m.busy.test_and_set(std::memory_order_acquire)) return s;
-  try {
-    s = m.refresh(s);
-  } catch (...) {
-    // Out of memory while rebuilding: the previous snapshot stays valid.
+  if (!fresh && !m.busy.test_and_set(std::memory_order_acquire)) {
+    try {
+      m.refresh(m.snap.load(std::memory_order_acquire));
+    } catch (...) {
+      // Out of memory while rebuilding: the previous snapshot stays valid.
+    }
+    m.busy.clear(std::memory_order_release);
   }
-  m.busy.clear(std::memory_order_release);
-  return s;
+  SnapshotRef ref;
+  detail::PinHandle h;
+  ref.snap_ = detail::pinCurrent(m.snap, &h);
+  ref.slot_ = h.slot;
+  ref.overflow_ = h.overflow;
+  return ref;
 }
 
 std::unique_ptr<Snapshot> LiveView::readOnce(const policy::Policy& policy) {
@@ -299,6 +316,8 @@ void LiveView::descriptorsReleased(unsigned first, unsigned last) noexcept {
     }
   }
 }
+
+size_t LiveView::retainedForTest() const noexcept { return impl_->retired.size(); }
 
 int LiveView::descriptor() const noexcept { return impl_->fd.load(std::memory_order_relaxed); }
 

@@ -20,7 +20,7 @@
 namespace mif::view::test {
 namespace {
 
-bool hasAddress(const Snapshot* s, const char* ifname, const char* addr) {
+bool hasAddress(const SnapshotRef& s, const char* ifname, const char* addr) {
   const Interface* i = s->interfaceByName(ifname);
   if (!i) return false;
   auto a = *policy::IpAddress::parse(addr);
@@ -51,7 +51,7 @@ class LiveViewTest : public NetnsTest {
     view_.reset();
     NetnsTest::TearDown();
   }
-  const BoundPvd& bound(const Snapshot* s, const char* name) {
+  const BoundPvd& bound(const SnapshotRef& s, const char* name) {
     return s->pvds.at(*policy_->findPvd(name));
   }
   std::optional<policy::Policy> policy_;
@@ -59,17 +59,17 @@ class LiveViewTest : public NetnsTest {
 };
 
 TEST_F(LiveViewTest, NothingChangedKeepsTheSnapshot) {
-  const Snapshot* a = view_->current();
-  const Snapshot* b = view_->current();
-  EXPECT_EQ(a, b);
+  SnapshotRef a = view_->current();
+  SnapshotRef b = view_->current();
+  EXPECT_EQ(a.get(), b.get());
   EXPECT_GE(view_->descriptor(), 0);
 }
 
 TEST_F(LiveViewTest, FollowsAddressesWithinOneCall) {
-  const Snapshot* before = view_->current();
+  SnapshotRef before = view_->current();
   EXPECT_FALSE(hasAddress(before, "va0", "2001:db8:1::10"));
   must("ip addr add 2001:db8:1::10/64 dev va0 nodad");
-  const Snapshot* s = view_->current();
+  SnapshotRef s = view_->current();
   EXPECT_GT(s->generation, before->generation);
   EXPECT_TRUE(hasAddress(s, "va0", "2001:db8:1::10"));
   EXPECT_TRUE(bound(s, "lan").state.v6);
@@ -86,7 +86,7 @@ TEST_F(LiveViewTest, FollowsLinkDownAndUpWithinOneCall) {
   must("ip link set va0 up");
   // Carrier comes back with the link: the kernel reports it in the same notification
   // burst as IFF_UP for veth.
-  const Snapshot* s = view_->current();
+  SnapshotRef s = view_->current();
   EXPECT_TRUE(s->interfaceByName("va0")->adminUp);
   must("ip link set vb0 down");
   EXPECT_FALSE(view_->current()->interfaceByName("va0")->carrier);
@@ -94,7 +94,7 @@ TEST_F(LiveViewTest, FollowsLinkDownAndUpWithinOneCall) {
 
 TEST_F(LiveViewTest, FollowsRoutesWithinOneCall) {
   must("ip route add 203.0.113.0/24 via 192.0.2.1 table 100");
-  const Snapshot* s = view_->current();
+  SnapshotRef s = view_->current();
   EXPECT_TRUE(std::any_of(s->routes.begin(), s->routes.end(), [](const Route& r) {
     return r.table == 100 && r.dst.toString() == "203.0.113.0/24";
   }));
@@ -103,7 +103,7 @@ TEST_F(LiveViewTest, FollowsRoutesWithinOneCall) {
 // A VPN that reconnects comes back as a new tun0 with a new index; a PvD is bound by name.
 TEST_F(LiveViewTest, FollowsRecreatedAndRenamedInterfaces) {
   must("ip tuntap add tun0 mode tun && ip addr add 10.8.0.2/24 dev tun0");
-  const Snapshot* s = view_->current();
+  SnapshotRef s = view_->current();
   int first = bound(s, "corp").ifindex;
   ASSERT_NE(first, 0);
   must("ip link del tun0");
@@ -139,7 +139,7 @@ TEST_F(LiveViewTest, RefreshesFullyAfterOverrun) {
   int rc = sh("ip -batch " + file);
   std::remove(file.c_str());
   ASSERT_EQ(rc, 0);
-  const Snapshot* s = view_->current();
+  SnapshotRef s = view_->current();
   size_t n = std::count_if(s->routes.begin(), s->routes.end(),
                            [](const Route& r) { return r.table == 100; });
   EXPECT_EQ(n, 3000u);
@@ -153,7 +153,7 @@ TEST_F(LiveViewTest, ChildAfterForkSeesChangesAndParentToo) {
   view_->current();
   int parentFd = view_->descriptor();
   int rc = inChild([&] {
-    const Snapshot* s = view_->current();  // reopens here
+    SnapshotRef s = view_->current();  // reopens here
     if (view_->descriptor() < 0) return 2;
     if (std::system("ip addr add 192.0.2.21/24 dev va0") != 0) return 3;
     s = view_->current();
@@ -182,7 +182,7 @@ TEST_F(LiveViewTest, SurvivesCloseRangeAndDup2OverItsDescriptor) {
     if (theirs != old && (::dup2(theirs, old) != old || ::close(theirs) != 0)) return 4;
     if (std::system("ip addr add 192.0.2.31/24 dev va0") != 0) return 5;
     // The program's socket now holds one notification; the view must see the change...
-    const Snapshot* s = view_->current();
+    SnapshotRef s = view_->current();
     if (!hasAddress(s, "va0", "192.0.2.31")) return 6;
     if (view_->descriptor() == old) return 7;
     // ...and must have left the program's socket alone.
@@ -199,13 +199,13 @@ TEST_F(LiveViewTest, SurvivesCloseRangeAndDup2OverItsDescriptor) {
 
 // What the close/close_range hooks call: the view re-checks at once.
 TEST_F(LiveViewTest, DescriptorsReleasedForcesIdentityCheck) {
-  const Snapshot* s = view_->current();
+  SnapshotRef s = view_->current();
   int fd = view_->descriptor();
   LiveView::descriptorsReleased(static_cast<unsigned>(fd), static_cast<unsigned>(fd));
   // Still ours, nothing queued: same socket, same snapshot, no rebuild.
-  const Snapshot* t = view_->current();
+  SnapshotRef t = view_->current();
   EXPECT_EQ(view_->descriptor(), fd);
-  EXPECT_EQ(t, s);
+  EXPECT_EQ(t.get(), s.get());
   must("ip addr add 192.0.2.41/24 dev va0");
   LiveView::descriptorsReleased(0, ~0u);
   EXPECT_TRUE(hasAddress(view_->current(), "va0", "192.0.2.41"));

@@ -46,7 +46,7 @@ TEST_F(RaTest, RdnssAndDnsslReachThePvd) {
   must(sendRa(600));
   // The RA travels through the veth's receive path (softirq) before the kernel reports
   // its options: unlike a change made by `ip`, it is not queued when sendto returns.
-  const Snapshot* s = nullptr;
+  SnapshotRef s;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   do {
     s = view.current();

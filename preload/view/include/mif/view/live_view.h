@@ -9,8 +9,10 @@
 // publishes it with an atomic store; others (and a signal handler that interrupted the
 // rebuild) keep using the previous one meanwhile. A rebuild allocates: a signal handler
 // that happens to be the first caller after a change allocates inside the handler.
-// Retired snapshots are freed only after a grace period (2 s), so a reader's pointer
-// stays valid for the duration of a call; do not keep it across a blocking call.
+// A reader holds what current() returns, a SnapshotRef: the snapshot it names is not
+// freed while any SnapshotRef for it exists, however long the reader blocks (hazard
+// pointers, mif/view/pins.h; no lock, no allocation); a replaced snapshot is freed by the next
+// refresh after its last reader let go.
 //
 // Fork: a child (pthread_atfork epoch, or a pid change) closes its inherited copy and
 // opens its own netlink socket, so it never drains the parent's notifications.
@@ -19,12 +21,52 @@
 // is verified exactly before it is read or closed; if it is no longer ours, it is
 // abandoned (never read or closed) and a new socket opened, followed by a full refresh.
 // Kernel overruns (ENOBUFS) also end in a full refresh.
+#include <atomic>
 #include <memory>
 
 #include "mif/policy/policy.h"
 #include "mif/view/snapshot.h"
 
 namespace mif::view {
+
+// A snapshot held by a reader (see above). Move-only; empty after a move. Keep it for as
+// long as anything read from the snapshot (a BoundPvd, an interface name) is used.
+class SnapshotRef {
+ public:
+  SnapshotRef() = default;
+  ~SnapshotRef() { release(); }
+  SnapshotRef(SnapshotRef&& o) noexcept : snap_(o.snap_), slot_(o.slot_), overflow_(o.overflow_) {
+    o.snap_ = nullptr;
+    o.slot_ = nullptr;
+    o.overflow_ = false;
+  }
+  SnapshotRef& operator=(SnapshotRef&& o) noexcept {
+    if (this != &o) {
+      release();
+      snap_ = o.snap_;
+      slot_ = o.slot_;
+      overflow_ = o.overflow_;
+      o.snap_ = nullptr;
+      o.slot_ = nullptr;
+      o.overflow_ = false;
+    }
+    return *this;
+  }
+  SnapshotRef(const SnapshotRef&) = delete;
+  SnapshotRef& operator=(const SnapshotRef&) = delete;
+
+  const Snapshot* get() const noexcept { return snap_; }
+  const Snapshot* operator->() const noexcept { return snap_; }
+  const Snapshot& operator*() const noexcept { return *snap_; }
+  explicit operator bool() const noexcept { return snap_ != nullptr; }
+  void release() noexcept;
+
+ private:
+  friend class LiveView;
+  const Snapshot* snap_ = nullptr;
+  std::atomic<const void*>* slot_ = nullptr;  // the hazard slot, or null
+  bool overflow_ = false;                     // pinned through the overflow counter
+};
 
 class LiveView {
  public:
@@ -34,9 +76,9 @@ class LiveView {
   LiveView(const LiveView&) = delete;
   LiveView& operator=(const LiveView&) = delete;
 
-  // The current snapshot, refreshed first if netlink reported a change. Never null after
-  // construction succeeded.
-  const Snapshot* current() noexcept;
+  // The current snapshot, refreshed first if netlink reported a change, pinned for as long
+  // as the returned reference lives. Never empty after construction succeeded.
+  SnapshotRef current() noexcept;
 
   // One full dump, bypassing change tracking (for `mif show` and `mif explain`).
   static std::unique_ptr<Snapshot> readOnce(const policy::Policy& policy);
@@ -51,6 +93,10 @@ class LiveView {
   // The change-notification socket, or -1 (none open: no netlink here, retrying). For
   // tests and for hooks that want to know which descriptor is the library's.
   int descriptor() const noexcept;
+
+  // For tests: replaced snapshots still kept because a reader held them at the last
+  // refresh. Only meaningful while no refresh runs concurrently.
+  size_t retainedForTest() const noexcept;
 
  private:
   struct Impl;
