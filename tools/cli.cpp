@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "mif/policy/diagnostic.h"
 #include "mif/policy/loader.h"
+#include "mif/view/snapshot.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -93,11 +95,12 @@ bool pvdSelectionOption(Args& args, PvdSelection* sel) {
   return true;
 }
 
-std::optional<policy::Policy> compileLayers(std::string_view command, const std::vector<std::string>& policyFiles,
+std::optional<policy::Policy> compileLayers(std::string_view command, const std::vector<std::string>& given,
                                             const policy::Pin& pin) {
+  const std::vector<std::string> policyFiles = commandLineLayer(given);
   for (const auto& f : policyFiles) {
-    if (::access(f.c_str(), R_OK) != 0) {
-      error(std::string(command) + ": --policy " + f, std::strerror(errno));
+    if (std::string why = unreadablePolicy(f, given); !why.empty()) {
+      error(std::string(command) + ": " + policyArgName(f, given), why);
       return std::nullopt;
     }
   }
@@ -121,6 +124,107 @@ std::optional<policy::Policy> compileLayers(std::string_view command, const std:
     return std::nullopt;
   }
   return std::move(compiled.policy);
+}
+
+std::optional<LabContext> labContext() {
+  const char* policy = std::getenv(kLabPolicyEnv);
+  if (policy == nullptr || *policy == '\0') return std::nullopt;
+  const char* name = std::getenv(kLabEnv);
+  return LabContext{name != nullptr ? name : "", policy};
+}
+
+std::vector<std::string> commandLineLayer(const std::vector<std::string>& policyFiles) {
+  if (!policyFiles.empty()) return policyFiles;
+  if (auto lab = labContext()) return {lab->policy};
+  return {};
+}
+
+bool commandLineFromLab(const std::vector<std::string>& policyFiles) {
+  return policyFiles.empty() && labContext().has_value();
+}
+
+std::string policyArgName(const std::string& file, const std::vector<std::string>& policyFiles) {
+  return std::string(commandLineFromLab(policyFiles) ? kLabPolicyEnv : "--policy") + " " + file;
+}
+
+std::string unreadablePolicy(const std::string& file, const std::vector<std::string>& policyFiles) {
+  if (::access(file.c_str(), R_OK) == 0) return {};
+  std::string why = std::strerror(errno);
+  if (commandLineFromLab(policyFiles)) {
+    auto lab = labContext();
+    why += " (is lab " + (lab->name.empty() ? std::string("?") : lab->name) +
+           " still up? 'mif lab status'; --policy FILE uses another policy)";
+  }
+  return why;
+}
+
+namespace {
+std::string labFrom() {
+  auto lab = labContext();
+  return "lab " + (lab && !lab->name.empty() ? lab->name : std::string("?")) + ", " + kLabPolicyEnv;
+}
+}  // namespace
+
+std::vector<LayerInForce> layersInForce(const std::string& systemFile, const std::string& userFile,
+                                        const std::vector<std::string>& policyFiles) {
+  std::vector<LayerInForce> out;
+  if (!systemFile.empty() && ::access(systemFile.c_str(), F_OK) == 0)
+    out.push_back({"system", systemFile, ""});
+  if (!userFile.empty() && ::access(userFile.c_str(), F_OK) == 0) out.push_back({"user", userFile, ""});
+  const bool fromLab = commandLineFromLab(policyFiles);
+  for (const auto& f : commandLineLayer(policyFiles))
+    out.push_back({"command line", f, fromLab ? labFrom() : std::string("--policy")});
+  return out;
+}
+
+std::vector<LayerInForce> layersInForce(const std::vector<std::string>& policyFiles) {
+  return layersInForce(policy::systemPolicyPath(), policy::userPolicyPath(), policyFiles);
+}
+
+std::string layerText(const LayerInForce& l) {
+  return l.layer + ": " + l.file + (l.from.empty() ? "" : " (" + l.from + ")");
+}
+
+std::string layersJson(const std::vector<LayerInForce>& layers) {
+  std::string out = "[";
+  for (size_t k = 0; k < layers.size(); ++k) {
+    out += (k ? ",{\"layer\":" : "{\"layer\":") + jsonString(layers[k].layer) +
+           ",\"file\":" + jsonString(layers[k].file) +
+           ",\"from\":" + (layers[k].from.empty() ? std::string("null") : jsonString(layers[k].from)) + "}";
+  }
+  return out + "]";
+}
+
+std::string knownPvds(const policy::Policy& p, const view::Snapshot* snap) {
+  std::string pvds;
+  for (const auto& d : p.pvds()) {
+    if (d.adHoc) continue;
+    pvds += (pvds.empty() ? "" : ", ") + d.name + " (" + d.interfaceGlob + ")";
+  }
+  std::string out = "PvDs of the policy: " + (pvds.empty() ? std::string("none") : pvds);
+  if (snap != nullptr && snap->error.empty()) {
+    std::vector<std::string> names;
+    for (const auto& i : snap->interfaces) names.push_back(i.name);
+    std::sort(names.begin(), names.end());
+    std::string ifs;
+    for (const auto& n : names) ifs += (ifs.empty() ? "" : ", ") + n;
+    out += "; interfaces: " + (ifs.empty() ? std::string("none") : ifs);
+  }
+  return out;
+}
+
+std::string labNote(const std::vector<std::string>& policyFiles) {
+  auto lab = labContext();
+  if (!lab) return {};
+  std::string where = "in lab " + (lab->name.empty() ? std::string("?") : lab->name);
+  if (policyFiles.empty()) return where + ": the command-line layer is its policy " + lab->policy;
+  return where + ": --policy replaces its policy " + lab->policy;
+}
+
+void unknownPvdError(std::string_view what, std::string_view why, const policy::Policy& p,
+                     const view::Snapshot* snap, const std::vector<std::string>& policyFiles) {
+  error(what, std::string(why) + "; " + knownPvds(p, snap));
+  if (std::string note = labNote(policyFiles); !note.empty()) error(note);
 }
 
 }  // namespace mif::cli

@@ -8,6 +8,10 @@
 
 #include "mif/policy/policy.h"
 
+namespace mif::view {
+struct Snapshot;
+}
+
 namespace mif::cli {
 
 inline constexpr int kExitOk = 0;
@@ -73,10 +77,69 @@ struct PvdSelection {
 // prints "mif: CMD: --dns X: not an IP address" and exits with kExitUsage.
 bool pvdSelectionOption(Args& args, PvdSelection* sel);
 // The policy as the library would see it: the system and user layers when their files
-// exist, then each --policy file, compiled with `pin`. Every diagnostic goes to stderr;
-// nullopt when one is an error or a --policy file cannot be read ("mif: CMD: --policy F:
-// why").
+// exist, then the command-line layer (each --policy file, or inside a lab its policy: see
+// commandLineLayer below), compiled with `pin`. Every diagnostic goes to stderr; nullopt
+// when one is an error or a command-line file cannot be read ("mif: CMD: --policy F: why",
+// "mif: CMD: MIF_LAB_POLICY F: why").
 std::optional<policy::Policy> compileLayers(std::string_view command, const std::vector<std::string>& policyFiles,
                                             const policy::Pin& pin);
+
+// --- Inside a lab ----------------------------------------------------------------------
+// `mif lab exec NAME` (in the node) sets MIF_LAB=NAME and MIF_LAB_POLICY=the lab's
+// policy.toml; every command then takes that policy as its command-line layer unless
+// --policy is given. These variables are the command's, not the library's: `mif run`
+// hands the file to libmif.so as MIF_POLICY, as it does a --policy file.
+inline constexpr const char* kLabEnv = "MIF_LAB";
+inline constexpr const char* kLabPolicyEnv = "MIF_LAB_POLICY";
+
+struct LabContext {
+  std::string name;    // MIF_LAB ("" when only MIF_LAB_POLICY is set)
+  std::string policy;  // MIF_LAB_POLICY
+};
+// The lab this command runs in, from the environment; nullopt outside a lab (or when
+// MIF_LAB_POLICY is unset or empty).
+std::optional<LabContext> labContext();
+
+// The command-line layer's files: `policyFiles` (the --policy options) when any is given,
+// else the lab's policy inside a lab, else none.
+std::vector<std::string> commandLineLayer(const std::vector<std::string>& policyFiles);
+// True when commandLineLayer(policyFiles) is the lab's policy.
+bool commandLineFromLab(const std::vector<std::string>& policyFiles);
+// How a command-line file is named in an error: "--policy F", or "MIF_LAB_POLICY F".
+std::string policyArgName(const std::string& file, const std::vector<std::string>& policyFiles);
+// Why a command-line file cannot be read ("" when it can): strerror, and inside a lab
+// whose policy it is, a hint that the lab may be down.
+std::string unreadablePolicy(const std::string& file, const std::vector<std::string>& policyFiles);
+
+// One layer in force: "system", "user" or "command line", its file, and where the
+// command-line file came from ("--policy", or "lab NAME, MIF_LAB_POLICY").
+struct LayerInForce {
+  std::string layer;
+  std::string file;
+  std::string from;
+};
+// The layers the commands load: the system and user files that exist, then
+// commandLineLayer(policyFiles) (or explicit system/user paths, "" for none, as
+// explain's --system-policy/--user-policy give).
+std::vector<LayerInForce> layersInForce(const std::vector<std::string>& policyFiles);
+std::vector<LayerInForce> layersInForce(const std::string& systemFile, const std::string& userFile,
+                                        const std::vector<std::string>& policyFiles);
+// "LAYER: FILE (FROM)" for a text header.
+std::string layerText(const LayerInForce& l);
+// The layers as a JSON array of {"layer","file","from"} objects.
+std::string layersJson(const std::vector<LayerInForce>& layers);
+
+// For an error about an unknown PvD: "PvDs of the policy: wifi (wlan0), vpn (tun0);
+// interfaces: lo, tun0, wlan0" — the policy's own PvDs (not the ad hoc ones) and, when
+// `snap` could be read, the interfaces there are.
+std::string knownPvds(const policy::Policy& p, const view::Snapshot* snap);
+// Inside a lab, which lab and which policy are in force ("" outside one): "in lab NAME:
+// the command-line layer is its policy F" or, when --policy was given, "in lab NAME:
+// --policy replaces its policy F".
+std::string labNote(const std::vector<std::string>& policyFiles);
+// Prints the unknown-PvD error: "mif: WHAT: WHY; PvDs of the policy: ...; interfaces: ..."
+// and, inside a lab, a second line "mif: in lab NAME: ...".
+void unknownPvdError(std::string_view what, std::string_view why, const policy::Policy& p,
+                     const view::Snapshot* snap, const std::vector<std::string>& policyFiles);
 
 }  // namespace mif::cli

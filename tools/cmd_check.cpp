@@ -33,6 +33,9 @@ void usage(FILE* out) {
                "                          \"\" for none)\n"
                "  --user-policy FILE      the user layer to merge with (default\n"
                "                          $XDG_CONFIG_HOME/mif/policy.toml; \"\" for none)\n\n"
+               "Inside 'mif lab exec NAME' (MIF_LAB_POLICY set), FILE may be left out: the\n"
+               "lab's policy is checked, as the command-line layer the other commands use\n"
+               "there, against the system and user layers.\n\n"
                "Exit status: 0 when every FILE is valid (warnings allowed), 1 when not,\n"
                "2 on a usage error.\n",
                policy::systemPolicyPath().c_str(), policy::systemPolicyPath().c_str());
@@ -116,8 +119,14 @@ int check(int argc, char** argv) {
     }
   }
   if (files.empty()) {
-    cli::error("check", "no FILE given (try 'mif check --help')");
-    return cli::kExitUsage;
+    // Inside a lab: the command-line layer the other commands use there.
+    files = cli::commandLineLayer({});
+    if (files.empty()) {
+      cli::error("check", "no FILE given (try 'mif check --help')");
+      return cli::kExitUsage;
+    }
+    if (!forcedLayer) forcedLayer = policy::Layer::CommandLine;
+    if (!json) std::printf("%s\n", cli::labNote({}).c_str());
   }
 
   bool anyError = false;

@@ -29,7 +29,9 @@ void usage(FILE* out) {
                "                   [--system-policy FILE] [--user-policy FILE] TARGET\n\n"
                "Explains which PvD a name or an address would use, and why. TARGET is\n"
                "HOST[:PORT], an address, or [V6]:PORT.\n\n"
-               "  --policy FILE         the command-line layer (as with `mif run`)\n"
+               "  --policy FILE         the command-line layer (as with `mif run`); inside\n"
+               "                        'mif lab exec NAME' the lab's policy is used unless\n"
+               "                        --policy is given (MIF_LAB_POLICY)\n"
                "  --pvd NAME            pin to a PvD, or to an interface (ad hoc PvD); repeat\n"
                "                        or separate with commas for an ordered preference\n"
                "  --dns ADDR            DNS servers of ad hoc PvDs\n"
@@ -46,7 +48,8 @@ void usage(FILE* out) {
                "                        \"\" for none)\n\n"
                "For a name, two decisions are shown: where it is resolved, and where a\n"
                "connection to it goes when only its name is known (rules on dst and the\n"
-               "PvD prefixes then apply to the addresses it resolves to).\n",
+               "PvD prefixes then apply to the addresses it resolves to). The first lines\n"
+               "name the policy layers in force.\n",
                policy::systemPolicyPath().c_str());
 }
 
@@ -285,6 +288,7 @@ std::string decisionJson(const policy::Policy& p, const Explainer& ex, const Ask
 
 int explain(int argc, char** argv) {
   policy::LayerFiles files = policy::LayerFiles::defaults();
+  std::vector<std::string> given;  // --policy, as given
   policy::Pin pin;
   std::string app;
   int dscp = -1;
@@ -299,6 +303,7 @@ int explain(int argc, char** argv) {
       return cli::kExitOk;
     } else if (args.value("--policy", &v)) {
       files.commandLine = v;
+      given = {v};
     } else if (args.value("--system-policy", &v)) {
       files.system = v;
     } else if (args.value("--user-policy", &v)) {
@@ -351,6 +356,17 @@ int explain(int argc, char** argv) {
     return cli::kExitUsage;
   }
 
+  // Inside a lab without --policy: the lab's policy (a --policy file that cannot be read
+  // is reported by the loader, by position).
+  if (cli::commandLineFromLab(given)) {
+    files.commandLine = cli::commandLineLayer(given).front();
+    if (std::string why = cli::unreadablePolicy(files.commandLine, given); !why.empty()) {
+      cli::error("explain: " + cli::policyArgName(files.commandLine, given), why);
+      return cli::kExitFailure;
+    }
+  }
+  const std::vector<cli::LayerInForce> inForce = cli::layersInForce(files.system, files.user, given);
+
   policy::LoadedLayers layers = policy::loadLayers(files);
   for (const auto& d : layers.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
   if (!layers.ok()) {
@@ -389,7 +405,13 @@ int explain(int argc, char** argv) {
     asks.push_back({udp ? "send" : "connect", base});
   }
 
-  std::string out = "{\"target\":" + cli::jsonString(targetText) + ",\"decisions\":[";
+  std::string out = "{\"target\":" + cli::jsonString(targetText) +
+                    ",\"policy_layers\":" + cli::layersJson(inForce) + ",\"decisions\":[";
+  if (!json) {
+    if (inForce.empty()) std::printf("policy     none (no system, user or command-line policy file)\n");
+    for (const auto& l : inForce) std::printf("policy     %s\n", cli::layerText(l).c_str());
+    std::printf("\n");
+  }
   for (size_t i = 0; i < asks.size(); ++i) {
     policy::Explanation e;
     policy::Decision d = p.decide(asks[i].query, ex.view(), &e);

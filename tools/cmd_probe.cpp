@@ -33,7 +33,9 @@ void usage(FILE* out) {
                "connect to each target (default: each of its DNS servers, on TCP), N times\n"
                "each. A refused connection counts as reached. Every PvD is probed at once.\n\n"
                "  --json            machine-readable output\n"
-               "  --policy FILE     add FILE to the system and user policies\n"
+               "  --policy FILE     add FILE to the system and user policies (inside\n"
+               "                    'mif lab exec NAME': instead of the lab's policy, which\n"
+               "                    is used otherwise; MIF_LAB_POLICY)\n"
                "  --pvd NAME        probe only NAME: a policy PvD, or an interface (ad hoc\n"
                "                    PvD); repeat or separate with commas. Default: every PvD\n"
                "                    of the policy, or every interface when it has none\n"
@@ -173,7 +175,8 @@ int probe(int argc, char** argv) {
     for (const auto& name : pin.pvds) {
       auto id = compiled->findPvd(name);
       if (!id || (compiled->pvds()[*id].adHoc && snap->interfaceByName(name) == nullptr)) {
-        cli::error("probe: --pvd " + name, "no PvD of that name in the policy and no such interface");
+        cli::unknownPvdError("probe: --pvd " + name, "no PvD of that name in the policy and no such interface",
+                             *compiled, snap.get(), sel.policyFiles);
         return cli::kExitUsage;
       }
       if (std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);

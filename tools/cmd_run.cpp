@@ -52,6 +52,9 @@ constexpr const char* kUsage =
     "                  --strict still never uses a PvD outside --pvd\n"
     "  --trace[=FILE]  one JSON line per decision, to FILE or stderr\n"
     "\n"
+    "Inside 'mif lab exec NAME' (MIF_LAB_POLICY set), the lab's policy is the policy\n"
+    "file unless --policy is given: 'mif lab exec wifi-vpn -- mif run --pvd vpn -- ...'.\n"
+    "\n"
     "Closing io_uring takes a seccomp filter. Without CAP_SYS_ADMIN (not root), the\n"
     "kernel then requires no_new_privs: set-user-ID, set-group-ID and file-capability\n"
     "programs started under the pin run without those privileges (sudo fails, ping\n"
@@ -322,9 +325,16 @@ int run(int argc, char** argv) {
   RunOptions o;
   if (int status = parse(argc, argv, &o); status >= 0) return status;
 
-  if (o.policyFile && access(o.policyFile->c_str(), R_OK) != 0) {
-    cli::error(*o.policyFile, std::strerror(errno));
-    return cli::kExitRunFailed;
+  // --policy as given (for the lab's notes), then the lab's policy in its place.
+  const std::vector<std::string> given =
+      o.policyFile ? std::vector<std::string>{*o.policyFile} : std::vector<std::string>{};
+  if (std::vector<std::string> layer = cli::commandLineLayer(given); !layer.empty())
+    o.policyFile = layer.front();
+  if (o.policyFile) {
+    if (std::string why = cli::unreadablePolicy(*o.policyFile, given); !why.empty()) {
+      cli::error(given.empty() ? cli::policyArgName(*o.policyFile, given) : *o.policyFile, why);
+      return cli::kExitRunFailed;
+    }
   }
   policy::Pin pin;
   pin.pvds = o.pvds;
@@ -349,12 +359,13 @@ int run(int argc, char** argv) {
     for (const auto& name : o.pvds) {
       auto id = compiled->findPvd(name);
       if (!id) {
-        cli::error("--pvd " + name, "no PvD or interface of that name");
+        cli::unknownPvdError("--pvd " + name, "no PvD or interface of that name", *compiled, snap.get(), given);
         return cli::kExitRunFailed;
       }
       const policy::PvdDef& def = compiled->pvds()[*id];
       if (def.adHoc && snap && snap->error.empty() && snap->interfaceByName(def.interfaceGlob) == nullptr) {
-        cli::error("--pvd " + name, "no PvD of that name in the policy and no such interface");
+        cli::unknownPvdError("--pvd " + name, "no PvD of that name in the policy and no such interface",
+                             *compiled, snap.get(), given);
         return cli::kExitRunFailed;
       }
     }

@@ -292,7 +292,10 @@ std::string textObj(const Obj& o) {
   return s;
 }
 
-void printText(const std::vector<Row>& rows, const Snapshot& s) {
+void printText(const std::vector<cli::LayerInForce>& layers, const std::vector<Row>& rows,
+               const Snapshot& s) {
+  if (layers.empty()) std::printf("policy none (no system, user or command-line policy file)\n");
+  for (const auto& l : layers) std::printf("policy %s\n", cli::layerText(l).c_str());
   for (const auto& w : s.warnings) std::printf("warning: %s\n", w.c_str());
   for (const auto& row : rows) {
     bool first = true;
@@ -315,8 +318,10 @@ void printText(const std::vector<Row>& rows, const Snapshot& s) {
   }
 }
 
-void printJson(const std::vector<Row>& rows, const Snapshot& s) {
-  std::string out = "{\"generation\":" + std::to_string(s.generation) + ",\"error\":" +
+void printJson(const std::vector<cli::LayerInForce>& layers, const std::vector<Row>& rows,
+               const Snapshot& s) {
+  std::string out = "{\"generation\":" + std::to_string(s.generation) +
+                    ",\"policy_layers\":" + cli::layersJson(layers) + ",\"error\":" +
                     (s.error.empty() ? std::string("null") : cli::jsonString(s.error)) +
                     ",\"warnings\":";
   json(Value::strs(s.warnings), out);
@@ -344,11 +349,15 @@ void usage(FILE* out) {
                "and warnings about what will not work.\n\n"
                "  --json         machine-readable output\n"
                "  --policy FILE  add FILE to the system and user policies\n"
-               "                 (/etc/mif/policy.toml, $XDG_CONFIG_HOME/mif/policy.toml)\n"
+               "                 (/etc/mif/policy.toml, $XDG_CONFIG_HOME/mif/policy.toml);\n"
+               "                 inside 'mif lab exec NAME', the lab's policy is used\n"
+               "                 unless --policy is given (MIF_LAB_POLICY)\n"
                "  --pvd NAME     also show NAME: a policy PvD, or an interface (ad hoc PvD);\n"
                "                 repeat or separate with commas\n"
                "  --dns ADDR     DNS servers of ad hoc PvDs\n"
-               "  -h, --help     this help\n");
+               "  -h, --help     this help\n\n"
+               "The first lines name the policy layers in force (system, user, command\n"
+               "line) and where the command-line layer came from.\n");
 }
 
 }  // namespace
@@ -390,10 +399,11 @@ int show(int argc, char** argv) {
   for (size_t k = 0; k < snap->interfaces.size(); ++k)
     if (!inPvd[k]) rows.push_back(Row{nullptr, nullptr, &snap->interfaces[k]});
 
+  const std::vector<cli::LayerInForce> layers = cli::layersInForce(sel.policyFiles);
   if (asJson)
-    printJson(rows, *snap);
+    printJson(layers, rows, *snap);
   else
-    printText(rows, *snap);
+    printText(layers, rows, *snap);
   return cli::kExitOk;
 }
 

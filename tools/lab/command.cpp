@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -29,9 +30,12 @@ void usage(FILE* out) {
                "       mif lab facts TOPOLOGY       names and addresses, as key=value lines\n"
                "       mif lab exec TOPOLOGY [--in ROLE] -- CMD [ARG...]\n"
                "                                    run CMD in the node (or ROLE: router.PVD,\n"
-               "                                    internet) namespace\n"
+               "                                    internet) namespace, with this mif first in\n"
+               "                                    PATH; in the node, mif commands use the\n"
+               "                                    lab's policy (MIF_LAB, MIF_LAB_POLICY)\n"
                "       mif lab portal TOPOLOGY PVD auth|unauth|status\n"
-               "       mif lab demo                 two PvDs, one client on each\n\n"
+               "       mif lab demo [--as NAME]     two PvDs, one client on each, each line\n"
+               "                                    as it can be pasted; the lab stays up\n\n"
                "TOPOLOGY is a file or a built-in name:");
   for (const auto& n : builtinTopologies()) std::fprintf(out, " %s", n.c_str());
   std::fprintf(out,
@@ -76,6 +80,20 @@ int exec(const Topology& t, std::string_view role, char** argv) {
   if (::setns(fd, CLONE_NEWNET) != 0) {
     cli::error("lab exec", std::string("setns: ") + std::strerror(errno));
     return cli::kExitFailure;
+  }
+  // For the mif commands run inside (docs/lab.md "Playing in the lab"): which lab, the
+  // node's PvDs as a policy (in the node only: it describes the node's interfaces), and
+  // the directory of this mif first in PATH, so that `mif` there is this build's.
+  ::setenv(cli::kLabEnv, t.name.c_str(), 1);
+  if (ns == t.nsNode())
+    ::setenv(cli::kLabPolicyEnv, (t.stateDir() + "/policy.toml").c_str(), 1);
+  else
+    ::unsetenv(cli::kLabPolicyEnv);
+  if (std::string self = sys::selfExe(); self.find('/') != std::string::npos) {
+    std::string dir = self.substr(0, self.rfind('/'));
+    const char* path = std::getenv("PATH");
+    std::string rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+    if (rest != dir && rest.rfind(dir + ":", 0) != 0) ::setenv("PATH", (dir + ":" + rest).c_str(), 1);
   }
   // As `ip netns exec`: /sys of this namespace, so /sys/class/net lists its interfaces.
   if (::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) == 0) {
@@ -162,7 +180,20 @@ int lab(int argc, char** argv) {
       return cli::kExitUsage;
     return portal(t, argv[3], argv[4]);
   }
-  if (verb == "demo") return demo(argv[0]);
+  if (verb == "demo") {
+    std::string as;
+    for (int i = 2; i < argc; ++i) {
+      std::string_view a = argv[i];
+      if (a == "--as" && i + 1 < argc && validInstanceName(argv[i + 1])) {
+        as = argv[++i];
+      } else {
+        cli::error("lab demo", "unexpected '" + std::string(a) +
+                                   "' (--as wants a name of 1-40 of [a-z0-9-])");
+        return cli::kExitUsage;
+      }
+    }
+    return demo(as);
+  }
   if (verb == "serve") return serve(argc - 1, argv + 1);
   cli::error("lab", "unknown subcommand '" + std::string(verb) + "' (try 'mif lab --help')");
   return cli::kExitUsage;

@@ -119,7 +119,8 @@ int status(bool json);
 int facts(const Topology& t);
 int exec(const Topology& t, std::string_view role, char** argv);
 int portal(const Topology& t, std::string_view pvd, std::string_view action);
-int demo(const char* self);
+// INSTANCE: the lab's name ("" = the topology's own, wifi-vpn).
+int demo(const std::string& instance);
 int serve(int argc, char** argv);
 
 // Writes the PvD's dnsmasq config and (re)starts it; used by up and portal.
