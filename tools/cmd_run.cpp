@@ -162,8 +162,9 @@ std::optional<std::string> findPreloadLibrary() {
   std::string dir(self);
   dir.erase(dir.rfind('/'));
   std::string prefix = dir.substr(0, dir.rfind('/'));
-  for (const char* libdir : {"lib", "lib64", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu"}) {
-    std::string candidate = prefix + "/" + libdir + "/mif/libmif.so";
+  for (const char* rel : {MIF_PRELOAD_RELDIR, "lib/mif", "lib64/mif", "lib/x86_64-linux-gnu/mif",
+                          "lib/aarch64-linux-gnu/mif"}) {
+    std::string candidate = prefix + "/" + rel + "/libmif.so";
     if (access(candidate.c_str(), R_OK) == 0) return candidate;
   }
   return std::nullopt;
@@ -388,7 +389,8 @@ int run(int argc, char** argv) {
   }
   std::optional<std::string> lib = findPreloadLibrary();
   if (!lib) {
-    cli::error("run", "libmif.so not found beside the mif binary (expected ../lib/mif/libmif.so)");
+    cli::error("run", "libmif.so not found beside the mif binary (expected ../" MIF_PRELOAD_RELDIR
+                      "/libmif.so)");
     return cli::kExitRunFailed;
   }
 
