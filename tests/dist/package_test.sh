@@ -57,6 +57,8 @@ done <"$tmp/files"
 grep -qx './usr/bin/mif' "$tmp/files" || fail "no /usr/bin/mif"
 grep -q '/mif/libmif.so$' "$tmp/files" || fail "no libmif.so"
 grep -q '/mif/libmif-engine.so$' "$tmp/files" || fail "no libmif-engine.so"
+grep -qx './usr/share/man/man1/mif.1.gz' "$tmp/files" || fail "no mif(1)"
+grep -qx './usr/share/man/man5/mif-policy.5.gz' "$tmp/files" || fail "no mif-policy(5)"
 
 # 3. Install it into a fresh root: an empty dpkg database, and /bin/sh (busybox) and a
 #    no-op ldconfig for the maintainer scripts dpkg runs there. The libraries mif needs
