@@ -59,6 +59,8 @@ grep -q '/mif/libmif.so$' "$tmp/files" || fail "no libmif.so"
 grep -q '/mif/libmif-engine.so$' "$tmp/files" || fail "no libmif-engine.so"
 grep -qx './usr/share/man/man1/mif.1.gz' "$tmp/files" || fail "no mif(1)"
 grep -qx './usr/share/man/man5/mif-policy.5.gz' "$tmp/files" || fail "no mif-policy(5)"
+grep -qx './usr/share/bash-completion/completions/mif' "$tmp/files" || fail "no bash completion"
+grep -qx './usr/share/zsh/vendor-completions/_mif' "$tmp/files" || fail "no zsh completion"
 
 # 3. Install it into a fresh root: an empty dpkg database, and /bin/sh (busybox) and a
 #    no-op ldconfig for the maintainer scripts dpkg runs there. The libraries mif needs
