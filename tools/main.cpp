@@ -1,10 +1,12 @@
 // `mif`: dispatches to a subcommand from a {name, handler} table, as ip(8) does.
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "cli.h"
 #include "commands.h"
+#include "mif_version.h"
 
 namespace {
 
@@ -26,7 +28,9 @@ constexpr Command kCommands[] = {
 void usage(FILE* out) {
   std::fprintf(out,
                "Usage: mif COMMAND [ARG...]\n"
-               "       mif COMMAND --help\n\n"
+               "       mif COMMAND --help\n"
+               "       mif help COMMAND\n"
+               "       mif --version\n\n"
                "mif runs unmodified programs on hosts attached to several provisioning\n"
                "domains (Wi-Fi, cellular, VPN) so that each socket and each name uses the\n"
                "right one.\n\nCommands:\n");
@@ -41,12 +45,25 @@ int main(int argc, char** argv) {
     return mif::cli::kExitUsage;
   }
   std::string_view verb = argv[1];
-  if (verb == "--help" || verb == "-h" || verb == "help") {
+  if (verb == "--help" || verb == "-h" || (verb == "help" && argc == 2)) {
     usage(stdout);
     return mif::cli::kExitOk;
   }
+  if (verb == "help") {  // `mif help COMMAND`: COMMAND's own --help
+    for (const auto& c : kCommands) {
+      if (std::string_view(argv[2]) == c.name) {
+        char* args[] = {const_cast<char*>(c.name), const_cast<char*>("--help"), nullptr};
+        return c.handler(2, args);
+      }
+    }
+    mif::cli::error(std::string("help: ") + argv[2], "unknown command (try 'mif --help')");
+    return mif::cli::kExitUsage;
+  }
   if (verb == "--version") {
-    std::printf("mif 0.1.0\n");
+    if (*MIF_GIT_DESCRIBE != '\0')
+      std::printf("mif %s (git %s)\n", MIF_VERSION, MIF_GIT_DESCRIBE);
+    else
+      std::printf("mif %s\n", MIF_VERSION);
     return mif::cli::kExitOk;
   }
   for (const auto& c : kCommands) {
