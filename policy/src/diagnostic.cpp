@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "mif/policy/json.h"
 #include "mif/policy/model.h"
 #include "mif/policy/policy.h"
 
@@ -15,28 +16,7 @@ const char* severityName(Severity s) { return s == Severity::Error ? "error" : "
 
 }  // namespace
 
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string jsonString(std::string_view s) { return json::quote(s); }
 
 std::string Diagnostic::format() const {
   std::string out = file.empty() ? std::string("<input>") : file;
