@@ -27,6 +27,7 @@
 #include "mif/dns/local_names.h"
 #include "mif/dns/tags.h"
 #include "real_libc.h"
+#include "trace.h"
 
 namespace mif::preload::resolve {
 namespace {
@@ -57,6 +58,7 @@ dns::Resolver* resolverFor(Runtime* rt) {
 
 Plan planWith(policy::Query& q) noexcept {
   Plan p;
+  p.startUs = monotonicUs();
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return p;
   p.rt = rt;
@@ -137,38 +139,104 @@ int herrnoForEai(int eai) noexcept {
   }
 }
 
-void traceNote(const Plan& p, std::string_view call, std::string_view name,
-               std::string_view note) noexcept {
-  if (p.rt == nullptr || !p.rt->traceSink().enabled()) return;
-  const ErrnoKeeper keep;
+const char* eaiName(int rc) noexcept {
+  switch (rc) {
+    case 0: return "OK";
+    case EAI_AGAIN: return "EAI_AGAIN";
+    case EAI_BADFLAGS: return "EAI_BADFLAGS";
+    case EAI_FAIL: return "EAI_FAIL";
+    case EAI_FAMILY: return "EAI_FAMILY";
+    case EAI_MEMORY: return "EAI_MEMORY";
+    case EAI_NONAME: return "EAI_NONAME";
+    case EAI_SERVICE: return "EAI_SERVICE";
+    case EAI_SOCKTYPE: return "EAI_SOCKTYPE";
+    case EAI_SYSTEM: return "EAI_SYSTEM";
+    case EAI_OVERFLOW: return "EAI_OVERFLOW";
+    case EAI_NODATA: return "EAI_NODATA";
+    case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+    default: return "EAI_OTHER";
+  }
+}
+
+const char* herrName(int herr) noexcept {
+  switch (herr) {
+    case NETDB_SUCCESS: return "OK";
+    case HOST_NOT_FOUND: return "HOST_NOT_FOUND";
+    case TRY_AGAIN: return "TRY_AGAIN";
+    case NO_RECOVERY: return "NO_RECOVERY";
+    case NO_DATA: return "NO_DATA";
+    case NETDB_INTERNAL: return "NETDB_INTERNAL";
+    default: return "H_ERRNO_OTHER";
+  }
+}
+
+int64_t monotonicUs() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+namespace {
+
+void writeCallLine(Runtime* rt, const Plan* p, std::string_view call, std::string_view name,
+                   std::string_view note, std::string_view status, int64_t startUs) noexcept {
+  if (rt == nullptr || !rt->traceSink().enabled()) return;
+  TraceLine line(call);
+  auto& j = line.o();
+  j.str("name", name);
+  j.str("note", note);
+  j.str("status", status);
+  if (p != nullptr) {
+    const policy::Policy* pol = rt->policyOrNull();
+    const char* names[policy::kMaxListed];
+    size_t n = 0;
+    for (unsigned i = 0; pol != nullptr && i < p->decision.count && n < std::size(names); ++i)
+      if (p->decision.pvds[i] < pol->pvds().size()) names[n++] = pol->pvds()[p->decision.pvds[i]].name.c_str();
+    j.strings("pvds", std::span<const char* const>(names, n));
+    j.boolean("strict", p->decision.strict);
+    j.str("step_name", policy::stepName(p->decision.step));
+  }
+  if (startUs != 0) j.num("us", monotonicUs() - startUs);
+  line.emit(rt->traceSink());
+}
+
+}  // namespace
+
+void traceNote(const Plan& p, std::string_view call, std::string_view name, std::string_view note,
+               std::string_view status) noexcept {
+  writeCallLine(p.rt, &p, call, name, note, status, p.startUs);
+}
+
+void traceLibc(std::string_view call, std::string_view name, std::string_view why,
+               std::string_view status, int64_t startUs) noexcept {
+  if (ReentryGuard::active()) return;
+  writeCallLine(Runtime::get(), nullptr, call, name, why, status, startUs);
+}
+
+void CallTrace::setAddress(const policy::IpAddress& a) noexcept {
   try {
-    timespec rt{};
-    clock_gettime(CLOCK_REALTIME, &rt);
-    tm t{};
-    gmtime_r(&rt.tv_sec, &t);
-    char when[96];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900,
-             t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-             long(rt.tv_nsec / 1000) % 1000000);
-    std::string line = "{\"time\":\"" + std::string(when) +
-                       "\",\"pid\":" + std::to_string(getpid()) + ",\"call\":\"" +
-                       std::string(call) + "\",\"name\":\"" + std::string(name) + "\",\"note\":\"" +
-                       std::string(note) + "\"";
-    if (const policy::Policy* pol = p.rt->policyOrNull()) {
-      line += ",\"pvds\":[";
-      for (unsigned i = 0; i < p.decision.count; ++i)
-        line += (i ? ",\"" : "\"") + pol->pvds()[p.decision.pvds[i]].name + "\"";
-      line += "]";
-    }
-    line += ",\"strict\":";
-    line += p.decision.strict ? "true" : "false";
-    line += ",\"step\":\"";
-    line += policy::stepName(p.decision.step);
-    line += "\"}\n";
-    p.rt->traceSink().write(line.data(), line.size());
+    const std::string t = a.toString();
+    const size_t n = std::min(t.size(), sizeof text - 1);
+    std::memcpy(text, t.data(), n);
+    text[n] = '\0';
+    name = std::string_view(text, n);
   } catch (...) {
   }
-  keep.restore();
+}
+
+void CallTrace::finish(std::string_view status) noexcept {
+  if (note == nullptr) return;
+  if (decided)
+    traceNote(plan, call, name, note, status);
+  else
+    traceLibc(call, name, note, status, start);
+}
+
+const char* whyLibc(const char* name) noexcept {
+  if (dns::isNumericHost(name)) return "numeric host: glibc";
+  if (dns::isLocalhost(name)) return "localhost: glibc";
+  if (!dns::isValidHostname(name)) return "not a valid host name: glibc";
+  return "/etc/hosts: glibc";
 }
 
 }  // namespace mif::preload::resolve
@@ -242,7 +310,8 @@ int probe(dns::GetaddrinfoFn libcGai, const char* service, const addrinfo& hints
 }
 
 int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
-                       const addrinfo* hints, addrinfo** res, dns::GetaddrinfoFn libcGai) {
+                       const addrinfo* hints, addrinfo** res, dns::GetaddrinfoFn libcGai,
+                       const char** note) {
   // glibc's own checks (flags, family, service, socktype, AI_NUMERICSERV) come before any
   // lookup; asking glibc with a numeric placeholder gives its exact answer and expansion.
   std::vector<dns::ServTuple> services;
@@ -267,10 +336,14 @@ int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
   std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
   dns::Answer a = plan.resolver->lookup(*plan.snap, order, node, want4, want6, "getaddrinfo");
   if (a.exhausted) {
-    if (plan.decision.strict) return EAI_AGAIN;
-    traceNote(plan, "getaddrinfo", node, "every PvD failed: system resolver");
+    if (plan.decision.strict) {
+      *note = "strict: every PvD failed";
+      return EAI_AGAIN;
+    }
+    *note = "every PvD failed: system resolver";
     return -1000;  // the caller hands the call to libc
   }
+  *note = "answered by a PvD";
   if (a.status != dns::Status::Ok) return dns::eaiFor(a.status);
   return dns::buildAddrinfo(node, eff, a, services, plan.snap.get(), plan.pvd(a.pvd), res);
 }
@@ -297,24 +370,33 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
     return h;
   }();
   const addrinfo* h = hints != nullptr ? hints : &kDefaultHints;
-  const bool libcs = (h->ai_flags & AI_NUMERICHOST) || dns::leaveToLibc(node) ||
-                     (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET && h->ai_family != AF_INET6);
+  const int64_t start = monotonicUs();
+  const char* why = (h->ai_flags & AI_NUMERICHOST) ? "AI_NUMERICHOST: glibc"
+                    : (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET &&
+                       h->ai_family != AF_INET6)
+                        ? "not an inet family: glibc"
+                    : dns::leaveToLibc(node) ? whyLibc(node)
+                                             : nullptr;
   Plan plan;
-  if (!libcs) plan = planForName(node);
-  if (libcs || plan.route == Route::Libc) {
+  if (why == nullptr) plan = planForName(node);
+  if (why != nullptr || plan.route == Route::Libc) {
     keep.restore();
-    return libcGai(node, service, hints, res);
+    const int rc = libcGai(node, service, hints, res);
+    traceLibc("getaddrinfo", node, why != nullptr ? why : "no PvD decided: system resolver",
+              eaiName(rc), start);
+    return rc;
   }
   int rc;
+  const char* note = "";
   {
     ReentryGuard guard;
     NoCancel noCancel;
     if (plan.route == Route::Blocked) {
-      traceNote(plan, "getaddrinfo", node, "strict: no usable PvD");
+      note = "strict: no usable PvD";
       rc = EAI_AGAIN;
     } else {
       try {
-        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai);
+        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai, &note);
       } catch (const std::bad_alloc&) {
         rc = EAI_MEMORY;
       } catch (...) {
@@ -323,9 +405,14 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
     }
   }
   keep.restore();
-  if (rc == -1000) return libcGai(node, service, hints, res);
+  if (rc == -1000) {
+    rc = libcGai(node, service, hints, res);
+    traceNote(plan, "getaddrinfo", node, note, eaiName(rc));
+    return rc;
+  }
   if (rc == 0) errno = 0;  // see hook_resolve.h: what glibc leaves
   h_errno = herrnoForEai(rc);
+  traceNote(plan, "getaddrinfo", node, note, eaiName(rc));
   return rc;
 }
 

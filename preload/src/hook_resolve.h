@@ -28,6 +28,7 @@ struct Plan {
   view::SnapshotRef snap;
   dns::Resolver* resolver = nullptr;
   Runtime* rt = nullptr;
+  int64_t startUs = 0;  // when the call began (the trace's "us")
   const view::BoundPvd* first() const;  // the first PvD of the decision, or null
   const view::BoundPvd* pvd(int id) const;
 };
@@ -37,10 +38,19 @@ Plan planForName(const char* name) noexcept;
 // For an address to look up in reverse: the PvD its tag names, or whose prefixes hold it.
 Plan planForAddress(const policy::IpAddress& addr) noexcept;
 
-// Writes a trace line for a call mif refused (strict) or handed back to libc after every
-// PvD failed; free when tracing is off.
-void traceNote(const Plan& p, std::string_view call, std::string_view name,
-               std::string_view note) noexcept;
+// Trace lines of the resolver hooks (docs/trace.md); free when tracing is off. traceNote:
+// a call mif refused (strict) or handed to glibc after every PvD failed; `status` is the
+// API's own code ("EAI_AGAIN", "TRY_AGAIN", or the outcome of the system resolver).
+void traceNote(const Plan& p, std::string_view call, std::string_view name, std::string_view note,
+               std::string_view status) noexcept;
+// A call mif left to glibc before deciding anything (`why`: numeric, localhost, /etc/hosts,
+// not a valid host name), with glibc's result. Only once the runtime exists.
+void traceLibc(std::string_view call, std::string_view name, std::string_view why,
+               std::string_view status, int64_t startUs) noexcept;
+const char* whyLibc(const char* name) noexcept;  // the `why` for a name leaveToLibc() took
+const char* eaiName(int rc) noexcept;             // "EAI_AGAIN", ..., "OK" for 0
+const char* herrName(int herr) noexcept;          // "TRY_AGAIN", ..., "OK" for 0
+int64_t monotonicUs() noexcept;
 
 // errno and h_errno after a lookup mif answered itself: what glibc 2.36 with
 // "hosts: files dns" leaves after the same call answered through DNS (measured by
@@ -55,6 +65,21 @@ void traceNote(const Plan& p, std::string_view call, std::string_view name,
 // - getnameinfo: errno 0, h_errno untouched.
 // A failure's h_errno is always the call's own (HOST_NOT_FOUND, NO_DATA, TRY_AGAIN, ...).
 int herrnoForEai(int eai) noexcept;  // the h_errno glibc's getaddrinfo leaves with `eai`
+
+// The trace of one resolver call that may end in glibc (hostent, res_*, getnameinfo):
+// the hook fills in what it decided and why, and finish() writes the one line with the
+// final status once the result (mif's or glibc's) is known.
+struct CallTrace {
+  const char* call = "";
+  std::string_view name;
+  char text[64] = {};          // the name's storage when it is an address
+  const char* note = nullptr;  // what happened, or why glibc got the call; null: no line
+  bool decided = false;        // `plan` holds the decision
+  Plan plan;
+  int64_t start = monotonicUs();
+  void setAddress(const policy::IpAddress& a) noexcept;
+  void finish(std::string_view status) noexcept;
+};
 
 // Blocks pthread cancellation while the engine runs (C++ frames, locks and c-ares state
 // must not be unwound halfway), restoring the caller's state afterwards.

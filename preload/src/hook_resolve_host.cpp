@@ -68,26 +68,39 @@ int failWith(dns::Status s, hostent** result, int* herr) {
 
 // kToLibc: hand the call to glibc.
 int byNameManaged(const char* name, int af, hostent* ret, char* buf, size_t buflen,
-                  hostent** result, int* herr) {
-  if (name == nullptr || ReentryGuard::active() || (af != AF_INET && af != AF_INET6) ||
-      dns::leaveToLibc(name))
+                  hostent** result, int* herr, CallTrace* t) {
+  if (ReentryGuard::active()) return kToLibc;  // the library's own call: no line
+  if (name == nullptr || (af != AF_INET && af != AF_INET6) || dns::leaveToLibc(name)) {
+    t->note = name == nullptr ? "no name: glibc"
+              : (af != AF_INET && af != AF_INET6) ? "not an inet family: glibc"
+                                                  : whyLibc(name);
     return kToLibc;
-  Plan plan = planForName(name);
-  if (plan.route == Route::Libc) return kToLibc;
+  }
+  Plan& plan = t->plan;
+  plan = planForName(name);
+  if (plan.route == Route::Libc) {
+    t->note = "no PvD decided: system resolver";
+    return kToLibc;
+  }
+  t->decided = true;
   ReentryGuard guard;
   NoCancel noCancel;
-  const char* call = af == AF_INET ? "gethostbyname" : "gethostbyname2";
+  const char* call = t->call;
   if (plan.route == Route::Blocked) {
-    traceNote(plan, call, name, "strict: no usable PvD");
+    t->note = "strict: no usable PvD";
     return failWith(dns::Status::TryAgain, result, herr);
   }
+  t->note = "answered by a PvD";
   try {
     std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
     dns::Answer a =
         plan.resolver->lookup(*plan.snap, order, name, af == AF_INET, af == AF_INET6, call);
     if (a.exhausted) {
-      if (plan.decision.strict) return failWith(dns::Status::TryAgain, result, herr);
-      traceNote(plan, call, name, "every PvD failed: system resolver");
+      if (plan.decision.strict) {
+        t->note = "strict: every PvD failed";
+        return failWith(dns::Status::TryAgain, result, herr);
+      }
+      t->note = "every PvD failed: system resolver";
       return kToLibc;
     }
     if (a.status != dns::Status::Ok) return failWith(a.status, result, herr);
@@ -136,23 +149,41 @@ bool leaveAddressToLibc(const IpAddress& a) {
 }
 
 int byAddrManaged(const void* addr, socklen_t len, int type, hostent* ret, char* buf,
-                  size_t buflen, hostent** result, int* herr) {
+                  size_t buflen, hostent** result, int* herr, CallTrace* t) {
   IpAddress ip;
-  if (ReentryGuard::active() || !addressOf(addr, len, type, &ip) || leaveAddressToLibc(ip))
+  if (ReentryGuard::active()) return kToLibc;  // the library's own call: no line
+  if (!addressOf(addr, len, type, &ip)) {
+    t->note = "not an inet address: glibc";
     return kToLibc;
-  Plan plan = planForAddress(ip);
-  if (plan.route == Route::Libc) return kToLibc;
+  }
+  t->setAddress(ip);
+  if (leaveAddressToLibc(ip)) {
+    t->note = "loopback, link-local or /etc/hosts: glibc";
+    return kToLibc;
+  }
+  Plan& plan = t->plan;
+  plan = planForAddress(ip);
+  if (plan.route == Route::Libc) {
+    t->note = "no PvD decided: system resolver";
+    return kToLibc;
+  }
+  t->decided = true;
   ReentryGuard guard;
   NoCancel noCancel;
   if (plan.route == Route::Blocked) {
-    traceNote(plan, "gethostbyaddr", ip.toString(), "strict: no usable PvD");
+    t->note = "strict: no usable PvD";
     return failWith(dns::Status::TryAgain, result, herr);
   }
+  t->note = "answered by a PvD";
   try {
     std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
     dns::Answer a = plan.resolver->reverse(*plan.snap, order, ip, "gethostbyaddr");
     if (a.exhausted) {
-      if (plan.decision.strict) return failWith(dns::Status::TryAgain, result, herr);
+      if (plan.decision.strict) {
+        t->note = "strict: every PvD failed";
+        return failWith(dns::Status::TryAgain, result, herr);
+      }
+      t->note = "every PvD failed: system resolver";
       return kToLibc;
     }
     if (a.status != dns::Status::Ok || a.names.empty())
@@ -176,10 +207,12 @@ int byAddrManaged(const void* addr, socklen_t len, int type, hostent* ret, char*
 
 // kToLibc, or the _r result with errno and h_errno as glibc leaves them (hook_resolve.h);
 // a call handed to libc gets the program's errno back first.
+// The call's trace line is written by the export once the result is known (mif's here,
+// or glibc's after kToLibc).
 int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
-           int* herr) {
+           int* herr, CallTrace* t) {
   ErrnoScope keepErrno;
-  const int rc = byNameManaged(name, af, ret, buf, buflen, result, herr);
+  const int rc = byNameManaged(name, af, ret, buf, buflen, result, herr, t);
   if (rc != kToLibc) {
     keepErrno.leave(rc);
     h_errno = *result != nullptr ? HOST_NOT_FOUND : *herr;
@@ -188,14 +221,19 @@ int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hos
 }
 
 int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
-           hostent** result, int* herr) {
+           hostent** result, int* herr, CallTrace* t) {
   ErrnoScope keepErrno;
-  const int rc = byAddrManaged(addr, len, type, ret, buf, buflen, result, herr);
+  const int rc = byAddrManaged(addr, len, type, ret, buf, buflen, result, herr, t);
   if (rc != kToLibc) {
     keepErrno.leave(rc);
     if (*result == nullptr) h_errno = *herr;
   }
   return rc;
+}
+
+// The status of a hostent call for its trace line: "OK" or the h_errno it reports.
+const char* hostentStatus(const hostent* result, int herr) {
+  return result != nullptr ? "OK" : herrName(herr);
 }
 
 // The classic (non-_r) forms: a per-thread hostent and buffer, grown on ERANGE.
@@ -231,52 +269,77 @@ extern "C" {
 
 MIF_EXPORT int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen,
                                 hostent** result, int* herr) noexcept {
-  int rc = byName(name, af, ret, buf, buflen, result, herr);
-  if (rc != kToLibc) return rc;
-  return realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(name, af, ret, buf,
+  CallTrace t;
+  t.call = "gethostbyname2_r";
+  t.name = name != nullptr ? name : "";
+  int rc = byName(name, af, ret, buf, buflen, result, herr, &t);
+  if (rc == kToLibc)
+    rc = realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(name, af, ret, buf,
                                                                           buflen, result, herr);
+  if (t.note != nullptr) t.finish(hostentStatus(*result, *herr));
+  return rc;
 }
 
 MIF_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen,
                                hostent** result, int* herr) noexcept {
-  int rc = byName(name, AF_INET, ret, buf, buflen, result, herr);
-  if (rc != kToLibc) return rc;
-  return realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(name, ret, buf, buflen,
+  CallTrace t;
+  t.call = "gethostbyname_r";
+  t.name = name != nullptr ? name : "";
+  int rc = byName(name, AF_INET, ret, buf, buflen, result, herr, &t);
+  if (rc == kToLibc)
+    rc = realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(name, ret, buf, buflen,
                                                                         result, herr);
+  if (t.note != nullptr) t.finish(hostentStatus(*result, *herr));
+  return rc;
 }
 
 MIF_EXPORT hostent* gethostbyname2(const char* name, int af) noexcept {
+  CallTrace t;
+  t.call = "gethostbyname2";
+  t.name = name != nullptr ? name : "";
   bool toLibc = false;
   hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
-                           int* e) { return byName(name, af, r, b, l, res, e); },
+                           int* e) { return byName(name, af, r, b, l, res, e, &t); },
                        &toLibc);
-  if (toLibc) return realGhbn2.get(reinterpret_cast<const void*>(&gethostbyname2))(name, af);
+  if (toLibc) h = realGhbn2.get(reinterpret_cast<const void*>(&gethostbyname2))(name, af);
+  if (t.note != nullptr) t.finish(hostentStatus(h, h_errno));
   return h;
 }
 
 MIF_EXPORT hostent* gethostbyname(const char* name) noexcept {
+  CallTrace t;
+  t.call = "gethostbyname";
+  t.name = name != nullptr ? name : "";
   bool toLibc = false;
   hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
-                           int* e) { return byName(name, AF_INET, r, b, l, res, e); },
+                           int* e) { return byName(name, AF_INET, r, b, l, res, e, &t); },
                        &toLibc);
-  if (toLibc) return realGhbn.get(reinterpret_cast<const void*>(&gethostbyname))(name);
+  if (toLibc) h = realGhbn.get(reinterpret_cast<const void*>(&gethostbyname))(name);
+  if (t.note != nullptr) t.finish(hostentStatus(h, h_errno));
   return h;
 }
 
 MIF_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf,
                                size_t buflen, hostent** result, int* herr) noexcept {
-  int rc = byAddr(addr, len, type, ret, buf, buflen, result, herr);
-  if (rc != kToLibc) return rc;
-  return realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(addr, len, type, ret, buf,
+  CallTrace t;
+  t.call = "gethostbyaddr_r";
+  int rc = byAddr(addr, len, type, ret, buf, buflen, result, herr, &t);
+  if (rc == kToLibc)
+    rc = realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(addr, len, type, ret, buf,
                                                                         buflen, result, herr);
+  if (t.note != nullptr) t.finish(hostentStatus(*result, *herr));
+  return rc;
 }
 
 MIF_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) noexcept {
+  CallTrace t;
+  t.call = "gethostbyaddr";
   bool toLibc = false;
   hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
-                           int* e) { return byAddr(addr, len, type, r, b, l, res, e); },
+                           int* e) { return byAddr(addr, len, type, r, b, l, res, e, &t); },
                        &toLibc);
-  if (toLibc) return realGhba.get(reinterpret_cast<const void*>(&gethostbyaddr))(addr, len, type);
+  if (toLibc) h = realGhba.get(reinterpret_cast<const void*>(&gethostbyaddr))(addr, len, type);
+  if (t.note != nullptr) t.finish(hostentStatus(h, h_errno));
   return h;
 }
 

@@ -64,17 +64,29 @@ void stripOwnDomain(std::string* name) {
 }
 
 int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
-             char* serv, socklen_t servlen, int flags) {
+             char* serv, socklen_t servlen, int flags, CallTrace* t) {
   IpAddress ip;
-  if (ReentryGuard::active() || host == nullptr || hostlen == 0 || (flags & NI_NUMERICHOST) ||
-      !addressOf(sa, salen, &ip) || local(ip))
+  if (ReentryGuard::active() || !addressOf(sa, salen, &ip)) return kToLibc;  // no line
+  t->setAddress(ip);
+  if (host == nullptr || hostlen == 0 || (flags & NI_NUMERICHOST)) {
+    t->note = "no name asked: glibc";
     return kToLibc;
-  Plan plan = planForAddress(ip);
-  if (plan.route == Route::Libc) return kToLibc;
+  }
+  if (local(ip)) {
+    t->note = "loopback, link-local or /etc/hosts: glibc";
+    return kToLibc;
+  }
+  Plan& plan = t->plan;
+  plan = planForAddress(ip);
+  if (plan.route == Route::Libc) {
+    t->note = "no PvD decided: system resolver";
+    return kToLibc;
+  }
+  t->decided = true;
   ReentryGuard guard;
   NoCancel noCancel;
   if (plan.route == Route::Blocked) {
-    traceNote(plan, "getnameinfo", ip.toString(), "strict: no usable PvD");
+    t->note = "strict: no usable PvD";
     return (flags & NI_NAMEREQD)
                ? EAI_AGAIN
                : libc(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
@@ -87,7 +99,12 @@ int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host
   try {
     std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
     dns::Answer a = plan.resolver->reverse(*plan.snap, order, ip, "getnameinfo");
-    if (a.exhausted && !plan.decision.strict) return kToLibc;
+    t->note = "answered by a PvD";
+    if (a.exhausted && !plan.decision.strict) {
+      t->note = "every PvD failed: system resolver";
+      return kToLibc;
+    }
+    if (a.exhausted) t->note = "strict: every PvD failed";
     if (a.status == dns::Status::Ok && !a.names.empty()) {
       std::string name = a.names.front();
       if (flags & NI_NOFQDN) stripOwnDomain(&name);
@@ -114,10 +131,16 @@ MIF_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, sock
     return EAI_SYSTEM;
   }
   ErrnoKeeper keep;
-  int rc = nameinfo(libc, sa, salen, host, hostlen, serv, servlen, flags);
+  CallTrace t;
+  t.call = "getnameinfo";
+  int rc = nameinfo(libc, sa, salen, host, hostlen, serv, servlen, flags, &t);
   keep.restore();
-  if (rc == kToLibc) return libc(sa, salen, host, hostlen, serv, servlen, flags);
-  errno = 0;  // see hook_resolve.h: what glibc leaves
+  if (rc == kToLibc) {
+    rc = libc(sa, salen, host, hostlen, serv, servlen, flags);
+  } else {
+    errno = 0;  // see hook_resolve.h: what glibc leaves
+  }
+  t.finish(eaiName(rc));
   return rc;
 }
 

@@ -89,21 +89,32 @@ bool reverseAddress(std::string_view name, IpAddress* out) {
 }
 
 int query(res_state statp, const char* name, int cls, int type, unsigned char* answer, int anslen,
-          bool search, const char* call) {
+          bool search, CallTrace* t) {
+  const char* call = t->call;
   const int programErrno = errno;
   ErrnoScope keepErrno;  // the program's errno, or what glibc leaves (hook_resolve.h)
-  if (ReentryGuard::active() || name == nullptr || answer == nullptr || anslen < 0) return kToLibc;
+  if (ReentryGuard::active()) return kToLibc;  // the library's own call: no line
+  if (name == nullptr || answer == nullptr || anslen < 0) {
+    t->note = "invalid arguments: glibc";
+    return kToLibc;
+  }
   IpAddress rev;
-  Plan plan;
+  Plan& plan = t->plan;
   std::string_view n(name);
   if (reverseAddress(n, &rev)) {
     plan = planForAddress(rev);
   } else {
-    if (dns::isLocalhost(name) || !dns::isValidHostname(name) || dns::hostsHasName(name))
+    if (dns::isLocalhost(name) || !dns::isValidHostname(name) || dns::hostsHasName(name)) {
+      t->note = whyLibc(name);
       return kToLibc;
+    }
     plan = planForName(name);
   }
-  if (plan.route == Route::Libc) return kToLibc;
+  if (plan.route == Route::Libc) {
+    t->note = "no PvD decided: system resolver";
+    return kToLibc;
+  }
+  t->decided = true;
   ReentryGuard guard;
   NoCancel noCancel;
   keepErrno.leave(0);
@@ -113,16 +124,19 @@ int query(res_state statp, const char* name, int cls, int type, unsigned char* a
     return -1;
   };
   if (plan.route == Route::Blocked) {
-    traceNote(plan, call, name, "strict: no usable PvD");
+    t->note = "strict: no usable PvD";
     return fail(TRY_AGAIN);
   }
+  t->note = "answered by a PvD";
   try {
     std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
     dns::RawAnswer r = plan.resolver->raw(*plan.snap, order, name, cls, type, search, call);
     if (r.exhausted && !plan.decision.strict) {
+      t->note = "every PvD failed: system resolver";
       keepErrno.leave(programErrno);
       return kToLibc;
     }
+    if (r.exhausted) t->note = "strict: every PvD failed";
     int len = int(std::min<size_t>(r.response.size(), size_t(anslen)));
     if (len > 0) std::memcpy(answer, r.response.data(), size_t(len));
     switch (r.status) {
@@ -156,16 +170,29 @@ std::string joined(const char* name, const char* domain) {
   return s;
 }
 
+// One resolver call: mif's answer, or glibc's (`libc`), and the trace line for it.
+template <typename Libc>
+int traced(const char* call, const char* name, res_state statp, int cls, int type,
+           unsigned char* answer, int anslen, bool search, Libc&& libc) {
+  CallTrace t;
+  t.call = call;
+  t.name = name != nullptr ? name : "";
+  int rc = query(statp, name, cls, type, answer, anslen, search, &t);
+  if (rc == kToLibc) rc = libc();
+  if (t.note != nullptr)
+    t.finish(rc >= 0 ? "OK" : herrName(statp != nullptr ? statp->res_h_errno : h_errno));
+  return rc;
+}
+
 }  // namespace
 
 extern "C" {
 
 MIF_EXPORT int res_query(const char* name, int cls, int type, unsigned char* answer,
                          int anslen) noexcept {
-  int rc = query(nullptr, name, cls, type, answer, anslen, false, "res_query");
-  return rc != kToLibc ? rc
-                       : realResQuery.get(reinterpret_cast<const void*>(&res_query))(
-                             name, cls, type, answer, anslen);
+  return traced("res_query", name, nullptr, cls, type, answer, anslen, false, [&] {
+    return realResQuery.get(reinterpret_cast<const void*>(&res_query))(name, cls, type, answer, anslen);
+  });
 }
 MIF_EXPORT int __res_query(const char* name, int cls, int type, unsigned char* answer,
                            int anslen) noexcept {
@@ -174,10 +201,9 @@ MIF_EXPORT int __res_query(const char* name, int cls, int type, unsigned char* a
 
 MIF_EXPORT int res_search(const char* name, int cls, int type, unsigned char* answer,
                           int anslen) noexcept {
-  int rc = query(nullptr, name, cls, type, answer, anslen, true, "res_search");
-  return rc != kToLibc ? rc
-                       : realResSearch.get(reinterpret_cast<const void*>(&res_search))(
-                             name, cls, type, answer, anslen);
+  return traced("res_search", name, nullptr, cls, type, answer, anslen, true, [&] {
+    return realResSearch.get(reinterpret_cast<const void*>(&res_search))(name, cls, type, answer, anslen);
+  });
 }
 MIF_EXPORT int __res_search(const char* name, int cls, int type, unsigned char* answer,
                             int anslen) noexcept {
@@ -193,10 +219,9 @@ MIF_EXPORT int res_querydomain(const char* name, const char* domain, int cls, in
     return realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(
         name, domain, cls, type, answer, anslen);
   }
-  int rc = query(nullptr, full.c_str(), cls, type, answer, anslen, false, "res_querydomain");
-  return rc != kToLibc ? rc
-                       : realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(
-                             name, domain, cls, type, answer, anslen);
+  return traced("res_querydomain", full.c_str(), nullptr, cls, type, answer, anslen, false, [&] {
+    return realResQueryDomain.get(reinterpret_cast<const void*>(&res_querydomain))(name, domain, cls, type, answer, anslen);
+  });
 }
 MIF_EXPORT int __res_querydomain(const char* name, const char* domain, int cls, int type,
                                  unsigned char* answer, int anslen) noexcept {
@@ -205,10 +230,9 @@ MIF_EXPORT int __res_querydomain(const char* name, const char* domain, int cls, 
 
 MIF_EXPORT int res_nquery(res_state statp, const char* name, int cls, int type,
                           unsigned char* answer, int anslen) noexcept {
-  int rc = query(statp, name, cls, type, answer, anslen, false, "res_nquery");
-  return rc != kToLibc ? rc
-                       : realResNQuery.get(reinterpret_cast<const void*>(&res_nquery))(
-                             statp, name, cls, type, answer, anslen);
+  return traced("res_nquery", name, statp, cls, type, answer, anslen, false, [&] {
+    return realResNQuery.get(reinterpret_cast<const void*>(&res_nquery))(statp, name, cls, type, answer, anslen);
+  });
 }
 MIF_EXPORT int __res_nquery(res_state statp, const char* name, int cls, int type,
                             unsigned char* answer, int anslen) noexcept {
@@ -217,10 +241,9 @@ MIF_EXPORT int __res_nquery(res_state statp, const char* name, int cls, int type
 
 MIF_EXPORT int res_nsearch(res_state statp, const char* name, int cls, int type,
                            unsigned char* answer, int anslen) noexcept {
-  int rc = query(statp, name, cls, type, answer, anslen, true, "res_nsearch");
-  return rc != kToLibc ? rc
-                       : realResNSearch.get(reinterpret_cast<const void*>(&res_nsearch))(
-                             statp, name, cls, type, answer, anslen);
+  return traced("res_nsearch", name, statp, cls, type, answer, anslen, true, [&] {
+    return realResNSearch.get(reinterpret_cast<const void*>(&res_nsearch))(statp, name, cls, type, answer, anslen);
+  });
 }
 MIF_EXPORT int __res_nsearch(res_state statp, const char* name, int cls, int type,
                              unsigned char* answer, int anslen) noexcept {
@@ -236,10 +259,9 @@ MIF_EXPORT int res_nquerydomain(res_state statp, const char* name, const char* d
     return realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(
         statp, name, domain, cls, type, answer, anslen);
   }
-  int rc = query(statp, full.c_str(), cls, type, answer, anslen, false, "res_nquerydomain");
-  return rc != kToLibc ? rc
-                       : realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(
-                             statp, name, domain, cls, type, answer, anslen);
+  return traced("res_nquerydomain", full.c_str(), statp, cls, type, answer, anslen, false, [&] {
+    return realResNQueryDomain.get(reinterpret_cast<const void*>(&res_nquerydomain))(statp, name, domain, cls, type, answer, anslen);
+  });
 }
 MIF_EXPORT int __res_nquerydomain(res_state statp, const char* name, const char* domain, int cls,
                                   int type, unsigned char* answer, int anslen) noexcept {

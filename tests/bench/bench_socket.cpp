@@ -341,6 +341,28 @@ int main(int argc, char** argv) {
     return 1;
   };
 
+  // The trace's cost (issue 24): the same mif-pinned connect loop with and without
+  // --trace to a file, one JSON line per connect, in the same rounds.
+  if (wanted("trace")) {
+    const std::string file = std::string("/tmp/mif-bench-trace.") + std::to_string(getpid());
+    std::vector<Way> ways = {
+        {"mif", inClient + mif + " run --pvd mpbc -- " + me + args, {}, {}},
+        {"traced", inClient + mif + " run --trace=" + file + " --pvd mpbc -- " + me + args, {}, {}},
+    };
+    const bool ok = measure(ways);
+    unlink(file.c_str());
+    if (!ok) return fail();
+    std::printf("TCP connect+accept+close under mif, %ld iterations, median of %d rounds:\n",
+                iterations, rounds);
+    for (const auto& w : ways) {
+      const double m = median(w.seconds);
+      std::printf("  %-6s %8.1f ms  %6.2f us/iteration\n", w.name, m * 1e3,
+                  m * 1e6 / static_cast<double>(iterations));
+    }
+    std::printf("  ratio traced/mif = %.3f (one JSON line per connect, written to a file)\n",
+                median(ways[1].seconds) / median(ways[0].seconds));
+  }
+
   if (wanted("connect")) {
     std::vector<Way> ways = {
         {"none", inClient + me + args, {}, {}},

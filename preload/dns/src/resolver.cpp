@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "channel.h"
 #include "mif/dns/tags.h"
+#include "mif/policy/json.h"
 #include "mif/view/pins.h"
 #include "wire.h"
 
@@ -46,7 +47,7 @@ struct PvdConfig {
   uint64_t fingerprint = 0;
   std::shared_ptr<ChannelPool> pool;
   std::vector<std::string> domains;
-  std::string servers = "[]";  // for traces: "[\"a\",\"b\"]"
+  std::vector<std::string> servers;  // for traces
   std::string ifname;
   bool hasServers() const { return pool && !pool->config().servers.empty(); }
 };
@@ -87,35 +88,6 @@ uint64_t fingerprintOf(const view::BoundPvd& p, const policy::PvdState& st) {
   for (const view::DnsServer& s : p.dns) h = mix(mixAddr(h, s.addr), s.port);
   for (const std::string& d : p.domains) h = mixBytes(h, d);
   return h | 1;  // never 0
-}
-
-// The same form as the socket path's trace lines: 2026-01-01T12:00:00.123456Z.
-std::string isoTime() {
-  timespec rt{};
-  clock_gettime(CLOCK_REALTIME, &rt);
-  tm t{};
-  gmtime_r(&rt.tv_sec, &t);
-  char buf[96];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1,
-           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, long(rt.tv_nsec / 1000) % 1000000);
-  return buf;
-}
-
-std::string jsonEscape(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (uint8_t(c) < 0x20) {
-      char b[8];
-      snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
-    }
-  }
-  return o;
 }
 
 // One query name's outcome within a PvD (the A/AAAA pair combined as glibc does).
@@ -238,10 +210,7 @@ struct Resolver::Impl {
       conf->pool = std::make_shared<ChannelPool>(std::move(cfg));
       conf->domains = p.domains;
       conf->ifname = p.ifname;
-      conf->servers = "[";
-      for (size_t i = 0; i < p.dns.size(); ++i)
-        conf->servers += (i ? ",\"" : "\"") + p.dns[i].addr.toString() + "\"";
-      conf->servers += "]";
+      for (const view::DnsServer& d : p.dns) conf->servers.push_back(d.addr.toString());
       publish(c, conf);
     }
     // A PvD missing from the snapshot is gone: its answers go too.
@@ -264,32 +233,26 @@ struct Resolver::Impl {
     return std::to_string(id);
   }
 
+  // One "attempt" line per PvD asked (docs/trace.md), through the one JSON writer.
   void trace(std::string_view call, std::string_view name, int pvd, const PvdConfig* conf, Status st,
              const std::vector<policy::IpAddress>& addrs, const std::vector<std::string>& names,
              bool hit, int64_t startNs, std::string_view why) {
     if (!opts.trace) return;
-    std::string line = "{\"time\":\"" + isoTime() + "\",\"pid\":" + std::to_string(getpid()) +
-                       ",\"call\":\"" + jsonEscape(call) + "\",\"name\":\"" + jsonEscape(name) +
-                       "\",\"pvd\":\"" + jsonEscape(pvdName(pvd)) + "\"";
-    if (conf != nullptr)
-      line += ",\"interface\":\"" + jsonEscape(conf->ifname) + "\",\"servers\":" + conf->servers;
-    line += ",\"status\":\"";
-    line += statusName(st);
-    line += "\",\"answers\":[";
-    bool first = true;
-    for (const auto& a : addrs) {
-      line += (first ? "\"" : ",\"") + a.toString() + "\"";
-      first = false;
-    }
-    for (const auto& n : names) {
-      line += (first ? "\"" : ",\"") + jsonEscape(n) + "\"";
-      first = false;
-    }
-    line += "],\"cache\":\"";
-    line += hit ? "hit" : "miss";
-    line += "\",\"us\":" + std::to_string((monotonicNs() - startNs) / 1000);
-    if (!why.empty()) line += ",\"why\":\"" + jsonEscape(why) + "\"";
-    line += "}";
+    std::string line;
+    json::StringSink sink(&line);
+    json::Object<json::StringSink> o(sink);
+    json::traceHeader(o, call);
+    o.boolean("attempt", true).str("name", name).str("pvd", pvdName(pvd));
+    if (conf != nullptr) o.str("interface", conf->ifname).strings("servers", conf->servers);
+    o.str("status", statusName(st));
+    std::vector<std::string> answers;
+    answers.reserve(addrs.size() + names.size());
+    for (const auto& a : addrs) answers.push_back(a.toString());
+    answers.insert(answers.end(), names.begin(), names.end());
+    o.strings("answers", answers).str("cache", hit ? "hit" : "miss");
+    o.num("us", (monotonicNs() - startNs) / 1000);
+    if (!why.empty()) o.str("why", why);
+    o.close();
     opts.trace(opts.traceCtx, line);
   }
 
