@@ -24,8 +24,6 @@ void error(std::string_view message) {
   std::fprintf(stderr, "mif: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
-std::string jsonString(std::string_view s) { return policy::jsonString(s); }
-
 bool parseNumber(std::string_view s, long lo, long hi, long* out) {
   if (s.empty() || s.size() > 9) return false;
   long v = 0;
@@ -186,13 +184,16 @@ std::string layerText(const LayerInForce& l) {
 }
 
 std::string layersJson(const std::vector<LayerInForce>& layers) {
-  std::string out = "[";
-  for (size_t k = 0; k < layers.size(); ++k) {
-    out += (k ? ",{\"layer\":" : "{\"layer\":") + jsonString(layers[k].layer) +
-           ",\"file\":" + jsonString(layers[k].file) +
-           ",\"from\":" + (layers[k].from.empty() ? std::string("null") : jsonString(layers[k].from)) + "}";
+  std::string out;
+  json::StringSink sink(&out);
+  json::Array<json::StringSink> a(sink);
+  for (const auto& l : layers) {
+    JsonObject o(a.element());
+    strOrNull(o.str("layer", l.layer).str("file", l.file), "from", l.from);
+    o.close();
   }
-  return out + "]";
+  a.close();
+  return out;
 }
 
 std::string knownPvds(const policy::Policy& p, const view::Snapshot* snap) {

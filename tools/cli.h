@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mif/policy/json.h"
 #include "mif/policy/policy.h"
 
 namespace mif::view {
@@ -27,8 +28,12 @@ void error(std::string_view what, std::string_view why);
 // Prints "mif: MESSAGE" to stderr.
 void error(std::string_view message);
 
-// JSON string literal with escapes (quotes included).
-std::string jsonString(std::string_view s);
+// --json output is written through the one JSON writer (mif/policy/json.h). The members
+// that are null when empty:
+using JsonObject = json::Object<json::StringSink>;
+inline JsonObject& strOrNull(JsonObject& o, std::string_view key, std::string_view value) {
+  return value.empty() ? o.null(key) : o.str(key, value);
+}
 
 // Plain decimal digits (no sign, no spaces) whose value is in [lo, hi]: ports, counts,
 // milliseconds. False otherwise, *out untouched.

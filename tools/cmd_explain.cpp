@@ -234,54 +234,82 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
   }
 }
 
-std::string jsonStrings(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (const auto& x : v) s += (s.size() > 1 ? "," : "") + cli::jsonString(x);
-  return s + "]";
+std::string pvdJson(const PvdFacts& f) {
+  std::string out;
+  json::StringSink sink(&out);
+  cli::JsonObject o(sink);
+  o.str("name", f.name).str("interface", f.interface).boolean("present", f.present);
+  o.boolean("ipv4", f.v4).boolean("ipv6", f.v6);
+  cli::strOrNull(o, "source4", f.source4);
+  cli::strOrNull(o, "source6", f.source6).strings("dns", f.dns);
+  o.close();
+  return out;
 }
 
-std::string pvdJson(const PvdFacts& f) {
-  return "{\"name\":" + cli::jsonString(f.name) + ",\"interface\":" + cli::jsonString(f.interface) +
-         ",\"present\":" + (f.present ? "true" : "false") + ",\"ipv4\":" + (f.v4 ? "true" : "false") +
-         ",\"ipv6\":" + (f.v6 ? "true" : "false") +
-         ",\"source4\":" + (f.source4.empty() ? "null" : cli::jsonString(f.source4)) +
-         ",\"source6\":" + (f.source6.empty() ? "null" : cli::jsonString(f.source6)) +
-         ",\"dns\":" + jsonStrings(f.dns) + "}";
+std::string stepJson(policy::Step step) {
+  std::string out;
+  json::StringSink sink(&out);
+  cli::JsonObject o(sink);
+  o.num("number", policy::stepNumber(step)).str("name", policy::stepName(step));
+  o.close();
+  return out;
 }
 
 std::string decisionJson(const policy::Policy& p, const Explainer& ex, const Asked& a, const Target& t,
                          const policy::Decision& d, const policy::Explanation& e) {
-  std::string s = "{\"query\":" + cli::jsonString(a.what);
-  s += ",\"name\":" + (a.query.name.empty() ? std::string("null") : cli::jsonString(a.query.name));
-  s += ",\"address\":" + (a.query.hasAddress ? cli::jsonString(a.query.address.toString()) : std::string("null"));
-  s += ",\"port\":" + (t.port && a.query.kind != policy::Query::Kind::Resolve ? std::to_string(t.port) : std::string("null"));
-  s += ",\"proto\":" + std::string(a.query.kind == policy::Query::Kind::Resolve ? "null"
-                                   : a.query.proto == policy::Proto::Udp     ? "\"udp\""
-                                                                             : "\"tcp\"");
-  s += ",\"app\":" + (a.query.app.empty() ? std::string("null") : cli::jsonString(a.query.app));
-  s += ",\"dscp\":" + (a.query.dscp >= 0 ? std::to_string(a.query.dscp) : std::string("null"));
-  s += ",\"pvds\":[";
-  for (uint8_t i = 0; i < d.count; ++i) s += (i ? "," : "") + pvdJson(ex.facts(d.pvds[i]));
-  s += "],\"strict\":" + std::string(d.strict ? "true" : "false");
-  s += ",\"blocked\":" + std::string(d.blocked() ? "true" : "false");
-  s += ",\"unmanaged\":" + std::string(d.unmanaged() ? "true" : "false");
-  s += ",\"step\":{\"number\":" + std::to_string(policy::stepNumber(d.step)) +
-       ",\"name\":" + cli::jsonString(policy::stepName(d.step)) + "}";
-  s += ",\"rule\":" + (d.rule >= 0 ? cli::jsonString(p.rules()[static_cast<size_t>(d.rule)].where.toString())
-                                   : std::string("null"));
-  s += ",\"matches\":[";
-  bool first = true;
+  const bool resolve = a.query.kind == policy::Query::Kind::Resolve;
+  std::string s;
+  json::StringSink sink(&s);
+  cli::JsonObject o(sink);
+  o.str("query", a.what);
+  cli::strOrNull(o, "name", a.query.name);
+  if (a.query.hasAddress)
+    o.str("address", a.query.address.toString());
+  else
+    o.null("address");
+  if (t.port && !resolve)
+    o.num("port", t.port);
+  else
+    o.null("port");
+  if (resolve)
+    o.null("proto");
+  else
+    o.str("proto", a.query.proto == policy::Proto::Udp ? "udp" : "tcp");
+  cli::strOrNull(o, "app", a.query.app);
+  if (a.query.dscp >= 0)
+    o.num("dscp", a.query.dscp);
+  else
+    o.null("dscp");
+  {
+    std::string pvds;
+    json::StringSink pvdsSink(&pvds);
+    json::Array<json::StringSink> list(pvdsSink);
+    for (uint8_t i = 0; i < d.count; ++i) list.raw(pvdJson(ex.facts(d.pvds[i])));
+    list.close();
+    o.raw("pvds", pvds);
+  }
+  o.boolean("strict", d.strict).boolean("blocked", d.blocked()).boolean("unmanaged", d.unmanaged());
+  o.raw("step", stepJson(d.step));
+  if (d.rule >= 0)
+    o.str("rule", p.rules()[static_cast<size_t>(d.rule)].where.toString());
+  else
+    o.null("rule");
+  std::string matches;
+  json::StringSink matchesSink(&matches);
+  json::Array<json::StringSink> list(matchesSink);
   for (const auto& m : e.matches) {
     std::vector<std::string> names;
     for (PvdId id : m.listed) names.push_back(ex.facts(id).name);
-    s += std::string(first ? "" : ",") + "{\"step\":" + std::to_string(policy::stepNumber(m.step)) +
-         ",\"stepName\":" + cli::jsonString(policy::stepName(m.step)) +
-         ",\"detail\":" + cli::jsonString(m.detail) + ",\"where\":" + cli::jsonString(m.where.toString()) +
-         ",\"pvds\":" + jsonStrings(names) + ",\"strict\":" + (m.strict ? "true" : "false") +
-         ",\"won\":" + (m.won ? "true" : "false") + ",\"why\":" + cli::jsonString(m.why) + "}";
-    first = false;
+    cli::JsonObject mo(list.element());
+    mo.num("step", policy::stepNumber(m.step)).str("stepName", policy::stepName(m.step));
+    mo.str("detail", m.detail).str("where", m.where.toString()).strings("pvds", names);
+    mo.boolean("strict", m.strict).boolean("won", m.won).str("why", m.why);
+    mo.close();
   }
-  return s + "]}";
+  list.close();
+  o.raw("matches", matches);
+  o.close();
+  return s;
 }
 
 }  // namespace
@@ -405,8 +433,9 @@ int explain(int argc, char** argv) {
     asks.push_back({udp ? "send" : "connect", base});
   }
 
-  std::string out = "{\"target\":" + cli::jsonString(targetText) +
-                    ",\"policy_layers\":" + cli::layersJson(inForce) + ",\"decisions\":[";
+  std::string decisions;
+  json::StringSink decisionsSink(&decisions);
+  json::Array<json::StringSink> decisionList(decisionsSink);
   if (!json) {
     if (inForce.empty()) std::printf("policy     none (no system, user or command-line policy file)\n");
     for (const auto& l : inForce) std::printf("policy     %s\n", cli::layerText(l).c_str());
@@ -416,13 +445,22 @@ int explain(int argc, char** argv) {
     policy::Explanation e;
     policy::Decision d = p.decide(asks[i].query, ex.view(), &e);
     if (json) {
-      out += (i ? "," : "") + decisionJson(p, ex, asks[i], target, d, e);
+      decisionList.raw(decisionJson(p, ex, asks[i], target, d, e));
     } else {
       if (i) std::printf("\n");
       printText(p, ex, asks[i], target, d, e);
     }
   }
-  if (json) std::printf("%s]}\n", out.c_str());
+  if (json) {
+    decisionList.close();
+    std::string out;
+    json::StringSink sink(&out);
+    cli::JsonObject o(sink);
+    o.str("target", targetText).raw("policy_layers", cli::layersJson(inForce));
+    o.raw("decisions", decisions);
+    o.close();
+    std::printf("%s\n", out.c_str());
+  }
   return cli::kExitOk;
 }
 

@@ -59,34 +59,48 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
-std::string jsonRtt(const std::optional<double>& v) { return v ? fixed(*v, 3) : "null"; }
+// A number with three decimals, or null.
+void rttMember(cli::JsonObject& o, std::string_view key, const std::optional<double>& v) {
+  if (v)
+    o.raw(key, fixed(*v, 3));
+  else
+    o.null(key);
+}
 
 void printJson(const std::vector<probe::Result>& results, const probe::Options& o) {
-  std::string out = "{\"count\":" + std::to_string(o.count) +
-                    ",\"timeout_ms\":" + std::to_string(o.timeout.count()) + ",\"pvds\":[";
-  for (size_t k = 0; k < results.size(); ++k) {
-    const probe::Result& r = results[k];
-    out += (k ? "," : "") + std::string("{\"name\":") + cli::jsonString(r.name) +
-           ",\"interface\":" + (r.interface.empty() ? "null" : cli::jsonString(r.interface)) +
-           ",\"verdict\":" + cli::jsonString(probe::verdictName(r.verdict)) +
-           ",\"attempts\":" + std::to_string(r.attempts) +
-           ",\"successes\":" + std::to_string(r.successes) +
-           ",\"loss_percent\":" + fixed(r.lossPercent, 1) +
-           ",\"median_rtt_ms\":" + jsonRtt(r.medianRttMs) +
-           ",\"why\":" + (r.why.empty() ? "null" : cli::jsonString(r.why)) + ",\"checks\":[";
-    for (size_t c = 0; c < r.checks.size(); ++c) {
-      const probe::Check& ch = r.checks[c];
-      out += (c ? "," : "") + std::string("{\"kind\":") +
-             (ch.kind == probe::Check::Kind::Dns ? "\"dns\"" : "\"tcp\"") +
-             ",\"target\":" + cli::jsonString(ch.to.toString()) +
-             ",\"attempts\":" + std::to_string(ch.attempts) +
-             ",\"successes\":" + std::to_string(ch.successes) + ",\"median_rtt_ms\":" + jsonRtt(ch.medianRttMs) +
-             ",\"last_error\":" + (ch.lastError.empty() ? "null" : cli::jsonString(ch.lastError)) +
-             "}";
+  std::string pvds;
+  json::StringSink pvdsSink(&pvds);
+  json::Array<json::StringSink> pvdList(pvdsSink);
+  for (const probe::Result& r : results) {
+    std::string checks;
+    json::StringSink checksSink(&checks);
+    json::Array<json::StringSink> checkList(checksSink);
+    for (const probe::Check& ch : r.checks) {
+      cli::JsonObject c(checkList.element());
+      c.str("kind", ch.kind == probe::Check::Kind::Dns ? "dns" : "tcp");
+      c.str("target", ch.to.toString());
+      c.num("attempts", ch.attempts).num("successes", ch.successes);
+      rttMember(c, "median_rtt_ms", ch.medianRttMs);
+      cli::strOrNull(c, "last_error", ch.lastError);
+      c.close();
     }
-    out += "]}";
+    checkList.close();
+    cli::JsonObject p(pvdList.element());
+    p.str("name", r.name);
+    cli::strOrNull(p, "interface", r.interface).str("verdict", probe::verdictName(r.verdict));
+    p.num("attempts", r.attempts).num("successes", r.successes);
+    p.raw("loss_percent", fixed(r.lossPercent, 1));
+    rttMember(p, "median_rtt_ms", r.medianRttMs);
+    cli::strOrNull(p, "why", r.why).raw("checks", checks);
+    p.close();
   }
-  out += "]}\n";
+  pvdList.close();
+  std::string out;
+  json::StringSink sink(&out);
+  cli::JsonObject j(sink);
+  j.num("count", o.count).num("timeout_ms", o.timeout.count()).raw("pvds", pvds);
+  j.close();
+  out += '\n';
   std::fputs(out.c_str(), stdout);
 }
 

@@ -220,44 +220,43 @@ const Field<Row> kRowFields[] = {
 };
 
 // --- JSON -----------------------------------------------------------------------------
-void json(const Value& v, std::string& out);
-void jsonObj(const Obj& o, std::string& out) {
-  out += '{';
-  for (size_t k = 0; k < o.size(); ++k) {
-    out += (k ? "," : "") + cli::jsonString(o[k].first) + ":";
-    json(o[k].second, out);
-  }
-  out += '}';
-}
-void json(const Value& v, std::string& out) {
+std::string jsonObj(const Obj& o);
+void member(cli::JsonObject& j, const char* key, const Value& v) {
   switch (v.kind) {
     case Value::Kind::Null:
-      out += "null";
+      j.null(key);
       break;
     case Value::Kind::Str:
-      out += cli::jsonString(v.str);
+      j.str(key, v.str);
       break;
     case Value::Kind::Num:
     case Value::Kind::Lifetime:
-      out += std::to_string(v.num);
+      j.num(key, v.num);
       break;
     case Value::Kind::Bool:
-      out += v.flag ? "true" : "false";
+      j.boolean(key, v.flag);
       break;
     case Value::Kind::StrList:
-      out += '[';
-      for (size_t k = 0; k < v.list.size(); ++k) out += (k ? "," : "") + cli::jsonString(v.list[k]);
-      out += ']';
+      j.strings(key, v.list);
       break;
-    case Value::Kind::ObjList:
-      out += '[';
-      for (size_t k = 0; k < v.objs.size(); ++k) {
-        if (k) out += ',';
-        jsonObj(v.objs[k], out);
-      }
-      out += ']';
+    case Value::Kind::ObjList: {
+      std::string list;
+      json::StringSink sink(&list);
+      json::Array<json::StringSink> a(sink);
+      for (const auto& o : v.objs) a.raw(jsonObj(o));
+      a.close();
+      j.raw(key, list);
       break;
+    }
   }
+}
+std::string jsonObj(const Obj& o) {
+  std::string out;
+  json::StringSink sink(&out);
+  cli::JsonObject j(sink);
+  for (const auto& [key, value] : o) member(j, key, value);
+  j.close();
+  return out;
 }
 
 // --- text -----------------------------------------------------------------------------
@@ -320,24 +319,26 @@ void printText(const std::vector<cli::LayerInForce>& layers, const std::vector<R
 
 void printJson(const std::vector<cli::LayerInForce>& layers, const std::vector<Row>& rows,
                const Snapshot& s) {
-  std::string out = "{\"generation\":" + std::to_string(s.generation) +
-                    ",\"policy_layers\":" + cli::layersJson(layers) + ",\"error\":" +
-                    (s.error.empty() ? std::string("null") : cli::jsonString(s.error)) +
-                    ",\"warnings\":";
-  json(Value::strs(s.warnings), out);
+  std::string out;
+  json::StringSink sink(&out);
+  cli::JsonObject j(sink);
+  j.unum("generation", s.generation).raw("policy_layers", cli::layersJson(layers));
+  cli::strOrNull(j, "error", s.error).strings("warnings", s.warnings);
   for (bool pvds : {true, false}) {
-    out += pvds ? ",\"pvds\":[" : "],\"interfaces\":[";
-    bool firstRow = true;
+    std::string list;
+    json::StringSink listSink(&list);
+    json::Array<json::StringSink> a(listSink);
     for (const auto& row : rows) {
       if ((row.def != nullptr) != pvds) continue;
       Obj o;
       for (const auto& f : kRowFields) o.emplace_back(f.key, f.get(row, s));
-      if (!firstRow) out += ',';
-      firstRow = false;
-      jsonObj(o, out);
+      a.raw(jsonObj(o));
     }
+    a.close();
+    j.raw(pvds ? "pvds" : "interfaces", list);
   }
-  out += "]}\n";
+  j.close();
+  out += '\n';
   std::fputs(out.c_str(), stdout);
 }
 

@@ -32,9 +32,13 @@ std::string Diagnostic::format() const {
 }
 
 std::string Diagnostic::toJson() const {
-  return "{\"file\":" + jsonString(file) + ",\"line\":" + std::to_string(line) +
-         ",\"column\":" + std::to_string(column) + ",\"severity\":\"" + severityName(severity) +
-         "\",\"message\":" + jsonString(message) + "}";
+  std::string out;
+  json::StringSink sink(&out);
+  json::Object<json::StringSink> o(sink);
+  o.str("file", file).unum("line", line).unum("column", column);
+  o.str("severity", severityName(severity)).str("message", message);
+  o.close();
+  return out;
 }
 
 bool hasErrors(const std::vector<Diagnostic>& ds) {

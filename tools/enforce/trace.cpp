@@ -1,12 +1,11 @@
 #include "enforce/trace.h"
 
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <string>
 
-#include "cli.h"
+#include "mif/policy/json.h"
 
 namespace mif::enforce {
 
@@ -27,29 +26,21 @@ bool Trace::open(const std::string& spec) {
 
 void Trace::write(const TraceRecord& r) const {
   if (fd_ < 0) return;
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
   std::string dst;
   if (r.destination) {
     const auto& a = r.destination->address;
     dst = a.family == policy::Family::V6 ? "[" + a.toString() + "]" : a.toString();
     dst += ":" + std::to_string(r.destination->port);
   }
-  char head[96];
-  std::snprintf(head, sizeof head,
-                "{\"time\":%lld.%06ld,\"pid\":%d,\"call\":", static_cast<long long>(ts.tv_sec),
-                ts.tv_nsec / 1000, static_cast<int>(r.pid));
-  std::string line = head;
-  line += cli::jsonString(r.call);
-  line += ",\"destination\":" + cli::jsonString(dst);
-  line += ",\"pvd\":" + cli::jsonString(r.pvd);
-  line += ",\"interface\":" + cli::jsonString(r.interface);
-  line += ",\"source\":" + cli::jsonString(r.source);
-  line += ",\"step\":" + std::to_string(r.step);
-  line += ",\"rule\":" + cli::jsonString(r.rule);
-  line += ",\"action\":" + cli::jsonString(r.action);
-  line += ",\"errno\":" + std::to_string(r.error);
-  line += ",\"by\":\"enforce\"}\n";
+  std::string line;
+  json::StringSink sink(&line);
+  json::Object<json::StringSink> o(sink);
+  json::traceHeader(o, r.call, r.pid);
+  o.str("destination", dst).str("pvd", r.pvd).str("interface", r.interface).str("source", r.source);
+  o.num("step", r.step).str("rule", r.rule).str("action", r.action).num("errno", r.error);
+  o.str("by", "enforce");
+  o.close();
+  line += '\n';
   // One write per line so that lines of concurrent writers (the library in the same
   // program writes the same file) do not interleave.
   ssize_t n = ::write(fd_, line.data(), line.size());

@@ -1,5 +1,7 @@
 #pragma once
-// One JSON line per decision the supervisor takes (MIF_TRACE's format, "by":"enforce").
+// One JSON line per decision the supervisor takes (MIF_TRACE's format, "by":"enforce"),
+// written through the one JSON writer (mif/policy/json.h): the trace header ("time", "pid"
+// of the supervised process, "call"), then the decision's members.
 // Written only from the supervisor's notification thread.
 #include <sys/types.h>
 

@@ -130,8 +130,9 @@ int downAll(bool quiet) {
 int status(bool json) {
   auto names = stateNames();
   std::set<std::string> claimed;
-  if (json) std::printf("{\"topologies\":[");
-  bool first = true;
+  std::string topologies;
+  json::StringSink topologiesSink(&topologies);
+  json::Array<json::StringSink> topologyList(topologiesSink);
   for (const auto& name : names) {
     std::string state = std::string(kStateRoot) + "/" + name;
     auto nss = lines(sys::readFile(state + "/namespaces"));
@@ -150,24 +151,26 @@ int status(bool json) {
     for (const auto& l : lines(facts))
       if (l.rfind("file=", 0) == 0) file = l.substr(5);
     if (json) {
-      std::printf("%s{\"name\":%s,\"file\":%s,\"namespaces\":%zu,\"namespaces_present\":%zu,"
-                  "\"processes\":%zu,\"state\":%s}",
-                  first ? "" : ",", cli::jsonString(name).c_str(), cli::jsonString(file).c_str(),
-                  nss.size(), present, procs, cli::jsonString(state).c_str());
+      cli::JsonObject t(topologyList.element());
+      t.str("name", name).str("file", file).unum("namespaces", nss.size());
+      t.unum("namespaces_present", present).unum("processes", procs).str("state", state);
+      t.close();
     } else {
       std::printf("%-16s %zu/%zu namespaces, %zu processes  %s\n", name.c_str(), present,
                   nss.size(), procs, file.c_str());
     }
-    first = false;
   }
+  topologyList.close();
   std::vector<std::string> orphans;
   for (const auto& ns : sys::namespacesWithPrefix(std::string(kNsPrefix)))
     if (!claimed.count(ns)) orphans.push_back(ns);
   if (json) {
-    std::printf("],\"orphan_namespaces\":[");
-    for (size_t i = 0; i < orphans.size(); ++i)
-      std::printf("%s%s", i ? "," : "", cli::jsonString(orphans[i]).c_str());
-    std::printf("]}\n");
+    std::string out;
+    json::StringSink sink(&out);
+    cli::JsonObject o(sink);
+    o.raw("topologies", topologies).strings("orphan_namespaces", orphans);
+    o.close();
+    std::printf("%s\n", out.c_str());
   } else {
     if (names.empty() && orphans.empty()) std::printf("no lab is up\n");
     for (const auto& ns : orphans)

@@ -72,5 +72,36 @@ TEST(Json, AFixedBufferCutsAStringShortAndSaysSoInsteadOfOverflowing) {
   for (size_t i = 9; i < cut; i += 2) EXPECT_EQ(line.substr(i, 2), "\\\"") << i;
 }
 
+TEST(Json, ArraysOfStringsRawValuesAndObjectsWrittenInPlace) {
+  std::string out;
+  StringSink sink(&out);
+  Array<StringSink> a(sink);
+  a.str("we\"ird").raw("12").str("\xff");
+  {
+    Object<StringSink> o(a.element());
+    o.str("name", "x").null("why");
+    o.close();
+  }
+  a.close();
+  EXPECT_EQ(out, "[\"we\\\"ird\",12,\"\\udcff\",{\"name\":\"x\",\"why\":null}]");
+
+  std::string empty;
+  StringSink emptySink(&empty);
+  Array<StringSink>(emptySink).close();
+  EXPECT_EQ(empty, "[]");
+}
+
+TEST(Json, TraceHeaderForAnotherProcess) {
+  std::string out;
+  StringSink sink(&out);
+  Object<StringSink> o(sink);
+  traceHeader(o, "connect", 4242);
+  o.close();
+  // {"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ","pid":4242,"call":"connect"}
+  ASSERT_EQ(out.size(), 66u) << out;
+  EXPECT_EQ(out.substr(0, 9), "{\"time\":\"");
+  EXPECT_EQ(out.substr(35), "Z\",\"pid\":4242,\"call\":\"connect\"}");
+}
+
 }  // namespace
 }  // namespace mif::json

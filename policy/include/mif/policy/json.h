@@ -91,20 +91,51 @@ class Object {
   bool truncated_ = false;
 };
 
+// One JSON array, written element by element: strings, JSON already written by this
+// writer, or an object written in place:
+//   Array<StringSink> a(sink);
+//   { Object<StringSink> o(a.element()); o.str("name", n); o.close(); }
+//   a.close();
+// Over a fixed sink a string element is cut short as an Object's is ("..." at the end).
+template <typename Sink>
+class Array {
+ public:
+  explicit Array(Sink& sink) : sink_(sink) { sink_.put('['); }
+  Array& str(std::string_view value);
+  Array& raw(std::string_view json);
+  // Starts the next element ("," before every one but the first); the caller writes it
+  // into the sink returned.
+  Sink& element();
+  void close() { sink_.put(']'); }
+
+ private:
+  Sink& sink_;
+  bool first_ = true;
+};
+
 // The members every trace line starts with (docs/trace.md): "time" (UTC, microseconds:
 // "2026-01-01T12:00:00.123456Z"), "pid" and "call".
 template <typename Sink>
 void traceHeader(Object<Sink>& o, std::string_view call);
+// The same for a line about another process (the --enforce supervisor's lines name the
+// supervised program's pid).
+template <typename Sink>
+void traceHeader(Object<Sink>& o, std::string_view call, long long pid);
 // The current time in that form, into `out` (at least 32 bytes); its length.
 size_t isoTime(char* out, size_t size) noexcept;
 
 // ---- implementation ----
 
 template <typename Sink>
-void traceHeader(Object<Sink>& o, std::string_view call) {
+void traceHeader(Object<Sink>& o, std::string_view call, long long pid) {
   char when[40];
   const size_t n = isoTime(when, sizeof when);
-  o.str("time", std::string_view(when, n)).num("pid", currentPid()).str("call", call);
+  o.str("time", std::string_view(when, n)).num("pid", pid).str("call", call);
+}
+
+template <typename Sink>
+void traceHeader(Object<Sink>& o, std::string_view call) {
+  traceHeader(o, call, currentPid());
 }
 
 namespace detail {
@@ -255,6 +286,31 @@ void Object<Sink>::close() {
     sink_.append("\"truncated\":true", 16);
   }
   sink_.put('}');
+}
+
+template <typename Sink>
+Sink& Array<Sink>::element() {
+  if (!first_) sink_.put(',');
+  first_ = false;
+  return sink_;
+}
+
+template <typename Sink>
+Array<Sink>& Array<Sink>::str(std::string_view value) {
+  element();
+  sink_.put('"');
+  const size_t room = sink_.room();
+  const size_t limit = room > Object<Sink>::kReserve + 4 ? room - Object<Sink>::kReserve - 4 : 0;
+  if (!escapeInto(sink_, value, limit)) sink_.append("...", 3);
+  sink_.put('"');
+  return *this;
+}
+
+template <typename Sink>
+Array<Sink>& Array<Sink>::raw(std::string_view json) {
+  element();
+  sink_.append(json.data(), json.size());
+  return *this;
 }
 
 }  // namespace mif::json
