@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "datagram_cache.h"
 #include "guard.h"
 #include "hook.h"
 #include "real_libc.h"
@@ -74,6 +75,14 @@ int vet(int fd, const sockaddr* peer, socklen_t given) noexcept {
 
 using namespace mif::preload;
 
+namespace {
+// A new descriptor: whatever a socket of that number sent before is not this one's.
+int forgotten(int fd) noexcept {
+  if (fd >= 0 && !mif::preload::ReentryGuard::active()) mif::preload::dgram::forget(fd);
+  return fd;
+}
+}  // namespace
+
 extern "C" {
 
 MIF_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
@@ -83,7 +92,7 @@ MIF_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
     return -1;
   }
   const socklen_t given = roomGiven(addr, len, MIF_LIVE_FRAME());
-  return vet(realAccept(fd, addr, len), addr, given);
+  return forgotten(vet(realAccept(fd, addr, len), addr, given));
 }
 
 MIF_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
@@ -93,7 +102,7 @@ MIF_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
     return -1;
   }
   const socklen_t given = roomGiven(addr, len, MIF_LIVE_FRAME());
-  return vet(realAccept4(fd, addr, len, flags), addr, given);
+  return forgotten(vet(realAccept4(fd, addr, len, flags), addr, given));
 }
 
 }  // extern "C"

@@ -3,6 +3,7 @@
 // listeners.
 #include <sys/socket.h>
 
+#include "datagram_cache.h"
 #include "guard.h"
 #include "hook.h"
 #include "real_libc.h"
@@ -18,6 +19,9 @@ MIF_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
     errno = ENOSYS;
     return -1;
   }
+  // A socket bound by the program chooses its source itself: its datagrams are decided
+  // afresh.
+  if (!ReentryGuard::active()) dgram::forget(fd);
   Endpoint local;
   // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
   // it, with the socket untouched.

@@ -12,6 +12,7 @@
 
 #include "guard.h"
 #include "hook.h"
+#include "datagram_cache.h"
 #include "own_fds.h"
 #include "real_libc.h"
 
@@ -49,6 +50,8 @@ MIF_EXPORT int close(int fd) {
     ownfds::remove(fd);  // the library closing its own
   } else if (ownfds::isOwn(fd)) {
     return 0;
+  } else {
+    dgram::forget(fd);
   }
   return realClose(fd);
 }
@@ -59,6 +62,8 @@ MIF_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noe
     errno = ENOSYS;
     return -1;
   }
+  if (!ReentryGuard::active() && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last)
+    dgram::forgetRange(first, last);
   // CLOSE_RANGE_CLOEXEC only marks descriptors close-on-exec; ours are already.
   if (ReentryGuard::active() || first > last || (flags & CLOSE_RANGE_CLOEXEC) != 0 ||
       ownfds::lowestIn(first, last) < 0) {
@@ -71,6 +76,7 @@ MIF_EXPORT void closefrom(int lowfd) noexcept {
   auto realClosefrom = real::closefrom.get(reinterpret_cast<const void*>(&closefrom));
   if (realClosefrom == nullptr) return;
   const unsigned lo = lowfd < 0 ? 0u : static_cast<unsigned>(lowfd);
+  if (!ReentryGuard::active()) dgram::forgetRange(lo, UINT_MAX);
   const int own = ReentryGuard::active() ? -1 : ownfds::lowestIn(lo, UINT_MAX);
   auto realCloseRange = real::closeRange.get();
   if (own < 0 || realCloseRange == nullptr) {
@@ -93,7 +99,10 @@ MIF_EXPORT int dup2(int oldfd, int newfd) noexcept {
     errno = ENOSYS;
     return -1;
   }
-  if (!ReentryGuard::active()) ownfds::remove(newfd);
+  if (!ReentryGuard::active()) {
+    ownfds::remove(newfd);
+    dgram::forget(newfd);
+  }
   return realDup2(oldfd, newfd);
 }
 
@@ -103,7 +112,10 @@ MIF_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
     errno = ENOSYS;
     return -1;
   }
-  if (!ReentryGuard::active()) ownfds::remove(newfd);
+  if (!ReentryGuard::active()) {
+    ownfds::remove(newfd);
+    dgram::forget(newfd);
+  }
   return realDup3(oldfd, newfd, flags);
 }
 
@@ -120,6 +132,8 @@ MIF_EXPORT int socket(int domain, int type, int protocol) noexcept {
     ErrnoKeeper keep;
     ownfds::add(fd);
     keep.restore();
+  } else if (fd >= 0) {
+    dgram::forget(fd);  // a number the program closed behind our back, now a new socket
   }
   return fd;
 }

@@ -1,6 +1,7 @@
 // connect(2) and its glibc alias __connect: decide, pin the socket, then the real call.
 #include <sys/socket.h>
 
+#include "datagram_cache.h"
 #include "guard.h"
 #include "hook.h"
 #include "real_libc.h"
@@ -14,6 +15,7 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     errno = ENOSYS;
     return -1;
   }
+  if (!ReentryGuard::active()) dgram::forget(fd);  // a connected socket: decided at connect
   Endpoint dst;
   // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
   // it, with the socket untouched.

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "datagram_cache.h"
 #include "guard.h"
 #include "mif/view/socket_class.h"
 #include "real_libc.h"
@@ -327,6 +328,35 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     return o;
   }
   if (dst.scopeId != 0) return o;
+  // The same destination as this socket's last datagram, nothing changed since: the same
+  // decision, without asking the socket its binding and type or deciding again.
+  if (dgram::occupied(fd)) {
+    const view::SnapshotRef pinned = view_->current();
+    const int16_t dscp = needsDscp_ ? view::socketDscp(fd, dst.addr.family) : -1;
+    int32_t tagged = -1;
+    const char* tagName = "";
+#if MIF_HAVE_DNS
+    dns::Tag tag;
+    if (dns::lookupTag(dst.addr, &tag)) {
+      tagged = tag.pvd;
+      tagName = tag.name;
+    }
+#endif
+    dgram::Entry e;
+    if (dgram::lookup(fd, pinned->generation, dst.addr, dst.port, dscp, tagged, &e)) {
+      o.decided = e.decided;
+      o.decision = e.decision;
+      o.name = tagName;
+      o.error = e.error;
+      o.note = e.note;
+      o.pktinfo = e.pktinfo;
+      o.ifindex = e.ifindex;
+      o.hasSource = e.hasSource;
+      o.source = e.source;
+      std::memcpy(o.ifname, e.ifname, sizeof o.ifname);
+      return o;
+    }
+  }
   if (!facts->known) {
     facts->known = true;
     facts->ok = boundDevice(fd, facts->device);
@@ -347,11 +377,39 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
 
   const view::SnapshotRef pinned = view_->current();  // held to the end of the call
   const view::Snapshot* snap = pinned.get();
-  if (snap->ownerOf(dst.addr) != nullptr) return o;  // the host's own address
   Query q;
   q.kind = Query::Kind::Send;
   q.proto = policy::Proto::Udp;
   if (needsDscp_) q.dscp = view::socketDscp(fd, dst.addr.family);
+  // An unbound datagram socket: what is decided below is remembered for its next datagram
+  // to the same destination (datagram_cache.h).
+  auto remember = [&](const Outcome& out) {
+    if (dev[0] != '\0') return;
+    dgram::Entry e;
+    e.generation = snap->generation;
+    e.addr = dst.addr;
+    e.port = dst.port;
+    e.dscp = needsDscp_ ? q.dscp : -1;
+    e.taggedPvd = q.taggedPvd;
+    e.decided = out.decided;
+    e.decision = out.decision;
+    e.pktinfo = out.pktinfo;
+    e.hasSource = out.hasSource;
+    e.error = out.error;
+    e.ifindex = out.ifindex;
+    e.source = out.source;
+    std::memcpy(e.ifname, out.ifname, sizeof e.ifname);
+    e.note = out.note;
+    dgram::store(fd, e);
+  };
+  if (snap->ownerOf(dst.addr) != nullptr) {  // the host's own address
+#if MIF_HAVE_DNS
+    dns::Tag tag;
+    if (dns::lookupTag(dst.addr, &tag)) q.taggedPvd = tag.pvd;
+#endif
+    remember(o);
+    return o;
+  }
   o.decision = decideFor(q, snap, &dst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
@@ -360,9 +418,15 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     if (o.error != 0 && !isDatagram(fd, facts)) o = begin(call, dst);  // not ours to refuse
     return o;
   }
-  if (settledWithoutPvd(&o)) return o;
+  if (settledWithoutPvd(&o)) {
+    remember(o);
+    return o;
+  }
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
-  if (bp == nullptr || bp->ifindex == 0) return o;
+  if (bp == nullptr || bp->ifindex == 0) {
+    remember(o);
+    return o;
+  }
   o.setIfname(bp->ifname);
   o.pktinfo = true;
   o.ifindex = bp->ifindex;
@@ -371,6 +435,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     o.hasSource = true;
     o.source = v4 ? bp->source4 : bp->source6;
   }
+  remember(o);
   return o;
 }
 

@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -124,10 +125,36 @@ int udpMode(const char* addr, int port, long n) {
   const sockaddr_in to = server(addr, port);
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   char payload[64] = "mif bench_socket datagram";
+  // MIF_BENCH_PKTINFO_IF / _SRC: the floor of per-datagram pinning, done by hand: each
+  // datagram a sendmsg with an IP_PKTINFO control message naming the interface and source,
+  // as the library builds it.
+  const char* pinIf = std::getenv("MIF_BENCH_PKTINFO_IF");
+  const char* pinSrc = std::getenv("MIF_BENCH_PKTINFO_SRC");
+  in_pktinfo pin{};
+  if (pinIf != nullptr) pin.ipi_ifindex = static_cast<int>(if_nametoindex(pinIf));
+  if (pinSrc != nullptr) inet_pton(AF_INET, pinSrc, &pin.ipi_spec_dst);
   auto send = [&] {
-    if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
-        static_cast<ssize_t>(sizeof payload))
-      return true;
+    ssize_t sent;
+    if (pinIf != nullptr) {
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+      iovec iov{payload, sizeof payload};
+      msghdr m{};
+      m.msg_name = const_cast<sockaddr_in*>(&to);
+      m.msg_namelen = sizeof to;
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = control;
+      m.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&m);
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+      std::memcpy(CMSG_DATA(c), &pin, sizeof pin);
+      sent = sendmsg(fd, &m, 0);
+    } else {
+      sent = sendto(fd, payload, sizeof payload, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    }
+    if (sent == static_cast<ssize_t>(sizeof payload)) return true;
     if (errno == ENOBUFS || errno == EAGAIN) return true;
     std::perror("bench_socket --udp: sendto");
     return false;
@@ -340,6 +367,29 @@ int main(int argc, char** argv) {
     teardown();
     return 1;
   };
+
+  // Unconnected UDP under a strict pin (issue 26): bare, the per-datagram pinning floor by
+  // hand (IP_PKTINFO on every sendmsg), and mif, in the same rounds.
+  if (wanted("udp")) {
+    const std::string udpArgs = std::string(" --udp ") + kServerAddr + " " + std::to_string(kUdpPort) + " " + std::to_string(iterations);
+    std::vector<Way> ways = {
+        {"bare", inClient + me + udpArgs, {}, {}},
+        {"floor", inClient + "env MIF_BENCH_PKTINFO_IF=mpbc MIF_BENCH_PKTINFO_SRC=192.0.2.2 " + me + udpArgs, {}, {}},
+        {"mif", inClient + mif + " run --pvd mpbc --strict -- " + me + udpArgs, {}, {}},
+    };
+    if (!measure(ways)) return fail();
+    std::printf("unconnected UDP sendto, %ld datagrams, median of %d rounds:\n", iterations, rounds);
+    for (const auto& w : ways) {
+      const double m = median(w.seconds);
+      std::printf("  %-5s %8.1f ms  %6.3f us/datagram\n", w.name, m * 1e3,
+                  m * 1e6 / static_cast<double>(iterations));
+    }
+    const double bare = median(ways[0].seconds), floorT = median(ways[1].seconds),
+                 mifT = median(ways[2].seconds);
+    std::printf("  ratio mif/bare = %.3f (target <= 1.10)\n", mifT / bare);
+    std::printf("  ratio mif/floor = %.3f\n", mifT / floorT);
+    std::printf("  ratio floor/bare = %.3f\n", floorT / bare);
+  }
 
   // The trace's cost (issue 24): the same mif-pinned connect loop with and without
   // --trace to a file, one JSON line per connect, in the same rounds.

@@ -1,0 +1,75 @@
+#include "datagram_cache.h"
+
+#include <atomic>
+#include <cstring>
+#include <type_traits>
+
+namespace mif::preload::dgram {
+namespace {
+
+static_assert(std::is_trivially_copyable_v<Entry>);
+constexpr size_t kWords = (sizeof(Entry) + 7) / 8;
+
+struct Slot {
+  std::atomic<uint32_t> seq{0};  // odd while written
+  std::atomic<uint64_t> words[kWords];
+};
+// Zero-filled static storage: only the pages of descriptors that send are touched.
+Slot slots[kSlots];
+
+}  // namespace
+
+bool lookup(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
+            int16_t dscp, int32_t taggedPvd, Entry* out) noexcept {
+  if (fd < 0 || fd >= kSlots) return false;
+  Slot& s = slots[fd];
+  const uint32_t before = s.seq.load(std::memory_order_acquire);
+  if (before & 1) return false;
+  uint64_t copy[kWords];
+  for (size_t i = 0; i < kWords; ++i) copy[i] = s.words[i].load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != before) return false;
+  std::memcpy(static_cast<void*>(out), copy, sizeof(Entry));
+  return out->generation != 0 && out->generation == generation && out->port == port &&
+         out->dscp == dscp && out->taggedPvd == taggedPvd && out->addr.family == addr.family &&
+         out->addr.bytes == addr.bytes;
+}
+
+namespace {
+
+void write(int fd, const Entry* e) noexcept {
+  if (fd < 0 || fd >= kSlots) return;
+  Slot& s = slots[fd];
+  uint32_t seq = s.seq.load(std::memory_order_relaxed);
+  if ((seq & 1) || !s.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire))
+    return;  // another writer: it wins, this one skips (a miss later, never a wrong hit)
+  std::atomic_thread_fence(std::memory_order_release);
+  uint64_t copy[kWords] = {};
+  if (e != nullptr) std::memcpy(copy, static_cast<const void*>(e), sizeof(Entry));
+  for (size_t i = 0; i < kWords; ++i) s.words[i].store(copy[i], std::memory_order_relaxed);
+  s.seq.store(seq + 2, std::memory_order_release);
+}
+
+}  // namespace
+
+void store(int fd, const Entry& e) noexcept { write(fd, &e); }
+
+bool occupied(int fd) noexcept {
+  return fd >= 0 && fd < kSlots && slots[fd].words[0].load(std::memory_order_relaxed) != 0;
+}
+
+void forget(int fd) noexcept {
+  if (fd < 0 || fd >= kSlots) return;
+  // Cheap when there is nothing to forget: most descriptors never sent a datagram.
+  if (slots[fd].words[0].load(std::memory_order_relaxed) == 0 &&
+      !(slots[fd].seq.load(std::memory_order_relaxed) & 1))
+    return;
+  write(fd, nullptr);
+}
+
+void forgetRange(unsigned lo, unsigned hi) noexcept {
+  for (unsigned fd = lo; fd <= hi && fd < static_cast<unsigned>(kSlots); ++fd)
+    forget(static_cast<int>(fd));
+}
+
+}  // namespace mif::preload::dgram
