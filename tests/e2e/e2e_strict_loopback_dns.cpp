@@ -72,11 +72,20 @@ class Server {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    // Its own complaints (an address it cannot bind, a bad option) go beside its log.
+    posix_spawn_file_actions_addopen(&fa, 2, (log + ".stderr").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (posix_spawnp(&pid_, "ip", &fa, nullptr, args.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&fa);
-    // dnsmasq logs "started" once its sockets are bound.
-    for (int i = 0; i < 60 && pid_ > 0 && !started(); ++i) std::this_thread::sleep_for(50ms);
+    // dnsmasq logs "started" once its sockets are bound; a loaded host (the whole suite
+    // beside a build) can take seconds to get there.
+    for (int i = 0; i < 200 && pid_ > 0 && !started(); ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;  // it exited: its stderr says why
+        break;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
   }
   ~Server() {
     if (pid_ <= 0) return;
@@ -137,7 +146,8 @@ class StrictLoopbackDns : public ::testing::Test {
                                  "--server=" + wifiDns, "--log-queries",
                                  "--log-facility=" + dir_.path() + "/stub.log"},
         dir_.path() + "/stub.log");
-    ASSERT_TRUE(stub_->started()) << readFile(dir_.path() + "/stub.log");
+    ASSERT_TRUE(stub_->started()) << readFile(dir_.path() + "/stub.log")
+                                  << readFile(dir_.path() + "/stub.log.stderr");
     lab_->clearLogs();
   }
 
