@@ -58,7 +58,7 @@ dns::Resolver* resolverFor(Runtime* rt) {
 
 Plan planWith(policy::Query& q) noexcept {
   Plan p;
-  p.startUs = monotonicUs();
+  p.startUs = tracingUs();
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return p;
   p.rt = rt;
@@ -168,6 +168,11 @@ const char* herrName(int herr) noexcept {
     case NETDB_INTERNAL: return "NETDB_INTERNAL";
     default: return "H_ERRNO_OTHER";
   }
+}
+
+int64_t tracingUs() noexcept {
+  const Runtime* rt = Runtime::peek();
+  return rt != nullptr && rt->traceSink().enabled() ? monotonicUs() : 0;
 }
 
 int64_t monotonicUs() noexcept {
@@ -370,7 +375,7 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
     return h;
   }();
   const addrinfo* h = hints != nullptr ? hints : &kDefaultHints;
-  const int64_t start = monotonicUs();
+  const int64_t start = tracingUs();
   const char* why = (h->ai_flags & AI_NUMERICHOST) ? "AI_NUMERICHOST: glibc"
                     : (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET &&
                        h->ai_family != AF_INET6)

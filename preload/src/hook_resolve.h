@@ -51,6 +51,9 @@ const char* whyLibc(const char* name) noexcept;  // the `why` for a name leaveTo
 const char* eaiName(int rc) noexcept;             // "EAI_AGAIN", ..., "OK" for 0
 const char* herrName(int herr) noexcept;          // "TRY_AGAIN", ..., "OK" for 0
 int64_t monotonicUs() noexcept;
+// monotonicUs() when the trace is on (the start of a call it will time), else 0: no clock
+// read on the hot path of a program that is not traced.
+int64_t tracingUs() noexcept;
 
 // errno and h_errno after a lookup mif answered itself: what glibc 2.36 with
 // "hosts: files dns" leaves after the same call answered through DNS (measured by
@@ -76,7 +79,7 @@ struct CallTrace {
   const char* note = nullptr;  // what happened, or why glibc got the call; null: no line
   bool decided = false;        // `plan` holds the decision
   Plan plan;
-  int64_t start = monotonicUs();
+  int64_t start = tracingUs();
   void setAddress(const policy::IpAddress& a) noexcept;
   void finish(std::string_view status) noexcept;
 };
