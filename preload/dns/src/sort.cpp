@@ -80,6 +80,8 @@ int matchPrefix(const SockAddr& s, const PrefixEntry* list, int defaultVal) {
       ++val;
       bits -= 8;
     }
+    // bits == 0: every byte matched (a /128 reads nothing past the 16 bytes).
+    if (bits == 0) return list[idx].val;
     if (bits < 8 && (*mask & (0xff00 >> bits)) == (*val & (0xff00 >> bits))) return list[idx].val;
   }
 }
