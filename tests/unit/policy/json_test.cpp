@@ -72,6 +72,26 @@ TEST(Json, AFixedBufferCutsAStringShortAndSaysSoInsteadOfOverflowing) {
   for (size_t i = 9; i < cut; i += 2) EXPECT_EQ(line.substr(i, 2), "\\\"") << i;
 }
 
+// Found by fuzz_json: after a cut string, enough members (here 16 PvD names, as many as a
+// trace line lists) used to spend the reserve and overflow the buffer, cutting the line
+// into invalid JSON. What no longer fits is now left out, whole.
+TEST(Json, AFixedBufferLeavesOutTheMembersThatNoLongerFitAfterACutString) {
+  char buf[2047];
+  FixedSink sink(buf, sizeof buf);
+  Object<FixedSink> o(sink);
+  o.str("name", std::string(3000, 'a'));
+  std::vector<std::string> pvds;
+  for (int i = 0; i < 16; ++i) pvds.push_back("pvd" + std::to_string(i));
+  o.str("note", "x").strings("pvds", pvds).boolean("strict", false).str("step_name", "rule");
+  o.num("us", 123456789).null("none");
+  o.close();
+  const std::string line(sink.data(), sink.size());
+  ASSERT_LT(line.size(), sizeof buf);
+  EXPECT_EQ(line.substr(line.size() - 18), ",\"truncated\":true}") << line;
+  EXPECT_NE(line.find("\"pvds\":[\"...\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"],"), std::string::npos) << line;  // the array is closed
+}
+
 TEST(Json, ArraysOfStringsRawValuesAndObjectsWrittenInPlace) {
   std::string out;
   StringSink sink(&out);

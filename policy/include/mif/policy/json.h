@@ -33,6 +33,10 @@ class FixedSink {
   }
   size_t room() const noexcept { return cap_ - len_; }
   size_t size() const noexcept { return len_; }
+  // Takes back what was written after the first `len` bytes.
+  void rewind(size_t len) noexcept {
+    if (len < len_) len_ = len;
+  }
   const char* data() const noexcept { return buf_; }
 
  private:
@@ -47,6 +51,8 @@ class StringSink {
   void put(char c) { out_->push_back(c); }
   void append(const char* s, size_t n) { out_->append(s, n); }
   size_t room() const noexcept { return SIZE_MAX; }
+  size_t size() const noexcept { return out_->size(); }
+  void rewind(size_t len) { out_->resize(len); }
 
  private:
   std::string* out_;
@@ -64,11 +70,15 @@ long long currentPid() noexcept;
 
 // One JSON object, written member by member. For a fixed sink, each string is cut short
 // (keeping kReserve bytes for the members after it and the closing brace) rather than
-// overflow, and close() adds "truncated":true.
+// overflow, and close() adds "truncated":true. A member (or an element of strings()) that
+// would still leave less than kClose bytes, room for ',"truncated":true}', is taken back
+// whole, and so is every member after it: however many members follow a cut string, the
+// object stays valid JSON within the buffer.
 template <typename Sink>
 class Object {
  public:
   static constexpr size_t kReserve = 160;
+  static constexpr size_t kClose = 18;
   explicit Object(Sink& sink) : sink_(sink) { sink_.put('{'); }
   Object& str(std::string_view key, std::string_view value);
   Object& num(std::string_view key, long long value);
@@ -86,9 +96,15 @@ class Object {
  private:
   void key(std::string_view k);
   void quoted(std::string_view v);
+  // Around each member: false once a member was taken back (the rest are left out).
+  bool begin();
+  void end();
   Sink& sink_;
   bool first_ = true;
   bool truncated_ = false;
+  bool full_ = false;
+  size_t mark_ = 0;
+  bool markFirst_ = true;
 };
 
 // One JSON array, written element by element: strings, JSON already written by this
@@ -205,14 +221,33 @@ void Object<Sink>::quoted(std::string_view v) {
 }
 
 template <typename Sink>
+bool Object<Sink>::begin() {
+  if (full_) return false;
+  mark_ = sink_.size();
+  markFirst_ = first_;
+  return true;
+}
+
+template <typename Sink>
+void Object<Sink>::end() {
+  if (sink_.room() >= kClose) return;
+  sink_.rewind(mark_);
+  first_ = markFirst_;
+  truncated_ = full_ = true;
+}
+
+template <typename Sink>
 Object<Sink>& Object<Sink>::str(std::string_view k, std::string_view value) {
+  if (!begin()) return *this;
   key(k);
   quoted(value);
+  end();
   return *this;
 }
 
 template <typename Sink>
 Object<Sink>& Object<Sink>::num(std::string_view k, long long value) {
+  if (!begin()) return *this;
   key(k);
   char buf[24];
   size_t n = 0;
@@ -224,11 +259,13 @@ Object<Sink>& Object<Sink>::num(std::string_view k, long long value) {
   } while (v != 0);
   if (value < 0) sink_.put('-');
   while (n > 0) sink_.put(buf[--n]);
+  end();
   return *this;
 }
 
 template <typename Sink>
 Object<Sink>& Object<Sink>::unum(std::string_view k, unsigned long long value) {
+  if (!begin()) return *this;
   key(k);
   char buf[24];
   size_t n = 0;
@@ -237,45 +274,60 @@ Object<Sink>& Object<Sink>::unum(std::string_view k, unsigned long long value) {
     value /= 10;
   } while (value != 0);
   while (n > 0) sink_.put(buf[--n]);
+  end();
   return *this;
 }
 
 template <typename Sink>
 Object<Sink>& Object<Sink>::boolean(std::string_view k, bool value) {
+  if (!begin()) return *this;
   key(k);
   if (value)
     sink_.append("true", 4);
   else
     sink_.append("false", 5);
+  end();
   return *this;
 }
 
 template <typename Sink>
 Object<Sink>& Object<Sink>::null(std::string_view k) {
+  if (!begin()) return *this;
   key(k);
   sink_.append("null", 4);
+  end();
   return *this;
 }
 
 template <typename Sink>
 template <typename Range>
 Object<Sink>& Object<Sink>::strings(std::string_view k, const Range& values) {
+  if (!begin()) return *this;
   key(k);
   sink_.put('[');
   bool first = true;
   for (const auto& v : values) {
+    const size_t before = sink_.size();
     if (!first) sink_.put(',');
-    first = false;
     quoted(std::string_view(v));
+    if (sink_.room() < kClose + 1) {  // this element and the rest are left out
+      sink_.rewind(before);
+      truncated_ = true;
+      break;
+    }
+    first = false;
   }
   sink_.put(']');
+  end();
   return *this;
 }
 
 template <typename Sink>
 Object<Sink>& Object<Sink>::raw(std::string_view k, std::string_view json) {
+  if (!begin()) return *this;
   key(k);
   sink_.append(json.data(), json.size());
+  end();
   return *this;
 }
 
