@@ -49,6 +49,11 @@ while read -r f; do
     ./ | ./etc/ | ./etc/mif/ | ./etc/mif/policy.toml) ;;
     ./usr/ | ./usr/bin/ | ./usr/bin/mif) ;;
     ./usr/lib/ | ./usr/lib/mif/* | ./usr/lib/*-linux-gnu*/ | ./usr/lib/*-linux-gnu*/mif/*) ;;
+    # The C API (docs/api.md): library, header, pkg-config and CMake package.
+    ./usr/include/ | ./usr/include/mif/ | ./usr/include/mif/mif.h) ;;
+    ./usr/lib/*libmif-api.so* | ./usr/lib/pkgconfig/ | ./usr/lib/*/pkgconfig/) ;;
+    ./usr/lib/pkgconfig/mif.pc | ./usr/lib/*/pkgconfig/mif.pc) ;;
+    ./usr/lib/cmake/ | ./usr/lib/*/cmake/ | ./usr/lib/cmake/mif/* | ./usr/lib/*/cmake/mif/*) ;;
     ./usr/share/ | ./usr/share/mif/* | ./usr/share/doc/ | ./usr/share/doc/mif/*) ;;
     ./usr/share/man/* | ./usr/share/bash-completion/* | ./usr/share/zsh/*) ;;
     *) fail "file outside mif's FHS places: $f" ;;
@@ -57,6 +62,8 @@ done <"$tmp/files"
 grep -qx './usr/bin/mif' "$tmp/files" || fail "no /usr/bin/mif"
 grep -q '/mif/libmif.so$' "$tmp/files" || fail "no libmif.so"
 grep -q '/mif/libmif-engine.so$' "$tmp/files" || fail "no libmif-engine.so"
+grep -q '/libmif-api.so.0$' "$tmp/files" || fail "no libmif-api.so.0"
+grep -qx './usr/include/mif/mif.h' "$tmp/files" || fail "no mif/mif.h"
 grep -qx './usr/share/man/man1/mif.1.gz' "$tmp/files" || fail "no mif(1)"
 grep -qx './usr/share/man/man5/mif-policy.5.gz' "$tmp/files" || fail "no mif-policy(5)"
 grep -qx './usr/share/bash-completion/completions/mif' "$tmp/files" || fail "no bash completion"
