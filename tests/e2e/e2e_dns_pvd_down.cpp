@@ -64,9 +64,11 @@ TEST(PvdDown, CachedAnswersOfAPvdThatWentDownAreDropped) {
   // trace shows the last resolution went to Wi-Fi, not to the VPN's leftovers.
   std::ifstream t(trace.path());
   std::string traced((std::istreambuf_iterator<char>(t)), std::istreambuf_iterator<char>());
-  size_t last = traced.rfind("\"call\":\"getaddrinfo\"");
+  // The last PvD asked (an "attempt" line, docs/trace.md), and the call's own line after it.
+  size_t last = traced.rfind("\"call\":\"getaddrinfo\",\"attempt\":true");
   ASSERT_NE(last, std::string::npos) << traced;
   EXPECT_NE(traced.find("\"pvd\":\"wifi\"", last), std::string::npos) << traced;
+  EXPECT_NE(traced.find("\"pvds\":[\"wifi\"]", last), std::string::npos) << traced;
 }
 
 TEST(PvdDown, StrictPinFailsInsteadOfServingTheStaleAnswer) {
