@@ -66,8 +66,11 @@ bool setUp(const char* self) {
     return false;
   pid_t pid = fork();
   if (pid == 0) {
+    // "--pid-file=" (empty): no pid file. Never name /dev/null here: dnsmasq replaces an
+    // existing pid file (unlink, then a new file it chowns to its user), and the mount
+    // namespace shares /dev with the host, so the host's /dev/null became a regular file.
     execlp("dnsmasq", "dnsmasq", "--keep-in-foreground",
-           ("--conf-file=" + d + "/dnsmasq.conf").c_str(), "--pid-file=/dev/null", nullptr);
+           ("--conf-file=" + d + "/dnsmasq.conf").c_str(), "--pid-file=", nullptr);
     _exit(127);
   }
   std::ofstream(d + "/dnsmasq.pid") << pid;
