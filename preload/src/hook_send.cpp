@@ -6,6 +6,9 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 #include "cmsg.h"
 #include "guard.h"
@@ -15,6 +18,17 @@
 
 namespace mif::preload {
 namespace {
+
+// Where vec[i].msg_hdr and vec[i].msg_len are, computed without touching vec[i]: the
+// program's array may be misaligned or not mapped at all (the kernel reads it byte-wise
+// and says EFAULT), and forming a member access through such a pointer is undefined
+// behaviour (UBSan: "member access within misaligned address").
+uintptr_t mmsgField(const mmsghdr* vec, size_t i, size_t offset) {
+  return reinterpret_cast<uintptr_t>(vec) + i * sizeof(mmsghdr) + offset;
+}
+const void* mmsgHdrAt(const mmsghdr* vec, size_t i) {
+  return reinterpret_cast<const void*>(mmsgField(vec, i, offsetof(mmsghdr, msg_hdr)));
+}
 
 // The message as the kernel will get it: the program's, or a copy on our stack that adds
 // the control message. Never writes into the program's msghdr or control buffer.
@@ -180,7 +194,7 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
   Endpoint probe;
   for (unsigned i = 0; i < vlen && !any; ++i) {
     msghdr h;
-    if (!copyFromCaller(&h, &vec[i].msg_hdr, sizeof h, liveFrame)) break;  // the kernel stops there
+    if (!copyFromCaller(&h, mmsgHdrAt(vec, i), sizeof h, liveFrame)) break;  // the kernel stops there
     any = fromCallerSockaddr(static_cast<const sockaddr*>(h.msg_name),
                              msgNameLength(h.msg_name, h.msg_namelen), &probe, liveFrame);
   }
@@ -206,7 +220,7 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
     for (; ready < n; ++ready) {
       const msghdr* toSend = nullptr;
       msghdr h;
-      if (!copyFromCaller(&h, &vec[sent + ready].msg_hdr, sizeof h, liveFrame)) {
+      if (!copyFromCaller(&h, mmsgHdrAt(vec, sent + ready), sizeof h, liveFrame)) {
         unreadable = true;
         break;
       }
@@ -228,7 +242,8 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
         return -1;
       }
       for (int i = 0; i < rc; ++i) {
-        vec[sent + i].msg_len = chunk[i].msg_len;
+        std::memcpy(reinterpret_cast<void*>(mmsgField(vec, sent + i, offsetof(mmsghdr, msg_len))),
+                    &chunk[i].msg_len, sizeof chunk[i].msg_len);
         if (outcomes[i].decided) rt->finish(outcomes[i], 0);
       }
       sent += static_cast<unsigned>(rc);
