@@ -6,6 +6,7 @@
 // through the environment (DESIGN.md "Environment contract") and execs PROGRAM: no mif
 // process stays behind, and PROGRAM's exit status is the status. Like env(1): 125 when mif
 // itself fails, 126 when PROGRAM cannot be executed, 127 when it is not found.
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -242,6 +243,29 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
+#if defined(MIF_SANITIZERS) && defined(__SANITIZE_ADDRESS__)
+extern "C" void __asan_init();
+#endif
+
+// A build with -DMIF_SANITIZE=ON has an ASan-instrumented libmif.so, which needs the ASan
+// runtime to be the first library of the program (ASan aborts otherwise): put the runtime
+// this mif binary was linked with in front of LD_PRELOAD. LeakSanitizer is turned off for
+// the program (unless ASAN_OPTIONS says otherwise): the programs run under mif are not
+// ours, and their leaks at exit are not mif's. Release builds do nothing here.
+void preloadSanitizerRuntime() {
+#if defined(MIF_SANITIZERS) && defined(__SANITIZE_ADDRESS__)
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&__asan_init), &info) == 0 || info.dli_fname == nullptr) return;
+  std::string preload = std::string(info.dli_fname) + ":" + std::getenv("LD_PRELOAD");
+  setenv("LD_PRELOAD", preload.c_str(), 1);
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  std::string options = asan != nullptr ? asan : "";
+  if (options.find("detect_leaks") == std::string::npos)
+    options += std::string(options.empty() ? "" : ":") + "detect_leaks=0";
+  setenv("ASAN_OPTIONS", options.c_str(), 1);
+#endif
+}
+
 // LD_PRELOAD with `lib` first and the program's own preloads after it (never replaced);
 // an earlier copy of the same library is dropped so it is not loaded twice.
 std::string prependPreload(const std::string& lib) {
@@ -409,6 +433,7 @@ int run(int argc, char** argv) {
   }
 
   setenv("LD_PRELOAD", prependPreload(*lib).c_str(), 1);
+  preloadSanitizerRuntime();
   setOrUnset("MIF_POLICY", o.policyFile ? absolutePath(*o.policyFile) : "");
   setOrUnset("MIF_PVD", join(o.pvds));
   setOrUnset("MIF_DNS", join(o.dns));

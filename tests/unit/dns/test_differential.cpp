@@ -75,7 +75,7 @@ TEST(Differential, GetaddrinfoMatchesGlibcFieldByField) {
   int glibcQueries = dm.queries("www.example.test");
   std::string viaMif = mifdns::runCapture(
       argv, dead,
-      {"MALLOC_CHECK_=3", std::string("LD_PRELOAD=") + MIFDNS_PRELOAD, "MIF_POLICY=" + pol}, &st2);
+      {"MALLOC_CHECK_=3", std::string("LD_PRELOAD=" MIF_TEST_PRELOAD_PREFIX) + MIFDNS_PRELOAD, "MIF_POLICY=" + pol}, &st2);
   EXPECT_EQ(st1, 0);
   EXPECT_EQ(st2, 0);
   ASSERT_GT(viaGlibc.size(), 1000u);

@@ -66,7 +66,7 @@ std::string inNamespace(const std::string& env, const std::string& script) {
          "ip addr add 192.0.2.1/24 dev mifpre-t0 && "
          "ip addr add 2001:db8::1/64 dev mifpre-t0 nodad && "
          "ip link set mifpre-t0 up && ip link set mifpre-t1 up && "
-         "env LD_PRELOAD=" MIF_PRELOAD_LIBRARY " " + env + " python3 " + script + "' 2>&1";
+         "env LD_PRELOAD=" MIF_TEST_PRELOAD_PREFIX MIF_PRELOAD_LIBRARY " " + env + " python3 " + script + "' 2>&1";
 }
 
 class LoopbackDns : public ::testing::Test {

@@ -44,7 +44,7 @@ std::string inNamespace(const std::string& commands) {
 }
 
 const std::string kTester = std::string(MIF_PRELOAD_TESTER) + " 192.0.2.1 192.0.2.99";
-const std::string kPreload = std::string("LD_PRELOAD=") + MIF_PRELOAD_LIBRARY;
+const std::string kPreload = std::string("LD_PRELOAD=" MIF_TEST_PRELOAD_PREFIX) + MIF_PRELOAD_LIBRARY;
 
 void requireRoot() {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a private network namespace";

@@ -133,6 +133,11 @@ bool deepCall(int depth, const char* outer) {
 }
 
 TEST_F(CallerMemory, MainStackAboveTheFrameAndTheBrkHeapNeedNoProbe) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's malloc does not use the brk heap, and its stack frames may live elsewhere: the
+  // shortcut this test counts cannot apply (the probe still answers correctly).
+  GTEST_SKIP() << "not under AddressSanitizer";
+#endif
   char* small = static_cast<char*>(std::malloc(32));  // the main arena: the brk heap
   ASSERT_NE(small, nullptr);
   EXPECT_TRUE(callerReadable(small, 32, MIF_LIVE_FRAME()));  // reads start_brk once

@@ -1,0 +1,97 @@
+// libFuzzer: the live view's parsers of what the network hands it about DNS.
+// - First byte even: the rest is the payload of an RTM_NEWNDUSEROPT netlink message (an
+//   nduseroptmsg and the router advertisement's options, RDNSS 25 and DNSSL 31 among
+//   them), recorded by RaStore::record as LiveView does while draining its socket, then
+//   looked up for the interface it names, and at a time past every lifetime. The message
+//   family and ICMP type are forced to an RA's (else nothing is parsed); its option
+//   length is the fuzzer's when the byte says so, else the rest of the message.
+// - First byte odd: the rest is a resolv.conf (read through a memfd by the resolv.conf
+//   source) and, line by line, server texts for parseServer.
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/icmp6.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns_sources.h"
+#include "ra_source.h"
+
+using namespace mif::view;
+using namespace mif::view::detail;
+
+namespace {
+
+void checkFacts(const DnsFacts& f) {
+  for (const auto& d : f.domains) {
+    if (d.empty()) __builtin_trap();
+    for (char c : d)
+      if (c >= 'A' && c <= 'Z') __builtin_trap();  // lower case, as documented
+  }
+}
+
+void routerAdvertisement(const uint8_t* data, size_t size, bool ownLength) {
+  static RaStore store;  // kept across inputs: withdrawals and the entry cap get exercised
+  std::vector<uint8_t> buf(NLMSG_SPACE(sizeof(nduseroptmsg) + size), 0);
+  auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
+  h->nlmsg_type = RTM_NEWNDUSEROPT;
+  h->nlmsg_len = uint32_t(NLMSG_LENGTH(sizeof(nduseroptmsg) + size));
+  auto* m = static_cast<nduseroptmsg*>(NLMSG_DATA(h));
+  const size_t head = std::min(size, sizeof *m);
+  std::memcpy(m, data, head);
+  std::memcpy(m + 1, data + head, size - head);
+  m->nduseropt_family = AF_INET6;
+  m->nduseropt_icmp_type = ND_ROUTER_ADVERT;
+  if (!ownLength) m->nduseropt_opts_len = uint16_t(std::min<size_t>(size - head, 0xffff));
+  m->nduseropt_ifindex &= 0xf;  // a few interfaces, so that entries meet again
+  const auto now = RaStore::Clock::now();
+  store.record(h, now);
+  DnsFacts f;
+  store.lookup(m->nduseropt_ifindex, now, f);
+  checkFacts(f);
+  DnsFacts later;
+  store.lookup(m->nduseropt_ifindex, now + std::chrono::hours(24 * 365 * 200), later);
+  checkFacts(later);
+}
+
+void resolvConf(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    DnsServer s;
+    if (parseServer(text.substr(start, nl - start), DnsOrigin::ResolvConf, s) &&
+        s.addr.family != mif::policy::Family::V4 && s.addr.family != mif::policy::Family::V6)
+      __builtin_trap();
+    start = nl + 1;
+  }
+  static int fd = memfd_create("resolv.conf", 0);
+  if (fd < 0) return;
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != ssize_t(size)) return;
+  static auto source = makeResolvConfSource("/proc/self/fd/" + std::to_string(fd));
+  Interface ifc;
+  ifc.index = 2;
+  ifc.name = "eth0";
+  DnsFacts f;
+  source->lookup(ifc, true, f);
+  checkFacts(f);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  if (data[0] & 1)
+    resolvConf(data + 1, size - 1);
+  else
+    routerAdvertisement(data + 1, size - 1, (data[0] & 2) != 0);
+  return 0;
+}
