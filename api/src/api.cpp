@@ -269,17 +269,10 @@ int resolveThrough(Engine* e, policy::PvdId id, const char* pvdName, const char*
   if (probe == EAI_BADFLAGS || probe == EAI_FAMILY) return probe;
   const view::SnapshotRef snap = e->view->current();  // held across the lookup
   const view::BoundPvd* bp = boundPvd(*snap, id);
+  // AI_ADDRCONFIG judged on the PvD's own interface, as the interposer does.
   addrinfo eff = *hints;
-  if (bp != nullptr && (hints->ai_flags & AI_ADDRCONFIG)) {
-    // Judged on the PvD's own interface, as the interposer does.
-    bool v4 = false, v6 = false;
-    dns::addrconfigSeen(*snap, *bp, &v4, &v6);
-    if (eff.ai_family == AF_UNSPEC && (v4 || v6)) {
-      if (v4 != v6) eff.ai_family = v4 ? AF_INET : AF_INET6;
-    } else if ((eff.ai_family == AF_INET && !v4) || (eff.ai_family == AF_INET6 && !v6)) {
-      return EAI_NONAME;
-    }
-  }
+  if (bp != nullptr)
+    if (int rc = dns::applyAddrconfig(*snap, bp, &eff)) return rc;
   if (probe != 0) return probe;
   const bool want4 = eff.ai_family != AF_INET6 || (eff.ai_flags & AI_V4MAPPED);
   const bool want6 = eff.ai_family != AF_INET;

@@ -323,17 +323,9 @@ int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
   int probe = ::probe(libcGai, service, *hints, &services);
   if (probe == EAI_BADFLAGS || probe == EAI_FAMILY) return probe;
 
+  // AI_ADDRCONFIG judged on the PvD's own interface, not on every interface of the host.
   addrinfo eff = *hints;
-  if (hints->ai_flags & AI_ADDRCONFIG) {
-    // Judged on the PvD's own interface, not on every interface of the host.
-    bool v4 = false, v6 = false;
-    if (const auto* first = plan.first()) dns::addrconfigSeen(*plan.snap, *first, &v4, &v6);
-    if (eff.ai_family == AF_UNSPEC && (v4 || v6)) {
-      if (v4 != v6) eff.ai_family = v4 ? AF_INET : AF_INET6;
-    } else if ((eff.ai_family == AF_INET && !v4) || (eff.ai_family == AF_INET6 && !v6)) {
-      return EAI_NONAME;
-    }
-  }
+  if (int rc = dns::applyAddrconfig(*plan.snap, plan.first(), &eff)) return rc;
   if (probe != 0) return probe;
 
   const bool want4 = eff.ai_family != AF_INET6 || (eff.ai_flags & AI_V4MAPPED);

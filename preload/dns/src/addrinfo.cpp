@@ -76,6 +76,18 @@ void addrconfigSeen(const view::Snapshot& snap, const view::BoundPvd& pvd, bool*
   }
 }
 
+int applyAddrconfig(const view::Snapshot& snap, const view::BoundPvd* pvd, addrinfo* hints) {
+  if (!(hints->ai_flags & AI_ADDRCONFIG)) return 0;
+  bool v4 = false, v6 = false;
+  if (pvd != nullptr) addrconfigSeen(snap, *pvd, &v4, &v6);
+  if (hints->ai_family == AF_UNSPEC && (v4 || v6)) {
+    if (v4 != v6) hints->ai_family = v4 ? AF_INET : AF_INET6;
+  } else if ((hints->ai_family == AF_INET && !v4) || (hints->ai_family == AF_INET6 && !v6)) {
+    return EAI_NONAME;
+  }
+  return 0;
+}
+
 int buildAddrinfo(const char* name, const addrinfo& hints, const Answer& answer,
                   std::span<const ServTuple> services, const view::Snapshot* snap,
                   const view::BoundPvd* pvd, addrinfo** res) {

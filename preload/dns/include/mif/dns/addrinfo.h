@@ -56,6 +56,11 @@ SortSource pvdSource(const view::Snapshot& snap, const view::BoundPvd& pvd,
 // other than 127.0.0.1, an IPv6 address other than ::1 (link-local counts, as in glibc).
 void addrconfigSeen(const view::Snapshot& snap, const view::BoundPvd& pvd, bool* v4, bool* v6);
 
+// AI_ADDRCONFIG applied to `hints` (a copy the caller will ask with), judged on `pvd`'s
+// interface (null: nothing seen): AF_UNSPEC narrows to the one family the PvD has; a
+// family the PvD lacks is EAI_NONAME. 0 otherwise, or when the flag is not set.
+int applyAddrconfig(const view::Snapshot& snap, const view::BoundPvd* pvd, addrinfo* hints);
+
 // The EAI_* code glibc's getaddrinfo gives for a failed DNS outcome.
 int eaiFor(Status s);
 
