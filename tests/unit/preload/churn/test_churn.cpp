@@ -89,7 +89,10 @@ TEST(Churn, LookupsHoldTheirSnapshotWhileThePvdFlaps) {
     }
   }
   EXPECT_EQ(counts["client status"], 0) << text;  // no crash, no sanitizer abort
-  EXPECT_GE(counts["flaps"], 150) << text;        // the network really changed, often
+  // The network really changed, often: about 200 changes when the machine is idle, fewer
+  // when each `ip` takes longer (a loaded CI machine managed 133); the bound only says the
+  // loop ran, the lookups' outcomes above are what is checked.
+  EXPECT_GE(counts["flaps"], 50) << text;
   EXPECT_GT(counts["ok"], 0) << text;             // answers got through between flaps
   for (const auto& [k, n] : counts) {
     if (k == "ok" || k == "EAI_AGAIN" || k == "flaps" || k == "client status") continue;
