@@ -1,5 +1,8 @@
 // connect(2) and its glibc alias __connect: decide, pin the socket, then the real call.
 #include <sys/socket.h>
+#include <time.h>
+
+#include <cstdint>
 
 #include "datagram_cache.h"
 #include "guard.h"
@@ -9,6 +12,69 @@
 
 namespace mif::preload {
 namespace {
+
+int64_t monotonicUs() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+int32_t elapsedMs(int64_t start) noexcept {
+  return start < 0 ? -1 : static_cast<int32_t>((monotonicUs() - start) / 1000);
+}
+
+// A blocking connect that failed on the decision's first PvD with a path-broken error
+// (Runtime::mayFailOver): each next PvD of the list is tried on a fresh socket pinned to
+// it, which takes the program's descriptor number once connected (docs/architecture.md,
+// "Failover"). The program sees the first success, or, when every PvD failed, the first
+// error on its own untouched socket, as without failover. A connect interrupted by a
+// signal (EINTR) or ended by SO_SNDTIMEO (EINPROGRESS) keeps going on the fresh socket,
+// which the program gets with that error, as it would have with its own.
+// Not noexcept: connect is a cancellation point.
+int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
+             socklen_t len, Outcome& first, int firstErr, int64_t start, const ErrnoKeeper& keep) {
+  first.attempt = 1;
+  first.ms = elapsedMs(start);
+  rt->finish(first, firstErr);
+  rt->connectResult(first, firstErr);
+  for (unsigned i = 1; i < first.decision.count; ++i) {
+    Outcome next;
+    int fresh;
+    {
+      ReentryGuard guard;
+      fresh = rt->freshSocketFor(fd, first, i, &next);
+    }
+    if (fresh < 0) continue;
+    next.attempt = static_cast<uint8_t>(i + 1);
+    const int64_t t0 = rt->traceSink().enabled() ? monotonicUs() : -1;
+    const int r = realConnect(fresh, addr, len);
+    const int err = r < 0 ? errno : 0;
+    next.ms = elapsedMs(t0);
+    const bool keepIt = r == 0 || err == EINTR || err == EINPROGRESS;
+    bool adopted = false;
+    {
+      ReentryGuard guard;
+      if (keepIt) {
+        adopted = Runtime::adoptSocket(fresh, fd);
+      } else {
+        real::close.get()(fresh);
+      }
+    }
+    rt->finish(next, err);
+    rt->connectResult(next, err);
+    if (adopted) {
+      if (err == 0) {
+        keep.restore();
+        return 0;
+      }
+      errno = err;
+      return -1;
+    }
+    if (keepIt || (err != ENETUNREACH && err != EHOSTUNREACH && err != ETIMEDOUT)) break;
+  }
+  errno = firstErr;
+  return -1;
+}
 
 int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, socklen_t len) {
   if (realConnect == nullptr) {
@@ -35,12 +101,25 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     errno = o.error;
     return -1;
   }
+  // Timed only when the trace may show failover attempts.
+  const int64_t start = o.decision.count > 1 && rt->traceSink().enabled() ? monotonicUs() : -1;
   keep.restore();
   // Outside the guard and outside any noexcept frame: connect is a cancellation point.
   const int rc = realConnect(fd, o.destination(addr), o.destinationLength(len));
   if (o.decided) {
     const int err = rc < 0 ? errno : 0;
+    if (rc < 0) {
+      bool again;
+      {
+        ReentryGuard guard;
+        again = rt->mayFailOver(o, fd, err);
+      }
+      if (again) return failOver(rt, realConnect, fd, addr, len, o, err, start, keep);
+    }
+    const int saved = errno;
     rt->finish(o, err);
+    rt->connectResult(o, err);
+    errno = saved;
   }
   return rc;
 }

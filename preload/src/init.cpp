@@ -105,6 +105,7 @@ Runtime* initialise() {
         if (!error.empty()) std::fprintf(stderr, "mif: %s\n", error.c_str());
         if (built) {
           r = built.release();  // never freed: threads may be in a hook at exit
+          r->listenToResolver();  // DNS timeouts feed per-PvD health (failover.cpp)
           pthread_atfork(lockForFork, unlockAfterFork, unlockAfterFork);
           instance.store(r, std::memory_order_release);
           state.store(State::Ready, std::memory_order_release);

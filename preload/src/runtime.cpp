@@ -174,6 +174,8 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   if (needsProto_) q.proto = protoOf(socketType(fd));
   if (needsDscp_) q.dscp = view::socketDscp(fd, dst.addr.family);
   o.decision = decideFor(q, snap, &dst);
+  // A PvD that failed recently is tried last until its back-off elapses (failover.cpp).
+  if (!health_.allUsable()) health_.demote(&o.decision, healthNowMs());
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
 

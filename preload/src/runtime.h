@@ -18,6 +18,7 @@
 
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
+#include "health.h"
 #include "sockaddr.h"
 #include "trace.h"
 
@@ -62,6 +63,10 @@ struct Outcome {
   }
   const char* name = "";
   const char* note = "";  // why nothing was applied, when that is the interesting part
+  // Failover (failover.cpp): the 1-based attempt of a connect tried on several PvDs (0 when
+  // it was tried on one), and how long the attempt took (-1: not measured).
+  uint8_t attempt = 0;
+  int32_t ms = -1;
 };
 
 class Runtime {
@@ -109,6 +114,26 @@ class Runtime {
     }
   }
 
+  // Failover across PvDs (failover.cpp, issue 29). After a connect through a PvD pinned by
+  // connectLike: feeds that PvD's health with the result (err = errno, 0 on success).
+  void connectResult(const Outcome& o, int err) noexcept;
+  // Whether a connect that failed with `err` is tried again on the decision's next PvD: a
+  // path-broken error, a blocking stream socket pinned by us, no port of the program's own,
+  // and another PvD in the (strict or not) list.
+  bool mayFailOver(const Outcome& o, int fd, int err) const noexcept;
+  // A fresh socket like `fd` (family, type, protocol, the options failover.cpp carries)
+  // pinned to the PvD at `index` of first's decision, with `next` describing it; -1 when
+  // that PvD is failed, unusable now, or cannot be pinned.
+  int freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next) noexcept;
+  // Puts `fresh` in place of `fd` (dup3, keeping fd's close-on-exec) and closes `fresh`.
+  static bool adoptSocket(int fresh, int fd) noexcept;
+  HealthTable& health() noexcept { return health_; }
+  // Makes the per-PvD resolver report each PvD's answers and timeouts to health() (for the
+  // process's runtime, which is never freed).
+  void listenToResolver() noexcept;
+  // A trace line for a change of a PvD's health (nothing when the trace is off).
+  void traceHealth(policy::PvdId pvd, const HealthChange& c, const char* reason) const noexcept;
+
   // For the resolver hooks (hook_resolve*.cpp, per-PvD DNS): what a name decision needs.
   // policyOrNull() is null when no policy loaded (then failClosed() says whether to refuse).
   const policy::Policy* policyOrNull() const noexcept { return policy_ ? &*policy_ : nullptr; }
@@ -148,6 +173,7 @@ class Runtime {
   std::unique_ptr<view::LiveView> view_;
   std::string app_;
   Trace trace_;
+  HealthTable health_;
   bool needsProto_ = false;     // some rule has `proto`: ask the socket its type
   bool needsDscp_ = false;      // some rule has `dscp`: ask the socket its traffic class
   bool strictPossible_ = false; // some rule, the default or the pin is strict

@@ -72,6 +72,8 @@ void Runtime::writeTrace(const Outcome& o, int err) const noexcept {
   }
   j.boolean("strict", d.strict);
   if (o.pktinfo) j.boolean("per_datagram", true);
+  if (o.attempt != 0) j.unum("attempt", o.attempt);
+  if (o.ms >= 0) j.num("ms", o.ms);
   j.num("errno", err);
   const char* errName = err != 0 ? strerrorname_np(err) : nullptr;
   j.str("error", errName != nullptr ? errName : "");

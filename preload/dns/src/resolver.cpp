@@ -54,6 +54,9 @@ struct PvdConfig {
 
 // Everything mif keeps for one PvD. Created on first use and kept for the resolver's life
 // (so readers never race a deletion).
+std::atomic<void*> gHealthCtx{nullptr};
+std::atomic<HealthSink> gHealthSink{nullptr};
+
 struct PvdCtx {
   std::atomic<const PvdConfig*> config{nullptr};  // null: unknown or gone
   uint64_t fingerprint = 0;                       // written under the resolver's sync mutex
@@ -472,6 +475,16 @@ struct Resolver::Impl {
     return finish(r);
   }
 
+  static void reportHealth(policy::PvdId id, const NameResult& nr) {
+    const HealthSink sink = gHealthSink.load(std::memory_order_acquire);
+    if (sink == nullptr) return;
+    if (nr.status == Status::TryAgain && nr.why == "timeout") {
+      sink(gHealthCtx.load(std::memory_order_relaxed), id, false);
+    } else if (nr.status != Status::TryAgain) {
+      sink(gHealthCtx.load(std::memory_order_relaxed), id, true);
+    }
+  }
+
   template <typename Each>
   Answer overPvds(const view::Snapshot& snap, std::span<const policy::PvdId> order,
                   std::string_view name, std::span<const uint16_t> types, bool search,
@@ -493,6 +506,7 @@ struct Resolver::Impl {
       }
       bool sawNx = false;
       NameResult nr = searchPvd(c, conf, name, types, search, &sawNx);
+      if (!nr.cacheHit) reportHealth(id, nr);
       trace(call, name, int(id), conf, nr.status, nr.addresses, nr.names, nr.cacheHit, start,
             nr.status == Status::Ok ? std::string_view() : std::string_view(nr.why));
       a.status = nr.status;
@@ -515,6 +529,11 @@ struct Resolver::Impl {
 };
 
 Resolver::Resolver(ResolverOptions opts) : impl_(std::make_unique<Impl>()) { impl_->opts = opts; }
+
+void setHealthSink(HealthSink sink, void* ctx) noexcept {
+  gHealthCtx.store(ctx, std::memory_order_relaxed);
+  gHealthSink.store(sink, std::memory_order_release);
+}
 Resolver::~Resolver() = default;
 
 Answer Resolver::lookup(const view::Snapshot& snap, std::span<const policy::PvdId> order,

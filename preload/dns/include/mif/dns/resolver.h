@@ -55,6 +55,13 @@ struct RawAnswer {
 // Called with one JSON object (no newline) per resolution when set.
 using TraceSink = void (*)(void* ctx, std::string_view line);
 
+// Told, after each PvD asked on a cache miss of lookup()/reverse(), whether that PvD's
+// servers answered (true) or every query timed out (false); failures that are not
+// timeouts (no servers, SERVFAIL) say nothing. Per-PvD health (issue 29) listens here.
+using HealthSink = void (*)(void* ctx, policy::PvdId pvd, bool answered);
+// One sink per process, shared by every Resolver (set once by the runtime at start).
+void setHealthSink(HealthSink sink, void* ctx) noexcept;
+
 struct ResolverOptions {
   // A poor link (RFC 6418 3.x: cellular, congested Wi-Fi) often has RTTs of several
   // hundred ms. The first try waits 1 s (glibc: 5 s), c-ares doubles the wait on each

@@ -1,0 +1,259 @@
+// Failover across PvDs (issue 29): per-PvD health fed by the program's connects, and a
+// blocking connect that failed on its first PvD tried again on the decision's next PvD
+// before the program sees the error. The hook (hook_connect.cpp) runs the attempts; what
+// is here prepares and judges them. Nothing here runs when the first PvD works but
+// connectResult's one relaxed load (docs/architecture.md, "Failover").
+//
+// A socket bound to one device cannot be moved to another without CAP_NET_RAW, and its
+// source address cannot be unbound: every attempt after the first uses a fresh socket,
+// given the options the program set that can be carried (below), pinned to the next PvD,
+// and put in place of the program's descriptor with dup3 once it is connected. When every
+// attempt fails the program's own socket is untouched and the first error is returned, as
+// without failover.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "real_libc.h"
+#include "runtime.h"
+#if MIF_HAVE_DNS
+#include "mif/dns/resolver.h"
+#endif
+
+namespace mif::preload {
+
+namespace {
+
+// Errors that say the path through the PvD is broken, not that the server answered.
+// ECONNREFUSED is left out: a TCP socket reports a refusal by the server (RST) and one by
+// an ICMP error on the way with the same errno, and a refusal by the server would be the
+// same through every PvD.
+bool pathBroken(int err) noexcept {
+  return err == ENETUNREACH || err == EHOSTUNREACH || err == ETIMEDOUT;
+}
+
+struct CarriedOption {
+  int level;
+  int name;
+  bool onlyV6;   // IPv6 sockets only
+  bool onlyV4;   // IPv4 sockets only
+};
+
+// The options carried to a failover socket: those a program sets before connecting that
+// the kernel lets an unprivileged program set again. SO_RCVBUF/SO_SNDBUF are handled
+// apart (the kernel doubles what is set). Not carried: SO_BINDTODEVICE (a program's own
+// device binding means no failover), SO_MARK and IP_TRANSPARENT (privileged; carried when
+// the process has the privilege), socket filters (SO_ATTACH_FILTER/BPF, cannot be read
+// back), TCP_MD5SIG, TCP_REPAIR, IP options, O_ASYNC and F_SETOWN.
+constexpr CarriedOption kCarried[] = {
+    {IPPROTO_IPV6, IPV6_V6ONLY, true, false},  // first: before anything else is decided
+    {SOL_SOCKET, SO_REUSEADDR, false, false},
+    {SOL_SOCKET, SO_REUSEPORT, false, false},
+    {SOL_SOCKET, SO_KEEPALIVE, false, false},
+    {SOL_SOCKET, SO_OOBINLINE, false, false},
+    {SOL_SOCKET, SO_LINGER, false, false},
+    {SOL_SOCKET, SO_PRIORITY, false, false},
+    {SOL_SOCKET, SO_RCVTIMEO, false, false},
+    {SOL_SOCKET, SO_SNDTIMEO, false, false},
+    {SOL_SOCKET, SO_RCVLOWAT, false, false},
+    {SOL_SOCKET, SO_MARK, false, false},
+    {IPPROTO_TCP, TCP_NODELAY, false, false},
+    {IPPROTO_TCP, TCP_KEEPIDLE, false, false},
+    {IPPROTO_TCP, TCP_KEEPINTVL, false, false},
+    {IPPROTO_TCP, TCP_KEEPCNT, false, false},
+    {IPPROTO_TCP, TCP_USER_TIMEOUT, false, false},
+    {IPPROTO_TCP, TCP_SYNCNT, false, false},
+    {IPPROTO_TCP, TCP_NOTSENT_LOWAT, false, false},
+    {IPPROTO_TCP, TCP_CONGESTION, false, false},
+    {IPPROTO_TCP, TCP_FASTOPEN_CONNECT, false, false},
+    {IPPROTO_IP, IP_TOS, false, true},
+    {IPPROTO_IP, IP_TTL, false, true},
+    {IPPROTO_IP, IP_MTU_DISCOVER, false, true},
+    {IPPROTO_IP, IP_FREEBIND, false, true},
+    {IPPROTO_IP, IP_TRANSPARENT, false, true},
+    {IPPROTO_IPV6, IPV6_TCLASS, true, false},
+    {IPPROTO_IPV6, IPV6_UNICAST_HOPS, true, false},
+    {IPPROTO_IPV6, IPV6_MTU_DISCOVER, true, false},
+    {IPPROTO_IPV6, IPV6_FREEBIND, true, false},
+    {IPPROTO_IPV6, IPV6_TRANSPARENT, true, false},
+};
+
+// Sets on `to` every carried option whose value on `from` differs from a fresh socket's
+// (so nothing the program left at its default is touched). Failures are ignored: an option
+// that cannot be set again is one the program could not have set either, or a privileged
+// one.
+void carryOptions(int from, int to, int domain) noexcept {
+  for (const CarriedOption& c : kCarried) {
+    if ((c.onlyV6 && domain != AF_INET6) || (c.onlyV4 && domain != AF_INET)) continue;
+    alignas(8) char had[64], fresh[64];
+    socklen_t hl = sizeof had, fl = sizeof fresh;
+    if (getsockopt(from, c.level, c.name, had, &hl) != 0) continue;
+    if (getsockopt(to, c.level, c.name, fresh, &fl) != 0) continue;
+    if (hl == fl && std::memcmp(had, fresh, hl) == 0) continue;
+    setsockopt(to, c.level, c.name, had, hl);
+  }
+  // The kernel doubles the size it is given and reports the doubled value.
+  for (int name : {SO_RCVBUF, SO_SNDBUF}) {
+    int had = 0, fresh = 0;
+    socklen_t hl = sizeof had, fl = sizeof fresh;
+    if (getsockopt(from, SOL_SOCKET, name, &had, &hl) != 0) continue;
+    if (getsockopt(to, SOL_SOCKET, name, &fresh, &fl) != 0 || had == fresh) continue;
+    const int half = had / 2;
+    setsockopt(to, SOL_SOCKET, name, &half, sizeof half);
+  }
+}
+
+// Whether the socket holds a local port of the program's own (bind() with a port, or a
+// wildcard bind that picked one). After a failed connect the kernel has given back a port
+// it picked itself for the connect, but getsockname still reports it; a port the program
+// bound stays held. A probe socket binding the same address and port tells them apart
+// (EADDRINUSE: held). Another socket sharing that port makes it look held: no failover,
+// never a wrong one. Only on the failure path.
+bool holdsOwnPort(int fd) noexcept {
+  sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) return true;
+  const int family = ss.ss_family;
+  if (family != AF_INET && family != AF_INET6) return true;
+  const in_port_t port = family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port;
+  if (port == 0) return false;
+  auto realSocket = real::socket.get();
+  if (realSocket == nullptr) return true;
+  const int probe = realSocket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return true;
+  if (family == AF_INET6) {
+    int v6only = 0;
+    socklen_t len = sizeof v6only;
+    if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0) {
+      setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
+  }
+  const bool held = real::bind.get()(probe, reinterpret_cast<sockaddr*>(&ss), sl) != 0;
+  real::close.get()(probe);
+  return held;
+}
+
+}  // namespace
+
+void Runtime::connectResult(const Outcome& o, int err) noexcept {
+  if (!o.decided || o.ifname[0] == '\0' || o.redirectLen != 0 || o.decision.count == 0) return;
+  HealthEvent e;
+  if (err == 0) {
+    e = HealthEvent::Success;
+  } else if (err == ETIMEDOUT) {
+    e = HealthEvent::Timeout;
+  } else if (err == ENETUNREACH || err == EHOSTUNREACH) {
+    e = HealthEvent::PathBroken;
+  } else {
+    return;  // EINPROGRESS, EINTR, a refusal, a local error: nothing said of the path
+  }
+  const policy::PvdId pvd = o.decision.pvds[0];
+  // A success on a PvD that never failed: one relaxed load, no clock.
+  if (e == HealthEvent::Success && health_.allUsable()) return;
+  const HealthChange c = health_.report(pvd, e, healthNowMs());
+  if (!c.changed || !trace_.enabled()) return;
+  char reason[48];
+  const char* name = err != 0 ? strerrorname_np(err) : nullptr;
+  std::snprintf(reason, sizeof reason, "connect %s", name != nullptr ? name : "succeeded");
+  traceHealth(pvd, c, reason);
+}
+
+void Runtime::listenToResolver() noexcept {
+#if MIF_HAVE_DNS
+  dns::setHealthSink(
+      [](void* ctx, policy::PvdId pvd, bool answered) {
+        Runtime* rt = static_cast<Runtime*>(ctx);
+        // An answer proves the PvD's first hops work, not the paths its connects failed on:
+        // it ends a degradation by DNS timeouts but not a failure or its back-off.
+        if (answered && (rt->health_.allUsable() || rt->health_.state(pvd) == HealthState::Failed)) return;
+        const HealthChange c = rt->health_.report(
+            pvd, answered ? HealthEvent::Success : HealthEvent::Timeout, healthNowMs());
+        if (c.changed) rt->traceHealth(pvd, c, answered ? "DNS answered" : "DNS timeout");
+      },
+      this);
+#endif
+}
+
+bool Runtime::mayFailOver(const Outcome& o, int fd, int err) const noexcept {
+  if (!pathBroken(err) || o.call != Call::Connect || !o.decided || o.error != 0) return false;
+  if (o.ifname[0] == '\0' || o.redirectLen != 0 || o.decision.count < 2) return false;
+  // A non-blocking connect reports its failure later (poll, SO_ERROR): not retried here.
+  // (ETIMEDOUT from a blocking connect is the kernel's SYN retries, not SO_SNDTIMEO, which
+  // ends a blocking connect with EINPROGRESS.)
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || (fl & O_NONBLOCK) != 0) return false;
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return false;
+  // A port the program bound itself would be lost on a fresh socket.
+  return !holdsOwnPort(fd);
+}
+
+int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next) noexcept {
+  const policy::PvdId id = first.decision.pvds[index];
+  if (health_.avoid(id, healthNowMs())) return -1;
+  const view::SnapshotRef pinned = view_->current();
+  const view::Snapshot* snap = pinned.get();
+  if (id >= snap->pvds.size()) return -1;
+  const view::BoundPvd* bp = &snap->pvds[id];
+  if (bp->ifname.empty() || !bp->state.usable(first.endpoint.addr.family)) return -1;
+  int domain = 0, type = 0, protocol = 0;
+  socklen_t len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return -1;
+  len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return -1;
+  len = sizeof protocol;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0) return -1;
+  auto realSocket = real::socket.get();
+  if (realSocket == nullptr) return -1;
+  const int fresh = realSocket(domain, type | SOCK_CLOEXEC, protocol);
+  if (fresh < 0) return -1;
+  carryOptions(fd, fresh, domain);
+  *next = begin(Call::Connect, first.endpoint);
+  next->decided = true;
+  next->name = first.name;
+  next->decision = first.decision;
+  // The PvD tried first in the line (the trace's `pvd`, the health fed).
+  std::rotate(next->decision.pvds.begin(), next->decision.pvds.begin() + index,
+              next->decision.pvds.begin() + next->decision.count);
+  if (!pinToPvd(fresh, bp, first.endpoint.addr.family, first.endpoint.socketFamily, next)) {
+    real::close.get()(fresh);
+    return -1;
+  }
+  return fresh;
+}
+
+bool Runtime::adoptSocket(int fresh, int fd) noexcept {
+  const int fdFlags = fcntl(fd, F_GETFD);
+  auto realDup3 = real::dup3.get();
+  bool ok = fdFlags >= 0 && realDup3 != nullptr &&
+            realDup3(fresh, fd, (fdFlags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0) == fd;
+  real::close.get()(fresh);
+  return ok;
+}
+
+void Runtime::traceHealth(policy::PvdId pvd, const HealthChange& c, const char* reason) const noexcept {
+  if (!trace_.enabled()) return;
+  const int savedErrno = errno;
+  TraceLine line("health");
+  auto& j = line.o();
+  const char* name = policy_ && pvd < policy_->pvds().size() ? policy_->pvds()[pvd].name.c_str() : "";
+  j.str("pvd", name);
+  j.str("from", healthName(c.from));
+  j.str("to", healthName(c.to));
+  j.str("reason", reason);
+  j.unum("failures", c.failures);
+  if (c.to == HealthState::Failed) j.unum("retry_in_ms", c.retryInMs);
+  line.emit(trace_);
+  errno = savedErrno;
+}
+
+}  // namespace mif::preload

@@ -1,0 +1,104 @@
+#include "health.h"
+
+#include <time.h>
+
+namespace mif::preload {
+
+const char* healthName(HealthState s) noexcept {
+  switch (s) {
+    case HealthState::Usable: return "usable";
+    case HealthState::Degraded: return "degraded";
+    case HealthState::Failed: return "failed";
+  }
+  return "?";
+}
+
+uint32_t HealthTable::backoffMs(uint32_t failures) noexcept {
+  const uint32_t shift = failures <= 1 ? 0 : (failures - 1 > 16 ? 16 : failures - 1);
+  const uint64_t ms = static_cast<uint64_t>(kBaseBackoffMs) << shift;
+  return ms > kMaxBackoffMs ? kMaxBackoffMs : static_cast<uint32_t>(ms);
+}
+
+HealthChange HealthTable::report(policy::PvdId pvd, HealthEvent e, uint64_t nowMs) noexcept {
+  HealthChange c;
+  if (pvd >= kSlots) return c;
+  std::atomic<uint64_t>& slot = slots_[pvd];
+  uint64_t w = slot.load(std::memory_order_relaxed);
+  // The common case on the hot path: a success on a PvD that never failed writes nothing.
+  if (e == HealthEvent::Success && w == 0) return c;
+  uint64_t next;
+  for (;;) {
+    const HealthState from = stateOf(w);
+    // Connects that were already under way when the PvD failed report the same outage:
+    // they do not lengthen its back-off.
+    if (e != HealthEvent::Success && from == HealthState::Failed && nowMs < retryAtOf(w)) return c;
+    HealthState to = HealthState::Usable;
+    uint32_t failures = 0;
+    uint64_t retryAt = 0;
+    if (e != HealthEvent::Success) {
+      failures = failuresOf(w) + 1;
+      const bool fail = e == HealthEvent::PathBroken || from == HealthState::Failed ||
+                        failures >= kTimeoutsToFail;
+      if (fail) {
+        to = HealthState::Failed;
+        retryAt = nowMs + backoffMs(failures);
+      } else {
+        to = HealthState::Degraded;
+      }
+    }
+    next = pack(to, failures, retryAt);
+    if (next == w) return c;
+    if (slot.compare_exchange_weak(w, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      c.changed = from != to || e != HealthEvent::Success;
+      c.from = from;
+      c.to = to;
+      c.failures = failures;
+      c.retryInMs = retryAt > nowMs ? retryAt - nowMs : 0;
+      if (from == HealthState::Usable && to != HealthState::Usable) {
+        notUsable_.fetch_add(1, std::memory_order_relaxed);
+      } else if (from != HealthState::Usable && to == HealthState::Usable) {
+        notUsable_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      return c;
+    }
+  }
+}
+
+HealthState HealthTable::state(policy::PvdId pvd) const noexcept {
+  return pvd < kSlots ? stateOf(slots_[pvd].load(std::memory_order_relaxed)) : HealthState::Usable;
+}
+
+uint32_t HealthTable::failures(policy::PvdId pvd) const noexcept {
+  return pvd < kSlots ? failuresOf(slots_[pvd].load(std::memory_order_relaxed)) : 0;
+}
+
+bool HealthTable::avoid(policy::PvdId pvd, uint64_t nowMs) const noexcept {
+  if (pvd >= kSlots) return false;
+  const uint64_t w = slots_[pvd].load(std::memory_order_relaxed);
+  return stateOf(w) == HealthState::Failed && nowMs < retryAtOf(w);
+}
+
+void HealthTable::demote(policy::Decision* d, uint64_t nowMs) const noexcept {
+  if (allUsable() || d->count < 2) return;
+  policy::PvdId keep[policy::kMaxListed];
+  policy::PvdId last[policy::kMaxListed];
+  unsigned nk = 0, nl = 0;
+  for (unsigned i = 0; i < d->count; ++i) {
+    if (avoid(d->pvds[i], nowMs)) {
+      last[nl++] = d->pvds[i];
+    } else {
+      keep[nk++] = d->pvds[i];
+    }
+  }
+  if (nl == 0 || nk == 0) return;
+  for (unsigned i = 0; i < nk; ++i) d->pvds[i] = keep[i];
+  for (unsigned i = 0; i < nl; ++i) d->pvds[nk + i] = last[i];
+}
+
+uint64_t healthNowMs() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace mif::preload

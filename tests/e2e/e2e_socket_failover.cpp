@@ -1,0 +1,248 @@
+// RFC 6418 4.4 (a PvD whose link is up but does not work) and 5.5 item 6, on the built-in
+// `oneway` topology: svc.cell.example (host "cellsvc") lives behind the cellular PvD only.
+// Each test first breaks Wi-Fi's router for that destination: it answers every packet to
+// it with an ICMP unreachable (`ip route add unreachable`), while Wi-Fi's link, address and
+// default route stay fine, so the live view sees a usable PvD. connect() through Wi-Fi
+// fails with EHOSTUNREACH (ENETUNREACH over IPv6).
+//
+// Without mif the program sees that error. Under `mif run --pvd wifi --pvd cell` (a
+// preference, not a strict pin) the same blocking connect is tried again through cellular
+// before the program sees anything (issue 29): the program's descriptor now holds a socket
+// connected through cellular, with the options it set, and the server sees cellular's
+// source address. The trace shows both attempts and Wi-Fi's health turning to failed; the
+// process's next connect goes to cellular first. A strict pin fails over only within its
+// own list. When every PvD fails the program gets the first error, as without mif.
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lab.h"
+
+namespace {
+
+using mif::e2e::ExecOptions;
+using mif::e2e::Lab;
+using mif::e2e::TempDir;
+using namespace std::chrono_literals;
+
+// A blocking client: for each connection, the options a program typically sets before
+// connecting, a plain connect() (no timeout: Python keeps the socket blocking), an HTTP
+// request, and what the descriptor looks like afterwards. One line per connection.
+const char* kClient = R"PY(
+import errno, fcntl, socket, sys, time
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+family = socket.AF_INET6 if ':' in host else socket.AF_INET
+for i in range(count):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 77)
+    if family == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
+    fd = s.fileno()
+    t0 = time.monotonic()
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        print('conn %d error %s ms %d' % (i, errno.errorcode.get(e.errno, str(e.errno)),
+                                           (time.monotonic() - t0) * 1000), flush=True)
+        s.close()
+        continue
+    ms = (time.monotonic() - t0) * 1000
+    s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+    body = b''
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        body += d
+    line = body.decode(errors='replace').split('\r\n\r\n', 1)[-1].strip()
+    print('conn %d ok ms %d fd_same %d nodelay %d keepalive %d keepidle %d tos %d cloexec %d | %s' % (
+        i, ms, s.fileno() == fd,
+        s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+        s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+        s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+        s.getsockopt(socket.IPPROTO_IP, socket.IP_TOS) if family == socket.AF_INET else 0x28,
+        (fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC) != 0, line), flush=True)
+    s.close()
+)PY";
+
+class Failover : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MIF_E2E_REQUIRE_LAB();
+    lab_ = std::make_unique<Lab>("oneway");
+    ASSERT_TRUE(lab_->ok()) << lab_->error();
+    lab_->clearLogs();
+    cell4_ = lab_->addr4("cell");
+    cell6_ = lab_->addr6("cell");
+    svc4_ = lab_->hostAddr4("cellsvc");
+    svc6_ = lab_->hostAddr6("cellsvc");
+    ASSERT_FALSE(cell4_.empty());
+    ASSERT_FALSE(svc4_.empty());
+    trace_ = dir_.path() + "/trace.jsonl";
+    policy_ = dir_.write("policy.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") +
+                                            "\"\n[pvd.cell]\ninterface = \"" +
+                                            lab_->link("cell") + "\"\n");
+    breakRouter("wifi", svc4_, svc6_);
+  }
+
+  // The PvD's router answers every packet to these destinations with ICMP unreachable.
+  void breakRouter(const std::string& pvd, const std::string& v4, const std::string& v6 = "") {
+    auto r = lab_->exec({"ip", "route", "add", "unreachable", v4 + "/32"},
+                        ExecOptions().in("router." + pvd));
+    ASSERT_TRUE(r.ok()) << r.describe();
+    if (v6.empty()) return;
+    r = lab_->exec({"ip", "-6", "route", "add", "unreachable", v6 + "/128"},
+                   ExecOptions().in("router." + pvd));
+    ASSERT_TRUE(r.ok()) << r.describe();
+  }
+
+  mif::e2e::CommandResult run(std::vector<std::string> mifArgs,
+                              const std::vector<std::string>& argv) const {
+    mifArgs.insert(mifArgs.begin(), {"--policy", policy_});
+    return lab_->mifRun(mifArgs, argv, opts());
+  }
+
+  std::vector<std::string> client(const std::string& host, int count, const char* port = "80") const {
+    return {"python3", "-c", kClient, host, port, std::to_string(count)};
+  }
+  ExecOptions opts() const {
+    return ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(20s);
+  }
+  std::vector<std::string> traceLines(const std::string& call) const {
+    std::ifstream in(trace_);
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find("\"call\":\"" + call + "\"") != std::string::npos) out.push_back(line);
+    return out;
+  }
+  static bool has(const std::string& line, const std::string& member) {
+    return line.find(member) != std::string::npos;
+  }
+
+  TempDir dir_{"e2e-failover"};
+  std::unique_ptr<Lab> lab_;
+  std::string cell4_, cell6_, svc4_, svc6_, trace_, policy_;
+};
+
+// The problem: the first PvD's link is up, its router unreaches. Without mif the program
+// gets EHOSTUNREACH, and a single-PvD pin under mif gives it exactly the same error.
+TEST_F(Failover, WithoutMifTheConnectDiesAtTheFirstPvdsRouter) {
+  auto plain = lab_->exec(client(svc4_, 1), opts());
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  EXPECT_TRUE(has(plain.out, "conn 0 error EHOSTUNREACH")) << plain.out;
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
+  auto pinned = run({"--pvd", "wifi"}, client(svc4_, 1));
+  ASSERT_TRUE(pinned.ok()) << pinned.describe();
+  EXPECT_TRUE(has(pinned.out, "conn 0 error EHOSTUNREACH")) << pinned.out;
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
+}
+
+// The answer: the blocking connect is tried again through cellular before the program
+// sees an error; its descriptor keeps its number, options and close-on-exec flag.
+TEST_F(Failover, BlockingConnectFailsOverToTheNextPvdBeforeTheProgramSeesAnError) {
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, client(svc4_, 2));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  for (const char* conn : {"conn 0 ok", "conn 1 ok"}) {
+    EXPECT_TRUE(has(r.out, conn)) << r.out;
+  }
+  EXPECT_TRUE(has(r.out, "fd_same 1 nodelay 1 keepalive 1 keepidle 77 tos 40 cloexec 1 | "
+                         "proto=http host=cellsvc client=" + cell4_))
+      << r.out;
+  // Well under a second (the ICMP answer is immediate); the bound is generous.
+  const size_t at = r.out.find("conn 0 ok ms ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const int ms = std::stoi(r.out.substr(at + 13));
+  // Most of it is Wi-Fi's router: the kernel suppresses the first ICMP error to a new
+  // peer (ip_error's token bucket), so the SYN's retransmission after 1 s is what gets the
+  // EHOSTUNREACH. The trace's `ms` says what each attempt took.
+  std::printf("first connection, failed over: %d ms\n", ms);
+  EXPECT_LT(ms, 3000) << r.out;
+  {
+    std::ifstream in(trace_);
+    std::string line;
+    while (std::getline(in, line))
+      if (has(line, "\"call\":\"connect\"") || has(line, "\"call\":\"health\""))
+        std::printf("%s\n", line.c_str());
+  }
+  auto seen = lab_->served("cellsvc", "http");
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& s : seen) EXPECT_EQ(s.client, cell4_);
+
+  // The trace: attempt 1 through Wi-Fi (EHOSTUNREACH), Wi-Fi failed, attempt 2 through
+  // cellular (connected); the second connection went to cellular first, in one attempt.
+  auto connects = traceLines("connect");
+  ASSERT_EQ(connects.size(), 3u) << r.out;
+  EXPECT_TRUE(has(connects[0], "\"pvd\":\"wifi\"")) << connects[0];
+  EXPECT_TRUE(has(connects[0], "\"attempt\":1")) << connects[0];
+  EXPECT_TRUE(has(connects[0], "\"error\":\"EHOSTUNREACH\"")) << connects[0];
+  EXPECT_TRUE(has(connects[1], "\"pvd\":\"cell\"")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"attempt\":2")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"errno\":0")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"source\":\"" + cell4_ + "\"") || has(connects[1], "\"interface\":\"" + lab_->link("cell") + "\""))
+      << connects[1];
+  EXPECT_TRUE(has(connects[2], "\"pvd\":\"cell\"")) << connects[2];
+  EXPECT_FALSE(has(connects[2], "\"attempt\"")) << connects[2];
+  auto health = traceLines("health");
+  ASSERT_GE(health.size(), 1u);
+  EXPECT_TRUE(has(health[0], "\"pvd\":\"wifi\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"from\":\"usable\",\"to\":\"failed\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"reason\":\"connect EHOSTUNREACH\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"retry_in_ms\":")) << health[0];
+}
+
+// The same over IPv6.
+TEST_F(Failover, Ipv6ConnectFailsOverToo) {
+  ASSERT_FALSE(svc6_.empty());
+  auto plain = lab_->exec(client(svc6_, 1), opts());
+  EXPECT_TRUE(has(plain.out, "conn 0 error")) << plain.describe();
+  auto r = run({"--pvd", "wifi,cell"}, client(svc6_, 1));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 ok")) << r.out;
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell6_)) << r.out;
+}
+
+// A strict pin fails over within its own list, and never outside it.
+TEST_F(Failover, StrictPinFailsOverOnlyWithinItsList) {
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--strict"}, client(svc4_, 1));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 ok")) << r.out;
+  EXPECT_TRUE(has(r.out, "client=" + cell4_)) << r.out;
+
+  lab_->clearLogs();
+  auto cell = lab_->capture("cell", "host " + svc4_);
+  ASSERT_TRUE(cell.running()) << cell.error();
+  r = run({"--pvd", "wifi", "--strict", "--trace=" + trace_}, client(svc4_, 1));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 error EHOSTUNREACH")) << r.out;
+  cell.stop();
+  EXPECT_EQ(cell.count(), 0u) << "a packet left through cellular under a strict Wi-Fi pin";
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
+  for (const auto& line : traceLines("connect")) EXPECT_FALSE(has(line, "\"attempt\"")) << line;
+}
+
+// Every PvD of the list fails: the program gets the first PvD's error, as without mif,
+// on its own socket.
+TEST_F(Failover, WhenEveryPvdFailsTheProgramGetsTheFirstError) {
+  const std::string nowhere = "203.0.113.99";
+  breakRouter("wifi", nowhere);
+  breakRouter("cell", nowhere);
+  auto plain = lab_->exec(client(nowhere, 1), opts());
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, client(nowhere, 1));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  const auto cut = [](const std::string& s) { return s.substr(0, s.find(" ms ")); };
+  EXPECT_EQ(cut(r.out), cut(plain.out)) << plain.out << r.out;
+  EXPECT_TRUE(has(r.out, "conn 0 error EHOSTUNREACH")) << r.out;
+  auto connects = traceLines("connect");
+  ASSERT_EQ(connects.size(), 2u);
+  EXPECT_TRUE(has(connects[0], "\"attempt\":1")) << connects[0];
+  EXPECT_TRUE(has(connects[1], "\"attempt\":2")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"pvd\":\"cell\"")) << connects[1];
+}
+
+}  // namespace
