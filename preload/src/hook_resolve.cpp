@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -24,6 +25,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "mif/dns/addrinfo.h"
+#include "mif/dns/addrinfo_memo.h"
 #include "mif/dns/local_names.h"
 #include "mif/dns/tags.h"
 #include "real_libc.h"
@@ -314,9 +316,48 @@ int probe(dns::GetaddrinfoFn libcGai, const char* service, const addrinfo& hints
   return rc;
 }
 
+// Each thread's finished answers (mif/dns/addrinfo_memo.h): a name asked again while the
+// view, /etc/hosts, the records' TTL and the address tags are unchanged is answered from
+// here, before any decision, lock or sort. On the heap, made by the thread's first managed
+// answer: the engine's TLS is initial-exec, and 12 KiB of it per thread would not fit the
+// static TLS that the loader keeps for a library opened after start-up.
+thread_local std::unique_ptr<dns::AddrinfoMemo> tlsMemo;
+
+// The memo applies to a process whose runtime exists, with a policy and a live view, and
+// is not traced (a traced call writes its lines from the full path).
+Runtime* memoRuntime() noexcept {
+  Runtime* rt = Runtime::peek();
+  if (rt == nullptr || rt->traceSink().enabled() || rt->policyOrNull() == nullptr ||
+      rt->liveView() == nullptr)
+    return nullptr;
+  return rt;
+}
+
+int64_t monotonicNs() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// 0 and *res when the memo answers; -1 otherwise (EAI_MEMORY when it could not allocate).
+int memoFind(const char* node, const char* service, const addrinfo& hints,
+             addrinfo** res) noexcept {
+  Runtime* rt = memoRuntime();
+  if (rt == nullptr || !tlsMemo || !dns::AddrinfoMemo::memoisable(service)) return -1;
+  dns::AddrinfoMemo::State st;
+  st.hostsGeneration = dns::hostsGeneration();
+  {
+    const mif::view::SnapshotRef snap = rt->liveView()->current();
+    if (!snap) return -1;
+    st.viewGeneration = snap->generation;
+  }
+  st.nowNs = monotonicNs();
+  return tlsMemo->find(node, service, hints, st, res);
+}
+
 int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
                        const addrinfo* hints, addrinfo** res, dns::GetaddrinfoFn libcGai,
-                       const char** note) {
+                       const char** note, const uint32_t* hostsGeneration) {
   // glibc's own checks (flags, family, service, socktype, AI_NUMERICSERV) come before any
   // lookup; asking glibc with a numeric placeholder gives its exact answer and expansion.
   std::vector<dns::ServTuple> services;
@@ -342,7 +383,16 @@ int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
   }
   *note = "answered by a PvD";
   if (a.status != dns::Status::Ok) return dns::eaiFor(a.status);
-  return dns::buildAddrinfo(node, eff, a, services, plan.snap.get(), plan.pvd(a.pvd), res);
+  int rc = dns::buildAddrinfo(node, eff, a, services, plan.snap.get(), plan.pvd(a.pvd), res);
+  if (rc == 0 && hostsGeneration != nullptr && memoRuntime() != nullptr) {
+    dns::AddrinfoMemo::State st;
+    st.viewGeneration = plan.snap->generation;
+    st.hostsGeneration = *hostsGeneration;
+    st.nowNs = monotonicNs();
+    if (!tlsMemo) tlsMemo.reset(new (std::nothrow) dns::AddrinfoMemo());
+    if (tlsMemo) tlsMemo->remember(node, service, *hints, st, a, *res);
+  }
+  return rc;
 }
 
 }  // namespace
@@ -367,6 +417,22 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
     return h;
   }();
   const addrinfo* h = hints != nullptr ? hints : &kDefaultHints;
+  {
+    const int hit = memoFind(node, service, *h, res);
+    if (hit == 0) {
+      errno = 0;  // see hook_resolve.h: what glibc leaves after a success
+      h_errno = NETDB_SUCCESS;
+      return 0;
+    }
+    if (hit == EAI_MEMORY) {
+      keep.restore();
+      h_errno = herrnoForEai(hit);
+      return hit;
+    }
+  }
+  // Read before the /etc/hosts check below: an answer remembered under this generation
+  // was given while the name was not there.
+  const uint32_t hostsGeneration = dns::hostsGeneration();
   const int64_t start = tracingUs();
   const char* why = (h->ai_flags & AI_NUMERICHOST) ? "AI_NUMERICHOST: glibc"
                     : (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET &&
@@ -393,7 +459,7 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
       rc = EAI_AGAIN;
     } else {
       try {
-        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai, &note);
+        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai, &note, &hostsGeneration);
       } catch (const std::bad_alloc&) {
         rc = EAI_MEMORY;
       } catch (...) {

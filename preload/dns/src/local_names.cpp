@@ -65,6 +65,7 @@ namespace {
 struct Hosts {
   std::shared_mutex mutex;
   std::atomic<int64_t> checkedNs{0};  // last stat; at most one per second
+  std::atomic<uint32_t> generation{0};  // bumped by every re-read
   bool loaded = false;
   dev_t dev = 0;
   ino_t ino = 0;
@@ -110,6 +111,7 @@ void refresh(Hosts& h) {
       return;
   }
   std::unique_lock lock(h.mutex);
+  h.generation.fetch_add(1, std::memory_order_release);
   h.names.clear();
   h.addresses.clear();
   h.loaded = true;
@@ -143,6 +145,17 @@ bool hostsHasName(std::string_view name) noexcept {
   } catch (...) {
     return true;  // cannot tell: leave it to glibc
   }
+}
+
+uint32_t hostsGeneration() noexcept {
+  Hosts& h = hosts();
+  try {
+    refresh(h);
+  } catch (...) {
+    // A re-read that failed halfway: whatever it holds is new.
+    h.generation.fetch_add(1, std::memory_order_release);
+  }
+  return h.generation.load(std::memory_order_acquire);
 }
 
 bool hostsHasAddress(const policy::IpAddress& addr) noexcept {

@@ -17,10 +17,14 @@ bool isValidHostname(std::string_view name) noexcept;
 // "localhost" and "localhost." in any case.
 bool isLocalhost(std::string_view name) noexcept;
 
-// /etc/hosts, re-read when its inode, size or mtime changes (one stat per call).
+// /etc/hosts, re-read when its inode, size or mtime changes (at most one stat a second).
 // Thread-safe.
 bool hostsHasName(std::string_view name) noexcept;
 bool hostsHasAddress(const policy::IpAddress& addr) noexcept;
+// Changes whenever /etc/hosts is re-read (checked at most once a second, as above): a
+// result that depended on a name not being there stays valid while this stays the same.
+// Lock-free between re-reads.
+uint32_t hostsGeneration() noexcept;
 
 // Everything above in one question: leave this name to glibc.
 inline bool leaveToLibc(const char* name) noexcept {
