@@ -223,10 +223,13 @@ Prefix::ParseResult Prefix::parse(std::string_view text) {
   Prefix p;
   p.length = static_cast<uint8_t>(length ? *length : bits);
   p.addr = *addr;
-  for (unsigned i = p.length; i < bits; ++i) {
-    if (p.addr.bit(i)) {
+  // Host bits, a byte at a time: the byte the prefix ends in, then every byte after it.
+  for (unsigned byte = p.length / 8; byte < bits / 8; ++byte) {
+    const unsigned kept = byte == p.length / 8 ? p.length % 8 : 0;
+    const auto hostMask = static_cast<uint8_t>(0xffu >> kept);
+    if (p.addr.bytes[byte] & hostMask) {
       r.hostBitsSet = true;
-      p.addr.bytes[i / 8] = static_cast<uint8_t>(p.addr.bytes[i / 8] & ~(0x80u >> (i % 8)));
+      p.addr.bytes[byte] = static_cast<uint8_t>(p.addr.bytes[byte] & ~hostMask);
     }
   }
   r.prefix = p;

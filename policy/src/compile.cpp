@@ -1,5 +1,6 @@
 // Merging the layers, applying the pin, checking references, building the matchers.
 #include <algorithm>
+#include <cstring>
 
 #include "mif/policy/policy.h"
 #include "names.h"
@@ -14,7 +15,7 @@ bool sameDefinition(const PvdDef& a, const PvdDef& b) {
 }
 
 Diagnostic at(const SourceRef& where, std::string message, Severity sev = Severity::Error) {
-  return Diagnostic{sev, where.file.empty() ? std::string("command line") : where.file,
+  return Diagnostic{sev, where.file.empty() ? std::string("command line") : where.file.str(),
                     where.line, where.column, std::move(message)};
 }
 
@@ -66,34 +67,54 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
     }
   }
   std::vector<std::string_view> names;
+  names.reserve(impl->pvds.size());
   for (const auto& p : impl->pvds) names.push_back(p.name);
 
+  // A policy has a handful of PvDs and thousands of references to them: comparing the
+  // names in turn is cheaper than hashing each reference.
+  auto findPvd = [&](const std::string& n) -> std::optional<PvdId> {
+    if (names.size() <= 32) {
+      for (size_t i = 0; i < names.size(); ++i) {
+        const std::string_view c = names[i];
+        // Names often share a prefix ("wifi0", "wifi1"): the last character tells most apart.
+        if (c.size() == n.size() && !n.empty() && c.back() == n.back() &&
+            std::memcmp(c.data(), n.data(), n.size()) == 0)
+          return static_cast<PvdId>(i);
+      }
+      if (n.empty())
+        for (size_t i = 0; i < names.size(); ++i)
+          if (names[i].empty()) return static_cast<PvdId>(i);
+      return std::nullopt;
+    }
+    auto it = impl->byName.find(n);
+    if (it == impl->byName.end()) return std::nullopt;
+    return it->second;
+  };
   auto resolveList = [&](const std::vector<std::string>& list, const SourceRef& where,
                          const char* what, PvdList* ids) {
     for (const auto& n : list) {
-      auto it = impl->byName.find(n);
-      if (it == impl->byName.end()) {
+      const std::optional<PvdId> id = findPvd(n);
+      if (!id) {
         std::string msg = std::string(what) + " names unknown PvD '" + n + "'";
         if (auto s = detail::suggest(n, names); !s.empty()) msg += "; did you mean '" + s + "'?";
         out.diagnostics.push_back(at(where, msg));
         continue;
       }
-      if (ids->count < kMaxListed) ids->ids[ids->count++] = it->second;
+      if (ids->count < kMaxListed) ids->ids[ids->count++] = *id;
     }
   };
 
   // Rules in precedence order (DESIGN.md): locked system rules, then command line, user,
   // system.
-  for (auto& doc : layers)
-    for (auto& r : doc.rules) {
-      r.layer = doc.layer;
-      if (r.layer != Layer::System) r.locked = false;  // the loader reported it already
-    }
   size_t total = 0, withRules = 0, locked = 0;
   for (auto& doc : layers) {
     total += doc.rules.size();
     withRules += !doc.rules.empty();
-    for (const auto& r : doc.rules) locked += r.locked;
+    for (auto& r : doc.rules) {
+      r.layer = doc.layer;
+      if (r.layer != Layer::System) r.locked = false;  // the loader reported it already
+      locked += r.locked;
+    }
   }
   if (withRules == 1 && locked == 0) {
     // One file's rules and none locked (the usual case): already in precedence order.
@@ -166,6 +187,12 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
 
 void Policy::Impl::buildIndexes() {
   compiled.reserve(rules.size());
+  size_t dst4Count = 0, dst6Count = 0;
+  for (const RuleDef& r : rules)
+    if (r.dst) ++(r.dst->addr.family == Family::V4 ? dst4Count : dst6Count);
+  index.dst4.reserve(dst4Count);
+  index.dst6.reserve(dst6Count);
+  std::vector<std::pair<int32_t, uint32_t>> appPending;  // (app id, rule), in rule order
   for (uint32_t i = 0; i < rules.size(); ++i) {
     const RuleDef& r = rules[i];
     CompiledRule c;
@@ -198,17 +225,26 @@ void Policy::Impl::buildIndexes() {
     } else if (r.domain) {
       // Found through ruleDomainNames, which holds every rule's domain.
     } else if (r.app) {
-      if (index.app.size() <= static_cast<size_t>(c.appId)) index.app.resize(static_cast<size_t>(c.appId) + 1);
-      index.app[static_cast<size_t>(c.appId)].push_back(i);
+      appPending.emplace_back(c.appId, i);
     } else if (r.port) {
       index.port.insert(r.port->lo, r.port->hi, i);
     } else {
       index.rest.push_back(i);
     }
   }
+  // Each app's rules in rule order (a counting sort by app id, which is stable).
+  if (!appPending.empty()) {
+    index.appOffsets.assign(appIds.size() + 1, 0);
+    for (const auto& [app, rule] : appPending) ++index.appOffsets[static_cast<size_t>(app) + 1];
+    for (size_t a = 0; a < appIds.size(); ++a) index.appOffsets[a + 1] += index.appOffsets[a];
+    index.appRules.resize(appPending.size());
+    std::vector<uint32_t> next(index.appOffsets.begin(), index.appOffsets.end() - 1);
+    for (const auto& [app, rule] : appPending) index.appRules[next[static_cast<size_t>(app)]++] = rule;
+  }
   index.port.finish();
   index.dst4.finish();
   index.dst6.finish();
+  ruleDomainNames.finish();
   for (uint32_t id = 0; id < pvds.size(); ++id) {
     const PvdDef& p = pvds[id];
     for (const auto& d : p.domains) pvdDomains.insert(d, id);
@@ -216,6 +252,7 @@ void Policy::Impl::buildIndexes() {
     for (const auto& pr : p.source) (pr.addr.family == Family::V4 ? pvdSource4 : pvdSource6).insert(pr, id);
   }
   for (auto* t : {&pvdPrefix4, &pvdPrefix6, &pvdSource4, &pvdSource6}) t->finish();
+  pvdDomains.finish();
 }
 
 }  // namespace mif::policy

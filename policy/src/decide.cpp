@@ -103,7 +103,7 @@ int Policy::Impl::firstRule(const Query& q, const QueryKeys& k, uint32_t from) c
   // Rule domains: the query's suffix nodes were found once (QueryKeys). A node also lists
   // rules indexed by dst; scanning them here as well costs little and changes nothing.
   for (int i = 0; i < k.nameNodes; ++i) scan(ruleDomainNames.ids(k.nameNode[static_cast<size_t>(i)]));
-  if (k.appId >= 0 && static_cast<size_t>(k.appId) < index.app.size()) scan(index.app[static_cast<size_t>(k.appId)]);
+  if (k.appId >= 0) scan(index.appList(k.appId));
   if (q.port != 0 && q.kind != Query::Kind::Resolve) {
     std::array<std::span<const uint32_t>, detail::PortIndex::kLevels> lists;
     int n = index.port.collect(q.port, lists);

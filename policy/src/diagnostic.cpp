@@ -57,8 +57,8 @@ const char* layerName(Layer l) {
 }
 
 std::string SourceRef::toString() const {
-  if (line == 0) return file.empty() ? std::string("command line") : file;
-  return file + ":" + std::to_string(line);
+  if (line == 0) return file.empty() ? std::string("command line") : file.str();
+  return file.str() + ":" + std::to_string(line);
 }
 
 int stepNumber(Step s) {

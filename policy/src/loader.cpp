@@ -72,19 +72,27 @@ void stringRegions(const toml::node& n, std::vector<toml::source_region>* out) {
 
 class Loader {
  public:
-  Loader(std::string path, Layer layer) : path_(std::move(path)), layer_(layer) {
+  Loader(std::string path, Layer layer) : path_(std::move(path)), file_(path_), layer_(layer) {
     result_.doc.file = path_;
     result_.doc.layer = layer;
   }
 
   LoadResult run(std::string_view original) {
-    std::string text(original);
-    const std::vector<detail::Replaced> replaced = detail::defuse(text);
+    // Only a file with a non-ASCII byte can hold a code point defuse() replaces; the others
+    // (nearly every policy) are parsed as they are, without a copy or a second scan.
+    std::string defused;
+    std::vector<detail::Replaced> replaced;
+    std::string_view text = original;
+    if (!detail::isAscii(original)) {
+      defused.assign(original);
+      replaced = detail::defuse(defused);
+      text = defused;
+    }
     toml::table root;
     try {
       // No source path for toml++: every node would hold a reference-counted copy of it,
       // and the diagnostics carry path_ themselves.
-      root = toml::parse(std::string_view(text), std::string_view());
+      root = toml::parse(text, std::string_view());
     } catch (const toml::parse_error& e) {
       std::string why(e.description());
       for (const auto& r : replaced)
@@ -120,7 +128,7 @@ class Loader {
 
  private:
   SourceRef ref(const toml::source_region& s) const {
-    return SourceRef{path_, s.begin.line, s.begin.column};
+    return SourceRef{file_, s.begin.line, s.begin.column};
   }
 
   void add(const toml::source_region& s, std::string message, Severity sev = Severity::Error) {
@@ -388,7 +396,7 @@ class Loader {
   }
 
   void loadRule(const toml::table& t) {
-    RuleDef r;
+    RuleDef& r = result_.doc.rules.emplace_back();  // filled in place: nothing else adds rules meanwhile
     r.layer = layer_;
     r.where = ref(t.source());
     bool havePvd = false;
@@ -461,7 +469,6 @@ class Loader {
       }
     }
     if (!havePvd) add(t.source(), "rule has no 'pvd'");
-    result_.doc.rules.push_back(std::move(r));
   }
 
   void loadDefault(const toml::table& t) {
@@ -484,6 +491,7 @@ class Loader {
   }
 
   std::string path_;
+  FileName file_;  // path_, shared by every SourceRef of the document
   Layer layer_;
   LoadResult result_;
   std::vector<Item> items_;

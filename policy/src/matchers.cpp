@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace mif::policy::detail {
 
@@ -44,6 +45,22 @@ int32_t PrefixTrie::newNode(const Key& k, unsigned len) {
   return static_cast<int32_t>(build_.size() - 1);
 }
 
+void PrefixTrie::reserve(size_t prefixes) {
+  build_.reserve(build_.size() + 2 * prefixes);
+  buildIds_.reserve(buildIds_.size() + prefixes);
+}
+
+void PrefixTrie::addId(int32_t node, uint32_t id) {
+  const int32_t at = static_cast<int32_t>(buildIds_.size());
+  buildIds_.push_back(BuildId{id, -1});
+  BuildNode& n = build_[static_cast<size_t>(node)];
+  if (n.lastId < 0)
+    n.firstId = at;
+  else
+    buildIds_[static_cast<size_t>(n.lastId)].next = at;
+  n.lastId = at;
+}
+
 void PrefixTrie::insert(const Prefix& p, uint32_t id) {
   const Key key = masked(keyOf(p.addr), p.length);
   const unsigned len = p.length;
@@ -58,7 +75,7 @@ void PrefixTrie::insert(const Prefix& p, uint32_t id) {
   };
   auto leafWithId = [&]() {
     int32_t n = newNode(key, len);
-    build_[static_cast<size_t>(n)].ids.push_back(id);
+    addId(n, id);
     return n;
   };
   int32_t idx = buildRoot_;
@@ -87,7 +104,7 @@ void PrefixTrie::insert(const Prefix& p, uint32_t id) {
       return;
     }
     if (len == nodeLen) {
-      build_[static_cast<size_t>(idx)].ids.push_back(id);
+      addId(idx, id);
       return;
     }
     parent = idx;
@@ -100,14 +117,16 @@ int32_t PrefixTrie::layOut(int32_t b) {
   if (b < 0) return -1;
   const int32_t at = static_cast<int32_t>(nodes_.size());
   nodes_.emplace_back();
-  BuildNode& src = build_[static_cast<size_t>(b)];
+  const BuildNode& src = build_[static_cast<size_t>(b)];
   Node n;
   n.key = src.key;
   n.len = src.len;
-  if (!src.ids.empty()) {
+  if (src.firstId >= 0) {
+    const auto begin = static_cast<uint32_t>(ids_.size());
+    for (int32_t e = src.firstId; e >= 0; e = buildIds_[static_cast<size_t>(e)].next)
+      ids_.push_back(buildIds_[static_cast<size_t>(e)].id);
     n.ids = static_cast<uint32_t>(ranges_.size());
-    ranges_.emplace_back(static_cast<uint32_t>(ids_.size()), static_cast<uint32_t>(ids_.size() + src.ids.size()));
-    ids_.insert(ids_.end(), src.ids.begin(), src.ids.end());
+    ranges_.emplace_back(begin, static_cast<uint32_t>(ids_.size()));
   }
   const int32_t c0 = src.child[0], c1 = src.child[1];
   n.child[0] = layOut(c0);
@@ -119,9 +138,13 @@ int32_t PrefixTrie::layOut(int32_t b) {
 void PrefixTrie::finish() {
   nodes_.clear();
   nodes_.reserve(build_.size());
+  ids_.reserve(ids_.size() + buildIds_.size());
+  ranges_.reserve(ranges_.size() + std::min(build_.size(), buildIds_.size()));
   layOut(buildRoot_);
   build_.clear();
   build_.shrink_to_fit();
+  buildIds_.clear();
+  buildIds_.shrink_to_fit();
   buildRoot_ = -1;
   if (nodes_.size() >= kJumpMinNodes && nodes_[0].len + kJumpBits <= maxLen_) buildJump();
 }
@@ -195,6 +218,50 @@ int PrefixTrie::collect(const IpAddress& a, std::array<uint32_t, kMaxPath>& out)
 
 // --- DomainIndex --------------------------------------------------------------------
 
+DomainIndex::LabelKey DomainIndex::keyOf(uint32_t parent, std::string_view label) noexcept {
+  // Eight bytes at a time (labels are short: most fit in one word), mixed with the parent.
+  auto mix = [](uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
+  };
+  const size_t n = label.size();
+  uint64_t h = (uint64_t{parent} << 32 | n) * 0x9e3779b97f4a7c15ull;
+  uint64_t head = 0;
+  std::memcpy(&head, label.data(), n < 8 ? n : 8);
+  h = mix(h, head);
+  for (size_t i = 8; i < n; i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, label.data() + i, n - i < 8 ? n - i : 8);
+    h = mix(h, w);
+  }
+  h *= 0x94d049bb133111ebull;
+  return LabelKey{head, static_cast<uint32_t>(h ^ (h >> 32))};
+}
+
+uint32_t DomainIndex::find(uint32_t parent, std::string_view label, const LabelKey& k) const noexcept {
+  if (edges_.empty()) return 0;
+  const size_t mask = edges_.size() - 1;
+  for (size_t i = k.hash & mask;; i = (i + 1) & mask) {
+    const Edge& e = edges_[i];
+    if (e.child == 0) return 0;  // the table is at most half full: an empty slot ends the probe
+    if (e.hash == k.hash && e.parent == parent && e.length == label.size() && e.head == k.head &&
+        (label.size() <= 8 || std::memcmp(labels_.data() + e.rest, label.data() + 8, label.size() - 8) == 0))
+      return e.child;
+  }
+}
+
+void DomainIndex::grow() {
+  std::vector<Edge> old = std::move(edges_);
+  edges_.assign(old.empty() ? 64 : 2 * old.size(), Edge{});
+  const size_t mask = edges_.size() - 1;
+  for (const Edge& e : old) {
+    if (e.child == 0) continue;
+    size_t i = e.hash & mask;
+    while (edges_[i].child != 0) i = (i + 1) & mask;
+    edges_[i] = e;
+  }
+}
+
 uint32_t DomainIndex::insert(std::string_view domain, uint32_t id) {
   uint32_t node = 0;
   size_t end = domain.size();
@@ -202,37 +269,52 @@ uint32_t DomainIndex::insert(std::string_view domain, uint32_t id) {
     size_t dot = end == 0 ? std::string_view::npos : domain.rfind('.', end - 1);
     size_t start = dot == std::string_view::npos ? 0 : dot + 1;
     std::string_view label = domain.substr(start, end - start);
-    auto it = nodes_[node].children.find(label);
-    uint32_t next;
-    if (it == nodes_[node].children.end()) {
-      next = static_cast<uint32_t>(nodes_.size());
-      nodes_[node].children.emplace(std::string(label), next);
-      nodes_.emplace_back();
-    } else {
-      next = it->second;
+    const LabelKey key = keyOf(node, label);
+    uint32_t next = find(node, label, key);
+    if (next == 0) {
+      if (2 * size_t{nodes_} > edges_.size()) grow();  // nodes_ edges once this one is in
+      next = nodes_++;
+      const size_t mask = edges_.size() - 1;
+      size_t i = key.hash & mask;
+      while (edges_[i].child != 0) i = (i + 1) & mask;
+      edges_[i] = Edge{key.head, key.hash, node, next, static_cast<uint32_t>(labels_.size()),
+                       static_cast<uint32_t>(label.size())};
+      if (label.size() > 8) labels_.append(label.substr(8));
     }
     node = next;
     if (dot == std::string_view::npos) break;
     end = dot;
   }
-  nodes_[node].ids.push_back(id);
+  pending_.emplace_back(node, id);
   return node;
+}
+
+void DomainIndex::finish() {
+  // A counting sort by node; stable, so each node's ids stay in insertion order.
+  offsets_.assign(size_t{nodes_} + 1, 0);
+  for (const auto& [node, id] : pending_) ++offsets_[node + 1];
+  for (uint32_t n = 0; n < nodes_; ++n) offsets_[n + 1] += offsets_[n];
+  ids_.resize(pending_.size());
+  for (const auto& [node, id] : pending_) ids_[offsets_[node]++] = id;  // offsets_[n] ends at n + 1's start
+  for (uint32_t n = nodes_; n > 0; --n) offsets_[n] = offsets_[n - 1];
+  offsets_[0] = 0;
+  pending_.clear();
+  pending_.shrink_to_fit();
 }
 
 int DomainIndex::collect(std::string_view name, std::array<uint32_t, kMaxLabels>& out) const noexcept {
   int n = 0;
-  if (name.empty() || nodes_.size() <= 1) return 0;
+  if (name.empty() || nodes_ <= 1 || offsets_.empty()) return 0;
   uint32_t node = 0;
   size_t end = name.size();
   while (n < kMaxLabels) {
     size_t dot = end == 0 ? std::string_view::npos : name.rfind('.', end - 1);
     size_t start = dot == std::string_view::npos ? 0 : dot + 1;
     std::string_view label = name.substr(start, end - start);
-    const auto& children = nodes_[node].children;
-    auto it = children.find(label);
-    if (it == children.end()) break;
-    node = it->second;
-    if (!nodes_[node].ids.empty()) out[static_cast<size_t>(n++)] = node;
+    const uint32_t next = find(node, label, keyOf(node, label));
+    if (next == 0) break;
+    node = next;
+    if (offsets_[node + 1] != offsets_[node]) out[static_cast<size_t>(n++)] = node;
     if (dot == std::string_view::npos) break;
     end = dot;
   }

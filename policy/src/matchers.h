@@ -20,6 +20,8 @@ class PrefixTrie {
  public:
   static constexpr int kMaxPath = 129;  // a /0 ... /128 chain
 
+  // Room for `prefixes` more insert()s without growing (each adds at most two nodes).
+  void reserve(size_t prefixes);
   void insert(const Prefix& p, uint32_t id);
   // Lays the nodes out compactly in depth-first order (lookups touch fewer cache lines);
   // insert() is no longer allowed afterwards.
@@ -38,12 +40,17 @@ class PrefixTrie {
   struct Key {
     uint64_t hi = 0, lo = 0;
   };
-  // While building.
+  // While building. A node's ids are a list through buildIds_ (first and last entry), not
+  // a vector of its own: a 10,000-rule policy would otherwise allocate once per prefix.
   struct BuildNode {
     Key key;  // bits beyond len are zero
     uint8_t len = 0;
     int32_t child[2] = {-1, -1};
-    std::vector<uint32_t> ids;
+    int32_t firstId = -1, lastId = -1;
+  };
+  struct BuildId {
+    uint32_t id;
+    int32_t next;
   };
   // For lookups: 32 bytes, two to a cache line.
   struct Node {
@@ -58,11 +65,13 @@ class PrefixTrie {
   static Key masked(const Key& k, unsigned len) noexcept;
   static unsigned commonLength(const Key& a, const Key& b, unsigned max) noexcept;
   int32_t newNode(const Key& k, unsigned len);
+  void addId(int32_t node, uint32_t id);
   int32_t layOut(int32_t buildIndex);
   void buildJump();
   void fillJump(int32_t node, int32_t chain);
 
   std::vector<BuildNode> build_;
+  std::vector<BuildId> buildIds_;
   int32_t buildRoot_ = -1;
   std::vector<Node> nodes_;  // nodes_[0] is the root once finished
   std::vector<std::pair<uint32_t, uint32_t>> ranges_;
@@ -95,24 +104,51 @@ struct StringHash {
 
 // Domain suffixes as a trie of labels read right to left ("corp.example" is
 // root -> "example" -> "corp"). A name is looked up by walking its labels from the right.
+// The edges of every node are one open-addressing table keyed by (parent node, label), the
+// labels one string: building 10,000 domains allocates a handful of times, not per label,
+// and a lookup is one probe per label.
 class DomainIndex {
  public:
   static constexpr int kMaxLabels = 128;  // a 253-byte name has at most 127 labels
 
   // `domain` lower case, no trailing dot. Returns the domain's node.
   uint32_t insert(std::string_view domain, uint32_t id);
+  // Groups each node's ids (in insertion order) for ids(); insert() is no longer allowed.
+  void finish();
   // Nodes holding ids whose domain is a suffix of `name` (lower case, no trailing dot),
-  // shortest suffix first. Returns how many.
+  // shortest suffix first. Returns how many. Only after finish().
   int collect(std::string_view name, std::array<uint32_t, kMaxLabels>& out) const noexcept;
-  std::span<const uint32_t> ids(uint32_t node) const noexcept { return nodes_[node].ids; }
-  bool empty() const noexcept { return nodes_.size() <= 1; }
+  std::span<const uint32_t> ids(uint32_t node) const noexcept {
+    return {ids_.data() + offsets_[node], offsets_[node + 1] - offsets_[node]};
+  }
+  bool empty() const noexcept { return nodes_ <= 1; }
 
  private:
-  struct Node {
-    std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> children;
-    std::vector<uint32_t> ids;
+  // 32 bytes, two to a cache line. A label's first eight bytes are held in the edge itself,
+  // so most labels are compared without touching labels_.
+  struct Edge {
+    uint64_t head = 0;    // the label's first 8 bytes, zero-padded
+    uint32_t hash = 0;
+    uint32_t parent = 0;
+    uint32_t child = 0;   // 0: an empty slot (the root is no node's child)
+    uint32_t rest = 0;    // in labels_: the label's bytes after the first 8
+    uint32_t length = 0;
   };
-  std::vector<Node> nodes_{1};  // nodes_[0] is the root (the empty suffix)
+  struct LabelKey {
+    uint64_t head;
+    uint32_t hash;
+  };
+  static LabelKey keyOf(uint32_t parent, std::string_view label) noexcept;
+  // The child of `parent` by `label`, or 0.
+  uint32_t find(uint32_t parent, std::string_view label, const LabelKey& k) const noexcept;
+  void grow();
+
+  std::vector<Edge> edges_;  // a power of two in size, at most half full
+  std::string labels_;
+  uint32_t nodes_ = 1;       // node 0 is the root (the empty suffix)
+  std::vector<std::pair<uint32_t, uint32_t>> pending_;  // (node, id) until finish()
+  std::vector<uint32_t> offsets_;  // per node, plus one: its ids in ids_
+  std::vector<uint32_t> ids_;
 };
 
 // Port ranges in a segment tree over 0..65535: a range is stored at O(log) canonical

@@ -44,8 +44,7 @@ std::string normalizeDomain(std::string_view text, std::string* why) {
            "them already: write '" + std::string(s.substr(2)) + "'";
     return {};
   }
-  std::string out;
-  out.reserve(s.size());
+  std::string out(s.size(), '.');  // the same length: each character lower-cased in place
   size_t labelStart = 0;
   for (size_t i = 0; i <= s.size(); ++i) {
     if (i == s.size() || s[i] == '.') {
@@ -63,7 +62,6 @@ std::string normalizeDomain(std::string_view text, std::string* why) {
         return {};
       }
       labelStart = i + 1;
-      if (i < s.size()) out += '.';
       continue;
     }
     char c = s[i];
@@ -74,7 +72,7 @@ std::string normalizeDomain(std::string_view text, std::string* why) {
              "' is not allowed)";
       return {};
     }
-    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
   return out;
 }

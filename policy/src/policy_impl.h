@@ -22,7 +22,13 @@ struct PvdList {
 // the first matching rule.
 struct RuleIndex {
   detail::PrefixTrie dst4, dst6;
-  std::vector<std::vector<uint32_t>> app;  // by app id (Impl::appIds)
+  // By app id (Impl::appIds): app id a's rules are appRules[appOffsets[a] .. appOffsets[a + 1]).
+  std::vector<uint32_t> appOffsets, appRules;
+  std::span<const uint32_t> appList(int32_t app) const noexcept {
+    if (app < 0 || static_cast<size_t>(app) + 1 >= appOffsets.size()) return {};
+    const auto a = static_cast<size_t>(app);
+    return {appRules.data() + appOffsets[a], appOffsets[a + 1] - appOffsets[a]};
+  }
   detail::PortIndex port;
   std::vector<uint32_t> rest;
 };

@@ -10,6 +10,7 @@
 // it as a \uXXXX escape. In comments they are simply harmless.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mif::policy::detail {
@@ -21,6 +22,9 @@ struct Replaced {
   uint32_t line, column;  // 1-based, columns in characters as toml++ counts them
   char32_t codePoint;
 };
+
+// True when every byte of text is below 0x80: then defuse() has nothing to replace.
+bool isAscii(std::string_view text) noexcept;
 
 // Replaces, in place, every code point toml++ would trip on; returns where they were.
 std::vector<Replaced> defuse(std::string& text);

@@ -242,6 +242,18 @@ TEST(Loader, CodePointsTomlPlusPlusMisreadsNeverReachIt) {
   EXPECT_EQ(*r.doc.rules[0].app, "caf\xc3\xa9-\xe6\x97\xa5");
 }
 
+// A file without a byte >= 0x80 skips the code-point guard; one anywhere (in a word of
+// eight or in the tail after the last whole word) still goes through it.
+TEST(Loader, CodePointGuardSeesANonAsciiByteAtEveryOffset) {
+  for (size_t pad = 0; pad < 17; ++pad) {
+    const std::string comment = "#" + std::string(pad, 'x') + "\n";
+    expectOne(load(comment + "[[rule]]\napp = '\xc3\xa9'"), 3, 8, "U+00E9");
+    expectOne(load(comment + "[pvd\xcf\x9c]"), 2, 5, "character U+03DC is not allowed here");
+  }
+  auto r = load("[[rule]]\napp = 'cafe'\npvd = \"x\"\n");
+  EXPECT_TRUE(r.ok()) << testing::PrintToString(lines(r.diagnostics));
+}
+
 TEST(Compile, ReferencesAgainstMergedLayers) {
   auto sys = loadString("[pvd.corp]\ninterface = \"tun0\"\n", "sys.toml", Layer::System);
   auto user = loadString("[[rule]]\napp = \"curl\"\npvd = [\"corp\", \"wfi\"]\n[pvd.wifi]\ninterface = \"wl*\"\n",

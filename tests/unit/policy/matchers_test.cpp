@@ -58,6 +58,30 @@ TEST(Address, ParseAndFormat) {
   EXPECT_FALSE(Prefix::parse("0.0.0.0/0").prefix->contains(*IpAddress::parse("2001:db8::1")));
 }
 
+// Prefix::parse clears host bits a byte at a time; the reference clears them bit by bit.
+TEST(Address, HostBitsAgainstBitByBit) {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    IpAddress a;
+    a.family = i % 2 ? Family::V6 : Family::V4;
+    const unsigned bits = a.bitLength();
+    for (size_t b = 0; b < bits / 8; ++b) a.bytes[b] = static_cast<uint8_t>(rng() % 3 ? rng() : 0);
+    const unsigned len = rng() % (bits + 1);
+    IpAddress want = a;
+    bool wantHost = false;
+    for (unsigned k = len; k < bits; ++k)
+      if (a.bit(k)) {
+        wantHost = true;
+        want.bytes[k / 8] = static_cast<uint8_t>(want.bytes[k / 8] & ~(0x80u >> (k % 8)));
+      }
+    auto r = Prefix::parse(a.toString() + "/" + std::to_string(len));
+    ASSERT_TRUE(r.prefix) << a.toString() << "/" << len;
+    EXPECT_EQ(r.hostBitsSet, wantHost) << a.toString() << "/" << len;
+    EXPECT_EQ(r.prefix->addr, want) << a.toString() << "/" << len;
+    EXPECT_EQ(r.prefix->length, len);
+  }
+}
+
 TEST(Address, RandomRoundTrip) {
   std::mt19937 rng(7);
   for (int i = 0; i < 20000; ++i) {
@@ -120,6 +144,7 @@ TEST(DomainIndex, MatchesBruteForce) {
     domains.push_back(randomName(4));
     index.insert(domains.back(), i);
   }
+  index.finish();
   for (int q = 0; q < 5000; ++q) {
     std::string name = randomName(6);
     std::map<size_t, std::vector<uint32_t>> want;  // by suffix length
