@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace mif::view::detail {
 namespace {
@@ -31,6 +32,11 @@ struct SockFree {
 using SockPtr = std::unique_ptr<nl_sock, SockFree>;
 
 Family familyOf(int af) { return af == AF_INET6 ? Family::V6 : Family::V4; }
+
+// A prefix length the family can hold. The kernel never sends more, but everything
+// downstream (Prefix::contains, source selection) indexes bytes by it: a message that says
+// otherwise is not read (found by fuzz_view_netlink).
+bool validLength(unsigned length, int af) { return length <= (af == AF_INET6 ? 128u : 32u); }
 
 IpAddress toIp(nl_addr* a, int af) {
   IpAddress r;
@@ -128,7 +134,7 @@ void readAddress(rtnl_addr* a, Snapshot& s) {
   if (af != AF_INET && af != AF_INET6) return;
   // interfaceByIndex() only reads, but the snapshot is still being built: the cast is ours.
   auto* ifc = const_cast<Interface*>(s.interfaceByIndex(rtnl_addr_get_ifindex(a)));
-  if (!ifc) return;
+  if (!ifc || !validLength(rtnl_addr_get_prefixlen(a), af)) return;
   Address ad;
   // IFA_LOCAL: on a point-to-point link IFA_ADDRESS is the peer, not ours.
   ad.addr = toIp(rtnl_addr_get_local(a), af);
@@ -143,10 +149,15 @@ void readAddress(rtnl_addr* a, Snapshot& s) {
 void readRoute(rtnl_route* r, std::vector<Route>& out) {
   int af = rtnl_route_get_family(r);
   if (af != AF_INET && af != AF_INET6) return;
+  nl_addr* dst = rtnl_route_get_dst(r);
+  nl_addr* src = rtnl_route_get_src(r);
+  if ((dst && !validLength(nl_addr_get_prefixlen(dst), af)) ||
+      (src && !validLength(nl_addr_get_prefixlen(src), af)))
+    return;
   Route base;
   base.family = familyOf(af);
-  base.dst = toPrefix(rtnl_route_get_dst(r), af);
-  if (nl_addr* src = rtnl_route_get_src(r); src && nl_addr_get_prefixlen(src) > 0) {
+  base.dst = toPrefix(dst, af);
+  if (src && nl_addr_get_prefixlen(src) > 0) {
     base.hasSource = true;
     base.source = toPrefix(src, af);
   }
@@ -232,6 +243,24 @@ int dumpLinks(nl_sock* sk) {
 }
 
 }  // namespace
+
+bool parseDumpMessage(const void* data, size_t len, Snapshot& out) {
+  if (len < sizeof(nlmsghdr)) return false;
+  nlmsghdr h;
+  std::memcpy(&h, data, sizeof h);
+  if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > len) return false;
+  // nlmsg_convert copies the message into a buffer of its own, aligned as libnl expects.
+  std::vector<uint8_t> copy(static_cast<const uint8_t*>(data),
+                            static_cast<const uint8_t*>(data) + h.nlmsg_len);
+  nl_msg* msg = nlmsg_convert(reinterpret_cast<nlmsghdr*>(copy.data()));
+  if (msg == nullptr) return false;
+  nlmsg_set_proto(msg, NETLINK_ROUTE);
+  DumpState st;
+  st.snap = &out;
+  const int err = nl_msg_parse(msg, onObject, &st);
+  nlmsg_free(msg);
+  return err >= 0 && !st.failed;
+}
 
 bool dumpKernel(Snapshot& out, std::string& why) {
   SockPtr sk(nl_socket_alloc());

@@ -10,4 +10,11 @@ namespace mif::view::detail {
 // False with `why` set when netlink cannot be read; out is then left empty.
 bool dumpKernel(Snapshot& out, std::string& why);
 
+// One message of a dump (RTM_NEWLINK, RTM_NEWADDR or RTM_NEWROUTE, `len` bytes from its
+// nlmsghdr), parsed into `out` by the same code as dumpKernel: links appended to
+// out.interfaces, addresses to their interface's list (an unknown index is ignored),
+// routes to out.routes. False when the message is malformed or memory ran out. The seam
+// for the fuzzer (tests/fuzz/fuzz_view_netlink.cpp): no socket involved.
+bool parseDumpMessage(const void* msg, size_t len, Snapshot& out);
+
 }  // namespace mif::view::detail
