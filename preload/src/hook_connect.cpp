@@ -115,6 +115,7 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
         again = rt->mayFailOver(o, fd, err);
       }
       if (again) return failOver(rt, realConnect, fd, addr, len, o, err, start, keep);
+      errno = err;  // mayFailOver's own calls (its probe bind: EADDRINUSE) must not show
     }
     const int saved = errno;
     rt->finish(o, err);

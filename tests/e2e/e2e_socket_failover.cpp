@@ -31,11 +31,14 @@ using namespace std::chrono_literals;
 // connecting, a plain connect() (no timeout: Python keeps the socket blocking), an HTTP
 // request, and what the descriptor looks like afterwards. One line per connection.
 const char* kClient = R"PY(
-import errno, fcntl, socket, sys, time
+import errno, fcntl, os, socket, sys, time
 host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 family = socket.AF_INET6 if ':' in host else socket.AF_INET
 for i in range(count):
     s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 50000)
+    if os.environ.get('BIND_PORT'):
+        s.bind(('0.0.0.0' if family == socket.AF_INET else '::', int(os.environ['BIND_PORT'])))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 77)
@@ -59,13 +62,14 @@ for i in range(count):
             break
         body += d
     line = body.decode(errors='replace').split('\r\n\r\n', 1)[-1].strip()
-    print('conn %d ok ms %d fd_same %d nodelay %d keepalive %d keepidle %d tos %d cloexec %d | %s' % (
+    print('conn %d ok ms %d fd_same %d nodelay %d keepalive %d keepidle %d tos %d cloexec %d rcvbuf %d | %s' % (
         i, ms, s.fileno() == fd,
         s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
         s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
         s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
         s.getsockopt(socket.IPPROTO_IP, socket.IP_TOS) if family == socket.AF_INET else 0x28,
-        (fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC) != 0, line), flush=True)
+        (fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC) != 0,
+        s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF), line), flush=True)
     s.close()
 )PY";
 
@@ -150,8 +154,8 @@ TEST_F(Failover, BlockingConnectFailsOverToTheNextPvdBeforeTheProgramSeesAnError
   for (const char* conn : {"conn 0 ok", "conn 1 ok"}) {
     EXPECT_TRUE(has(r.out, conn)) << r.out;
   }
-  EXPECT_TRUE(has(r.out, "fd_same 1 nodelay 1 keepalive 1 keepidle 77 tos 40 cloexec 1 | "
-                         "proto=http host=cellsvc client=" + cell4_))
+  EXPECT_TRUE(has(r.out, "fd_same 1 nodelay 1 keepalive 1 keepidle 77 tos 40 cloexec 1 "
+                         "rcvbuf 100000 | proto=http host=cellsvc client=" + cell4_))
       << r.out;
   // Well under a second (the ICMP answer is immediate); the bound is generous.
   const size_t at = r.out.find("conn 0 ok ms ");
@@ -221,6 +225,17 @@ TEST_F(Failover, StrictPinFailsOverOnlyWithinItsList) {
   EXPECT_TRUE(has(r.out, "conn 0 error EHOSTUNREACH")) << r.out;
   cell.stop();
   EXPECT_EQ(cell.count(), 0u) << "a packet left through cellular under a strict Wi-Fi pin";
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
+  for (const auto& line : traceLines("connect")) EXPECT_FALSE(has(line, "\"attempt\"")) << line;
+}
+
+// A socket the program bound to a port of its own is not failed over: a fresh socket
+// would lose the port. The program gets the first PvD's error, as without mif.
+TEST_F(Failover, ASocketWithAPortOfTheProgramsOwnIsNotFailedOver) {
+  auto r = lab_->mifRun({"--policy", policy_, "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+                        client(svc4_, 1), opts().withEnv("BIND_PORT=40123"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 error EHOSTUNREACH")) << r.out;
   EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
   for (const auto& line : traceLines("connect")) EXPECT_FALSE(has(line, "\"attempt\"")) << line;
 }
