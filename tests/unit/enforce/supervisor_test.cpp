@@ -39,7 +39,13 @@ std::string privateNetworkProblem() {
         "ip link set mifenf0 up && "
         "ip link add mifenf2 type veth peer name mifenf3 && "
         "ip addr add 198.51.100.2/24 dev mifenf2 && ip link set mifenf3 up && "
-        "ip link set mifenf2 up");
+        "ip link set mifenf2 up && "
+        // A veth's operational state turns UP through the kernel's linkwatch, up to a
+        // second later (more on a busy machine); until then the view calls its PvD
+        // unusable and nothing is pinned. Every test here assumes both links usable.
+        "for i in $(seq 100); do "
+        "ip -o link show mifenf0 | grep -q 'state UP' && "
+        "ip -o link show mifenf2 | grep -q 'state UP' && exit 0; sleep 0.05; done; exit 1");
     return rc == 0 ? std::string() : std::string("could not create the veth pairs");
   }();
   return problem;
