@@ -266,6 +266,22 @@ void preloadSanitizerRuntime() {
 #endif
 }
 
+// libmif.so dlopens libmif-engine.so on the program's first network call, and the engine's
+// thread-local storage is initial-exec (a hook reads its re-entry flag without
+// __tls_get_addr, which may allocate): a library dlopened after start-up gets that from
+// the loader's static TLS surplus, about 1.5 KB in glibc 2.36, most of which the engine
+// needs. A program that dlopened another such library first (Python importing the mif
+// module, whose libmif-api.so is one, through ctypes) leaves too little, and the engine
+// would not load ("cannot allocate memory in static TLS block"): mif run raises the
+// surplus's optional part for the programs it starts, unless the environment sets it.
+void reserveStaticTls() {
+  const char* existing = std::getenv("GLIBC_TUNABLES");
+  std::string tunables = existing != nullptr ? existing : "";
+  if (tunables.find("glibc.rtld.optional_static_tls=") != std::string::npos) return;
+  tunables += std::string(tunables.empty() ? "" : ":") + "glibc.rtld.optional_static_tls=4096";
+  setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+}
+
 // LD_PRELOAD with `lib` first and the program's own preloads after it (never replaced);
 // an earlier copy of the same library is dropped so it is not loaded twice.
 std::string prependPreload(const std::string& lib) {
@@ -433,6 +449,7 @@ int run(int argc, char** argv) {
   }
 
   setenv("LD_PRELOAD", prependPreload(*lib).c_str(), 1);
+  reserveStaticTls();
   preloadSanitizerRuntime();
   setOrUnset("MIF_POLICY", o.policyFile ? absolutePath(*o.policyFile) : "");
   setOrUnset("MIF_PVD", join(o.pvds));

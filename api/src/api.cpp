@@ -12,6 +12,12 @@
 // After the first call the socket path (mif_socket_set_pvd on a known PvD) takes no lock
 // and allocates nothing: an acquire load, a lookup by name, the view's freshness check and
 // the system calls of pinning.
+//
+// Inside `mif run` (libmif.so preloaded, its engine governing the process) none of that is
+// built: every call goes through the engine's function table (preload/src/engine_api.h,
+// found once through libmif.so's mif_preload_api), so pins, lookups, the process default
+// and the PvD list are the engine's own (its policy, view, resolver cache and tags,
+// datagram cache, trace, and its strict pin).
 #include "mif/mif.h"
 
 #include <dlfcn.h>
@@ -19,6 +25,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -33,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine_api.h"
 #include "mif/dns/addrinfo.h"
 #include "mif/dns/local_names.h"
 #include "mif/dns/resolver.h"
@@ -59,17 +67,52 @@ std::atomic<const char*> gProcessPvd{nullptr};  // interned in gNames, never fre
 std::set<std::string>* gNames = nullptr;        // under gBuild
 
 // The calling thread's last failure, for mif_strerror.
+// Allocated per thread on its first failure (or mif_strerror), not kept in TLS itself:
+// this library's TLS is static TLS (STATIC_TLS: the archives linked in use the
+// initial-exec model), so a program that dlopens it (Python's ctypes) spends the loader's
+// small static TLS surplus on it, and libmif-engine.so, dlopened later by `mif run`'s stub
+// and needing ~1.5 KB of it, would no longer load ("cannot allocate memory in static TLS
+// block"). Only a pointer stays in TLS.
 struct LastError {
   int code = 0;
   char text[320] = {};
   char message[384] = {};
 };
-thread_local LastError tLast;
+LastError gSharedLast;  // when a thread's own cannot be allocated
+struct LastHolder {
+  LastError* p = nullptr;
+  ~LastHolder() {
+    if (p != &gSharedLast) delete p;
+  }
+};
+thread_local LastHolder tLast;
+
+LastError& last() noexcept {
+  if (tLast.p == nullptr) {
+    const int saved = errno;
+    tLast.p = new (std::nothrow) LastError();
+    if (tLast.p == nullptr) tLast.p = &gSharedLast;
+    errno = saved;
+  }
+  return *tLast.p;
+}
 
 template <typename... A>
 void setError(int code, const char* fmt, A... args) noexcept {
-  tLast.code = code;
-  std::snprintf(tLast.text, sizeof tLast.text, fmt, args...);
+  LastError& l = last();
+  l.code = code;
+  std::snprintf(l.text, sizeof l.text, fmt, args...);
+}
+
+// Records a message the engine wrote (inside `mif run`) as the thread's last failure.
+void keepError(int code, const char* why) noexcept {
+  const int saved = errno;
+  LastError& l = last();
+  l.code = code;
+  const size_t n = std::min(std::strlen(why), sizeof l.text - 1);
+  std::memcpy(l.text, why, n);
+  l.text[n] = '\0';
+  errno = saved;
 }
 
 int fail(int err) noexcept {
@@ -139,6 +182,57 @@ Engine* engine() noexcept {
   return e;
 }
 
+// The preloaded engine's table, or null (no `mif run`, MIF_DISABLE, or an engine with
+// nothing to govern): looked up once. *refuse: libmif.so is there under MIF_STRICT but its
+// engine did not load, so the API must not do anything the engine would have judged.
+struct Preloaded {
+  const mif_engine_api* table = nullptr;
+  bool refuse = false;
+};
+
+bool envTrue(const char* name) noexcept {
+  const char* v = std::getenv(name);
+  return v != nullptr && (std::strcmp(v, "1") == 0 || std::strcmp(v, "yes") == 0 ||
+                          std::strcmp(v, "true") == 0);
+}
+
+const Preloaded& preloaded() noexcept {
+  static const Preloaded p = [] {
+    Preloaded r;
+    const int saved = errno;
+    void* sym = dlsym(RTLD_DEFAULT, "mif_preload_api");
+    if (sym != nullptr) {
+      const mif_engine_api* t = reinterpret_cast<mif_preload_api_fn>(sym)();
+      if (t != nullptr && t->version == MIF_ENGINE_API_VERSION &&
+          t->size >= sizeof(mif_engine_api) && t->ready() != 0)
+        r.table = t;
+      else if (t == nullptr && envTrue("MIF_STRICT") && !envTrue("MIF_DISABLE"))
+        r.refuse = true;
+    }
+    errno = saved;
+    return r;
+  }();
+  return p;
+}
+
+// Under a strict `mif run` whose engine did not load: nothing is pinned or resolved.
+bool refused(const char* pvd) noexcept {
+  if (!preloaded().refuse) return false;
+  setError(EPERM, "mif: PvD '%s': mif run is strict and its engine did not load: nothing is allowed",
+           pvd != nullptr ? pvd : "");
+  return true;
+}
+
+// Runs an engine call (-1 and errno on failure) that may explain its failure in `why`.
+template <typename F>
+int viaEngine(F call) noexcept {
+  char why[sizeof LastError::text];
+  why[0] = '\0';
+  const int rc = call(why, sizeof why);
+  if (rc != 0 && why[0] != '\0') keepError(errno, why);
+  return rc;
+}
+
 enum class Found { Ok, Unknown, NoPolicy, NoMemory };
 
 // The Engine and PvD id for `name`: a policy PvD, else an interface (ad hoc PvD).
@@ -205,41 +299,7 @@ const view::BoundPvd* boundPvd(const view::Snapshot& snap, policy::PvdId id) noe
   return id < snap.pvds.size() ? &snap.pvds[id] : nullptr;
 }
 
-socklen_t toSockaddr(const policy::IpAddress& a, int socketFamily, sockaddr_storage* ss) noexcept {
-  std::memset(ss, 0, sizeof *ss);
-  if (socketFamily == AF_INET && a.family == policy::Family::V4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
-    sin->sin_family = AF_INET;
-    std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
-    return sizeof *sin;
-  }
-  if (socketFamily == AF_INET6) {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
-    sin6->sin6_family = AF_INET6;
-    if (a.family == policy::Family::V4) {
-      sin6->sin6_addr.s6_addr[10] = 0xff;
-      sin6->sin6_addr.s6_addr[11] = 0xff;
-      std::memcpy(&sin6->sin6_addr.s6_addr[12], a.bytes.data(), 4);
-    } else {
-      std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
-    }
-    return sizeof *sin6;
-  }
-  return 0;
-}
-
-void copyAddr(const policy::IpAddress& a, mif_addr* out) noexcept {
-  std::memset(out, 0, sizeof *out);
-  const bool v4 = a.family == policy::Family::V4;
-  out->family = v4 ? AF_INET : AF_INET6;
-  std::memcpy(out->addr, a.bytes.data(), v4 ? 4 : 16);
-}
-
-void copyName(std::string_view s, char* buf, size_t len) noexcept {
-  const size_t n = s.size() < len ? s.size() : len - 1;
-  std::memcpy(buf, s.data(), n);
-  buf[n] = '\0';
-}
+using engine_api::copyName;
 
 using GaiFn = int (*)(const char*, const char*, const addrinfo*, addrinfo**);
 using FreeFn = void (*)(addrinfo*);
@@ -308,6 +368,9 @@ MIF_API_EXPORT int mif_socket_set_pvd(int fd, const char* pvd) {
              domain);
     return fail(EAFNOSUPPORT);
   }
+  if (refused(pvd)) return fail(EPERM);
+  if (const mif_engine_api* t = preloaded().table)
+    return viaEngine([&](char* why, size_t n) { return t->socket_set_pvd(fd, pvd, why, n); });
   if (pvd == nullptr) {
     if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0) != 0) {
       const int err = errno;
@@ -330,27 +393,10 @@ MIF_API_EXPORT int mif_socket_set_pvd(int fd, const char* pvd) {
              bp->ifname.c_str());
     return fail(ENETDOWN);
   }
-  // By name, not index: a VPN that comes back with a new index is still found.
-  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
-                 static_cast<socklen_t>(bp->ifname.size())) != 0) {
-    const int err = errno;
+  if (const int err = engine_api::pinSocket(fd, domain, *bp, &::bind, nullptr)) {
     setError(err, "mif: PvD '%s': binding socket %d to %s: %s", pvd, fd, bp->ifname.c_str(),
              std::strerror(err));
     return fail(err);
-  }
-  // The PvD's source of the socket's family, when the PvD has one to choose (its `source`
-  // set, or several usable addresses): bound now without a port, as the interposer does.
-  const bool v4 = domain == AF_INET;
-  const bool has = v4 ? bp->hasSource4 : (bp->hasSource6 || bp->hasSource4);
-  if (has) {
-    const policy::IpAddress& src = v4 || bp->hasSource6 ? (v4 ? bp->source4 : bp->source6) : bp->source4;
-    const int one = 1;
-    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    sockaddr_storage ss;
-    const socklen_t sl = toSockaddr(src, domain, &ss);
-    // EINVAL: the program bound the socket already; its binding stands and the device
-    // binding alone keeps it on the PvD.
-    if (sl != 0) (void)bind(fd, reinterpret_cast<sockaddr*>(&ss), sl);
   }
   return 0;
 }
@@ -362,16 +408,32 @@ MIF_API_EXPORT int mif_getaddrinfo(const char* pvd, const char* node, const char
     h.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG;  // glibc's default_hints
     return h;
   }();
-  if (pvd == nullptr) pvd = gProcessPvd.load(std::memory_order_acquire);
+  const mif_engine_api* t = preloaded().table;
+  char processPvd[MIF_PVD_NAME_MAX];
+  if (pvd == nullptr && t != nullptr && t->process_get_pvd(processPvd, sizeof processPvd) > 0)
+    pvd = processPvd;
+  if (pvd == nullptr && t == nullptr) pvd = gProcessPvd.load(std::memory_order_acquire);
   const addrinfo* h = hints != nullptr ? hints : &kDefaultHints;
   if (pvd == nullptr || node == nullptr || (h->ai_flags & AI_NUMERICHOST) ||
       (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET && h->ai_family != AF_INET6) ||
       dns::leaveToLibc(node))
     return getaddrinfo(node, service, hints, res);
+  if (refused(pvd)) {
+    last().code = EAI_SYSTEM;
+    errno = EPERM;
+    return EAI_SYSTEM;
+  }
+  if (t != nullptr) {
+    char why[sizeof LastError::text];
+    why[0] = '\0';
+    const int rc = t->getaddrinfo(pvd, node, service, h, res, why, sizeof why);
+    if (rc != 0 && why[0] != '\0') keepError(rc, why);
+    return rc;
+  }
   Engine* e = nullptr;
   policy::PvdId id = 0;
   if (Found f = findPvd(pvd, &e, &id); f != Found::Ok) {
-    tLast.code = EAI_SYSTEM;
+    last().code = EAI_SYSTEM;
     errno = foundErrno(f);
     return EAI_SYSTEM;
   }
@@ -391,6 +453,9 @@ MIF_API_EXPORT int mif_getaddrinfo(const char* pvd, const char* node, const char
 MIF_API_EXPORT void mif_freeaddrinfo(struct addrinfo* res) { freeaddrinfo(res); }
 
 MIF_API_EXPORT int mif_process_set_pvd(const char* pvd) {
+  if (refused(pvd)) return fail(EPERM);
+  if (const mif_engine_api* t = preloaded().table)
+    return viaEngine([&](char* why, size_t n) { return t->process_set_pvd(pvd, why, n); });
   if (pvd == nullptr) {
     gProcessPvd.store(nullptr, std::memory_order_release);
     return 0;
@@ -409,6 +474,7 @@ MIF_API_EXPORT int mif_process_set_pvd(const char* pvd) {
 }
 
 MIF_API_EXPORT int mif_process_get_pvd(char* buf, size_t len) {
+  if (const mif_engine_api* t = preloaded().table) return t->process_get_pvd(buf, len);
   const char* p = gProcessPvd.load(std::memory_order_acquire);
   if (p == nullptr) p = "";
   if (buf != nullptr && len > 0) copyName(p, buf, len);
@@ -416,6 +482,7 @@ MIF_API_EXPORT int mif_process_get_pvd(char* buf, size_t len) {
 }
 
 MIF_API_EXPORT int mif_pvd_list(struct mif_pvd* out, size_t max) {
+  if (const mif_engine_api* t = preloaded().table) return t->pvd_list(out, max);
   Engine* e = engine();
   if (e == nullptr) return fail(ENOMEM);
   if (!e->policy) {
@@ -423,36 +490,18 @@ MIF_API_EXPORT int mif_pvd_list(struct mif_pvd* out, size_t max) {
     return fail(EINVAL);
   }
   const view::SnapshotRef snap = e->view->current();
-  const auto& defs = e->policy->pvds();
-  for (size_t i = 0; i < defs.size() && i < max; ++i) {
-    mif_pvd& p = out[i];
-    std::memset(&p, 0, sizeof p);
-    copyName(defs[i].name, p.name, sizeof p.name);
-    p.generation = snap->generation;
-    if (defs[i].adHoc) p.flags |= MIF_PVD_ADHOC;
-    const view::BoundPvd* bp = boundPvd(*snap, static_cast<policy::PvdId>(i));
-    if (bp == nullptr) continue;
-    copyName(bp->ifname, p.ifname, sizeof p.ifname);
-    p.ifindex = static_cast<unsigned>(bp->ifindex);
-    if (bp->state.present) p.flags |= MIF_PVD_PRESENT;
-    if (bp->state.v4) p.flags |= MIF_PVD_IPV4;
-    if (bp->state.v6) p.flags |= MIF_PVD_IPV6;
-    for (const auto& a : bp->addresses)
-      if (p.n_addrs < MIF_PVD_MAX_ADDRS) copyAddr(a, &p.addrs[p.n_addrs++]);
-    for (const auto& d : bp->dns)
-      if (p.n_dns < MIF_PVD_MAX_DNS) copyAddr(d.addr, &p.dns[p.n_dns++]);
-  }
-  return static_cast<int>(defs.size());
+  return engine_api::fillPvdList(*e->policy, *snap, out, max);
 }
 
 MIF_API_EXPORT uint64_t mif_view_generation(void) {
+  if (const mif_engine_api* t = preloaded().table) return t->view_generation();
   Engine* e = engine();
   if (e == nullptr || !e->view) return 0;
   return e->view->current()->generation;
 }
 
 MIF_API_EXPORT const char* mif_strerror(int err) {
-  LastError& l = tLast;
+  LastError& l = last();
   if (err != 0 && err == l.code && l.text[0] != '\0') {
     copyName(l.text, l.message, sizeof l.message);
   } else if (err < 0) {

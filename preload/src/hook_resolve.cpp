@@ -28,6 +28,7 @@
 #include "mif/dns/addrinfo_memo.h"
 #include "mif/dns/local_names.h"
 #include "mif/dns/tags.h"
+#include "process_pvd.h"
 #include "real_libc.h"
 #include "trace.h"
 
@@ -40,6 +41,8 @@ void traceSink(void* ctx, std::string_view line) {
   l += '\n';
   rt->traceSink().write(l.data(), l.size());
 }
+
+}  // namespace
 
 dns::Resolver* resolverFor(Runtime* rt) {
   // One per process, made on the first managed resolution and never destroyed (threads
@@ -58,6 +61,8 @@ dns::Resolver* resolverFor(Runtime* rt) {
   return resolver;
 }
 
+namespace {
+
 Plan planWith(policy::Query& q) noexcept {
   Plan p;
   p.startUs = tracingUs();
@@ -73,6 +78,7 @@ Plan planWith(policy::Query& q) noexcept {
     p.snap = rt->liveView()->current();
     q.app = rt->app();
     p.decision = pol->decide(q, p.snap->view());
+    process::apply(&p.decision, *p.snap);  // mif_process_set_pvd
     if (p.decision.unmanaged()) return p;
     p.resolver = resolverFor(rt);
   } catch (...) {

@@ -33,6 +33,10 @@ struct Plan {
   const view::BoundPvd* pvd(int id) const;
 };
 
+// The one per-process Resolver (its cache and DNS tags), made on first use; also what
+// the C API's mif_getaddrinfo asks inside `mif run` (hook_api.cpp).
+dns::Resolver* resolverFor(Runtime* rt);
+
 // For a name the program asked (getaddrinfo, gethostbyname*, res_*).
 Plan planForName(const char* name) noexcept;
 // For an address to look up in reverse: the PvD its tag names, or whose prefixes hold it.

@@ -13,6 +13,7 @@
 #include "datagram_cache.h"
 #include "guard.h"
 #include "mif/view/socket_class.h"
+#include "process_pvd.h"
 #include "real_libc.h"
 #if MIF_HAVE_DNS
 #include "mif/dns/tags.h"
@@ -95,7 +96,9 @@ Decision Runtime::decideFor(Query& q, const view::Snapshot* snap, const Endpoint
     }
 #endif
   }
-  return policy_->decide(q, snap->view());
+  Decision d = policy_->decide(q, snap->view());
+  process::apply(&d, *snap);  // mif_process_set_pvd
+  return d;
 }
 
 bool Runtime::deviceAllowed(const char* dev, const Decision& d, const view::Snapshot* snap) const noexcept {
@@ -345,7 +348,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     }
 #endif
     dgram::Entry e;
-    if (dgram::lookup(fd, pinned->generation, dst.addr, dst.port, dscp, tagged, &e)) {
+    if (dgram::lookup(fd, process::cacheKey(pinned->generation), dst.addr, dst.port, dscp, tagged, &e)) {
       o.decided = e.decided;
       o.decision = e.decision;
       o.name = tagName;
@@ -388,7 +391,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   auto remember = [&](const Outcome& out) {
     if (dev[0] != '\0') return;
     dgram::Entry e;
-    e.generation = snap->generation;
+    e.generation = process::cacheKey(snap->generation);
     e.addr = dst.addr;
     e.port = dst.port;
     e.dscp = needsDscp_ ? q.dscp : -1;

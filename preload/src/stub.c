@@ -50,6 +50,7 @@ static const char* const names[F_count] = {
   "res_query", "res_search", "res_querydomain", "res_nquery", "res_nsearch", "res_nquerydomain",
 };
 static void* engineFn[F_count];
+static const void* engineTable; /* the engine's mif_engine_table (engine_api.h) */
 static _Atomic(void*) libcFn[F_count];
 
 static void* libc(enum Fn f) {
@@ -101,6 +102,7 @@ static int engine(int load) {
       if (h != NULL && init != NULL) {
         init(next);
         result = kLoaded;
+        engineTable = dlsym(h, "mif_engine_table");
         for (int f = 0; f < F_count; ++f) {
           engineFn[f] = dlsym(h, names[f]);
           if (engineFn[f] == NULL) engineFn[f] = libc((enum Fn)f);
@@ -120,6 +122,13 @@ static int engine(int load) {
   errno = savedErrno;
   return atomic_load_explicit(&state, memory_order_acquire) == kLoaded;
 }
+
+/* The one symbol of libmif.so that is not a libc function: the C API (libmif-api.so,
+   linked into a program run under `mif run`) finds it with dlsym(RTLD_DEFAULT) and uses
+   the engine's state through the table it returns (engine_api.h) instead of building a
+   second policy, view and resolver. Loads the engine (an API call is a network call);
+   NULL when mif is disabled or the engine did not load. */
+EXPORT const void* mif_preload_api(void) { return engine(1) ? engineTable : NULL; }
 
 /* The engine failed to load under MIF_STRICT: no network at all rather than unpinned. */
 static int refuseStrict(void) {

@@ -54,6 +54,8 @@ while read -r f; do
     ./usr/lib/*libmif-api.so* | ./usr/lib/pkgconfig/ | ./usr/lib/*/pkgconfig/) ;;
     ./usr/lib/pkgconfig/mif.pc | ./usr/lib/*/pkgconfig/mif.pc) ;;
     ./usr/lib/cmake/ | ./usr/lib/*/cmake/ | ./usr/lib/cmake/mif/* | ./usr/lib/*/cmake/mif/*) ;;
+    # Its Python module (ctypes), where Debian's python3 looks.
+    ./usr/lib/python3/ | ./usr/lib/python3/dist-packages/ | ./usr/lib/python3/dist-packages/mif/*) ;;
     ./usr/share/ | ./usr/share/mif/* | ./usr/share/doc/ | ./usr/share/doc/mif/*) ;;
     ./usr/share/man/* | ./usr/share/bash-completion/* | ./usr/share/zsh/*) ;;
     *) fail "file outside mif's FHS places: $f" ;;
@@ -64,6 +66,8 @@ grep -q '/mif/libmif.so$' "$tmp/files" || fail "no libmif.so"
 grep -q '/mif/libmif-engine.so$' "$tmp/files" || fail "no libmif-engine.so"
 grep -q '/libmif-api.so.0$' "$tmp/files" || fail "no libmif-api.so.0"
 grep -qx './usr/include/mif/mif.h' "$tmp/files" || fail "no mif/mif.h"
+grep -qx './usr/lib/python3/dist-packages/mif/__init__.py' "$tmp/files" || fail "no Python module mif"
+grep -qx './usr/share/doc/mif/examples/api/fetch_each.c' "$tmp/files" || fail "no examples/api"
 grep -qx './usr/share/man/man1/mif.1.gz' "$tmp/files" || fail "no mif(1)"
 grep -qx './usr/share/man/man5/mif-policy.5.gz' "$tmp/files" || fail "no mif-policy(5)"
 grep -qx './usr/share/bash-completion/completions/mif' "$tmp/files" || fail "no bash completion"
@@ -96,6 +100,12 @@ grep -q 'nothing matched' "$tmp/explain.out" || { cat "$tmp/explain.out" >&2; fa
 maps=$("$mif" run --pvd lo -- sh -c 'cat /proc/$$/maps')
 printf '%s\n' "$maps" | grep -q "$root/usr/lib/.*mif/libmif.so" ||
   fail "the installed mif did not preload its own libmif.so"
+
+# The Python module loads the package's own libmif-api.so.0 (relative to where it is).
+PYTHONPATH=$root/usr/lib/python3/dist-packages python3 -c "
+import mif, sys
+assert mif._lib._name.startswith('$root/usr/lib/'), mif._lib._name
+assert mif.api_version() >> 16 == 0" || fail "python3 -c 'import mif' from the package"
 
 # 5. Remove: everything but the conffile goes; purge removes that too.
 dpkg --root="$root" -r mif >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log" >&2; fail "dpkg -r"; }

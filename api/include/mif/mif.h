@@ -1,11 +1,12 @@
 /* <mif/mif.h>: the C API of mif for programs that choose their provisioning domain
    (PvD) themselves, as Android's <android/multinetwork.h> lets an app choose its network.
 
-   Link with libmif-api (pkg-config mif; CMake find_package(mif) and mif::api). The
-   library works in a program run without `mif run`: on the first call it loads the same
-   policy layers the interposer reads (/etc/mif/policy.toml, the user's
+   Link with libmif-api (pkg-config mif; CMake find_package(mif) and mif::api; from Python,
+   `import mif`). The library works in a program run without `mif run`: on the first call
+   it loads the same policy layers the interposer reads (/etc/mif/policy.toml, the user's
    $XDG_CONFIG_HOME/mif/policy.toml, then $MIF_POLICY) and opens its own live view of the
-   host's interfaces. docs/api.md describes every function, its errors and its Android
+   host's interfaces. Inside `mif run` it uses the interposer's own policy, view, resolver
+   and trace instead. docs/api.md describes every function, its errors and its Android
    counterpart.
 
    Every function may be called from any thread. Functions returning int return 0 on
@@ -31,7 +32,8 @@ extern "C" {
 int mif_api_version(void);
 
 /* Pins socket `fd` to the PvD `pvd`: a PvD of the policy by name or, where no PvD has that
-   name, an interface (an ad hoc PvD, as `mif run --pvd IFNAME`). On success the socket is
+   name, an interface (an ad hoc PvD, as `mif run --pvd IFNAME`; inside `mif run`, only
+   the interfaces its --pvd named). On success the socket is
    bound to the PvD's interface (SO_BINDTODEVICE) and, when the PvD has a source address of
    the socket's family to choose, bound to it with IP_BIND_ADDRESS_NO_PORT (no port is
    taken until connect), so that a later connect or sendto leaves through the PvD with a
@@ -43,6 +45,7 @@ int mif_api_version(void);
      ENOTSOCK      fd is not a socket
      EAFNOSUPPORT  the socket is not AF_INET or AF_INET6
      EINVAL        the policy layers could not be loaded (mif_strerror says why)
+     EPERM         inside a strict `mif run`: the run does not allow this PvD
      others        from setsockopt(SO_BINDTODEVICE) */
 int mif_socket_set_pvd(int fd, const char *pvd);
 
@@ -52,16 +55,22 @@ int mif_socket_set_pvd(int fd, const char *pvd);
    localhost and names of /etc/hosts are answered by getaddrinfo(3), as under `mif run`.
    Returns 0 or an EAI_* code: EAI_AGAIN when none of the PvD's servers answered (or it has
    none, or it is down), EAI_NONAME / EAI_NODATA as getaddrinfo's, EAI_SYSTEM with errno
-   ENOENT for an unknown PvD (EINVAL: the policy could not be loaded). Free the result
+   ENOENT for an unknown PvD (EINVAL: the policy could not be loaded; EPERM: a strict
+   `mif run` resolves the name through other PvDs only). Free the result
    with mif_freeaddrinfo (or freeaddrinfo: the layout is glibc's). */
 int mif_getaddrinfo(const char *pvd, const char *node, const char *service,
                     const struct addrinfo *hints, struct addrinfo **res);
 void mif_freeaddrinfo(struct addrinfo *res);
 
-/* The default PvD of the process for the API's own calls (mif_getaddrinfo with a NULL
-   PvD); NULL returns to the policy. Errors as mif_socket_set_pvd's for the name (ENOENT,
-   EINVAL); a PvD that is down is accepted (it may come up). mif_process_get_pvd copies
-   the current default's name into buf (size len; "" for none) and returns its length. */
+/* The default PvD of the process; NULL returns to the policy. Inside `mif run` (as
+   android_setprocnetwork) every new socket and lookup of the process goes to it, unless a
+   strict decision, a locked system rule or the socket's own device binding says
+   otherwise (when the PvD is not usable they are left to the kernel and the system
+   resolver: a default, not a strict pin). Without `mif run` the library cannot see the
+   program's sockets: the default applies to mif_getaddrinfo with a NULL PvD. Errors as
+   mif_socket_set_pvd's for the name (ENOENT, EINVAL, EPERM); a PvD that is down is
+   accepted (it may come up). mif_process_get_pvd copies the current default's name into
+   buf (size len; "" for none) and returns its length. */
 int mif_process_set_pvd(const char *pvd);
 int mif_process_get_pvd(char *buf, size_t len);
 

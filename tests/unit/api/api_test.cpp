@@ -8,6 +8,7 @@
 //   default routes through wifi0, vpn0, eth9 (metrics 100, 200, 300); 203.0.113.80 on the
 //   peer's lo, where the tests listen.
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mif/mif.h>
@@ -28,18 +29,15 @@
 #include <thread>
 #include <vector>
 
-namespace {
+#include "api_net.h"
+
+namespace apitest {
 
 std::string gSkip = "not set up";
 std::string gPeer;   // the peer namespace's name
 std::string gDir;    // temporary directory (policy, dnsmasq files)
 int gOwnNs = -1, gPeerNs = -1;
 std::vector<pid_t> gDaemons;
-
-#define REQUIRE_NET()                               \
-  do {                                              \
-    if (!gSkip.empty()) GTEST_SKIP() << gSkip;      \
-  } while (0)
 
 int sh(const std::string& cmd) {
   const int st = std::system(cmd.c_str());
@@ -70,17 +68,18 @@ pid_t dnsmasq(const std::string& listen, const std::string& answer, const std::s
   return pid;
 }
 
-// A TCP listener in the peer namespace on 203.0.113.80:port.
-int peerListener(uint16_t port) {
+// A TCP listener (or a bound UDP socket) in the peer namespace on address:port.
+int peerListener(uint16_t port, const char* address, int type) {
   if (setns(gPeerNs, CLONE_NEWNET) != 0) return -1;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  inet_pton(AF_INET, "203.0.113.80", &a.sin_addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 8) != 0) {
+  inet_pton(AF_INET, address, &a.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      (type == SOCK_STREAM && listen(fd, 8) != 0)) {
     close(fd);
     fd = -1;
   }
@@ -96,11 +95,11 @@ std::string device(int fd) {
 }
 
 // Connects `fd` to the peer's server and returns the source address the server saw.
-std::string sourceSeen(int fd, int listener, uint16_t port) {
+std::string sourceSeen(int fd, int listener, uint16_t port, const char* address) {
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
   dst.sin_port = htons(port);
-  inet_pton(AF_INET, "203.0.113.80", &dst.sin_addr);
+  inet_pton(AF_INET, address, &dst.sin_addr);
   if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0)
     return std::string("connect: ") + strerror(errno);
   sockaddr_in peer{};
@@ -121,6 +120,12 @@ std::string firstAddress(const addrinfo* ai) {
   else
     inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, text, sizeof text);
   return text;
+}
+
+// Not under `mif run`: the API works alone (every test of this suite is that mode).
+TEST(MifApi, StandaloneWithoutMifRun) {
+  if (std::getenv("LD_PRELOAD_WAS") != nullptr) GTEST_SKIP() << "run under the preload";
+  EXPECT_EQ(dlsym(RTLD_DEFAULT, "mif_preload_api"), nullptr);
 }
 
 TEST(MifApi, Version) {
@@ -405,7 +410,11 @@ void setUp() {
       << "[pvd.gone]\ninterface = \"absent0\"\ndns = [\"10.97.0.1\"]\n";
   setenv("MIF_POLICY", (gDir + "/policy.toml").c_str(), 1);
   setenv("XDG_CONFIG_HOME", gDir.c_str(), 1);
+  setenv("MIF_TRACE", (gDir + "/trace.jsonl").c_str(), 1);  // read by libmif.so only
   gSkip.clear();
+  // The first call builds the view (or, under `mif run`, loads the engine) here, in this
+  // namespace: later calls may come from a thread inside the peer's (peerListener).
+  (void)mif_view_generation();
 }
 
 void tearDown() {
@@ -417,9 +426,22 @@ void tearDown() {
   if (!gDir.empty()) sh("rm -rf " + gDir);
 }
 
-}  // namespace
+std::string traceText() {
+  std::ifstream f(gDir + "/trace.jsonl");
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace apitest
+
+using namespace apitest;
 
 int main(int argc, char** argv) {
+  // Run under libmif.so (the mif_api_inside_run tests): the library is mapped now; the
+  // programs this test starts (ip, dnsmasq) must not be governed by it.
+  if (const char* p = std::getenv("LD_PRELOAD")) {
+    setenv("LD_PRELOAD_WAS", p, 1);
+    unsetenv("LD_PRELOAD");
+  }
   testing::InitGoogleTest(&argc, argv);
   if (!GTEST_FLAG_GET(list_tests)) setUp();  // test discovery only lists
   const int rc = RUN_ALL_TESTS();
