@@ -124,7 +124,7 @@ bool startServices(const Topology& t, const std::vector<std::string>& recreated,
     bool restart = std::find(recreated.begin(), recreated.end(), p.name) != recreated.end();
     if (alive && !restart) continue;
     if (alive) stale.push_back(pid);
-    sys::writeFile(dnsConfPath(t, p), dnsConfig(t, p));
+    sys::replaceFile(dnsConfPath(t, p), dnsConfig(t, p));
     // dnsmasq forks into the background only once its sockets are bound: its launcher
     // exiting is the readiness signal.
     launches.push_back({{{"dnsmasq", "--conf-file=" + dnsConfPath(t, p)}, "", ns},

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -144,6 +145,21 @@ bool writeFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc);
   out << content;
   return static_cast<bool>(out.flush());
+}
+
+bool replaceFile(const std::string& path, const std::string& content) {
+  // Readers (a `mif run` reading the lab's policy while `mif lab up` restores a link) see
+  // the old file or the new one, never a truncated one.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  if (!writeFile(tmp, content)) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
 }
 
 std::string readFile(const std::string& path) {

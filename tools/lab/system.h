@@ -32,6 +32,9 @@ Result run(const Job& job);
 // Runs fn inside network namespace NAME and comes back; false if it cannot enter.
 bool inNamespace(const std::string& name, const std::function<void()>& fn);
 bool writeFile(const std::string& path, const std::string& content);
+// writeFile for a file others may read at any moment: written beside it, then renamed
+// over it.
+bool replaceFile(const std::string& path, const std::string& content);
 std::string readFile(const std::string& path);
 
 bool namespaceExists(const std::string& name);

@@ -426,10 +426,10 @@ int up(const Topology& t, bool quiet) {
   // process is killed half-way.
   std::string nsList;
   for (const auto& ns : t.namespaces()) nsList += ns + "\n";
-  sys::writeFile(t.stateDir() + "/namespaces", nsList);
-  sys::writeFile(t.stateDir() + "/facts", factsText(t));
-  sys::writeFile(t.stateDir() + "/policy.toml", policyText(t));
-  sys::writeFile(t.stateDir() + "/source", t.file + "\n");
+  sys::replaceFile(t.stateDir() + "/namespaces", nsList);
+  sys::replaceFile(t.stateDir() + "/facts", factsText(t));
+  sys::replaceFile(t.stateDir() + "/policy.toml", policyText(t));
+  sys::replaceFile(t.stateDir() + "/source", t.file + "\n");
 
   std::vector<sys::Job> create;
   for (const auto& ns : t.namespaces())
