@@ -12,6 +12,8 @@
 // source address. The trace shows both attempts and Wi-Fi's health turning to failed; the
 // process's next connect goes to cellular first. A strict pin fails over only within its
 // own list. When every PvD fails the program gets the first error, as without mif.
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -238,6 +240,35 @@ TEST_F(Failover, ASocketWithAPortOfTheProgramsOwnIsNotFailedOver) {
   EXPECT_TRUE(has(r.out, "conn 0 error EHOSTUNREACH")) << r.out;
   EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
   for (const auto& line : traceLines("connect")) EXPECT_FALSE(has(line, "\"attempt\"")) << line;
+}
+
+// DNS timeouts feed health too: with Wi-Fi's DNS server stopped (SIGSTOP: it never
+// answers), a lookup under --pvd wifi --pvd cell times out on Wi-Fi, is answered through
+// cellular, and the trace says Wi-Fi's health went to degraded because of it.
+TEST_F(Failover, ADnsTimeoutDegradesThePvd) {
+  std::ifstream pidFile(lab_->stateDir() + "/dns-wifi.pid");
+  int pid = 0;
+  ASSERT_TRUE(pidFile >> pid) << "no dnsmasq pid for wifi";
+  ASSERT_GT(pid, 1);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  const std::string policy = dir_.write(
+      "dns.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = [\"" +
+                      lab_->dns4("wifi") + "\"]\n[pvd.cell]\ninterface = \"" +
+                      lab_->link("cell") + "\"\ndns = [\"" + lab_->dns4("cell") + "\"]\n");
+  auto r = lab_->mifRun({"--policy", policy, "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+                        {"python3", "-c",
+                         "import socket\n"
+                         "print(sorted({a[4][0] for a in socket.getaddrinfo('www.example.com', 80, "
+                         "socket.AF_INET, socket.SOCK_STREAM)}))\n"},
+                        ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(60s));
+  ::kill(pid, SIGCONT);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, lab_->hostAddr4("www"))) << r.out;
+  auto health = traceLines("health");
+  ASSERT_EQ(health.size(), 1u) << r.out;
+  EXPECT_TRUE(has(health[0], "\"pvd\":\"wifi\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"from\":\"usable\",\"to\":\"degraded\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"reason\":\"DNS timeout\"")) << health[0];
 }
 
 // Every PvD of the list fails: the program gets the first PvD's error, as without mif,
