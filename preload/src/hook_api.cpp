@@ -343,7 +343,14 @@ int pvdList(mif_pvd* out, size_t max) noexcept {
   const policy::Policy* pol = rt != nullptr ? rt->policyOrNull() : nullptr;
   if (pol == nullptr) return fail(EINVAL);
   const view::SnapshotRef snap = rt->liveView()->current();
-  return engine_api::fillPvdList(*pol, *snap, out, max);
+  const int n = engine_api::fillPvdList(*pol, *snap, out, max);
+  // What the process's own connects and lookups said of each PvD (health.h).
+  for (size_t i = 0; i < static_cast<size_t>(n) && i < max; ++i) {
+    const HealthState h = rt->health().state(static_cast<policy::PvdId>(i));
+    if (h == HealthState::Degraded) out[i].flags |= MIF_PVD_DEGRADED;
+    if (h == HealthState::Failed) out[i].flags |= MIF_PVD_FAILED;
+  }
+  return n;
 }
 
 uint64_t viewGeneration() noexcept {

@@ -84,6 +84,10 @@ int mif_process_get_pvd(char *buf, size_t len);
 #define MIF_PVD_IPV4 0x2u    /* usable for IPv4: up, carrier, a usable IPv4 address */
 #define MIF_PVD_IPV6 0x4u    /* usable for IPv6 */
 #define MIF_PVD_ADHOC 0x8u   /* made from an interface name, not defined by the policy */
+/* Health, inside `mif run` only (what the process's own traffic said; docs/api.md): */
+#define MIF_PVD_DEGRADED 0x10u /* a connect or every DNS server timed out through it */
+#define MIF_PVD_FAILED 0x20u   /* its path was broken (a router answered unreachable) or it
+                                  timed out again: tried last until its back-off elapses */
 
 struct mif_addr {
   int family;                /* AF_INET or AF_INET6 */

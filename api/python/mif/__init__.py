@@ -25,10 +25,11 @@ from . import _paths
 __all__ = [
     "MifError", "api_version", "socket_set_pvd", "getaddrinfo", "process_set_pvd",
     "process_get_pvd", "pvd_list", "view_generation", "Pvd",
-    "PVD_PRESENT", "PVD_IPV4", "PVD_IPV6", "PVD_ADHOC",
+    "PVD_PRESENT", "PVD_IPV4", "PVD_IPV6", "PVD_ADHOC", "PVD_DEGRADED", "PVD_FAILED",
 ]
 
 PVD_PRESENT, PVD_IPV4, PVD_IPV6, PVD_ADHOC = 0x1, 0x2, 0x4, 0x8
+PVD_DEGRADED, PVD_FAILED = 0x10, 0x20  # inside `mif run`: what the process's traffic said
 _NAME_MAX, _MAX_ADDRS, _MAX_DNS = 64, 8, 4
 
 
@@ -172,7 +173,8 @@ def process_get_pvd():
 
 
 class Pvd(tuple):
-    """One PvD of the live view: name, ifname, ifindex, flags, addresses, dns, generation."""
+    """One PvD of the live view: name, ifname, ifindex, flags, addresses, dns, generation;
+    present, usable, health ("usable", "degraded", "failed": inside `mif run`)."""
     __slots__ = ()
     _fields = ("name", "ifname", "ifindex", "flags", "addresses", "dns", "generation")
 
@@ -188,6 +190,8 @@ class Pvd(tuple):
     generation = property(lambda s: s[6])
     present = property(lambda s: bool(s[3] & PVD_PRESENT))
     usable = property(lambda s: bool(s[3] & (PVD_IPV4 | PVD_IPV6)))
+    health = property(lambda s: "failed" if s[3] & PVD_FAILED
+                      else "degraded" if s[3] & PVD_DEGRADED else "usable")
 
     def __repr__(self):
         return "Pvd(" + ", ".join("%s=%r" % kv for kv in zip(self._fields, self)) + ")"

@@ -197,6 +197,31 @@ TEST(MifApiInsideRun, NullUnpinsThroughTheEngine) {
   close(u);
 }
 
+// Last of its suite: it leaves wifi failed for its back-off. The peer forwards, and
+// answers 198.18.0.0/15 with "host unreachable": the engine's connect through wifi reports
+// a broken path, and the list says so.
+TEST(MifApiInsideRun, ListShowsTheHealthOfTheProgramsOwnTraffic) {
+  REQUIRE_RUN(false);
+  mif_pvd list[8];
+  ASSERT_EQ(mif_pvd_list(list, 8), 4);
+  EXPECT_EQ(list[0].flags & (MIF_PVD_DEGRADED | MIF_PVD_FAILED), 0u);
+  ASSERT_EQ(sh("ip netns exec " + gPeer + " sysctl -qw net.ipv4.ip_forward=1"), 0);
+  ASSERT_EQ(sh("ip -n " + gPeer + " route add unreachable 198.18.0.0/15"), 0);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(80);
+  inet_pton(AF_INET, "198.18.0.1", &dst.sin_addr);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst), -1);
+  EXPECT_EQ(errno, EHOSTUNREACH);
+  close(fd);
+  ASSERT_EQ(mif_pvd_list(list, 8), 4);
+  EXPECT_STREQ(list[0].name, "wifi");
+  EXPECT_TRUE(list[0].flags & MIF_PVD_FAILED) << list[0].flags;
+  EXPECT_EQ(list[1].flags & (MIF_PVD_DEGRADED | MIF_PVD_FAILED), 0u);
+  sh("ip -n " + gPeer + " route del unreachable 198.18.0.0/15");
+}
+
 TEST(MifApiInsideStrictRun, NothingEscapesTheStrictPin) {
   REQUIRE_RUN(true);
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -70,7 +70,7 @@ with socket.socket() as s:
 got = mif.getaddrinfo("nosuchpvd", "192.0.2.7", 80, type=socket.SOCK_STREAM)
 assert got == socket.getaddrinfo("192.0.2.7", 80, type=socket.SOCK_STREAM), got
 assert mif.process_get_pvd() == ""
-assert isinstance(mif.pvd_list(), list)
+assert all(p.health == "usable" for p in mif.pvd_list())  # health: inside mif run only
 PY
 st=0; python3 "$examples/fetch_each.py" >/dev/null 2>"$tmp/err" || st=$?
 [ "$st" = 2 ] || fail "fetch_each.py: status $st: $(cat "$tmp/err")"
