@@ -165,7 +165,12 @@ TEST(DomainIndex, MatchesBruteForce) {
   }
 }
 
-TEST(PortIndex, MatchesBruteForce) {
+// Ids inserted in ascending order (as compile() does: the radix sort) and in a shuffled
+// order (the comparison sort); every list must come out complete and in id order.
+class PortIndexTest : public testing::TestWithParam<bool> {};
+
+TEST_P(PortIndexTest, MatchesBruteForce) {
+  const bool shuffled = GetParam();
   std::mt19937 rng(4);
   detail::PortIndex index;
   std::vector<PortRange> ranges;
@@ -173,8 +178,11 @@ TEST(PortIndex, MatchesBruteForce) {
     uint16_t lo = static_cast<uint16_t>(1 + rng() % 65535);
     uint16_t hi = static_cast<uint16_t>(rng() % 3 == 0 ? lo : std::min<uint32_t>(65535, lo + rng() % 2000));
     ranges.push_back(PortRange{lo, hi});
-    index.insert(lo, hi, i);
   }
+  std::vector<uint32_t> order(ranges.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (shuffled) std::shuffle(order.begin(), order.end(), rng);
+  for (uint32_t i : order) index.insert(ranges[i].lo, ranges[i].hi, i);
   index.finish();
   for (int q = 0; q < 20000; ++q) {
     uint16_t port = static_cast<uint16_t>(q < 10 ? 65535 - q : 1 + rng() % 65535);
@@ -193,6 +201,7 @@ TEST(PortIndex, MatchesBruteForce) {
     ASSERT_EQ(got, want) << port;
   }
 }
+INSTANTIATE_TEST_SUITE_P(InsertionOrder, PortIndexTest, testing::Values(false, true));
 
 // A random policy in TOML: PvDs with domains and prefixes, rules mixing every key, in
 // three layers; random views and queries. The indexed decide() must agree with the
