@@ -355,15 +355,22 @@ int memoFind(const char* node, const char* service, const addrinfo& hints,
   {
     const mif::view::SnapshotRef snap = rt->liveView()->current();
     if (!snap) return -1;
-    st.viewGeneration = snap->generation;
+    // The process's default PvD (mif_process_set_pvd) decides too: a new default misses.
+    st.viewGeneration = process::cacheKey(snap->generation);
   }
   st.nowNs = monotonicNs();
   return tlsMemo->find(node, service, hints, st, res);
 }
 
+// What the memo's entry for this call is remembered under, read before the call decided.
+struct MemoFill {
+  uint32_t hostsGeneration = 0;
+  uint64_t defaultKey = 0;  // process::cacheKey(0): the process default's epoch
+};
+
 int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
                        const addrinfo* hints, addrinfo** res, dns::GetaddrinfoFn libcGai,
-                       const char** note, const uint32_t* hostsGeneration) {
+                       const char** note, const MemoFill* fill) {
   // glibc's own checks (flags, family, service, socktype, AI_NUMERICSERV) come before any
   // lookup; asking glibc with a numeric placeholder gives its exact answer and expansion.
   std::vector<dns::ServTuple> services;
@@ -390,10 +397,10 @@ int managedGetaddrinfo(const Plan& plan, const char* node, const char* service,
   *note = "answered by a PvD";
   if (a.status != dns::Status::Ok) return dns::eaiFor(a.status);
   int rc = dns::buildAddrinfo(node, eff, a, services, plan.snap.get(), plan.pvd(a.pvd), res);
-  if (rc == 0 && hostsGeneration != nullptr && memoRuntime() != nullptr) {
+  if (rc == 0 && fill != nullptr && memoRuntime() != nullptr) {
     dns::AddrinfoMemo::State st;
-    st.viewGeneration = plan.snap->generation;
-    st.hostsGeneration = *hostsGeneration;
+    st.viewGeneration = fill->defaultKey + plan.snap->generation;
+    st.hostsGeneration = fill->hostsGeneration;
     st.nowNs = monotonicNs();
     if (!tlsMemo) tlsMemo.reset(new (std::nothrow) dns::AddrinfoMemo());
     if (tlsMemo) tlsMemo->remember(node, service, *hints, st, a, *res);
@@ -436,9 +443,11 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
       return hit;
     }
   }
-  // Read before the /etc/hosts check below: an answer remembered under this generation
-  // was given while the name was not there.
-  const uint32_t hostsGeneration = dns::hostsGeneration();
+  // Read before the /etc/hosts check and the decision below: an answer remembered under
+  // these was given while the name was not in /etc/hosts and under this process default.
+  MemoFill fill;
+  fill.hostsGeneration = dns::hostsGeneration();
+  fill.defaultKey = process::cacheKey(0);
   const int64_t start = tracingUs();
   const char* why = (h->ai_flags & AI_NUMERICHOST) ? "AI_NUMERICHOST: glibc"
                     : (h->ai_family != AF_UNSPEC && h->ai_family != AF_INET &&
@@ -465,7 +474,7 @@ MIF_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo
       rc = EAI_AGAIN;
     } else {
       try {
-        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai, &note, &hostsGeneration);
+        rc = managedGetaddrinfo(plan, node, service, h, res, libcGai, &note, &fill);
       } catch (const std::bad_alloc&) {
         rc = EAI_MEMORY;
       } catch (...) {
