@@ -222,6 +222,11 @@ bool setup() {
             " && ip -n " + c + " addr add 192.0.2.2/24 dev mpbc" +
             " && ip -n " + s + " addr add 192.0.2.1/24 dev mpbs" +
             " && ip -n " + c + " link set mpbc up && ip -n " + s + " link set mpbs up" +
+            // A second PvD for the failover figure: a list of two PvDs, the first working.
+            " && ip link add mpbc2 netns " + c + " type veth peer name mpbs2 netns " + s +
+            " && ip -n " + c + " addr add 198.51.100.2/24 dev mpbc2" +
+            " && ip -n " + s + " addr add 198.51.100.1/24 dev mpbs2" +
+            " && ip -n " + c + " link set mpbc2 up && ip -n " + s + " link set mpbs2 up" +
             " && ip netns exec " + c + " sysctl -qw net.ipv4.ip_local_port_range='1024 65000'") == 0;
 }
 
@@ -411,6 +416,37 @@ int main(int argc, char** argv) {
     }
     std::printf("  ratio traced/mif = %.3f (one JSON line per connect, written to a file)\n",
                 median(ways[1].seconds) / median(ways[0].seconds));
+  }
+
+  // Failover (issue 29): a list of two PvDs whose first works costs what a single PvD
+  // does (health is read with one relaxed load, no second socket, no extra system call).
+  if (wanted("failover")) {
+    std::vector<Way> ways = {
+        {"one", inClient + mif + " run --pvd mpbc -- " + me + args, {}, {}},
+        {"two", inClient + mif + " run --pvd mpbc --pvd mpbc2 -- " + me + args, {}, {}},
+    };
+    // MIF_BENCH_BASE_MIF=path/to/another/build/bin/mif: the same two ways with that build
+    // (e.g. one from before a change), in the same rounds.
+    if (const char* base = std::getenv("MIF_BENCH_BASE_MIF")) {
+      ways.push_back({"one-base", inClient + base + " run --pvd mpbc -- " + me + args, {}, {}});
+      ways.push_back({"two-base", inClient + base + " run --pvd mpbc --pvd mpbc2 -- " + me + args, {}, {}});
+    }
+    if (!measure(ways)) return fail();
+    std::printf("TCP connect+accept+close under mif, %ld iterations, median of %d rounds:\n",
+                iterations, rounds);
+    for (const auto& w : ways) {
+      const double m = median(w.seconds);
+      std::printf("  %-8s %8.1f ms  %6.2f us/iteration\n", w.name, m * 1e3,
+                  m * 1e6 / static_cast<double>(iterations));
+    }
+    std::printf("  ratio two/one = %.3f (--pvd mpbc --pvd mpbc2 against --pvd mpbc)\n",
+                median(ways[1].seconds) / median(ways[0].seconds));
+    if (ways.size() == 4) {
+      std::printf("  ratio two-base/one-base = %.3f, one/one-base = %.3f, two/two-base = %.3f\n",
+                  median(ways[3].seconds) / median(ways[2].seconds),
+                  median(ways[0].seconds) / median(ways[2].seconds),
+                  median(ways[1].seconds) / median(ways[3].seconds));
+    }
   }
 
   if (wanted("connect")) {
