@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -9,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <vector>
 
 namespace mif::enforce {
 
@@ -20,6 +23,10 @@ namespace {
 #endif
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+// Linux 5.19; libseccomp 2.5.4 has no attribute for it.
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
 
 // Frees the libseccomp context on every path.
@@ -85,9 +92,33 @@ int installFilter(FilterMode mode) {
   // libseccomp would set it too (SCMP_FLTATR_CTL_NNP); done here so that failing is
   // reported as what it is.
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
-  rc = seccomp_load(ctx.get());
+  // Loaded by hand from libseccomp's BPF, for a flag libseccomp 2.5.4 cannot set:
+  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV. Without it, a signal that reaches a thread
+  // while the supervisor is deciding its connect or sendto (Go preempts goroutines with
+  // SIGURG every 10 ms) ends the wait: the call is restarted after the supervisor may
+  // have acted on it, or fails with EINTR where the kernel alone never would. With it, a
+  // call the supervisor has received waits for the answer and only a fatal signal ends it.
+  int bpf = static_cast<int>(syscall(SYS_memfd_create, "mif-seccomp-bpf", 1U /* MFD_CLOEXEC */));
+  if (bpf < 0) return -errno;
+  rc = seccomp_export_bpf(ctx.get(), bpf);
+  const off_t size = rc == 0 ? lseek(bpf, 0, SEEK_END) : -1;
+  std::vector<sock_filter> code;
+  if (rc == 0 && size > 0 && size % sizeof(sock_filter) == 0) {
+    code.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (pread(bpf, code.data(), static_cast<size_t>(size), 0) != size) rc = -EIO;
+  } else if (rc == 0) {
+    rc = -EIO;
+  }
+  close(bpf);
   if (rc != 0) return rc;
-  return seccomp_notify_fd(ctx.get());
+  sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+  const unsigned long base = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                    base | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+  // Kernels before 5.19 refuse the flag (EINVAL): the filter goes in without it, and a
+  // signal during a decision behaves as described above (docs/architecture.md).
+  if (fd < 0 && errno == EINVAL) fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, base, &prog);
+  return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
 bool hasCapSysAdmin() {
