@@ -54,6 +54,7 @@ HealthChange HealthTable::report(policy::PvdId pvd, HealthEvent e, uint64_t nowM
       c.to = to;
       c.failures = failures;
       c.retryInMs = retryAt > nowMs ? retryAt - nowMs : 0;
+      changes_.fetch_add(1, std::memory_order_relaxed);
       if (from == HealthState::Usable && to != HealthState::Usable) {
         notUsable_.fetch_add(1, std::memory_order_relaxed);
       } else if (from != HealthState::Usable && to == HealthState::Usable) {
@@ -78,8 +79,8 @@ bool HealthTable::avoid(policy::PvdId pvd, uint64_t nowMs) const noexcept {
   return stateOf(w) == HealthState::Failed && nowMs < retryAtOf(w);
 }
 
-void HealthTable::demote(policy::Decision* d, uint64_t nowMs) const noexcept {
-  if (allUsable() || d->count < 2) return;
+bool HealthTable::demote(policy::Decision* d, uint64_t nowMs) const noexcept {
+  if (allUsable() || d->count < 2) return false;
   policy::PvdId keep[policy::kMaxListed];
   policy::PvdId last[policy::kMaxListed];
   unsigned nk = 0, nl = 0;
@@ -90,9 +91,14 @@ void HealthTable::demote(policy::Decision* d, uint64_t nowMs) const noexcept {
       keep[nk++] = d->pvds[i];
     }
   }
-  if (nl == 0 || nk == 0) return;
-  for (unsigned i = 0; i < nk; ++i) d->pvds[i] = keep[i];
+  if (nl == 0 || nk == 0) return false;
+  bool moved = false;
+  for (unsigned i = 0; i < nk; ++i) {
+    moved |= d->pvds[i] != keep[i];
+    d->pvds[i] = keep[i];
+  }
   for (unsigned i = 0; i < nl; ++i) d->pvds[nk + i] = last[i];
+  return moved;
 }
 
 uint64_t healthNowMs() noexcept {

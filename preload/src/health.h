@@ -52,6 +52,7 @@ class HealthTable {
   HealthTable(HealthTable&& o) noexcept {
     for (unsigned i = 0; i < kSlots; ++i) slots_[i].store(o.slots_[i].load());
     notUsable_.store(o.notUsable_.load());
+    changes_.store(o.changes_.load());
   }
   HealthTable& operator=(HealthTable&&) = delete;
 
@@ -62,10 +63,15 @@ class HealthTable {
   bool avoid(policy::PvdId pvd, uint64_t nowMs) const noexcept;
   // Moves the PvDs to avoid to the end of the decision's list, keeping the order of the
   // rest (a stable partition). Never drops one: when every PvD is failed the order is
-  // unchanged. With no PvD failed in the process this is one relaxed load.
-  void demote(policy::Decision* d, uint64_t nowMs) const noexcept;
+  // unchanged. With no PvD failed in the process this is one relaxed load. True when the
+  // order changed.
+  bool demote(policy::Decision* d, uint64_t nowMs) const noexcept;
   // Fast check for the hot path: nothing is failed or degraded in this process.
   bool allUsable() const noexcept { return notUsable_.load(std::memory_order_relaxed) == 0; }
+  // Bumped by every change: a decision remembered under one value (the datagram cache) is
+  // taken again under the next. (A back-off elapsing is no change: demoted decisions are
+  // not remembered.)
+  uint32_t changes() const noexcept { return changes_.load(std::memory_order_relaxed); }
 
   static uint32_t backoffMs(uint32_t failures) noexcept;
 
@@ -82,6 +88,7 @@ class HealthTable {
 
   std::atomic<uint64_t> slots_[kSlots] = {};
   std::atomic<uint32_t> notUsable_{0};  // PvDs whose state is not Usable
+  std::atomic<uint32_t> changes_{0};
 };
 
 // Monotonic milliseconds (CLOCK_MONOTONIC_COARSE through the vDSO: no system call).

@@ -73,6 +73,12 @@ const view::BoundPvd* boundPvd(const view::Snapshot* snap, policy::PvdId id) noe
   return id < snap->pvds.size() ? &snap->pvds[id] : nullptr;
 }
 
+// The datagram cache's key: the view's generation (and the process default), and every
+// change of health, so a datagram decided before a PvD failed is decided again.
+uint64_t datagramKey(uint64_t generation, const HealthTable& health) noexcept {
+  return process::cacheKey(generation) ^ (static_cast<uint64_t>(health.changes()) << 40);
+}
+
 bool contains(const Decision& d, int pvd) noexcept {
   for (unsigned i = 0; i < d.count; ++i) {
     if (d.pvds[i] == pvd) return true;
@@ -348,7 +354,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     }
 #endif
     dgram::Entry e;
-    if (dgram::lookup(fd, process::cacheKey(pinned->generation), dst.addr, dst.port, dscp, tagged, &e)) {
+    if (dgram::lookup(fd, datagramKey(pinned->generation, health_), dst.addr, dst.port, dscp, tagged, &e)) {
       o.decided = e.decided;
       o.decision = e.decision;
       o.name = tagName;
@@ -388,10 +394,12 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   if (needsDscp_) q.dscp = view::socketDscp(fd, dst.addr.family);
   // An unbound datagram socket: what is decided below is remembered for its next datagram
   // to the same destination (datagram_cache.h).
+  bool demoted = false;  // a decision demoted by health is not remembered (its back-off ends)
+  const uint64_t key = datagramKey(snap->generation, health_);  // read before deciding
   auto remember = [&](const Outcome& out) {
-    if (dev[0] != '\0') return;
+    if (dev[0] != '\0' || demoted) return;
     dgram::Entry e;
-    e.generation = process::cacheKey(snap->generation);
+    e.generation = key;
     e.addr = dst.addr;
     e.port = dst.port;
     e.dscp = needsDscp_ ? q.dscp : -1;
@@ -416,6 +424,9 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     return o;
   }
   o.decision = decideFor(q, snap, &dst);
+  // A PvD that failed recently gets no datagram while another of the list is usable; the
+  // next datagram after a failure is known is re-pinned (none is sent twice).
+  if (!health_.allUsable()) demoted = health_.demote(&o.decision, healthNowMs());
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
   if (dev[0] != '\0') {

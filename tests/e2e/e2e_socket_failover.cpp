@@ -271,6 +271,27 @@ TEST_F(Failover, ADnsTimeoutDegradesThePvd) {
   EXPECT_TRUE(has(health[0], "\"reason\":\"DNS timeout\"")) << health[0];
 }
 
+// A PvD known to have failed gets no datagram either: after the TCP connect has failed
+// Wi-Fi, the same process's next unconnected UDP datagram to another destination leaves
+// through cellular (each datagram is decided once, none is sent twice).
+TEST_F(Failover, DatagramsAfterAFailureAreSentThroughTheNextPvd) {
+  const std::string www = lab_->hostAddr4("www");
+  const std::string script =
+      "import socket\n"
+      "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "u.settimeout(3)\n"
+      "u.sendto(b'before', ('" + www + "', 7)); print('before', u.recv(500).decode().strip())\n"
+      "t = socket.socket()\n"
+      "t.connect(('" + svc4_ + "', 80)); t.close()\n"
+      "u.sendto(b'after', ('" + www + "', 7)); print('after', u.recv(500).decode().strip())\n";
+  auto r = run({"--pvd", "wifi", "--pvd", "cell"}, {"python3", "-c", script});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  auto seen = lab_->served("www", "udp");
+  ASSERT_EQ(seen.size(), 2u) << r.out;
+  EXPECT_EQ(seen[0].client, lab_->addr4("wifi")) << "before the failure: Wi-Fi, the first PvD";
+  EXPECT_EQ(seen[1].client, cell4_) << "after it: cellular";
+}
+
 // Every PvD of the list fails: the program gets the first PvD's error, as without mif,
 // on its own socket.
 TEST_F(Failover, WhenEveryPvdFailsTheProgramGetsTheFirstError) {

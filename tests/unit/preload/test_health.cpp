@@ -119,6 +119,22 @@ TEST(Health, DemoteMovesFailedPvdsToTheEndUntilTheirBackOffElapses) {
             (std::vector<policy::PvdId>{2, 0, 1}));
 }
 
+TEST(Health, DemoteSaysWhetherItMovedAnythingAndChangesCountEveryChange) {
+  HealthTable h;
+  Decision d = decisionOf({0, 1});
+  EXPECT_FALSE(h.demote(&d, 0));
+  const uint32_t before = h.changes();
+  h.report(0, HealthEvent::PathBroken, 0);
+  EXPECT_EQ(h.changes(), before + 1);
+  EXPECT_TRUE(h.demote(&d, 10));
+  d = decisionOf({1, 0});  // already last
+  EXPECT_FALSE(h.demote(&d, 10));
+  h.report(0, HealthEvent::PathBroken, 20);  // during the back-off: no change
+  EXPECT_EQ(h.changes(), before + 1);
+  h.report(0, HealthEvent::Success, 2000);
+  EXPECT_EQ(h.changes(), before + 2);
+}
+
 TEST(Health, UntrackedIdsAreAlwaysUsable) {
   HealthTable h;
   EXPECT_FALSE(h.report(HealthTable::kSlots, HealthEvent::PathBroken, 0).changed);
