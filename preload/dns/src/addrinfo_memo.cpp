@@ -64,9 +64,12 @@ bool AddrinfoMemo::tagsHold(const Entry& e) noexcept {
                            &reinterpret_cast<const sockaddr_in&>(sa).sin_addr, 4) == 0))
       continue;
     last = &sa;
+    // The PvD must be the one that answered; the name may be another name of that PvD
+    // with the same address (a CDN's names): a tag holds one name, the last full lookup's,
+    // and rewriting it on every hit would make threads resolving such names take turns
+    // through the full path.
     Tag t;
-    if (!lookupTag(addressOf(sa), &t) || t.pvd != e.pvd || std::strcmp(t.name, e.tagName) != 0)
-      return false;
+    if (!lookupTag(addressOf(sa), &t) || t.pvd != e.pvd) return false;
   }
   return true;
 }

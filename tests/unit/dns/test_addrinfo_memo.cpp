@@ -152,13 +152,18 @@ TEST_F(AddrinfoMemoTest, ExpiresWithTheRecordsTtl) {
   EXPECT_EQ(find("wiki.corp.example", "443", st, &r), -1);
 }
 
-TEST_F(AddrinfoMemoTest, MissesWhenATagNoLongerNamesThePvdAndName) {
+TEST_F(AddrinfoMemoTest, MissesWhenATagNoLongerNamesThePvd) {
   addrinfo* r = nullptr;
   // Another PvD's answer for the same address replaced the tag: the full path must write
   // it again, so the memo may not answer.
   mif::dns::recordTag(*IpAddress::parse("10.8.0.5"), 1, "other.example", 300);
   EXPECT_EQ(find("wiki.corp.example", "443", state_, &r), -1);
   mif::dns::recordTag(*IpAddress::parse("10.8.0.5"), 2, "wiki.corp.example", 300);
+  ASSERT_EQ(find("wiki.corp.example", "443", state_, &r), 0);
+  freeaddrinfo(r);
+  // Another name of the same PvD with the same address took the tag: still this PvD's
+  // address, still answered from the memo.
+  mif::dns::recordTag(*IpAddress::parse("10.8.0.5"), 2, "cdn.corp.example", 300);
   ASSERT_EQ(find("wiki.corp.example", "443", state_, &r), 0);
   freeaddrinfo(r);
   mif::dns::dropTagsForPvd(2);  // the PvD went down

@@ -9,8 +9,10 @@
 // - the records' TTL: the entry expires with the answer it was built from;
 // - /etc/hosts (a name added there goes to glibc): hostsGeneration();
 // - the address tags that a connect uses (precedence step 4): each address's tag must
-//   still name the PvD and the name that answered, else the caller takes the full path,
-//   which writes them again;
+//   still name the PvD that answered (expired, dropped with its PvD, or taken by another
+//   PvD's answer: the caller takes the full path, which writes it again). Another name of
+//   the same PvD with the same address may have re-tagged it: a tag holds one name, the
+//   last full lookup's, so the memo does not insist on its own;
 // - the service expansion: only numeric services (or none) are memoised; glibc reads
 //   /etc/services on every call for a named one, and so does mif.
 // Only successful answers are memoised. Nothing here allocates except the result nodes,
@@ -70,7 +72,7 @@ class AddrinfoMemo {
     char service[kMaxService] = {};
     char node[kMaxName] = {};
     int pvd = -1;
-    char tagName[kMaxName] = {};  // the name the tags carry (normalised qname)
+    char tagName[kMaxName] = {};  // the name the full lookup tagged (normalised qname)
     bool hasCanon = false;
     char canon[kMaxName] = {};
     size_t count = 0;
