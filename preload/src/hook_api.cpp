@@ -69,8 +69,10 @@ const policy::Policy* policyOf(Runtime* rt, const char* pvd, int* err, char* why
   return pol;
 }
 
-// A PvD of the engine's policy (ad hoc PvDs included: `mif run --pvd IFNAME`).
-bool findPvd(const policy::Policy& pol, const char* name, policy::PvdId* id) noexcept {
+// A PvD of the engine's policy (ad hoc PvDs included: `mif run --pvd IFNAME`); when there
+// is none of that name, false with the reason in `why` (the caller's error is ENOENT).
+bool findPvd(const policy::Policy& pol, const char* name, policy::PvdId* id, char* why,
+             size_t len) noexcept {
   try {
     if (auto found = pol.findPvd(name)) {
       *id = *found;
@@ -78,6 +80,10 @@ bool findPvd(const policy::Policy& pol, const char* name, policy::PvdId* id) noe
     }
   } catch (...) {
   }
+  say(why, len,
+      "mif: PvD '%s': not a PvD of the policy mif run loaded (an interface is a PvD "
+      "under mif run only when named with --pvd)",
+      name);
   return false;
 }
 
@@ -158,11 +164,7 @@ int socketSetPvd(int fd, const char* pvd, char* why, size_t len) noexcept {
   if (pol == nullptr) return traced(rt, fd, pvd, "", nullptr, err);
   const view::SnapshotRef snap = rt->liveView()->current();
   policy::PvdId id = 0;
-  if (!findPvd(*pol, pvd, &id)) {
-    say(why, len,
-        "mif: PvD '%s': not a PvD of the policy mif run loaded (an interface is a PvD "
-        "under mif run only when named with --pvd)",
-        pvd);
+  if (!findPvd(*pol, pvd, &id, why, len)) {
     return traced(rt, fd, pvd, "", nullptr, ENOENT);
   }
   policy::Decision d;
@@ -235,11 +237,7 @@ int getaddrinfoThrough(const char* pvd, const char* node, const char* service,
     return EAI_SYSTEM;
   }
   policy::PvdId id = 0;
-  if (!findPvd(*pol, pvd, &id)) {
-    say(why, len,
-        "mif: PvD '%s': not a PvD of the policy mif run loaded (an interface is a PvD "
-        "under mif run only when named with --pvd)",
-        pvd);
+  if (!findPvd(*pol, pvd, &id, why, len)) {
     errno = ENOENT;
     return EAI_SYSTEM;
   }
@@ -304,11 +302,7 @@ int processSetPvd(const char* pvd, char* why, size_t len) noexcept {
   const policy::Policy* pol = policyOf(rt, pvd, &err, why, len);
   if (pol == nullptr) return fail(err);
   policy::PvdId id = 0;
-  if (!findPvd(*pol, pvd, &id)) {
-    say(why, len,
-        "mif: PvD '%s': not a PvD of the policy mif run loaded (an interface is a PvD "
-        "under mif run only when named with --pvd)",
-        pvd);
+  if (!findPvd(*pol, pvd, &id, why, len)) {
     return fail(ENOENT);
   }
   const view::SnapshotRef snap = rt->liveView()->current();
