@@ -4,7 +4,6 @@
 // with EINTR, which the kernel alone never returns for them (SA_RESTART): the filter is
 // loaded with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (docs/architecture.md), so a call the
 // supervisor has received is not ended by a signal.
-#include <cstdlib>
 #include <string>
 
 #include "lab.h"
@@ -13,30 +12,11 @@ using namespace std::chrono_literals;
 using mif::e2e::ExecOptions;
 using mif::e2e::Lab;
 
-namespace {
-
-std::string stormProgram(std::string* why) {
-  const char* tmp = std::getenv("TMPDIR");
-  const std::string base = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-storm";
-  const std::string out = base + "/enforce_storm";
-  const std::string cmd = "mkdir -p " + base + "/cache " + base + "/path && cd " + base +
-                          " && GOCACHE=" + base + "/cache GOPATH=" + base +
-                          "/path GOFLAGS=-mod=mod CGO_ENABLED=0 GOPROXY=off go build -o " + out +
-                          " " + MIF_SOURCE_DIR + "/tests/e2e/programs/enforce_storm.go 2>&1";
-  if (std::system(cmd.c_str()) != 0) {
-    *why = "go build failed: " + cmd;
-    return "";
-  }
-  return out;
-}
-
-}  // namespace
-
 TEST(EnforceSignals, BusyGoProgramsCallsNeverFailWithEintr) {
   MIF_E2E_REQUIRE_LAB();
   Lab lab(mif::e2e::renamedTopology("wifi-vpn", "enf-signals"));
   ASSERT_TRUE(lab.ok()) << lab.error();
-  std::string why, storm = stormProgram(&why);
+  std::string why, storm = mif::e2e::goProgram("enforce_storm", &why);
   ASSERT_FALSE(storm.empty()) << why;
   const std::string wiki = lab.hostAddr4("wiki");
   // 8 workers x 300 rounds: 2,400 supervised connects and 2,400 supervised sends while

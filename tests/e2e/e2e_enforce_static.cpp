@@ -34,29 +34,7 @@ const char* kBusybox = "/bin/busybox";
 
 std::string staticConnect() { return std::string(MIF_BIN_DIR) + "/enforce_connect"; }
 
-// Builds programs/enforce_httpget.go once per test process, with Go's own resolver and
-// no cgo; stdlib only, so no network is needed. "" and *why on failure.
-std::string goClient(std::string* why) {
-  static std::string path, error;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    const char* tmp = getenv("TMPDIR");
-    std::string base = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifenf-go";
-    std::string out = base + "/enforce_httpget";
-    std::string cmd = "mkdir -p " + base + "/cache " + base + "/path && cd " + base +
-                      " && GOCACHE=" + base + "/cache GOPATH=" + base +
-                      "/path GOFLAGS=-mod=mod CGO_ENABLED=0 GOPROXY=off go build -o " + out + " " +
-                      MIF_SOURCE_DIR + "/tests/e2e/programs/enforce_httpget.go 2>&1";
-    if (std::system(cmd.c_str()) == 0) {
-      path = out;
-    } else {
-      error = "go build failed: " + cmd;
-    }
-  }
-  if (why) *why = error;
-  return path;
-}
+std::string goClient(std::string* why) { return mif::e2e::goProgram("enforce_httpget", why); }
 
 // `--pvd LINK --dns SERVER [--strict] [--enforce]` for a PvD of the topology.
 std::vector<std::string> pin(const Lab& lab, const std::string& pvd, bool enforce,

@@ -42,22 +42,6 @@ int soakSeconds() {
   return n > 0 ? n : 20;
 }
 
-// Builds programs/enforce_httpget.go once, as e2e_enforce_static does ("" on failure).
-std::string goClient(std::string* why) {
-  const char* tmp = std::getenv("TMPDIR");
-  const std::string base = std::string(tmp && *tmp ? tmp : "/tmp") + "/mifsoak-go";
-  const std::string out = base + "/enforce_httpget";
-  const std::string cmd = "mkdir -p " + base + "/cache " + base + "/path && cd " + base +
-                          " && GOCACHE=" + base + "/cache GOPATH=" + base +
-                          "/path GOFLAGS=-mod=mod CGO_ENABLED=0 GOPROXY=off go build -o " + out +
-                          " " + MIF_SOURCE_DIR + "/tests/e2e/programs/enforce_httpget.go 2>&1";
-  if (std::system(cmd.c_str()) != 0) {
-    *why = "go build failed: " + cmd;
-    return "";
-  }
-  return out;
-}
-
 // The long-lived program: resolves the VPN-only name and fetches its page over and over
 // until STOP exists, counting outcomes; reports its RSS and descriptors after a warm-up
 // of WARM seconds and at the end.
@@ -122,7 +106,7 @@ TEST(Soak, StrictVpnPinNeverLeaksWhileTheVpnFlaps) {
   MIF_E2E_REQUIRE_LAB();
   Lab lab(mif::e2e::renamedTopology("wifi-vpn", "soak"));
   ASSERT_TRUE(lab.ok()) << lab.error();
-  std::string why, go = goClient(&why);
+  std::string why, go = mif::e2e::goProgram("enforce_httpget", &why);
   ASSERT_FALSE(go.empty()) << why;
   const std::string name = "wiki.corp.example", url = "http://" + name + "/";
   const std::vector<std::string> strict = {"--policy", lab.policyFile(), "--pvd", "vpn",

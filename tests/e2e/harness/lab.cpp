@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -623,6 +624,29 @@ bool Lab::setPortalAuthenticated(std::string_view pvd, bool authenticated) const
   return reportIfFailed(mif({"lab", "portal", name_, std::string(pvd),
                              authenticated ? "auth" : "unauth"}),
                         "mif lab portal");
+}
+
+std::string goProgram(const std::string& name, std::string* why) {
+  static std::mutex m;
+  static std::map<std::string, std::pair<std::string, std::string>> built;  // path, error
+  std::lock_guard<std::mutex> lock(m);
+  auto it = built.find(name);
+  if (it == built.end()) {
+    const char* tmp = std::getenv("TMPDIR");
+    const std::string base = std::string(tmp && *tmp ? tmp : "/tmp") + "/mif-go";
+    const std::string out = base + "/" + name;
+    const std::string cmd = "mkdir -p " + base + "/cache " + base + "/path && cd " + base +
+                            " && GOCACHE=" + base + "/cache GOPATH=" + base +
+                            "/path GOFLAGS=-mod=mod CGO_ENABLED=0 GOPROXY=off go build -o " +
+                            out + " " + MIF_SOURCE_DIR + "/tests/e2e/programs/" + name +
+                            ".go 2>&1";
+    it = built.emplace(name, std::system(cmd.c_str()) == 0
+                                 ? std::make_pair(out, std::string())
+                                 : std::make_pair(std::string(), "go build failed: " + cmd))
+             .first;
+  }
+  if (why) *why = it->second.second;
+  return it->second.first;
 }
 
 TempDir::TempDir(std::string_view tag) {

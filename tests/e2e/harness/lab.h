@@ -265,6 +265,11 @@ class Lab {
   mutable int captures_ = 0;
 };
 
+// Builds tests/e2e/programs/NAME.go with Go's own resolver and no cgo (a static program
+// LD_PRELOAD never reaches; stdlib only, so no network is needed), once per test process,
+// under $TMPDIR (or /tmp)/mif-go. Returns the program's path, or "" with *why set.
+std::string goProgram(const std::string& name, std::string* why);
+
 // A temporary directory (under $TMPDIR or /tmp) for a test's policy files, and an empty
 // XDG_CONFIG_HOME so that no user layer of the machine leaks into the test; removed with
 // everything in it when destroyed.
