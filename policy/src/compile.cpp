@@ -31,6 +31,7 @@ const std::vector<RuleDef>& Policy::rules() const { return impl_->rules; }
 const std::optional<DefaultDef>& Policy::defaults() const { return impl_->defaults; }
 const Pin& Policy::pin() const { return impl_->pin; }
 bool Policy::usesDscp() const { return impl_->anyDscp; }
+uint32_t Policy::attemptDelayMs() const { return impl_->attemptDelayMs; }
 
 std::optional<PvdId> Policy::findPvd(std::string_view name) const {
   auto it = impl_->byName.find(name);
@@ -149,6 +150,10 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
     resolveList(impl->defaults->pvd,
                 impl->defaults->pvdWhere.line ? impl->defaults->pvdWhere : impl->defaults->where,
                 "[default]", &impl->defaultPvds);
+
+  // [failover] attempt_delay_ms: the last layer that sets it.
+  for (const auto& doc : layers)
+    if (doc.failover && doc.failover->attemptDelayMs) impl->attemptDelayMs = *doc.failover->attemptDelayMs;
 
   // The pin: policy PvDs by name, else ad hoc PvDs on the interface of that name.
   impl->pin = pin;

@@ -21,12 +21,13 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::string_view kRootKeys[] = {"pvd"sv, "rule"sv, "default"sv};
+constexpr std::string_view kRootKeys[] = {"pvd"sv, "rule"sv, "default"sv, "failover"sv};
 constexpr std::string_view kPvdKeys[] = {"interface"sv, "dns"sv, "domains"sv, "prefixes"sv,
                                          "source"sv};
 constexpr std::string_view kRuleKeys[] = {"domain"sv, "dst"sv,    "port"sv,   "proto"sv, "dscp"sv,
                                           "app"sv,    "pvd"sv,    "strict"sv, "locked"sv};
 constexpr std::string_view kDefaultKeys[] = {"pvd"sv, "strict"sv};
+constexpr std::string_view kFailoverKeys[] = {"attempt_delay_ms"sv};
 
 // Files larger than this are not policies; refusing them keeps a mistaken path from
 // making the loader read a disk image.
@@ -247,6 +248,11 @@ class Loader {
           loadDefault(*t);
         else
           wrongType(v, "default", "a table ([default])");
+      } else if (k == "failover") {
+        if (auto t = v.as_table())
+          loadFailover(*t);
+        else
+          wrongType(v, "failover", "a table ([failover])");
       } else {
         unknownKey(k, "the policy", kRootKeys);
       }
@@ -488,6 +494,34 @@ class Loader {
     }
     if (!havePvd) add(t.source(), "[default] has no 'pvd'");
     result_.doc.defaults = std::move(d);
+  }
+
+  void loadFailover(const toml::table& t) {
+    FailoverDef f;
+    f.layer = layer_;
+    f.where = ref(t.source());
+    for (const auto& [k, v] : t) {
+      if (k == "attempt_delay_ms") {
+        auto i = v.as_integer();
+        if (!i) {
+          wrongType(v, "attempt_delay_ms", "an integer (milliseconds)");
+          continue;
+        }
+        const int64_t ms = i->get();
+        if (ms < FailoverDef::kMinAttemptDelayMs || ms > FailoverDef::kMaxAttemptDelayMs) {
+          add(v.source(), "attempt_delay_ms " + std::to_string(ms) + " is outside " +
+                              std::to_string(FailoverDef::kMinAttemptDelayMs) + "-" +
+                              std::to_string(FailoverDef::kMaxAttemptDelayMs) +
+                              " (RFC 8305 section 5: a connection attempt delay of at least 100 ms "
+                              "and at most 2 s)");
+          continue;
+        }
+        f.attemptDelayMs = static_cast<uint32_t>(ms);
+      } else {
+        unknownKey(k, "[failover]", kFailoverKeys);
+      }
+    }
+    result_.doc.failover = std::move(f);
   }
 
   std::string path_;

@@ -65,6 +65,7 @@ struct Policy::Impl {
   bool anyDscp = false;        // some rule has a dscp key
   std::optional<DefaultDef> defaults;
   PvdList defaultPvds;
+  uint32_t attemptDelayMs = FailoverDef::kDefaultAttemptDelayMs;
   Pin pin;
   PvdList pinPvds;
   std::unordered_map<std::string, PvdId, detail::StringHash, std::equal_to<>> byName;

@@ -166,6 +166,13 @@ void Runtime::connectResult(const Outcome& o, int err) noexcept {
   traceHealth(pvd, c, reason);
 }
 
+void Runtime::raceLost(const Outcome& o) noexcept {
+  if (!o.decided || o.decision.count == 0) return;
+  const policy::PvdId pvd = o.decision.pvds[0];
+  const HealthChange c = health_.report(pvd, HealthEvent::Timeout, healthNowMs());
+  if (c.changed) traceHealth(pvd, c, "connect lost the race");
+}
+
 void Runtime::listenToResolver() noexcept {
 #if MIF_HAVE_DNS
   dns::setHealthSink(
@@ -197,7 +204,8 @@ bool Runtime::mayFailOver(const Outcome& o, int fd, int err) const noexcept {
   return !holdsOwnPort(fd);
 }
 
-int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next) noexcept {
+int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next,
+                            int flags) noexcept {
   const policy::PvdId id = first.decision.pvds[index];
   if (health_.avoid(id, healthNowMs())) return -1;
   const view::SnapshotRef pinned = view_->current();
@@ -214,7 +222,7 @@ int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcom
   if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0) return -1;
   auto realSocket = real::socket.get();
   if (realSocket == nullptr) return -1;
-  const int fresh = realSocket(domain, type | SOCK_CLOEXEC, protocol);
+  const int fresh = realSocket(domain, type | SOCK_CLOEXEC | flags, protocol);
   if (fresh < 0) return -1;
   carryOptions(fd, fresh, domain);
   *next = begin(Call::Connect, first.endpoint);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "connect_race.h"
 #include "datagram_cache.h"
 #include "guard.h"
 #include "hook.h"
@@ -101,11 +102,28 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     errno = o.error;
     return -1;
   }
+  // Several PvDs: a blocking connect is raced across them (connect_race.cpp).
+  RacePrep race;
+  if (rt->mayRace(o)) {
+    ReentryGuard guard;
+    armRace(rt, fd, o, &race);
+  }
   // Timed only when the trace may show failover attempts.
   const int64_t start = o.decision.count > 1 && rt->traceSink().enabled() ? monotonicUs() : -1;
   keep.restore();
   // Outside the guard and outside any noexcept frame: connect is a cancellation point.
   const int rc = realConnect(fd, o.destination(addr), o.destinationLength(len));
+  if (race.armed) {
+    const int err = rc < 0 ? errno : 0;
+    {
+      ReentryGuard guard;
+      disarmRace(fd, race);
+    }
+    if (rc < 0 && raceContinues(err)) {
+      return ::mif::preload::race(rt, realConnect, fd, addr, len, o, err, race, keep);
+    }
+    errno = err;
+  }
   if (o.decided) {
     const int err = rc < 0 ? errno : 0;
     if (rc < 0) {

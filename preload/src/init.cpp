@@ -195,6 +195,7 @@ std::unique_ptr<Runtime> Runtime::create(const Config& config, std::string* erro
   const policy::Policy& p = *rt->policy_;
   rt->strictPossible_ = config.pin.strict || (p.defaults() && p.defaults()->strict);
   rt->needsDscp_ = p.usesDscp();
+  rt->attemptDelayMs_ = p.attemptDelayMs();
   for (const auto& rule : p.rules()) {
     if (rule.proto != policy::Proto::Any) rt->needsProto_ = true;
     if (rule.strict) rt->strictPossible_ = true;

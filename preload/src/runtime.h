@@ -124,10 +124,24 @@ class Runtime {
   // A fresh socket like `fd` (family, type, protocol, the options failover.cpp carries)
   // pinned to the PvD at `index` of first's decision, with `next` describing it; -1 when
   // that PvD is failed, unusable now, or cannot be pinned.
-  int freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next) noexcept;
+  // `flags`: SOCK_NONBLOCK for a raced attempt (connect_race.cpp).
+  int freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next,
+                     int flags = 0) noexcept;
   // Puts `fresh` in place of `fd` (dup3, keeping fd's close-on-exec) and closes `fresh`.
   static bool adoptSocket(int fresh, int fd) noexcept;
   HealthTable& health() noexcept { return health_; }
+  // Happy Eyeballs across PvDs (connect_race.cpp, issue 30): whether a connect pinned by
+  // connectLike may be raced: another PvD in the decision's list (strict or not), pinned by
+  // us, no loopback redirection. No system call.
+  bool mayRace(const Outcome& o) const noexcept {
+    return o.call == Call::Connect && o.decided && o.error == 0 && o.ifname[0] != '\0' &&
+           o.redirectLen == 0 && o.decision.count > 1;
+  }
+  // RFC 8305's connection attempt delay ([failover] attempt_delay_ms).
+  uint32_t attemptDelayMs() const noexcept { return attemptDelayMs_; }
+  // An attempt that ran at least one attempt delay without completing lost the race to
+  // another PvD's: its PvD is degraded (a second time: failed), and the trace says so.
+  void raceLost(const Outcome& o) noexcept;
   // Makes the per-PvD resolver report each PvD's answers and timeouts to health() (for the
   // process's runtime, which is never freed).
   void listenToResolver() noexcept;
@@ -178,6 +192,7 @@ class Runtime {
   bool needsDscp_ = false;      // some rule has `dscp`: ask the socket its traffic class
   bool strictPossible_ = false; // some rule, the default or the pin is strict
   bool failClosed_ = false;     // strict, but the policy could not be loaded: refuse all
+  uint32_t attemptDelayMs_ = policy::FailoverDef::kDefaultAttemptDelayMs;
 };
 
 }  // namespace mif::preload

@@ -111,6 +111,35 @@ TEST(Loader, WrongTypes) {
   expectOne(load("pvd = 3\n"), 1, 7, "'pvd' must be a table");
 }
 
+// [failover] attempt_delay_ms: RFC 8305's connection attempt delay, 100 ms - 2 s, 250 by
+// default; the last layer that sets it wins.
+TEST(Loader, AttemptDelayWithinRfc8305Bounds) {
+  auto ok = load("[failover]\nattempt_delay_ms = 400\n");
+  ASSERT_TRUE(ok.diagnostics.empty()) << testing::PrintToString(lines(ok.diagnostics));
+  ASSERT_TRUE(ok.doc.failover && ok.doc.failover->attemptDelayMs);
+  EXPECT_EQ(*ok.doc.failover->attemptDelayMs, 400u);
+  expectOne(load("[failover]\nattempt_delay_ms = 99\n"), 2, 20, "attempt_delay_ms 99 is outside 100-2000");
+  expectOne(load("[failover]\n  attempt_delay_ms = 2001\n"), 2, 22, "outside 100-2000 (RFC 8305");
+  expectOne(load("[failover]\nattempt_delay_ms = \"250ms\"\n"), 2, 20,
+            "'attempt_delay_ms' must be an integer (milliseconds), not a string");
+  expectOne(load("[failover]\nattempt_dely_ms = 250\n"), 2, 1, "did you mean 'attempt_delay_ms'?");
+  expectOne(load("failover = 1\n"), 1, 12, "'failover' must be a table");
+
+  auto compiled = [](std::vector<std::string> texts) {
+    std::vector<PolicyDoc> docs;
+    Layer layer = Layer::System;
+    for (const auto& t : texts) {
+      docs.push_back(loadString(t, "p.toml", layer).doc);
+      layer = static_cast<Layer>(static_cast<int>(layer) + 1);
+    }
+    auto c = Policy::compile(std::move(docs), Pin{});
+    return c.policy ? c.policy->attemptDelayMs() : 0u;
+  };
+  EXPECT_EQ(compiled({""}), 250u);
+  EXPECT_EQ(compiled({"[failover]\nattempt_delay_ms = 1000\n", ""}), 1000u);
+  EXPECT_EQ(compiled({"[failover]\nattempt_delay_ms = 1000\n", "[failover]\nattempt_delay_ms = 150\n"}), 150u);
+}
+
 TEST(Loader, BadPrefixes) {
   expectOne(load("[[rule]]\npvd = \"x\"\ndst = \"10.0.0.0/33\"\n"), 3, 7,
             "prefix length 33 is longer than the 32 bits of an IPv4 address");

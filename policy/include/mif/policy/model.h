@@ -96,12 +96,25 @@ int parseDscp(std::string_view text);
 // 46 -> "EF", 10 -> "AF11", 13 -> "13".
 std::string dscpName(int dscp);
 
+// [failover]: how connects are raced across a decision's PvDs (RFC 8305).
+struct FailoverDef {
+  // The connection attempt delay: how long an attempt through one PvD runs alone before
+  // the next PvD's attempt starts (RFC 8305 section 5: 250 ms recommended, 100 ms - 2 s).
+  static constexpr uint32_t kDefaultAttemptDelayMs = 250;
+  static constexpr uint32_t kMinAttemptDelayMs = 100;
+  static constexpr uint32_t kMaxAttemptDelayMs = 2000;
+  std::optional<uint32_t> attemptDelayMs;
+  Layer layer = Layer::System;
+  SourceRef where;
+};
+
 struct PolicyDoc {
   std::string file;
   Layer layer = Layer::System;
   std::vector<PvdDef> pvds;
   std::vector<RuleDef> rules;
   std::optional<DefaultDef> defaults;
+  std::optional<FailoverDef> failover;
 };
 
 // What `mif run` / `mif explain` take from the command line (MIF_PVD, MIF_DNS, MIF_STRICT).

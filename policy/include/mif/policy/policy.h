@@ -105,6 +105,9 @@ class Policy {
   std::optional<PvdId> findPvd(std::string_view name) const;
   // Whether any rule has a `dscp` key: only then need a socket's DSCP be read per query.
   bool usesDscp() const;
+  // [failover] attempt_delay_ms of the last layer that sets it, else 250 (RFC 8305): how
+  // long a connect's attempt through one PvD runs alone before the next PvD's starts.
+  uint32_t attemptDelayMs() const;
 
   Policy(Policy&&) noexcept;
   Policy& operator=(Policy&&) noexcept;

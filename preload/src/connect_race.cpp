@@ -1,0 +1,340 @@
+// Happy Eyeballs across PvDs (RFC 8305 section 5, issue 30): a blocking TCP connect whose
+// decision lists several PvDs is raced across them.
+//
+// The program's own socket is the first attempt, pinned to the first PvD by connectLike.
+// Its blocking connect runs in the kernel as without mif, with SO_SNDTIMEO set to the
+// connection attempt delay (armRace): a connect that completes within the delay returns as
+// usual, and one that does not returns EINPROGRESS while the kernel goes on connecting.
+// race() then starts the next PvD's attempt on a fresh non-blocking socket (the program's
+// options carried, pinned to that PvD: Runtime::freshSocketFor), and another after each
+// further delay, or at once when an attempt fails on the path; it polls every live attempt
+// and the first to connect wins. A fresh winner gets the program's file status flags back
+// and takes the program's descriptor number (dup3, close-on-exec kept: adoptSocket); the
+// losers are closed, and one that ran a whole attempt delay without completing degrades its
+// PvD. When every attempt fails the program gets the first PvD's error on its own socket,
+// as without mif.
+#include "connect_race.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "guard.h"
+#include "hook.h"
+
+namespace mif::preload {
+namespace {
+
+int64_t nowUs() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool pathBroken(int err) noexcept {
+  return err == ENETUNREACH || err == EHOSTUNREACH || err == ETIMEDOUT;
+}
+
+// Whether the program's own blocking connect, interrupted by a signal, would have been
+// restarted by the kernel instead of failing with EINTR: only when every handler the
+// process installed has SA_RESTART (the signal that interrupted is not known). With its
+// own SO_SNDTIMEO set a connect is never restarted (signal(7)). Only on the EINTR path.
+bool signalsRestart() noexcept {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa;
+    if (sigaction(sig, nullptr, &sa) != 0) continue;  // glibc's internal signals
+    if ((sa.sa_flags & SA_SIGINFO) == 0 && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+      continue;
+    if ((sa.sa_flags & SA_RESTART) == 0) return false;
+  }
+  return true;
+}
+
+struct Attempt {
+  int fd = -1;
+  Outcome o;
+  int64_t startUs = 0;
+  bool live = false;
+};
+
+int32_t msSince(int64_t startUs, int64_t now) noexcept {
+  return static_cast<int32_t>((now - startUs) / 1000);
+}
+
+class Race {
+ public:
+  Race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr, socklen_t len,
+       const RacePrep& p, const ErrnoKeeper& keep) noexcept
+      : rt_(rt), connect_(realConnect), close_(real::close.get()), fd_(fd), addr_(addr),
+        len_(len), p_(p), keep_(keep) {}
+
+  int run(Outcome& first, int firstErr) {
+    Attempt& a0 = a_[0];
+    a0.fd = fd_;
+    a0.o = first;
+    a0.o.attempt = 1;
+    a0.startUs = p_.startUs;
+    n_ = 1;
+    const policy::Decision& d = first.decision;
+    int64_t now = nowUs();
+    bool interrupted = false;
+    int64_t nextStartUs = now;
+    if (firstErr == EINPROGRESS) {
+      a0.live = true;  // the delay elapsed
+    } else if (firstErr == EINTR) {
+      a0.live = true;
+      interrupted = true;
+      nextStartUs = p_.startUs + p_.delayUs;
+    } else {
+      settle(a0, firstErr, now);  // failed on the path within the delay: the next at once
+    }
+    const int64_t deadline = p_.programTimeoutUs != 0 ? p_.startUs + p_.programTimeoutUs : INT64_MAX;
+    unsigned next = 1;  // the decision's next PvD to start
+    bool stop = false;  // a server answered (a refusal): no further attempt starts
+    for (;;) {
+      if (interrupted) {
+        interrupted = false;
+        bool restart;
+        {
+          ReentryGuard guard;
+          restart = p_.programTimeoutUs == 0 && signalsRestart();
+        }
+        if (!restart) return giveUp(EINTR);
+      }
+      now = nowUs();
+      if (now >= deadline) return giveUp(EINPROGRESS);
+      while (!stop && next < d.count && now >= nextStartUs && n_ < policy::kMaxListed) {
+        Attempt& t = a_[n_];
+        int fresh;
+        {
+          ReentryGuard guard;
+          fresh = rt_->freshSocketFor(fd_, first, next, &t.o, SOCK_NONBLOCK);
+        }
+        ++next;
+        if (fresh < 0) continue;  // failed (health), unusable now, or cannot be pinned
+        t.fd = fresh;
+        t.o.attempt = static_cast<uint8_t>(n_ + 1);
+        t.startUs = now;
+        ++n_;
+        const int r = connect_(fresh, addr_, len_);
+        const int err = r == 0 ? 0 : errno;
+        if (err == 0) return win(t, now);
+        if (err == EINPROGRESS) {
+          t.live = true;
+          nextStartUs = now + p_.delayUs;
+          break;
+        }
+        settle(t, err, now);
+        if (!pathBroken(err)) stop = true;
+      }
+      pollfd pf[policy::kMaxListed];
+      unsigned which[policy::kMaxListed];
+      unsigned np = 0;
+      for (unsigned i = 0; i < n_; ++i) {
+        if (!a_[i].live) continue;
+        pf[np] = pollfd{a_[i].fd, POLLOUT, 0};
+        which[np++] = i;
+      }
+      const bool more = !stop && next < d.count && n_ < policy::kMaxListed;
+      if (np == 0) {
+        if (more) {
+          nextStartUs = now;
+          continue;
+        }
+        errno = firstError_;  // every attempt failed: the first PvD's error, its socket
+        return -1;
+      }
+      const int64_t until = more && nextStartUs < deadline ? nextStartUs : deadline;
+      const int timeoutMs =
+          until == INT64_MAX ? -1 : static_cast<int>(until > now ? (until - now + 999) / 1000 : 0);
+      const int r = poll(pf, np, timeoutMs);
+      if (r < 0) {
+        interrupted = true;  // EINTR (ENOMEM ends the call the same way)
+        continue;
+      }
+      now = nowUs();
+      for (unsigned k = 0; k < np; ++k) {
+        if (pf[k].revents == 0) continue;
+        Attempt& t = a_[which[k]];
+        int err = 0;
+        socklen_t sl = sizeof err;
+        if (getsockopt(t.fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0) err = errno;
+        if (err == 0 && (pf[k].revents & POLLOUT) == 0) err = ECONNABORTED;
+        if (err == 0) return win(t, now);
+        settle(t, err, now);
+        if (pathBroken(err)) {
+          nextStartUs = now;
+        } else {
+          stop = true;
+        }
+      }
+    }
+  }
+
+ private:
+  // An attempt failed with `err`: traced, health fed, a fresh socket closed (the program's
+  // own keeps its state, as after its own failed connect).
+  void settle(Attempt& t, int err, int64_t now) noexcept {
+    t.live = false;
+    t.o.ms = msSince(t.startUs, now);
+    if (&t == &a_[0]) firstError_ = err;
+    rt_->finish(t.o, err);
+    rt_->connectResult(t.o, err);
+    if (t.fd != fd_) {
+      ReentryGuard guard;
+      close_(t.fd);
+    }
+  }
+
+  // Closes every live attempt but `keep` (traced with ECANCELED and `note`); those that ran
+  // a whole attempt delay lost the race when `lost`.
+  void closeOthers(const Attempt& keep, int64_t now, bool lost) noexcept {
+    for (unsigned i = 0; i < n_; ++i) {
+      Attempt& t = a_[i];
+      if (&t == &keep || !t.live) continue;
+      t.live = false;
+      t.o.ms = msSince(t.startUs, now);
+      t.o.note = lost ? "lost the race" : "abandoned: the program's connect ended";
+      rt_->finish(t.o, ECANCELED);
+      if (lost && now - t.startUs >= p_.delayUs) rt_->raceLost(t.o);
+      if (t.fd != fd_) {
+        ReentryGuard guard;
+        close_(t.fd);
+      }
+    }
+  }
+
+  // A fresh attempt's socket becomes the program's descriptor: the program's file status
+  // flags (blocking), then dup3 onto its number.
+  bool handOver(Attempt& t) noexcept {
+    if (t.fd == fd_) return true;
+    ReentryGuard guard;
+    fcntl(t.fd, F_SETFL, p_.flags);
+    const bool ok = Runtime::adoptSocket(t.fd, fd_);  // closes t.fd either way
+    t.fd = fd_;
+    return ok;
+  }
+
+  int win(Attempt& t, int64_t now) noexcept {
+    closeOthers(t, now, true);
+    t.live = false;
+    t.o.ms = msSince(t.startUs, now);
+    if (!handOver(t)) {
+      const int err = errno;
+      rt_->finish(t.o, err);
+      errno = err;
+      return -1;
+    }
+    rt_->finish(t.o, 0);
+    rt_->connectResult(t.o, 0);
+    keep_.restore();
+    return 0;
+  }
+
+  // The program's call ends before any attempt connected (a signal, its own SO_SNDTIMEO):
+  // the latest attempt started keeps connecting on its descriptor, as its own socket would.
+  int giveUp(int err) noexcept {
+    const int64_t now = nowUs();
+    Attempt* keep = nullptr;
+    for (unsigned i = n_; i-- > 0;) {
+      if (a_[i].live) {
+        keep = &a_[i];
+        break;
+      }
+    }
+    if (keep == nullptr) {
+      errno = firstError_ != 0 ? firstError_ : err;
+      return -1;
+    }
+    closeOthers(*keep, now, false);
+    keep->o.ms = msSince(keep->startUs, now);
+    if (!handOver(*keep)) err = errno;
+    rt_->finish(keep->o, err);
+    errno = err;
+    return -1;
+  }
+
+  Runtime* rt_;
+  real::ConnectFn connect_;
+  real::CloseFn close_;
+  int fd_;
+  const sockaddr* addr_;
+  socklen_t len_;
+  const RacePrep& p_;
+  const ErrnoKeeper& keep_;
+  Attempt a_[policy::kMaxListed];
+  unsigned n_ = 0;
+  int firstError_ = 0;
+};
+
+}  // namespace
+
+bool raceContinues(int err) noexcept {
+  return err == EINPROGRESS || err == EINTR || pathBroken(err);
+}
+
+bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept {
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || (fl & O_NONBLOCK) != 0) return false;
+  // A local port of the program's own (bind before connect) would be lost on a fresh
+  // socket. connectLike's source bind fails (EINVAL) on a socket the program bound; without
+  // a source to bind, getsockname says (port 0 until connect picks one).
+  if (o.hasSource) {
+    if (!o.sourceBound) return false;
+  } else {
+    sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) return false;
+    if (ss.ss_family == AF_INET && reinterpret_cast<sockaddr_in*>(&ss)->sin_port != 0) return false;
+    if (ss.ss_family == AF_INET6 && reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port != 0) return false;
+  }
+  timeval tv{};
+  socklen_t tl = sizeof tv;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) != 0) return false;
+  const int64_t programUs = static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+  const int64_t delayUs = static_cast<int64_t>(rt->attemptDelayMs()) * 1000;
+  // The program's own timeout ends its connect before a second attempt would start.
+  if (programUs != 0 && programUs <= delayUs) return false;
+  const timeval delay{static_cast<time_t>(delayUs / 1000000), static_cast<suseconds_t>(delayUs % 1000000)};
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &delay, sizeof delay) != 0) return false;
+  p->armed = true;
+  p->flags = fl;
+  p->programTimeout = tv;
+  p->programTimeoutUs = programUs;
+  p->delayUs = delayUs;
+  p->startUs = nowUs();
+  return true;
+}
+
+void disarmRace(int fd, const RacePrep& p) noexcept {
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &p.programTimeout, sizeof p.programTimeout);
+}
+
+int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
+         socklen_t len, Outcome& first, int firstErr, const RacePrep& p,
+         const ErrnoKeeper& keep) {
+  // Stream sockets only: a datagram connect sends nothing, and one that failed is the
+  // program's to see (datagrams follow health instead).
+  int type = 0;
+  {
+    ReentryGuard guard;
+    socklen_t tl = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0) type = -1;
+  }
+  if (type != SOCK_STREAM) {
+    rt->finish(first, firstErr);
+    rt->connectResult(first, firstErr);
+    errno = firstErr;
+    return -1;
+  }
+  Race r(rt, realConnect, fd, addr, len, p, keep);
+  return r.run(first, firstErr);
+}
+
+}  // namespace mif::preload

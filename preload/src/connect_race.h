@@ -1,0 +1,52 @@
+#pragma once
+// Happy Eyeballs across PvDs (RFC 8305, issue 30) for a blocking TCP connect whose decision
+// lists several PvDs: the first PvD's attempt runs alone for the connection attempt delay,
+// then each next PvD's starts on a fresh socket; the first to connect takes the program's
+// descriptor (docs/architecture.md, "Racing the PvDs").
+//
+// The hook (hook_connect.cpp) arms the program's socket before its real connect, disarms it
+// after, and hands over to race() only when the first attempt did not settle within the
+// delay (or failed on the path). When the first PvD answers within the delay the cost is
+// armRace's and disarmRace's system calls, nothing else.
+#include <sys/socket.h>
+
+#include <cstdint>
+
+#include "real_libc.h"
+#include "runtime.h"
+
+namespace mif::preload {
+
+class ErrnoKeeper;
+
+struct RacePrep {
+  bool armed = false;
+  int flags = 0;                // the program's file status flags (F_GETFL)
+  timeval programTimeout{};     // the program's SO_SNDTIMEO, restored by disarmRace
+  int64_t programTimeoutUs = 0; // 0: none (a blocking connect waits for the kernel)
+  int64_t delayUs = 0;
+  int64_t startUs = 0;          // CLOCK_MONOTONIC when the first attempt started
+};
+
+// Whether the connect on `fd` (pinned by connectLike, rt->mayRace(o) true) is raced: a
+// blocking socket without a local port of the program's own, whose SO_SNDTIMEO is unset or
+// longer than the attempt delay. If so, sets SO_SNDTIMEO to the delay, so that the
+// program's blocking connect returns EINPROGRESS when the delay elapses, and fills `p`.
+// Call under ReentryGuard. Leaves errno changed (the hook restores it).
+bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept;
+// Gives the socket back the program's own SO_SNDTIMEO.
+void disarmRace(int fd, const RacePrep& p) noexcept;
+// Whether race() takes over after the first attempt's connect returned `err`: EINPROGRESS
+// (the delay elapsed), EINTR, or a path-broken error (ENETUNREACH, EHOSTUNREACH, ETIMEDOUT).
+bool raceContinues(int err) noexcept;
+// The race, after the first attempt's connect returned `firstErr` (raceContinues). Returns
+// what the program's connect returns, with errno set: 0 once an attempt connected (its
+// socket now on `fd`); -1 with the first PvD's error when every attempt failed; -1 with
+// EINTR (a signal whose handler does not restart the call) or EINPROGRESS (the program's
+// SO_SNDTIMEO elapsed), the latest attempt still connecting on `fd`. Not noexcept: poll
+// is a cancellation point.
+int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
+         socklen_t len, Outcome& first, int firstErr, const RacePrep& p,
+         const ErrnoKeeper& keep);
+
+}  // namespace mif::preload
