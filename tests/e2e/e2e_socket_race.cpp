@@ -1,0 +1,236 @@
+// Happy Eyeballs across PvDs (RFC 8305; issue 30) on the built-in `oneway` topology:
+// svc.cell.example (host "cellsvc") lives behind the cellular PvD. Each test first makes
+// Wi-Fi's router a black hole for that destination (`ip route add blackhole`: every packet
+// to it is dropped, no ICMP, no RST), while Wi-Fi's link, address and default route stay
+// fine, so the live view sees a usable PvD and failover on error (issue 29) never hears
+// of a failure.
+//
+// Without mif a blocking connect through Wi-Fi hangs until the program's own timeout.
+// Under `mif run --pvd wifi --pvd cell` the connect is raced: after one connection attempt
+// delay without an answer through Wi-Fi, cellular's attempt starts on a second socket, wins,
+// and takes the program's descriptor. Timing figures are printed (bench and docs hold
+// them); the assertions are generous bounds.
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lab.h"
+
+namespace {
+
+using mif::e2e::ExecOptions;
+using mif::e2e::Lab;
+using mif::e2e::TempDir;
+using namespace std::chrono_literals;
+
+// A blocking client with the options a program sets before connecting and, when TIMEOUT
+// is set, its own connect timeout (SO_SNDTIMEO: the socket stays blocking, and connect
+// ends with EINPROGRESS when it elapses). One line per connection: how long connect took
+// and what the descriptor looks like afterwards.
+const char* kClient = R"PY(
+import errno, fcntl, os, socket, struct, sys, time
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+family = socket.AF_INET6 if ':' in host else socket.AF_INET
+for i in range(count):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 50000)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if os.environ.get('TIMEOUT'):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', int(os.environ['TIMEOUT']), 0))
+    fd = s.fileno()
+    t0 = time.monotonic()
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        print('conn %d error %s ms %d' % (i, errno.errorcode.get(e.errno, str(e.errno)),
+                                           (time.monotonic() - t0) * 1000), flush=True)
+        s.close()
+        continue
+    ms = (time.monotonic() - t0) * 1000
+    local = s.getsockname()[0]
+    s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+    body = b''
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        body += d
+    line = body.decode(errors='replace').split('\r\n\r\n', 1)[-1].strip()
+    print('conn %d ok ms %d local %s fd_same %d blocking %d nodelay %d keepalive %d cloexec %d rcvbuf %d sndtimeo %d | %s' % (
+        i, ms, local, s.fileno() == fd,
+        (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK) == 0,
+        s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+        s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+        (fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC) != 0,
+        s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+        struct.unpack('ll', s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16))[0],
+        line), flush=True)
+    s.close()
+)PY";
+
+class Race : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MIF_E2E_REQUIRE_LAB();
+    lab_ = std::make_unique<Lab>("oneway");
+    ASSERT_TRUE(lab_->ok()) << lab_->error();
+    lab_->clearLogs();
+    cell4_ = lab_->addr4("cell");
+    cell6_ = lab_->addr6("cell");
+    svc4_ = lab_->hostAddr4("cellsvc");
+    svc6_ = lab_->hostAddr6("cellsvc");
+    ASSERT_FALSE(cell4_.empty());
+    ASSERT_FALSE(svc4_.empty());
+    trace_ = dir_.path() + "/trace.jsonl";
+    policy_ = dir_.write("policy.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") +
+                                            "\"\n[pvd.cell]\ninterface = \"" +
+                                            lab_->link("cell") + "\"\n");
+  }
+
+  // Wi-Fi's router drops every packet to these destinations without a word.
+  void blackhole(const std::string& v4, const std::string& v6 = "") {
+    auto r = lab_->exec({"ip", "route", "add", "blackhole", v4 + "/32"}, ExecOptions().in("router.wifi"));
+    ASSERT_TRUE(r.ok()) << r.describe();
+    if (v6.empty()) return;
+    r = lab_->exec({"ip", "-6", "route", "add", "blackhole", v6 + "/128"}, ExecOptions().in("router.wifi"));
+    ASSERT_TRUE(r.ok()) << r.describe();
+  }
+
+  mif::e2e::CommandResult run(std::vector<std::string> mifArgs, const std::vector<std::string>& argv,
+                              ExecOptions o) const {
+    mifArgs.insert(mifArgs.begin(), {"--policy", policy_});
+    return lab_->mifRun(mifArgs, argv, o);
+  }
+  std::vector<std::string> client(const std::string& host, int count) const {
+    return {"python3", "-c", kClient, host, "80", std::to_string(count)};
+  }
+  ExecOptions opts() const {
+    return ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(20s);
+  }
+  std::vector<std::string> traceLines(const std::string& call) const {
+    std::ifstream in(trace_);
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find("\"call\":\"" + call + "\"") != std::string::npos) out.push_back(line);
+    return out;
+  }
+  static bool has(const std::string& line, const std::string& member) {
+    return line.find(member) != std::string::npos;
+  }
+  static int msOf(const std::string& out, const std::string& prefix) {
+    const size_t at = out.find(prefix + " ms ");
+    return at == std::string::npos ? -1 : std::stoi(out.substr(at + prefix.size() + 4));
+  }
+
+  TempDir dir_{"e2e-race"};
+  std::unique_ptr<Lab> lab_;
+  std::string cell4_, cell6_, svc4_, svc6_, trace_, policy_;
+};
+
+// The problem, and the answer. Without mif the connect through Wi-Fi hangs until the
+// program's own 2 s timeout (EINPROGRESS), and nothing reaches the server; failover on
+// error has nothing to act on. Under --pvd wifi --pvd cell the same program connects
+// through cellular after about one attempt delay, on its own descriptor number, blocking,
+// with the options it set.
+TEST_F(Race, ABlackholedPvdCostsOneAttemptDelayNotTheProgramsTimeout) {
+  blackhole(svc4_);
+  auto plain = lab_->exec(client(svc4_, 1), opts().withEnv("TIMEOUT=2"));
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  EXPECT_TRUE(has(plain.out, "conn 0 error EINPROGRESS")) << plain.out;
+  EXPECT_GE(msOf(plain.out, "conn 0 error EINPROGRESS"), 1900) << plain.out;
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
+
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, client(svc4_, 1),
+               opts().withEnv("TIMEOUT=10"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 ok")) << r.out;
+  EXPECT_TRUE(has(r.out, "local " + cell4_ + " fd_same 1 blocking 1 nodelay 1 keepalive 1 cloexec 1 "
+                         "rcvbuf 100000 sndtimeo 10 | proto=http host=cellsvc client=" + cell4_))
+      << r.out;
+  const int ms = msOf(r.out, "conn 0 ok");
+  std::printf("without mif: %d ms to the program's timeout; raced: connected through cellular in %d ms\n",
+              msOf(plain.out, "conn 0 error EINPROGRESS"), ms);
+  EXPECT_GE(ms, 200) << "cellular's attempt started before the attempt delay: " << r.out;
+  EXPECT_LT(ms, 3000) << r.out;
+  auto seen = lab_->served("cellsvc", "http");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].client, cell4_);
+
+  // The trace: Wi-Fi's attempt lost the race (closed unanswered after a whole delay),
+  // cellular's connected; Wi-Fi is degraded.
+  auto connects = traceLines("connect");
+  for (const auto& l : connects) std::printf("%s\n", l.c_str());
+  ASSERT_EQ(connects.size(), 2u);
+  EXPECT_TRUE(has(connects[0], "\"pvd\":\"wifi\"")) << connects[0];
+  EXPECT_TRUE(has(connects[0], "\"attempt\":1")) << connects[0];
+  EXPECT_TRUE(has(connects[0], "\"error\":\"ECANCELED\"")) << connects[0];
+  EXPECT_TRUE(has(connects[0], "\"note\":\"lost the race\"")) << connects[0];
+  EXPECT_TRUE(has(connects[1], "\"pvd\":\"cell\"")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"attempt\":2")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"errno\":0")) << connects[1];
+  auto health = traceLines("health");
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_TRUE(has(health[0], "\"pvd\":\"wifi\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"from\":\"usable\",\"to\":\"degraded\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"reason\":\"connect lost the race\"")) << health[0];
+}
+
+// The same over IPv6, with no timeout of the program's own (a plain blocking connect,
+// which without mif would wait for the kernel's SYN retries, about two minutes), and the
+// attempt delay from the policy.
+TEST_F(Race, Ipv6AndTheAttemptDelayFromThePolicy) {
+  ASSERT_FALSE(svc6_.empty());
+  blackhole(svc4_, svc6_);
+  std::ofstream(policy_, std::ios::app) << "[failover]\nattempt_delay_ms = 600\n";
+  auto r = run({"--pvd", "wifi,cell"}, client(svc6_, 1), opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 ok")) << r.out;
+  EXPECT_TRUE(has(r.out, "local " + cell6_ + " fd_same 1 blocking 1")) << r.out;
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell6_)) << r.out;
+  const int ms = msOf(r.out, "conn 0 ok");
+  std::printf("raced with a 600 ms attempt delay: %d ms\n", ms);
+  EXPECT_GE(ms, 550) << r.out;
+  EXPECT_LT(ms, 3500) << r.out;
+}
+
+// When the first PvD answers within the delay nothing is raced: one socket, one attempt,
+// through Wi-Fi (www is reachable through both).
+TEST_F(Race, AWorkingFirstPvdIsNotRaced) {
+  const std::string www = lab_->hostAddr4("www");
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, client(www, 2), opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 1 ok")) << r.out;
+  auto seen = lab_->served("www", "http");
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& s : seen) EXPECT_EQ(s.client, lab_->addr4("wifi"));
+  auto connects = traceLines("connect");
+  ASSERT_EQ(connects.size(), 2u);
+  for (const auto& l : connects) {
+    EXPECT_TRUE(has(l, "\"pvd\":\"wifi\"")) << l;
+    EXPECT_FALSE(has(l, "\"attempt\"")) << l;
+  }
+  EXPECT_TRUE(traceLines("health").empty());
+}
+
+// A strict pin races only within its own list: pinned to Wi-Fi alone, the program waits for
+// its own timeout and nothing leaves through cellular.
+TEST_F(Race, AStrictPinRacesOnlyWithinItsList) {
+  blackhole(svc4_);
+  auto cell = lab_->capture("cell", "host " + svc4_);
+  ASSERT_TRUE(cell.running()) << cell.error();
+  auto r = run({"--pvd", "wifi", "--strict"}, client(svc4_, 1), opts().withEnv("TIMEOUT=1"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 error EINPROGRESS")) << r.out;
+  cell.stop();
+  EXPECT_EQ(cell.count(), 0u) << "a packet left through cellular under a strict Wi-Fi pin";
+  r = run({"--pvd", "wifi", "--pvd", "cell", "--strict"}, client(svc4_, 1), opts().withEnv("TIMEOUT=10"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 ok")) << r.out;
+  EXPECT_TRUE(has(r.out, "client=" + cell4_)) << r.out;
+}
+
+}  // namespace
