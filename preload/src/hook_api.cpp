@@ -28,7 +28,7 @@
 #include "sockaddr.h"
 #include "trace.h"
 #if MIF_HAVE_DNS
-#include "hook_resolve.h"
+#include "resolve_engine.h"
 #include "mif/dns/addrinfo.h"
 #endif
 

@@ -1,5 +1,6 @@
 // gethostbyname, gethostbyname2, their _r forms, and gethostbyaddr(_r) through the right
-// PvD. The _r forms are the core; the classic forms fill a per-thread hostent (glibc's is
+// PvD: thin translations into the resolve engine (resolve_engine.h) and of its Answer into
+// a hostent, errno and h_errno. The _r forms are the core; the classic forms fill a per-thread hostent (glibc's is
 // one static per process; per-thread is at least as safe for every program that works
 // with glibc's).
 #include <arpa/inet.h>
@@ -13,10 +14,9 @@
 
 #include "guard.h"
 #include "hook.h"
-#include "hook_resolve.h"
 #include "mif/dns/hostent.h"
-#include "mif/dns/local_names.h"
 #include "real_libc.h"
+#include "resolve_engine.h"
 
 using namespace mif::preload;
 using namespace mif::preload::resolve;
@@ -38,8 +38,6 @@ real::Symbol<Ghbn2Fn> realGhbn2{"gethostbyname2"};
 real::Symbol<GhbnFn> realGhbn{"gethostbyname"};
 real::Symbol<GhbaRFn> realGhbaR{"gethostbyaddr_r"};
 real::Symbol<GhbaFn> realGhba{"gethostbyaddr"};
-
-constexpr int kToLibc = -1000;
 
 bool sameName(const std::string& a, const std::string& b) {
   return a.size() == b.size() && strncasecmp(a.c_str(), b.c_str(), a.size()) == 0;
@@ -66,48 +64,66 @@ int failWith(dns::Status s, hostent** result, int* herr) {
   }
 }
 
-// kToLibc: hand the call to glibc.
-int byNameManaged(const char* name, int af, hostent* ret, char* buf, size_t buflen,
-                  hostent** result, int* herr, CallTrace* t) {
-  if (ReentryGuard::active()) return kToLibc;  // the library's own call: no line
-  if (name == nullptr || (af != AF_INET && af != AF_INET6) || dns::leaveToLibc(name)) {
-    t->note = name == nullptr ? "no name: glibc"
-              : (af != AF_INET && af != AF_INET6) ? "not an inet family: glibc"
-                                                  : whyLibc(name);
-    return kToLibc;
+Query byNameQuery(const char* call, const char* name, int af) {
+  Query q;
+  q.kind = Query::Kind::Name;
+  q.call = call;
+  q.name = name;
+  q.want4 = af == AF_INET;
+  q.want6 = af == AF_INET6;
+  if (name == nullptr)
+    q.libcBecause = "no name: glibc";
+  else if (af != AF_INET && af != AF_INET6)
+    q.libcBecause = "not an inet family: glibc";
+  return q;
+}
+
+Query byAddrQuery(const char* call, const void* addr, socklen_t len, int type) {
+  Query q;
+  q.kind = Query::Kind::Address;
+  q.call = call;
+  if (addr != nullptr && type == AF_INET && len == 4) {
+    q.address.family = mif::policy::Family::V4;
+    std::memcpy(q.address.bytes.data(), addr, 4);
+  } else if (addr != nullptr && type == AF_INET6 && len == 16) {
+    q.address.family = mif::policy::Family::V6;
+    std::memcpy(q.address.bytes.data(), addr, 16);
+  } else {
+    q.noAddress = true;
+    q.libcBecause = "not an inet address: glibc";
   }
-  Plan& plan = t->plan;
-  plan = planForName(name);
-  if (plan.route == Route::Libc) {
-    t->note = "no PvD decided: system resolver";
-    return kToLibc;
+  return q;
+}
+
+// The _r result for an Answer that is not Verdict::Libc, filling the caller's hostent.
+int fill(const Answer& a, bool reverse, int af, const IpAddress& asked, hostent* ret, char* buf,
+         size_t buflen, hostent** result, int* herr) {
+  switch (a.verdict) {
+    case Verdict::Libc:  // the caller's: never here
+    case Verdict::Refused:
+      return failWith(dns::Status::TryAgain, result, herr);
+    case Verdict::Error:
+      *result = nullptr;
+      *herr = NETDB_INTERNAL;
+      return ENOMEM;
+    case Verdict::Answered:
+      break;
   }
-  t->decided = true;
-  ReentryGuard guard;
-  NoCancel noCancel;
-  const char* call = t->call;
-  if (plan.route == Route::Blocked) {
-    t->note = "strict: no usable PvD";
-    return failWith(dns::Status::TryAgain, result, herr);
-  }
-  t->note = "answered by a PvD";
   try {
-    std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
-    dns::Answer a =
-        plan.resolver->lookup(*plan.snap, order, name, af == AF_INET, af == AF_INET6, call);
-    if (a.exhausted) {
-      if (plan.decision.strict) {
-        t->note = "strict: every PvD failed";
-        return failWith(dns::Status::TryAgain, result, herr);
-      }
-      t->note = "every PvD failed: system resolver";
-      return kToLibc;
+    int rc;
+    if (reverse) {
+      if (a.dns.status != dns::Status::Ok || a.dns.names.empty())
+        return failWith(a.dns.status == dns::Status::Ok ? dns::Status::NotFound : a.dns.status,
+                        result, herr);
+      std::vector<std::string> aliases(a.dns.names.begin() + 1, a.dns.names.end());
+      rc = dns::fillHostent(ret, buf, buflen, a.dns.names.front(), aliases, af, {asked});
+    } else {
+      if (a.dns.status != dns::Status::Ok) return failWith(a.dns.status, result, herr);
+      const std::string& canon = a.dns.owner.empty() ? a.dns.qname : a.dns.owner;
+      std::vector<std::string> aliases;
+      if (!a.dns.qname.empty() && !sameName(a.dns.qname, canon)) aliases.push_back(a.dns.qname);
+      rc = dns::fillHostent(ret, buf, buflen, canon, aliases, af, a.dns.addresses);
     }
-    if (a.status != dns::Status::Ok) return failWith(a.status, result, herr);
-    std::string canon = a.owner.empty() ? a.qname : a.owner;
-    std::vector<std::string> aliases;
-    if (!a.qname.empty() && !sameName(a.qname, canon)) aliases.push_back(a.qname);
-    int rc = dns::fillHostent(ret, buf, buflen, canon, aliases, af, a.addresses);
     if (rc == ERANGE) {
       *result = nullptr;
       *herr = NETDB_INTERNAL;
@@ -123,111 +139,20 @@ int byNameManaged(const char* name, int af, hostent* ret, char* buf, size_t bufl
   }
 }
 
-bool addressOf(const void* addr, socklen_t len, int type, IpAddress* out) {
-  if (addr == nullptr) return false;
-  if (type == AF_INET && len == 4) {
-    out->family = mif::policy::Family::V4;
-    std::memcpy(out->bytes.data(), addr, 4);
-    return true;
-  }
-  if (type == AF_INET6 && len == 16) {
-    out->family = mif::policy::Family::V6;
-    std::memcpy(out->bytes.data(), addr, 16);
-    return true;
-  }
-  return false;
-}
-
-// Loopback and link-local addresses name this host or a neighbour: glibc's answer stands.
-bool leaveAddressToLibc(const IpAddress& a) {
-  IpAddress u = a.unmapped();
-  if (u.family == mif::policy::Family::V4)
-    return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
-  static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return std::memcmp(u.bytes.data(), loop, 16) == 0 ||
-         (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) || dns::hostsHasAddress(u);
-}
-
-int byAddrManaged(const void* addr, socklen_t len, int type, hostent* ret, char* buf,
-                  size_t buflen, hostent** result, int* herr, CallTrace* t) {
-  IpAddress ip;
-  if (ReentryGuard::active()) return kToLibc;  // the library's own call: no line
-  if (!addressOf(addr, len, type, &ip)) {
-    t->note = "not an inet address: glibc";
-    return kToLibc;
-  }
-  t->setAddress(ip);
-  if (leaveAddressToLibc(ip)) {
-    t->note = "loopback, link-local or /etc/hosts: glibc";
-    return kToLibc;
-  }
-  Plan& plan = t->plan;
-  plan = planForAddress(ip);
-  if (plan.route == Route::Libc) {
-    t->note = "no PvD decided: system resolver";
-    return kToLibc;
-  }
-  t->decided = true;
-  ReentryGuard guard;
-  NoCancel noCancel;
-  if (plan.route == Route::Blocked) {
-    t->note = "strict: no usable PvD";
-    return failWith(dns::Status::TryAgain, result, herr);
-  }
-  t->note = "answered by a PvD";
-  try {
-    std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
-    dns::Answer a = plan.resolver->reverse(*plan.snap, order, ip, "gethostbyaddr");
-    if (a.exhausted) {
-      if (plan.decision.strict) {
-        t->note = "strict: every PvD failed";
-        return failWith(dns::Status::TryAgain, result, herr);
-      }
-      t->note = "every PvD failed: system resolver";
-      return kToLibc;
-    }
-    if (a.status != dns::Status::Ok || a.names.empty())
-      return failWith(a.status == dns::Status::Ok ? dns::Status::NotFound : a.status, result, herr);
-    std::vector<std::string> aliases(a.names.begin() + 1, a.names.end());
-    int rc = dns::fillHostent(ret, buf, buflen, a.names.front(), aliases, type, {ip});
-    if (rc == ERANGE) {
-      *result = nullptr;
-      *herr = NETDB_INTERNAL;
-      return ERANGE;
-    }
-    *result = ret;
-    *herr = NETDB_SUCCESS;
-    return 0;
-  } catch (...) {
-    *result = nullptr;
-    *herr = NETDB_INTERNAL;
-    return ENOMEM;
-  }
-}
-
-// kToLibc, or the _r result with errno and h_errno as glibc leaves them (hook_resolve.h);
-// a call handed to libc gets the program's errno back first.
-// The call's trace line is written by the export once the result is known (mif's here,
-// or glibc's after kToLibc).
-int byName(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
-           int* herr, CallTrace* t) {
-  ErrnoScope keepErrno;
-  const int rc = byNameManaged(name, af, ret, buf, buflen, result, herr, t);
-  if (rc != kToLibc) {
-    keepErrno.leave(rc);
-    h_errno = *result != nullptr ? HOST_NOT_FOUND : *herr;
-  }
+// The _r form's result with errno and h_errno as glibc leaves them (resolve_engine.h).
+int byName(const Answer& a, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
+           int* herr) {
+  const int rc = fill(a, false, af, {}, ret, buf, buflen, result, herr);
+  errno = rc;
+  h_errno = *result != nullptr ? HOST_NOT_FOUND : *herr;
   return rc;
 }
 
-int byAddr(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,
-           hostent** result, int* herr, CallTrace* t) {
-  ErrnoScope keepErrno;
-  const int rc = byAddrManaged(addr, len, type, ret, buf, buflen, result, herr, t);
-  if (rc != kToLibc) {
-    keepErrno.leave(rc);
-    if (*result == nullptr) h_errno = *herr;
-  }
+int byAddr(const Answer& a, const Query& q, int type, hostent* ret, char* buf, size_t buflen,
+           hostent** result, int* herr) {
+  const int rc = fill(a, true, type, q.address, ret, buf, buflen, result, herr);
+  errno = rc;
+  if (*result == nullptr) h_errno = *herr;
   return rc;
 }
 
@@ -244,19 +169,18 @@ struct Store {
 thread_local Store tlsStore;
 
 template <typename Fill>
-hostent* classic(Fill&& fill, bool* toLibc) {
+hostent* classic(Fill&& fill) {
   Store& s = tlsStore;
   hostent* result = nullptr;
   int herr = 0;
   for (;;) {
     int rc = fill(&s.h, s.buf.data(), s.buf.size(), &result, &herr);
-    if (rc == kToLibc) {
-      *toLibc = true;
-      return nullptr;
-    }
     if (rc == ERANGE && herr == NETDB_INTERNAL && s.buf.size() < (1u << 20)) {
-      s.buf.resize(s.buf.size() * 2);
-      continue;
+      try {
+        s.buf.resize(s.buf.size() * 2);
+        continue;
+      } catch (...) {
+      }
     }
     if (rc != 0 || result == nullptr) h_errno = herr;  // a success's h_errno is byName's
     return rc == 0 ? result : nullptr;
@@ -269,77 +193,69 @@ extern "C" {
 
 MIF_EXPORT int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, size_t buflen,
                                 hostent** result, int* herr) noexcept {
-  CallTrace t;
-  t.call = "gethostbyname2_r";
-  t.name = name != nullptr ? name : "";
-  int rc = byName(name, af, ret, buf, buflen, result, herr, &t);
-  if (rc == kToLibc)
-    rc = realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(name, af, ret, buf,
-                                                                          buflen, result, herr);
-  if (t.note != nullptr) t.finish(hostentStatus(*result, *herr));
+  const Answer a = resolve::resolve(byNameQuery("gethostbyname2_r", name, af));
+  const int rc = a.verdict == Verdict::Libc
+                     ? realGhbn2R.get(reinterpret_cast<const void*>(&gethostbyname2_r))(
+                           name, af, ret, buf, buflen, result, herr)
+                     : byName(a, af, ret, buf, buflen, result, herr);
+  a.finish(hostentStatus(*result, *herr));
   return rc;
 }
 
 MIF_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen,
                                hostent** result, int* herr) noexcept {
-  CallTrace t;
-  t.call = "gethostbyname_r";
-  t.name = name != nullptr ? name : "";
-  int rc = byName(name, AF_INET, ret, buf, buflen, result, herr, &t);
-  if (rc == kToLibc)
-    rc = realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(name, ret, buf, buflen,
-                                                                        result, herr);
-  if (t.note != nullptr) t.finish(hostentStatus(*result, *herr));
+  const Answer a = resolve::resolve(byNameQuery("gethostbyname_r", name, AF_INET));
+  const int rc = a.verdict == Verdict::Libc
+                     ? realGhbnR.get(reinterpret_cast<const void*>(&gethostbyname_r))(
+                           name, ret, buf, buflen, result, herr)
+                     : byName(a, AF_INET, ret, buf, buflen, result, herr);
+  a.finish(hostentStatus(*result, *herr));
   return rc;
 }
 
 MIF_EXPORT hostent* gethostbyname2(const char* name, int af) noexcept {
-  CallTrace t;
-  t.call = "gethostbyname2";
-  t.name = name != nullptr ? name : "";
-  bool toLibc = false;
-  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
-                           int* e) { return byName(name, af, r, b, l, res, e, &t); },
-                       &toLibc);
-  if (toLibc) h = realGhbn2.get(reinterpret_cast<const void*>(&gethostbyname2))(name, af);
-  if (t.note != nullptr) t.finish(hostentStatus(h, h_errno));
+  const Answer a = resolve::resolve(byNameQuery("gethostbyname2", name, af));
+  hostent* h = a.verdict == Verdict::Libc
+                   ? realGhbn2.get(reinterpret_cast<const void*>(&gethostbyname2))(name, af)
+                   : classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) {
+                       return byName(a, af, r, b, l, res, e);
+                     });
+  a.finish(hostentStatus(h, h_errno));
   return h;
 }
 
 MIF_EXPORT hostent* gethostbyname(const char* name) noexcept {
-  CallTrace t;
-  t.call = "gethostbyname";
-  t.name = name != nullptr ? name : "";
-  bool toLibc = false;
-  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
-                           int* e) { return byName(name, AF_INET, r, b, l, res, e, &t); },
-                       &toLibc);
-  if (toLibc) h = realGhbn.get(reinterpret_cast<const void*>(&gethostbyname))(name);
-  if (t.note != nullptr) t.finish(hostentStatus(h, h_errno));
+  const Answer a = resolve::resolve(byNameQuery("gethostbyname", name, AF_INET));
+  hostent* h = a.verdict == Verdict::Libc
+                   ? realGhbn.get(reinterpret_cast<const void*>(&gethostbyname))(name)
+                   : classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) {
+                       return byName(a, AF_INET, r, b, l, res, e);
+                     });
+  a.finish(hostentStatus(h, h_errno));
   return h;
 }
 
 MIF_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf,
                                size_t buflen, hostent** result, int* herr) noexcept {
-  CallTrace t;
-  t.call = "gethostbyaddr_r";
-  int rc = byAddr(addr, len, type, ret, buf, buflen, result, herr, &t);
-  if (rc == kToLibc)
-    rc = realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(addr, len, type, ret, buf,
-                                                                        buflen, result, herr);
-  if (t.note != nullptr) t.finish(hostentStatus(*result, *herr));
+  const Query q = byAddrQuery("gethostbyaddr_r", addr, len, type);
+  const Answer a = resolve::resolve(q);
+  const int rc = a.verdict == Verdict::Libc
+                     ? realGhbaR.get(reinterpret_cast<const void*>(&gethostbyaddr_r))(
+                           addr, len, type, ret, buf, buflen, result, herr)
+                     : byAddr(a, q, type, ret, buf, buflen, result, herr);
+  a.finish(hostentStatus(*result, *herr));
   return rc;
 }
 
 MIF_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) noexcept {
-  CallTrace t;
-  t.call = "gethostbyaddr";
-  bool toLibc = false;
-  hostent* h = classic([&](hostent* r, char* b, size_t l, hostent** res,
-                           int* e) { return byAddr(addr, len, type, r, b, l, res, e, &t); },
-                       &toLibc);
-  if (toLibc) h = realGhba.get(reinterpret_cast<const void*>(&gethostbyaddr))(addr, len, type);
-  if (t.note != nullptr) t.finish(hostentStatus(h, h_errno));
+  const Query q = byAddrQuery("gethostbyaddr", addr, len, type);
+  const Answer a = resolve::resolve(q);
+  hostent* h = a.verdict == Verdict::Libc
+                   ? realGhba.get(reinterpret_cast<const void*>(&gethostbyaddr))(addr, len, type)
+                   : classic([&](hostent* r, char* b, size_t l, hostent** res, int* e) {
+                       return byAddr(a, q, type, r, b, l, res, e);
+                     });
+  a.finish(hostentStatus(h, h_errno));
   return h;
 }
 

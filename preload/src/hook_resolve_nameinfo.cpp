@@ -1,6 +1,7 @@
 // getnameinfo: the host part is looked up in reverse through the PvD that owns the
 // address (its DNS tag, or the PvD whose prefixes hold it); the service part, numeric
-// forms and everything local stay glibc's own.
+// forms and everything local stay glibc's own. A thin translation into the resolve engine
+// (resolve_engine.h) and of its Answer into getnameinfo's result.
 #include <netdb.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -10,9 +11,8 @@
 
 #include "guard.h"
 #include "hook.h"
-#include "hook_resolve.h"
-#include "mif/dns/local_names.h"
 #include "real_libc.h"
+#include "resolve_engine.h"
 
 using namespace mif::preload;
 using namespace mif::preload::resolve;
@@ -23,8 +23,9 @@ namespace {
 
 using GetnameinfoFn = int (*)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
 real::Symbol<GetnameinfoFn> realGetnameinfo{"getnameinfo"};
-constexpr int kToLibc = -1000;
 
+// The address to look up, unmapped; false when glibc keeps the call without a line (not
+// an inet address, or a link-scoped one: the program names the link).
 bool addressOf(const sockaddr* sa, socklen_t len, IpAddress* out) {
   if (sa == nullptr) return false;
   if (sa->sa_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) {
@@ -43,14 +44,6 @@ bool addressOf(const sockaddr* sa, socklen_t len, IpAddress* out) {
   return false;
 }
 
-bool local(const IpAddress& u) {
-  if (u.family == mif::policy::Family::V4)
-    return u.bytes[0] == 127 || (u.bytes[0] == 169 && u.bytes[1] == 254) || dns::hostsHasAddress(u);
-  static const uint8_t loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return std::memcmp(u.bytes.data(), loop, 16) == 0 ||
-         (u.bytes[0] == 0xfe && (u.bytes[1] & 0xc0) == 0x80) || dns::hostsHasAddress(u);
-}
-
 // NI_NOFQDN: glibc strips the host's own domain (from gethostname) from the name.
 void stripOwnDomain(std::string* name) {
   char host[256] = {};
@@ -63,60 +56,55 @@ void stripOwnDomain(std::string* name) {
     name->resize(name->size() - suffix.size());
 }
 
-int nameinfo(GetnameinfoFn libc, const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
-             char* serv, socklen_t servlen, int flags, CallTrace* t) {
-  IpAddress ip;
-  if (ReentryGuard::active() || !addressOf(sa, salen, &ip)) return kToLibc;  // no line
-  t->setAddress(ip);
-  if (host == nullptr || hostlen == 0 || (flags & NI_NUMERICHOST)) {
-    t->note = "no name asked: glibc";
-    return kToLibc;
+// getnameinfo's arguments, and its `before` step: the service part is glibc's own (no
+// DNS involved), asked once the decision lets the host part be looked up.
+struct NameinfoCall {
+  GetnameinfoFn libc;
+  const sockaddr* sa;
+  socklen_t salen;
+  char* host;
+  socklen_t hostlen;
+  char* serv;
+  socklen_t servlen;
+  int flags;
+
+  static int service(void* ctx, const Plan&, Query*) {
+    const auto* c = static_cast<const NameinfoCall*>(ctx);
+    if (c->serv == nullptr || c->servlen == 0) return 0;
+    return c->libc(c->sa, c->salen, nullptr, 0, c->serv, c->servlen, c->flags);
   }
-  if (local(ip)) {
-    t->note = "loopback, link-local or /etc/hosts: glibc";
-    return kToLibc;
+  int numericHost(bool withService) const {
+    return libc(sa, salen, host, hostlen, withService ? serv : nullptr, withService ? servlen : 0,
+                flags | NI_NUMERICHOST);
   }
-  Plan& plan = t->plan;
-  plan = planForAddress(ip);
-  if (plan.route == Route::Libc) {
-    t->note = "no PvD decided: system resolver";
-    return kToLibc;
-  }
-  t->decided = true;
-  ReentryGuard guard;
-  NoCancel noCancel;
-  if (plan.route == Route::Blocked) {
-    t->note = "strict: no usable PvD";
-    return (flags & NI_NAMEREQD)
-               ? EAI_AGAIN
-               : libc(sa, salen, host, hostlen, serv, servlen, flags | NI_NUMERICHOST);
-  }
-  // The service part is glibc's own (no DNS involved).
-  if (serv != nullptr && servlen > 0) {
-    int rc = libc(sa, salen, nullptr, 0, serv, servlen, flags);
-    if (rc != 0) return rc;
+};
+
+// getnameinfo's result for an Answer that is not Verdict::Libc.
+int result(const Answer& a, const NameinfoCall& c) {
+  switch (a.verdict) {
+    case Verdict::Libc:  // the caller's: never here
+    case Verdict::Refused:
+      // Refused before the service was asked: the numeric form gives both parts.
+      if (!a.asked) return (c.flags & NI_NAMEREQD) ? EAI_AGAIN : c.numericHost(true);
+      break;
+    case Verdict::Error:
+      return a.error != 0 ? a.error : EAI_MEMORY;
+    case Verdict::Answered:
+      break;
   }
   try {
-    std::span<const mif::policy::PvdId> order(plan.decision.pvds.data(), plan.decision.count);
-    dns::Answer a = plan.resolver->reverse(*plan.snap, order, ip, "getnameinfo");
-    t->note = "answered by a PvD";
-    if (a.exhausted && !plan.decision.strict) {
-      t->note = "every PvD failed: system resolver";
-      return kToLibc;
-    }
-    if (a.exhausted) t->note = "strict: every PvD failed";
-    if (a.status == dns::Status::Ok && !a.names.empty()) {
-      std::string name = a.names.front();
-      if (flags & NI_NOFQDN) stripOwnDomain(&name);
-      if (name.size() + 1 > hostlen) return EAI_OVERFLOW;
-      std::memcpy(host, name.c_str(), name.size() + 1);
+    if (a.dns.status == dns::Status::Ok && !a.dns.names.empty()) {
+      std::string name = a.dns.names.front();
+      if (c.flags & NI_NOFQDN) stripOwnDomain(&name);
+      if (name.size() + 1 > c.hostlen) return EAI_OVERFLOW;
+      std::memcpy(c.host, name.c_str(), name.size() + 1);
       return 0;
     }
-    if (flags & NI_NAMEREQD) return a.status == dns::Status::TryAgain ? EAI_AGAIN : EAI_NONAME;
-    return libc(sa, salen, host, hostlen, nullptr, 0, flags | NI_NUMERICHOST);
   } catch (...) {
     return EAI_MEMORY;
   }
+  if (c.flags & NI_NAMEREQD) return a.dns.status == dns::Status::TryAgain ? EAI_AGAIN : EAI_NONAME;
+  return c.numericHost(false);
 }
 
 }  // namespace
@@ -130,17 +118,25 @@ MIF_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, sock
     errno = ENOSYS;
     return EAI_SYSTEM;
   }
-  ErrnoKeeper keep;
-  CallTrace t;
-  t.call = "getnameinfo";
-  int rc = nameinfo(libc, sa, salen, host, hostlen, serv, servlen, flags, &t);
-  keep.restore();
-  if (rc == kToLibc) {
+  Query q;
+  q.kind = Query::Kind::Address;
+  q.call = "getnameinfo";
+  if (ReentryGuard::active() || !addressOf(sa, salen, &q.address))
+    return libc(sa, salen, host, hostlen, serv, servlen, flags);  // no line
+  if (host == nullptr || hostlen == 0 || (flags & NI_NUMERICHOST))
+    q.libcBecause = "no name asked: glibc";
+  NameinfoCall c{libc, sa, salen, host, hostlen, serv, servlen, flags};
+  q.before = &NameinfoCall::service;
+  q.beforeCtx = &c;
+  const Answer a = resolve::resolve(q);  // leaves errno as the program had it
+  int rc;
+  if (a.verdict == Verdict::Libc) {
     rc = libc(sa, salen, host, hostlen, serv, servlen, flags);
   } else {
-    errno = 0;  // see hook_resolve.h: what glibc leaves
+    rc = result(a, c);
+    errno = 0;  // see resolve_engine.h: what glibc leaves
   }
-  t.finish(eaiName(rc));
+  a.finish(eaiName(rc));
   return rc;
 }
 

@@ -41,15 +41,18 @@ bool AddrinfoMemo::memoisable(const char* service) noexcept {
   return true;
 }
 
-bool AddrinfoMemo::matches(const Entry& e, const char* node, const char* service,
-                           const addrinfo& hints, const State& now) const noexcept {
-  return e.used && e.viewGeneration == now.viewGeneration &&
-         e.hostsGeneration == now.hostsGeneration && e.expiryNs > now.nowNs &&
-         e.flags == hints.ai_flags && e.family == hints.ai_family &&
-         e.socktype == hints.ai_socktype && e.protocol == hints.ai_protocol &&
-         e.hasService == (service != nullptr) &&
-         (service == nullptr || std::strcmp(e.service, service) == 0) &&
-         std::strcmp(e.node, node) == 0;
+const AddrinfoMemo::Entry* AddrinfoMemo::withArguments(const char* node, const char* service,
+                                                        const addrinfo& hints) const noexcept {
+  // remember() keeps one entry per set of arguments: the first match is the only one.
+  for (const Entry& e : entries_) {
+    if (e.used && e.flags == hints.ai_flags && e.family == hints.ai_family &&
+        e.socktype == hints.ai_socktype && e.protocol == hints.ai_protocol &&
+        e.hasService == (service != nullptr) &&
+        (service == nullptr || std::strcmp(e.service, service) == 0) &&
+        std::strcmp(e.node, node) == 0)
+      return &e;
+  }
+  return nullptr;
 }
 
 bool AddrinfoMemo::tagsHold(const Entry& e) noexcept {
@@ -76,44 +79,47 @@ bool AddrinfoMemo::tagsHold(const Entry& e) noexcept {
 
 int AddrinfoMemo::find(const char* node, const char* service, const addrinfo& hints,
                        const State& now, addrinfo** res) noexcept {
-  for (const Entry& e : entries_) {
-    if (!matches(e, node, service, hints, now)) continue;
-    if (!tagsHold(e)) return -1;
-    char* canon = nullptr;
-    if (e.hasCanon && (canon = strdup(e.canon)) == nullptr) return EAI_MEMORY;
-    addrinfo* head = nullptr;
-    addrinfo** tail = &head;
-    for (size_t i = 0; i < e.count; ++i) {
-      const Node& n = e.nodes[i];
-      const socklen_t len = n.family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-      auto* ai = static_cast<addrinfo*>(malloc(sizeof(addrinfo) + len));
-      if (ai == nullptr) {
-        free(canon);
-        while (head != nullptr) {
-          addrinfo* next = head->ai_next;
-          free(head->ai_canonname);
-          free(head);
-          head = next;
-        }
-        return EAI_MEMORY;
+  const Entry* e = withArguments(node, service, hints);
+  return e != nullptr ? answer(*e, now, res) : -1;
+}
+
+int AddrinfoMemo::answer(const Entry& e, const State& now, addrinfo** res) noexcept {
+  if (e.viewGeneration != now.viewGeneration || e.hostsGeneration != now.hostsGeneration ||
+      e.expiryNs <= now.nowNs || !tagsHold(e))
+    return -1;
+  char* canon = nullptr;
+  if (e.hasCanon && (canon = strdup(e.canon)) == nullptr) return EAI_MEMORY;
+  addrinfo* head = nullptr;
+  addrinfo** tail = &head;
+  for (size_t i = 0; i < e.count; ++i) {
+    const Node& n = e.nodes[i];
+    const socklen_t len = n.family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    auto* ai = static_cast<addrinfo*>(malloc(sizeof(addrinfo) + len));
+    if (ai == nullptr) {
+      free(canon);
+      while (head != nullptr) {
+        addrinfo* next = head->ai_next;
+        free(head->ai_canonname);
+        free(head);
+        head = next;
       }
-      ai->ai_flags = e.flags;
-      ai->ai_family = n.family;
-      ai->ai_socktype = n.socktype;
-      ai->ai_protocol = n.protocol;
-      ai->ai_addrlen = len;
-      ai->ai_addr = reinterpret_cast<sockaddr*>(ai + 1);
-      std::memcpy(ai->ai_addr, &n.addr, len);
-      ai->ai_canonname = canon;  // the first node only, as glibc
-      canon = nullptr;
-      ai->ai_next = nullptr;
-      *tail = ai;
-      tail = &ai->ai_next;
+      return EAI_MEMORY;
     }
-    *res = head;
-    return 0;
+    ai->ai_flags = e.flags;
+    ai->ai_family = n.family;
+    ai->ai_socktype = n.socktype;
+    ai->ai_protocol = n.protocol;
+    ai->ai_addrlen = len;
+    ai->ai_addr = reinterpret_cast<sockaddr*>(ai + 1);
+    std::memcpy(ai->ai_addr, &n.addr, len);
+    ai->ai_canonname = canon;  // the first node only, as glibc
+    canon = nullptr;
+    ai->ai_next = nullptr;
+    *tail = ai;
+    tail = &ai->ai_next;
   }
-  return -1;
+  *res = head;
+  return 0;
 }
 
 void AddrinfoMemo::remember(const char* node, const char* service, const addrinfo& hints,

@@ -49,6 +49,19 @@ class AddrinfoMemo {
   int find(const char* node, const char* service, const addrinfo& hints, const State& now,
            addrinfo** res) noexcept;
 
+  // The same, with the state asked only when an entry has these arguments: a miss costs
+  // no view check. `state(State*)` fills the state and returns false when it cannot be
+  // known (then a miss).
+  template <typename StateFn>
+  int find(const char* node, const char* service, const addrinfo& hints, StateFn&& state,
+           addrinfo** res) noexcept {
+    const Entry* e = withArguments(node, service, hints);
+    if (e == nullptr) return -1;
+    State now;
+    if (!state(&now)) return -1;
+    return answer(*e, now, res);
+  }
+
   // Remembers `built` (the list about to be returned, already sorted) as the answer for
   // these arguments, from `answer` (its PvD, qname and TTL) under `state`. Does nothing
   // when the arguments or the list do not fit, the service is named, or the TTL is 0.
@@ -78,8 +91,9 @@ class AddrinfoMemo {
     size_t count = 0;
     Node nodes[kMaxNodes];
   };
-  bool matches(const Entry& e, const char* node, const char* service, const addrinfo& hints,
-               const State& now) const noexcept;
+  const Entry* withArguments(const char* node, const char* service,
+                             const addrinfo& hints) const noexcept;
+  int answer(const Entry& e, const State& now, addrinfo** res) noexcept;
   static bool tagsHold(const Entry& e) noexcept;
 
   Entry entries_[kEntries];
