@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -160,6 +161,13 @@ Value gateways(const Interface* i, const Snapshot& s) {
   return v;
 }
 
+// Seconds left of a router advertisement fact (4294967295: infinite, as the kernel says).
+Value remaining(view::RaClock::time_point expires) {
+  if (expires == view::RaClock::time_point::max()) return Value::life(0xffffffffu);
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(expires - view::RaClock::now());
+  return Value::life(static_cast<uint32_t>(std::max<long long>(0, left.count())));
+}
+
 Value source(const BoundPvd* p, bool v6) {
   if (!p || !(v6 ? p->hasSource6 : p->hasSource4)) return {};
   return Value::s((v6 ? p->source6 : p->source4).toString());
@@ -211,6 +219,25 @@ const Field<Row> kRowFields[] = {
            v.objs.push_back(
                Obj{{"domain", Value::s(r.pvd->domains[k])},
                    {"origin", Value::s(view::dnsOriginName(r.pvd->domainOrigins[k]))}});
+       return v;
+     }},
+    {"pref64", "nat64",
+     [](const Row& r, const Snapshot&) {
+       Value v(Value::Kind::ObjList);
+       if (r.pvd)
+         for (const auto& p : r.pvd->pref64)
+           v.objs.push_back(Obj{{"prefix", Value::s(p.prefix.toString())},
+                                {"router", Value::s(p.router.toString())},
+                                {"lifetime", remaining(p.expires)}});
+       return v;
+     }},
+    {"captive_portal", "captive",
+     [](const Row& r, const Snapshot&) {
+       Value v(Value::Kind::ObjList);
+       if (r.pvd)
+         for (const auto& c : r.pvd->captive)
+           v.objs.push_back(
+               Obj{{"uri", Value::s(c.uri)}, {"router", Value::s(c.router.toString())}});
        return v;
      }},
     {"warnings", "warning",
@@ -347,7 +374,9 @@ void usage(FILE* out) {
                "Usage: mif show [--json] [--policy FILE] [--pvd NAME]... [--dns ADDR]...\n\n"
                "Shows every PvD of the policy and every interface outside them: state,\n"
                "addresses, gateways, DNS servers and domains with where each came from,\n"
-               "and warnings about what will not work.\n\n"
+               "NAT64 prefixes (PREF64) and captive portals announced by routers, and\n"
+               "warnings about what will not work. Where a router announced itself and mif\n"
+               "may (CAP_NET_RAW), it solicits the routers and waits up to 0.6 s for them.\n\n"
                "  --json         machine-readable output\n"
                "  --policy FILE  add FILE to the system and user policies\n"
                "                 (/etc/mif/policy.toml, $XDG_CONFIG_HOME/mif/policy.toml);\n"
@@ -385,7 +414,9 @@ int show(int argc, char** argv) {
   std::optional<policy::Policy> compiled = cli::compileLayers("show", sel.policyFiles, sel.pin);
   if (!compiled) return cli::kExitFailure;
 
-  auto snap = view::LiveView::readOnce(*compiled);
+  // Routers are asked what the kernel does not keep (NAT64 prefix, captive portal, RDNSS);
+  // routers answer within 0.5 s (RFC 4861 MAX_RA_DELAY_TIME).
+  auto snap = view::LiveView::readSoliciting(*compiled, std::chrono::milliseconds(600));
   if (!snap->error.empty()) {
     std::fprintf(stderr, "%s\n", snap->error.c_str());
     return cli::kExitFailure;

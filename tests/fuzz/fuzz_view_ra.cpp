@@ -1,8 +1,11 @@
 // libFuzzer: the live view's parsers of what the network hands it about DNS.
 // - First byte even: the rest is the payload of an RTM_NEWNDUSEROPT netlink message (an
-//   nduseroptmsg and the router advertisement's options, RDNSS 25 and DNSSL 31 among
-//   them), recorded by RaStore::record as LiveView does while draining its socket, then
-//   looked up for the interface it names, and at a time past every lifetime. The message
+//   nduseroptmsg, the router advertisement's options — RDNSS 25, DNSSL 31, captive portal
+//   37, PREF64 38 among them — and the attributes after them, NDUSEROPT_SRCADDR), recorded
+//   by RaStore::record as LiveView does while draining its socket, then looked up for the
+//   interface it names (DNS, NAT64 prefixes, portal), told a dump's routes (bit 2 of the
+//   first byte: a default route through the interface via fe80::1, else none: the router
+//   left), and looked up at a time past every lifetime. The message
 //   family and ICMP type are forced to an RA's (else nothing is parsed); its option
 //   length is the fuzzer's when the byte says so, else the rest of the message.
 // - First byte odd: the rest is a resolv.conf (read through a memfd by the resolv.conf
@@ -37,7 +40,23 @@ void checkFacts(const DnsFacts& f) {
   }
 }
 
-void routerAdvertisement(const uint8_t* data, size_t size, bool ownLength) {
+void checkRouterFacts(const BoundPvd& b) {
+  for (const auto& p : b.pref64) {
+    if (p.prefix.addr.family != mif::policy::Family::V6) __builtin_trap();
+    if (p.prefix.length != 96 && p.prefix.length != 64 && p.prefix.length != 56 &&
+        p.prefix.length != 48 && p.prefix.length != 40 && p.prefix.length != 32)
+      __builtin_trap();
+    for (int bit = p.prefix.length; bit < 128; ++bit)  // host bits cleared
+      if (p.prefix.addr.bytes[bit / 8] & (0x80u >> (bit % 8))) __builtin_trap();
+  }
+  for (const auto& c : b.captive) {
+    if (c.uri.empty()) __builtin_trap();
+    for (char ch : c.uri)
+      if (ch <= 0x20 || ch >= 0x7f) __builtin_trap();  // printable, as documented
+  }
+}
+
+void routerAdvertisement(const uint8_t* data, size_t size, bool ownLength, bool routed) {
   static RaStore store;  // kept across inputs: withdrawals and the entry cap get exercised
   std::vector<uint8_t> buf(NLMSG_SPACE(sizeof(nduseroptmsg) + size), 0);
   auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
@@ -56,9 +75,29 @@ void routerAdvertisement(const uint8_t* data, size_t size, bool ownLength) {
   DnsFacts f;
   store.lookup(m->nduseropt_ifindex, now, f);
   checkFacts(f);
+  std::vector<Route> routes;
+  if (routed) {
+    Route r;
+    r.family = mif::policy::Family::V6;
+    r.dst.addr.family = mif::policy::Family::V6;
+    r.hasGateway = true;
+    r.gateway = *mif::policy::IpAddress::parse("fe80::1");
+    r.ifindex = m->nduseropt_ifindex;
+    r.protocol = RTPROT_RA;
+    routes.push_back(r);
+  }
+  store.routesSeen(routes);
+  BoundPvd b;
+  store.facts(m->nduseropt_ifindex, now, b);
+  checkRouterFacts(b);
+  (void)store.routerLeft(m->nduseropt_ifindex);
+  if (store.nextExpiry(now) <= now) __builtin_trap();  // what ended is dropped
   DnsFacts later;
   store.lookup(m->nduseropt_ifindex, now + std::chrono::hours(24 * 365 * 200), later);
   checkFacts(later);
+  BoundPvd gone;
+  store.facts(m->nduseropt_ifindex, now + std::chrono::hours(24 * 365 * 200), gone);
+  checkRouterFacts(gone);
 }
 
 void resolvConf(const uint8_t* data, size_t size) {
@@ -92,6 +131,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] & 1)
     resolvConf(data + 1, size - 1);
   else
-    routerAdvertisement(data + 1, size - 1, (data[0] & 2) != 0);
+    routerAdvertisement(data + 1, size - 1, (data[0] & 2) != 0, (data[0] & 4) != 0);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "netlink_dump.h"
+#include "ra_source.h"
 
 namespace mif::view::detail {
 namespace {
@@ -157,6 +158,7 @@ void addDns(const policy::Policy& policy, const policy::PvdDef& def,
     for (const auto& d : def.domains) addDomain(d, DnsOrigin::Policy);
   }
   if (!ifc) return;
+  for (const auto& src : sources) src->routerFacts(*ifc, b);
   // Discovered configuration: servers from the first source that has any (unless the
   // policy gave its own); domains from that same source.
   for (const auto& src : sources) {
@@ -202,14 +204,25 @@ void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<Dn
       claims[ifc.index].push_back(id);
       bindAddresses(def, ifc, b);
       linkWarnings(def, ifc, b);
-      for (Family f : {Family::V4, Family::V6}) {
-        if (b.state.usable(f) && !reachesBeyondLink(s, def, ifc.index, f))
-          b.warnings.push_back(def.name + ": no " + familyName(f) + " route through " + ifc.name +
-                               " — pinned sockets reach only on-link hosts");
-      }
     }
     const Interface* ifc = b.ifindex ? s.interfaceByIndex(b.ifindex) : nullptr;
     addDns(policy, def, sources, ifc, ifc && ifc->index == defaultIf, b);
+    if (ifc) {
+      // The routers that announced the interface left and nothing else routes IPv6 there:
+      // a pinned socket would only reach on-link hosts (neighbour solicitations for
+      // everything else), so the PvD is not usable for IPv6 (RFC 6418 4.3: a PvD that
+      // went away). Strict programs pinned to it stop sending.
+      if (b.routerLeft && b.state.v6 && !reachesBeyondLink(s, def, ifc->index, Family::V6)) {
+        b.state.v6 = false;
+        b.warnings.push_back(def.name + ": the router of " + ifc->name +
+                             " left (router lifetime 0) — no IPv6 through it");
+      }
+      for (Family f : {Family::V4, Family::V6}) {
+        if (b.state.usable(f) && !reachesBeyondLink(s, def, ifc->index, f))
+          b.warnings.push_back(def.name + ": no " + familyName(f) + " route through " +
+                               ifc->name + " — pinned sockets reach only on-link hosts");
+      }
+    }
     if (b.state.anyUsable() && b.dns.empty())
       b.warnings.push_back(def.name +
                            ": no DNS servers known — names resolve through the "
@@ -238,12 +251,14 @@ void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<Dn
 
 std::unique_ptr<Snapshot> buildSnapshot(const policy::Policy& policy,
                                         const std::vector<std::unique_ptr<DnsSource>>& sources,
-                                        uint64_t generation) {
+                                        uint64_t generation, RaStore* ra) {
   auto s = std::make_unique<Snapshot>();
   s->generation = generation;
   if (!dumpKernel(*s, s->error)) {
     s->interfaces.clear();
     s->routes.clear();
+  } else if (ra) {
+    ra->routesSeen(s->routes);
   }
   bindPvds(policy, sources, *s);
   return s;

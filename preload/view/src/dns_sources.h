@@ -2,7 +2,7 @@
 // Where a PvD's DNS servers and search domains come from when the policy does not say.
 // Each source is a small object asked per interface; the first source (in the order given
 // to bindPvds) that knows servers for a PvD supplies them. More sources plug in here later
-// (DHCP leases; RA RDNSS/DNSSL seen as RTM_NEWNDUSEROPT).
+// (DHCP leases). Router advertisements: ra_source.h.
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +23,9 @@ class DnsSource {
   // What this source knows for `ifc`. `holdsDefault`: the PvD on `ifc` carries the
   // preferred default route (system-wide configuration is attributed to that PvD only).
   virtual void lookup(const Interface& ifc, bool holdsDefault, DnsFacts& out) const = 0;
+  // What routers told `ifc` besides DNS (NAT64 prefixes, captive portal, whether its
+  // routers left); asked of every source, whichever supplied the servers.
+  virtual void routerFacts(const Interface&, BoundPvd&) const {}
 };
 
 // systemd-resolved's per-link state (/run/systemd/resolve/netif/IFINDEX, written for links

@@ -3,13 +3,18 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <mutex>
 
@@ -36,8 +41,8 @@ constexpr int kSlots = 8;
 std::atomic<int> gSlots[kSlots];
 std::atomic<uint64_t> gReleaseEpoch{0};
 
-// Links, addresses, routes; and router advertisement options (RDNSS/DNSSL), which are
-// only ever heard, never dumped.
+// Links, addresses, routes; and router advertisement options (RDNSS, DNSSL, captive portal,
+// PREF64), which are only ever heard, never dumped.
 constexpr uint32_t kGroups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
                              RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
                              (1u << (RTNLGRP_ND_USEROPT - 1));
@@ -64,6 +69,10 @@ struct LiveView::Impl {
   std::atomic<int> fd{-1};
   std::atomic<uint32_t> rcvbuf{0}, sndbuf{0}, drops{0};
   std::atomic<uint64_t> forkSeen{0}, releaseSeen{0};
+  // When the next router advertisement fact ends (steady clock, ns; kNever: none has a
+  // finite lifetime). Nothing on netlink says so: current() compares the clock with it.
+  static constexpr int64_t kNever = INT64_MAX;
+  std::atomic<int64_t> deadline{kNever};
 
   // Only under `busy`.
   std::atomic_flag busy = ATOMIC_FLAG_INIT;
@@ -82,6 +91,8 @@ struct LiveView::Impl {
   bool drain(int f) noexcept;
   void forget() noexcept;
   void publish(std::unique_ptr<Snapshot> next);
+  std::unique_ptr<Snapshot> build(uint64_t generation);
+  bool expired() const noexcept;
   Snapshot* refresh(Snapshot* cur);
 };
 
@@ -238,13 +249,34 @@ Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
       retryAt = now + kRetry;
       // Without change tracking, at least refresh once per retry period.
     }
-  } else if (!drain(f) && cur) {
+  } else if (!drain(f) && cur && !expired()) {
     // Only asked to re-check the descriptor (descriptorsReleased), and it is still ours
     // with nothing queued: the snapshot is current.
     return cur;
   }
-  publish(detail::buildSnapshot(policy, sources, cur ? cur->generation + 1 : 1));
+  publish(build(cur ? cur->generation + 1 : 1));
   return snap.load(std::memory_order_acquire);
+}
+
+std::unique_ptr<Snapshot> LiveView::Impl::build(uint64_t generation) {
+  auto next = detail::buildSnapshot(policy, sources, generation, ra.get());
+  auto at = ra->nextExpiry(Clock::now());
+  deadline.store(at == Clock::time_point::max()
+                     ? kNever
+                     : std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch())
+                           .count(),
+                 std::memory_order_relaxed);
+  return next;
+}
+
+// A router advertisement fact ran out: the snapshot that shows it is stale although
+// netlink said nothing. One relaxed load while nothing has a finite lifetime; otherwise
+// also a clock read (vDSO, no system call).
+bool LiveView::Impl::expired() const noexcept {
+  int64_t d = deadline.load(std::memory_order_relaxed);
+  if (d == kNever) return false;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+             .count() >= d;
 }
 
 LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(policy)) {
@@ -254,7 +286,7 @@ LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(
   m.releaseSeen = gReleaseEpoch.load();
   // Subscribe before the first dump: a change made while dumping is then still reported.
   if (!m.openSocket()) m.retryAt = Clock::now() + kRetry;
-  m.snap.store(detail::buildSnapshot(policy, m.sources, 1).release(), std::memory_order_release);
+  m.snap.store(m.build(1).release(), std::memory_order_release);
 }
 
 LiveView::~LiveView() {
@@ -284,7 +316,7 @@ SnapshotRef LiveView::current() noexcept {
       gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
       gReleaseEpoch.load(std::memory_order_relaxed) ==
           m.releaseSeen.load(std::memory_order_relaxed) &&
-      m.quiet();
+      !m.expired() && m.quiet();
   // Someone else is refreshing (another thread, or the thread this signal handler
   // interrupted): keep using the previous snapshot rather than wait.
   if (!fresh && !m.busy.test_and_set(std::memory_order_acquire)) {
@@ -305,6 +337,92 @@ SnapshotRef LiveView::current() noexcept {
 
 std::unique_ptr<Snapshot> LiveView::readOnce(const policy::Policy& policy) {
   return detail::buildSnapshot(policy, detail::defaultDnsSources(), 1);
+}
+
+namespace {
+
+// A link where a router answers solicitations: usable, with a link-local IPv6 address to
+// send from, and a route the kernel learnt from a router advertisement.
+bool routerAnnounced(const Snapshot& s, const Interface& i) {
+  if (!i.linkUsable() || i.kind == "loopback") return false;
+  bool linkLocal = std::any_of(i.addresses.begin(), i.addresses.end(), [](const Address& a) {
+    return a.addr.family == Family::V6 && a.scope == RT_SCOPE_LINK && !a.tentative();
+  });
+  return linkLocal && std::any_of(s.routes.begin(), s.routes.end(), [&](const Route& r) {
+           return r.ifindex == i.index && r.protocol == RTPROT_RA;
+         });
+}
+
+}  // namespace
+
+std::unique_ptr<Snapshot> LiveView::readSoliciting(const policy::Policy& policy,
+                                                   std::chrono::milliseconds wait) {
+  // Subscribe first: an answer that comes before the dump is over is still heard.
+  int nl = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = 1u << (RTNLGRP_ND_USEROPT - 1);
+  if (nl >= 0 && ::bind(nl, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(nl);
+    nl = -1;
+  }
+  auto first = readOnce(policy);
+  if (nl < 0) return first;
+  std::vector<int> asked;
+  int raw = -1;
+  for (const auto& i : first->interfaces) {
+    if (!routerAnnounced(*first, i)) continue;
+    if (raw < 0) raw = ::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+    if (raw < 0) break;  // no CAP_NET_RAW: only what routers send unasked is heard
+    int hops = 255, ifindex = i.index;
+    ::setsockopt(raw, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
+    ::setsockopt(raw, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex);
+    sockaddr_in6 to{};
+    to.sin6_family = AF_INET6;
+    to.sin6_scope_id = static_cast<uint32_t>(i.index);
+    inet_pton(AF_INET6, "ff02::2", &to.sin6_addr);  // all routers
+    const uint8_t rs[8] = {133, 0, 0, 0, 0, 0, 0, 0};  // RFC 4861 4.1; the kernel sums it
+    if (::sendto(raw, rs, sizeof rs, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 8)
+      asked.push_back(i.index);
+  }
+  if (raw >= 0) ::close(raw);
+  if (asked.empty()) {
+    ::close(nl);
+    return first;
+  }
+  auto ra = std::make_shared<detail::RaStore>();
+  std::vector<int> heard;
+  auto end = Clock::now() + wait;
+  alignas(nlmsghdr) char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(nl, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      int left = static_cast<int>(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_type != RTM_NEWNDUSEROPT) continue;
+        ra->record(h, Clock::now());
+        if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(nduseroptmsg)))
+          heard.push_back(static_cast<const nduseroptmsg*>(NLMSG_DATA(h))->nduseropt_ifindex);
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    bool all = std::all_of(asked.begin(), asked.end(), [&](int i) {
+      return std::find(heard.begin(), heard.end(), i) != heard.end();
+    });
+    auto now = Clock::now();
+    if (all || now >= end) break;
+    pollfd pfd{nl, POLLIN, 0};
+    ::poll(&pfd, 1,
+           static_cast<int>(
+               std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count()) + 1);
+  }
+  ::close(nl);
+  std::vector<std::unique_ptr<detail::DnsSource>> sources;
+  sources.push_back(detail::makeResolvedSource());
+  sources.push_back(detail::makeRaSource(ra));
+  sources.push_back(detail::makeResolvConfSource());
+  return detail::buildSnapshot(policy, sources, 1, ra.get());
 }
 
 void LiveView::descriptorsReleased(unsigned first, unsigned last) noexcept {

@@ -10,7 +10,7 @@
 namespace mif::view::detail {
 namespace {
 
-constexpr uint8_t kRdnss = 25, kDnssl = 31;
+constexpr uint8_t kRdnss = 25, kDnssl = 31, kCaptive = 37, kPref64 = 38;
 constexpr size_t kMaxEntries = 256;  // a flood of advertisements must not grow us forever
 
 uint32_t be32(const uint8_t* p) {
@@ -46,20 +46,60 @@ class RaSource final : public DnsSource {
   void lookup(const Interface& ifc, bool, DnsFacts& out) const override {
     store_->lookup(ifc.index, RaStore::Clock::now(), out);
   }
+  void routerFacts(const Interface& ifc, BoundPvd& out) const override {
+    store_->facts(ifc.index, RaStore::Clock::now(), out);
+    out.routerLeft = store_->routerLeft(ifc.index);
+  }
 
  private:
   std::shared_ptr<const RaStore> store_;
 };
 
+// RFC 8781 4: the prefix length code; anything else makes the option invalid.
+int pref64Length(unsigned plc) {
+  static constexpr int kLengths[] = {96, 64, 56, 48, 40, 32};
+  return plc < 6 ? kLengths[plc] : -1;
+}
+
+// RFC 8910 2.3: the URI, padded with NULs to the option's length. Printable ASCII only
+// (a URI has nothing else), at most what one option can carry.
+bool portalUri(const uint8_t* p, size_t len, std::string& out) {
+  size_t n = 0;
+  while (n < len && p[n] != 0) ++n;
+  for (size_t k = n; k < len; ++k)
+    if (p[k] != 0) return false;  // text after the padding: not a URI we understand
+  if (n == 0) return false;
+  for (size_t k = 0; k < n; ++k)
+    if (p[k] <= 0x20 || p[k] >= 0x7f) return false;
+  out.assign(reinterpret_cast<const char*>(p), n);
+  return true;
+}
+
 }  // namespace
+
+RaStore::Router* RaStore::router(int ifindex, const IpAddress& a) {
+  for (auto& r : routers_)
+    if (r.ifindex == ifindex && r.addr == a) return &r;
+  return nullptr;
+}
 
 void RaStore::put(Entry e, uint32_t lifetime, Clock::time_point now) {
   auto same = [&](const Entry& x) {
-    return x.ifindex == e.ifindex && x.server == e.server &&
-           (e.server ? x.dns.addr == e.dns.addr : x.domain == e.domain);
+    if (x.ifindex != e.ifindex || x.kind != e.kind) return false;
+    switch (e.kind) {
+      case Kind::Server:
+        return x.dns.addr == e.dns.addr;
+      case Kind::Domain:
+        return x.text == e.text;
+      case Kind::Pref64:  // per router (RFC 8781 5: a host may hear several)
+        return x.router == e.router && x.prefix == e.prefix;
+      case Kind::Captive:  // one URI per router: a new one replaces it
+        return x.router == e.router;
+    }
+    return false;
   };
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same), entries_.end());
-  if (lifetime == 0) return;  // RFC 8106 5.1: lifetime 0 withdraws the entry
+  if (lifetime == 0) return;  // RFC 8106 5.1, RFC 8781 4: lifetime 0 withdraws the entry
   e.expires =
       lifetime == 0xffffffffu ? Clock::time_point::max() : now + std::chrono::seconds(lifetime);
   if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
@@ -74,14 +114,34 @@ void RaStore::record(const nlmsghdr* h, Clock::time_point now) {
   size_t len = m->nduseropt_opts_len;
   if (NLMSG_LENGTH(sizeof *m + len) > h->nlmsg_len) return;
   const auto* p = reinterpret_cast<const uint8_t*>(m + 1);
+  // The router's address follows the options as NDUSEROPT_SRCADDR.
+  IpAddress router;
+  {
+    size_t off = NLMSG_ALIGN(sizeof *m + len);
+    size_t total = h->nlmsg_len - NLMSG_HDRLEN;
+    const auto* base = static_cast<const uint8_t*>(NLMSG_DATA(h));
+    while (off + sizeof(rtattr) <= total) {
+      rtattr a;
+      std::memcpy(&a, base + off, sizeof a);
+      if (a.rta_len < sizeof a || off + a.rta_len > total) break;
+      if (a.rta_type == NDUSEROPT_SRCADDR && a.rta_len == RTA_LENGTH(16)) {
+        router.family = Family::V6;
+        std::memcpy(router.bytes.data(), base + off + RTA_LENGTH(0), 16);
+      }
+      off += RTA_ALIGN(a.rta_len);
+    }
+  }
   while (len >= 8) {
     size_t size = static_cast<size_t>(p[1]) * 8;
     if (size == 0 || size > len) break;
-    uint32_t lifetime = size >= 8 ? be32(p + 4) : 0;
+    uint32_t lifetime = be32(p + 4);
+    Entry base;
+    base.ifindex = m->nduseropt_ifindex;
+    base.router = router;
     if (p[0] == kRdnss && size >= 24) {
       for (size_t off = 8; off + 16 <= size; off += 16) {
-        Entry e;
-        e.ifindex = m->nduseropt_ifindex;
+        Entry e = base;
+        e.kind = Kind::Server;
         e.dns.addr.family = Family::V6;
         std::memcpy(e.dns.addr.bytes.data(), p + off, 16);
         e.dns.origin = DnsOrigin::RouterAdvertisement;
@@ -89,11 +149,32 @@ void RaStore::record(const nlmsghdr* h, Clock::time_point now) {
       }
     } else if (p[0] == kDnssl && size > 8) {
       for (auto& d : wireNames(p + 8, size - 8)) {
-        Entry e;
-        e.ifindex = m->nduseropt_ifindex;
-        e.server = false;
-        e.domain = std::move(d);
+        Entry e = base;
+        e.kind = Kind::Domain;
+        e.text = std::move(d);
         put(std::move(e), lifetime, now);
+      }
+    } else if (p[0] == kPref64 && size == 16) {  // RFC 8781 4: the length is exactly 2
+      unsigned word = static_cast<unsigned>(p[2]) << 8 | p[3];
+      int plen = pref64Length(word & 7);
+      if (plen >= 0) {
+        Entry e = base;
+        e.kind = Kind::Pref64;
+        IpAddress a;
+        a.family = Family::V6;
+        std::memcpy(a.bytes.data(), p + 4, 12);
+        e.prefix.length = static_cast<uint8_t>(plen);
+        for (int bit = plen; bit < 128; ++bit) a.bytes[bit / 8] &= ~(0x80u >> (bit % 8));
+        e.prefix.addr = a;
+        put(std::move(e), (word >> 3) * 8, now);  // scaled lifetime, units of 8 s
+      }
+    } else if (p[0] == kCaptive) {
+      Entry e = base;
+      e.kind = Kind::Captive;
+      if (portalUri(p + 2, size - 2, e.text)) {
+        // RFC 8910 2: this URI says there is no portal.
+        bool none = e.text == "urn:ietf:params:capport:unrestricted";
+        put(std::move(e), none ? 0 : 0xffffffffu, now);
       }
     }
     p += size;
@@ -104,11 +185,73 @@ void RaStore::record(const nlmsghdr* h, Clock::time_point now) {
 void RaStore::lookup(int ifindex, Clock::time_point now, DnsFacts& out) const {
   for (const auto& e : entries_) {
     if (e.ifindex != ifindex || e.expires <= now) continue;
-    if (e.server)
+    if (e.kind == Kind::Server)
       out.servers.push_back(e.dns);
-    else if (std::find(out.domains.begin(), out.domains.end(), e.domain) == out.domains.end())
-      out.domains.push_back(e.domain);
+    else if (e.kind == Kind::Domain &&
+             std::find(out.domains.begin(), out.domains.end(), e.text) == out.domains.end())
+      out.domains.push_back(e.text);
   }
+}
+
+void RaStore::facts(int ifindex, Clock::time_point now, BoundPvd& out) const {
+  for (const auto& e : entries_) {
+    if (e.ifindex != ifindex || e.expires <= now) continue;
+    if (e.kind == Kind::Pref64)
+      out.pref64.push_back({e.prefix, e.router, e.expires});
+    else if (e.kind == Kind::Captive)
+      out.captive.push_back({e.text, e.router, e.expires});
+  }
+}
+
+void RaStore::routesSeen(const std::vector<Route>& routes) {
+  auto hasDefault = [&](int ifindex, const IpAddress& a) {
+    return std::any_of(routes.begin(), routes.end(), [&](const Route& r) {
+      return r.ifindex == ifindex && r.isDefault() && r.hasGateway && r.gateway == a &&
+             r.family == Family::V6 && r.protocol == RTPROT_RA;
+    });
+  };
+  for (const auto& e : entries_)
+    if (e.router.family == Family::V6 && !router(e.ifindex, e.router)) {
+      if (routers_.size() >= kMaxEntries) routers_.erase(routers_.begin());
+      routers_.push_back({e.ifindex, e.router, false, false});
+    }
+  for (auto& r : routers_) {
+    bool now = hasDefault(r.ifindex, r.addr);
+    if (now) {
+      r.isDefault = true;
+      r.left = false;
+    } else if (r.isDefault) {
+      r.isDefault = false;
+      r.left = true;
+    }
+  }
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const Entry& e) {
+                                  const Router* r = router(e.ifindex, e.router);
+                                  if (r && r->left) return true;
+                                  // A portal has no lifetime of its own: its router's.
+                                  return e.kind == Kind::Captive && !(r && r->isDefault);
+                                }),
+                 entries_.end());
+}
+
+RaStore::Clock::time_point RaStore::nextExpiry(Clock::time_point now) {
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const Entry& e) { return e.expires <= now; }),
+                 entries_.end());
+  auto next = Clock::time_point::max();
+  for (const auto& e : entries_) next = std::min(next, e.expires);
+  return next;
+}
+
+bool RaStore::routerLeft(int ifindex) const {
+  bool left = false;
+  for (const auto& r : routers_) {
+    if (r.ifindex != ifindex) continue;
+    if (r.isDefault) return false;
+    left = left || r.left;
+  }
+  return left;
 }
 
 std::unique_ptr<DnsSource> makeRaSource(std::shared_ptr<const RaStore> store) {

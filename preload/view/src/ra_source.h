@@ -1,8 +1,17 @@
 #pragma once
-// DNS servers and search domains from IPv6 router advertisements: RDNSS (option 25) and
-// DNSSL (option 31), RFC 8106. The kernel hands them to userspace as RTM_NEWNDUSEROPT on
-// RTNLGRP_ND_USEROPT; they cannot be dumped, only heard when they arrive, so a LiveView
-// records them here while draining its socket. readOnce() has none.
+// What IPv6 router advertisements hand userspace: RDNSS (option 25) and DNSSL (31), RFC
+// 8106; the captive portal URI (37), RFC 8910; PREF64 (38), RFC 8781. The kernel passes
+// each option as one RTM_NEWNDUSEROPT on RTNLGRP_ND_USEROPT (with the router's address in
+// NDUSEROPT_SRCADDR) and keeps none of them: they cannot be dumped, only heard when they
+// arrive, so a LiveView records them here while draining its socket. readOnce() has none
+// unless its caller listened (mif show).
+//
+// Lifetimes: an entry holds until its own lifetime ends (RDNSS, DNSSL, PREF64; 0 withdraws
+// it at once), or until its router stops being a default router: a router seen with a
+// default route of the kernel's (protocol "ra") whose route is gone has left, and every
+// entry it gave the interface goes with it; a captive portal (which has no lifetime field)
+// holds only while its router has that route. nextExpiry() says when the next entry ends,
+// so the view can rebuild then without any netlink event.
 #include <linux/netlink.h>
 
 #include <chrono>
@@ -21,17 +30,38 @@ class RaStore {
   // The options of one RTM_NEWNDUSEROPT message; lifetime 0 removes an entry.
   void record(const nlmsghdr* h, Clock::time_point now);
   void lookup(int ifindex, Clock::time_point now, DnsFacts& out) const;
+  // The PvD's NAT64 prefixes and captive portal on `ifindex`.
+  void facts(int ifindex, Clock::time_point now, BoundPvd& out) const;
+  // The routes of a fresh dump: applies the "router left" rule above.
+  void routesSeen(const std::vector<Route>& routes);
+  // When the next entry with a finite lifetime ends (time_point::max(): none), after
+  // dropping those already ended.
+  Clock::time_point nextExpiry(Clock::time_point now);
+  // Did a router that gave this interface facts leave it (since this store listened)?
+  bool routerLeft(int ifindex) const;
+  size_t size() const { return entries_.size(); }
 
  private:
+  enum class Kind : uint8_t { Server, Domain, Pref64, Captive };
   struct Entry {
     int ifindex = 0;
-    bool server = true;  // else a search domain
+    Kind kind = Kind::Server;
+    IpAddress router;  // the RA's source (link-local); unspecified when not given
     DnsServer dns;
-    std::string domain;
-    Clock::time_point expires;
+    std::string text;  // a search domain or the portal's URI
+    policy::Prefix prefix;
+    Clock::time_point expires = Clock::time_point::max();
+  };
+  struct Router {
+    int ifindex = 0;
+    IpAddress addr;
+    bool isDefault = false;  // seen with a default route of protocol ra
+    bool left = false;       // was a default router, is not any more
   };
   void put(Entry e, uint32_t lifetime, Clock::time_point now);
+  Router* router(int ifindex, const IpAddress& a);
   std::vector<Entry> entries_;
+  std::vector<Router> routers_;
 };
 
 std::unique_ptr<DnsSource> makeRaSource(std::shared_ptr<const RaStore> store);

@@ -22,6 +22,7 @@
 // abandoned (never read or closed) and a new socket opened, followed by a full refresh.
 // Kernel overruns (ENOBUFS) also end in a full refresh.
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "mif/policy/policy.h"
@@ -82,6 +83,15 @@ class LiveView {
 
   // One full dump, bypassing change tracking (for `mif show` and `mif explain`).
   static std::unique_ptr<Snapshot> readOnce(const policy::Policy& policy);
+
+  // readOnce() that also asks the routers (for `mif show`): the kernel keeps nothing of
+  // what router advertisements carried (NAT64 prefix, captive portal, RDNSS), so this
+  // listens for their options and, where a router announced itself (a route the kernel
+  // learnt from an advertisement) on a usable link, sends a Router Solicitation there
+  // (a raw ICMPv6 socket: needs CAP_NET_RAW; without it nothing is sent) and waits up to
+  // `wait` for the answers (less when every solicited link answered with options).
+  static std::unique_ptr<Snapshot> readSoliciting(const policy::Policy& policy,
+                                                  std::chrono::milliseconds wait);
 
   // For the close/close_range/closefrom/dup2/dup3 hooks: descriptors first..last (inclusive)
   // were closed or replaced by the program. When one of them belongs to a live view, that

@@ -3,6 +3,7 @@
 // addresses and routes (from netlink), with each policy PvD bound to its interface.
 // Readers hold a `const Snapshot*`; a new snapshot replaces it atomically when netlink
 // says something changed (see live_view.h). Nothing here touches sockets of the program.
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -73,6 +74,22 @@ struct DnsServer {
   DnsOrigin origin = DnsOrigin::Policy;
 };
 
+// Facts a router advertisement gave the interface (heard by a LiveView as
+// RTM_NEWNDUSEROPT; the kernel keeps none of them). Each came from one router (its
+// link-local address) and holds until `expires` (steady clock; time_point::max() for an
+// infinite lifetime), or until that router stops being a default router (docs/architecture.md).
+using RaClock = std::chrono::steady_clock;
+struct Nat64Prefix {              // PREF64, RFC 8781 (option 38)
+  policy::Prefix prefix;          // /96, /64, /56, /48, /40 or /32
+  IpAddress router;
+  RaClock::time_point expires = RaClock::time_point::max();
+};
+struct CaptivePortal {            // captive portal URI, RFC 8910 (option 37)
+  std::string uri;
+  IpAddress router;
+  RaClock::time_point expires = RaClock::time_point::max();
+};
+
 // A policy PvD bound to the live interface matching its name or glob.
 struct BoundPvd {
   policy::PvdId id = 0;
@@ -88,6 +105,14 @@ struct BoundPvd {
   std::vector<std::string> domains;
   std::vector<DnsOrigin> domainOrigins;  // parallel to domains
   std::vector<std::string> warnings;  // "no route through tun0 - ..." (for `mif show`)
+  // From router advertisements on the interface (empty for readOnce() unless the caller
+  // listened): the PvD's NAT64 prefixes, and its captive portal.
+  std::vector<Nat64Prefix> pref64;
+  std::vector<CaptivePortal> captive;
+  // Every router that announced itself as a default router on the interface since the
+  // view listened has left (router lifetime 0); with no IPv6 route left through the
+  // interface the PvD is then not usable for IPv6.
+  bool routerLeft = false;
 };
 
 struct Snapshot {

@@ -1,0 +1,156 @@
+// What routers announce and the kernel does not keep (issue 31): the NAT64 prefix
+// (PREF64, RFC 8781) and the captive portal (RFC 8910) of a PvD, with their lifetimes,
+// as a user sees them in `mif show`; and a program strictly pinned to a PvD whose router
+// left (router lifetime 0) stops sending. The test is the router: it sends the
+// advertisements itself (tests/e2e/programs/send_ra.py, a raw ICMPv6 socket, hop limit
+// 255, link-local source) from the router's side of the Wi-Fi link; accept_ra is turned on
+// for the node's Wi-Fi link only, inside the lab's namespace.
+#include <sstream>
+
+#include "lab.h"
+
+namespace {
+
+using mif::e2e::CommandResult;
+using mif::e2e::ExecOptions;
+using mif::e2e::Lab;
+using mif::e2e::TempDir;
+using namespace std::chrono_literals;
+
+const std::string kSendRa = std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/send_ra.py";
+
+class RouterAdvertisements : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MIF_E2E_REQUIRE_LAB();
+    lab_ = std::make_unique<Lab>("wifi-vpn");
+    ASSERT_TRUE(lab_->ok()) << lab_->error();
+    link_ = lab_->link("wifi");
+    policy_ = dir_.write("policy.toml", "[pvd.wifi]\ninterface = \"" + link_ +
+                                            "\"\n[pvd.vpn]\ninterface = \"" + lab_->link("vpn") +
+                                            "\"\n");
+    CommandResult r = lab_->shell("sysctl -qw net.ipv6.conf." + link_ + ".accept_ra=1");
+    ASSERT_TRUE(r.ok()) << r.describe();
+    // An advertisement leaves from the router's link-local address and is taken only once
+    // duplicate address detection is over on both ends (a second or two after the lab
+    // came up).
+    const std::string dadOver =
+        "for i in $(seq 100); do ip -6 addr show dev %s scope link tentative | grep -q . || "
+        "exit 0; sleep 0.05; done; exit 1";
+    auto on = [&](const std::string& dev) {
+      std::string s = dadOver;
+      return s.replace(s.find("%s"), 2, dev);
+    };
+    r = lab_->shell(on(link_));
+    ASSERT_TRUE(r.ok()) << "node's link-local address still tentative";
+    r = lab_->shell(on("node"), ExecOptions().in("router.wifi"));
+    ASSERT_TRUE(r.ok()) << "router's link-local address still tentative";
+  }
+
+  // Sends one advertisement from Wi-Fi's router (ARGS: send_ra.py's).
+  CommandResult advertise(const std::string& args) const {
+    return lab_->shell("/usr/bin/python3 " + kSendRa + " node " + args,
+                       ExecOptions().in("router.wifi"));
+  }
+
+  // `mif show ARGS` in the node while Wi-Fi's router answers solicitations with RA's
+  // advertisement, as a router does (the first one goes out unasked, before show runs).
+  CommandResult showWhileAdvertising(const std::string& showArgs, const std::string& ra) const {
+    std::string script = "ip netns exec " + lab_->ns("router.wifi") + " /usr/bin/python3 " +
+                         kSendRa + " node --answer 5 " + ra + " & p=$!; sleep 0.2; " +
+                         mif::e2e::mifBinary() + " show --policy " + policy_ + " " + showArgs +
+                         "; s=$?; kill $p; wait $p; exit $s";
+    return lab_->shell(script, ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()));
+  }
+
+  TempDir dir_{"e2e-ra"};
+  std::unique_ptr<Lab> lab_;
+  std::string link_, policy_;
+};
+
+TEST_F(RouterAdvertisements, ShowListsPref64AndCaptivePortalUntilTheRouterLeaves) {
+  const std::string ra = "pref64=1800,2001:db8:64::/96 captive=https://portal.example/api";
+  CommandResult show = showWhileAdvertising("--json", ra);
+  ASSERT_TRUE(show.ok()) << show.describe();
+  // The Wi-Fi PvD (first of the policy) has them; the VPN has none.
+  size_t wifi = show.out.find("\"name\":\"wifi\""), vpn = show.out.find("\"name\":\"vpn\"");
+  ASSERT_NE(wifi, std::string::npos) << show.out;
+  ASSERT_NE(vpn, std::string::npos) << show.out;
+  size_t pref = show.out.find("\"pref64\":[{\"prefix\":\"2001:db8:64::/96\",\"router\":\"fe80::");
+  EXPECT_NE(pref, std::string::npos) << show.out;
+  EXPECT_TRUE(pref > wifi && pref < vpn) << show.out;
+  size_t portal =
+      show.out.find("\"captive_portal\":[{\"uri\":\"https://portal.example/api\",\"router\":\"fe80::");
+  EXPECT_NE(portal, std::string::npos) << show.out;
+  EXPECT_TRUE(portal > wifi && portal < vpn) << show.out;
+  EXPECT_NE(show.out.find("\"pref64\":[],\"captive_portal\":[]", vpn), std::string::npos)
+      << show.out;
+
+  show = showWhileAdvertising("", ra);
+  ASSERT_TRUE(show.ok()) << show.describe();
+  EXPECT_NE(show.out.find("    nat64        2001:db8:64::/96 router fe80::"), std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("    captive      https://portal.example/api router fe80::"),
+            std::string::npos)
+      << show.out;
+
+  // Router lifetime 0: the router leaves, and with it what it announced, whatever the
+  // options' own lifetimes say.
+  CommandResult r = advertise("--router-lifetime 0 " + ra);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  show = showWhileAdvertising("", "--router-lifetime 0 " + ra);
+  ASSERT_TRUE(show.ok()) << show.describe();
+  EXPECT_EQ(show.out.find("nat64"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("captive "), std::string::npos) << show.out;
+}
+
+// A program strictly pinned to Wi-Fi reaches a server over IPv6 through the router that
+// announced itself; once that router leaves, its next connect fails with ENETUNREACH at
+// once (the PvD is not usable for IPv6 any more): nothing is sent to guess a path.
+TEST_F(RouterAdvertisements, AStrictProgramStopsSendingWhenItsRouterLeaves) {
+  // IPv6 beyond the link only through the advertised router: the lab's static default
+  // route is removed (in the lab's namespace).
+  CommandResult r = lab_->shell("ip -6 route del default dev " + link_);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  r = advertise("");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  r = lab_->shell("for i in $(seq 50); do ip -6 route show default dev " + link_ +
+                  " proto ra | grep -q . && exit 0; sleep 0.05; done; exit 1");
+  ASSERT_TRUE(r.ok()) << "the advertised default route did not appear";
+
+  const std::string www6 = lab_->hostAddr6("www"), go = dir_.path() + "/go";
+  const std::string prog =
+      "import errno, os, socket, sys, time\n"
+      "def attempt():\n"
+      "    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)\n"
+      "    s.settimeout(3)\n"
+      "    try:\n"
+      "        s.connect(('" + www6 + "', 80)); return 'connected'\n"
+      "    except OSError as e:\n"
+      "        return errno.errorcode.get(e.errno, str(e))\n"
+      "    finally:\n"
+      "        s.close()\n"
+      "print('before', attempt(), flush=True)\n"
+      "for i in range(100):\n"
+      "    if os.path.exists('" + go + "'): break\n"
+      "    time.sleep(0.05)\n"
+      "print('after', attempt(), flush=True)\n";
+  const std::string script =
+      mif::e2e::mifBinary() + " run --policy " + policy_ +
+      " --pvd wifi --strict -- /usr/bin/python3 -c \"$PROG\" > " + dir_.path() +
+      "/out & p=$!; for i in $(seq 100); do grep -q before " + dir_.path() +
+      "/out 2>/dev/null && break; sleep 0.05; done; ip netns exec " + lab_->ns("router.wifi") +
+      " /usr/bin/python3 " + kSendRa + " node --router-lifetime 0; " +
+      "for i in $(seq 50); do ip -6 route show default dev " + link_ +
+      " | grep -q . || break; sleep 0.05; done; touch " + go + "; wait $p; s=$?; cat " +
+      dir_.path() + "/out; exit $s";
+  r = lab_->shell(script, ExecOptions()
+                              .withEnv("PROG=" + prog)
+                              .withEnv("XDG_CONFIG_HOME=" + dir_.path())
+                              .within(20s));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_NE(r.out.find("before connected"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("after ENETUNREACH"), std::string::npos) << r.describe();
+}
+
+}  // namespace
