@@ -198,11 +198,15 @@ TEST_F(Race, Ipv6AndTheAttemptDelayFromThePolicy) {
 }
 
 // When the first PvD answers within the delay nothing is raced: one socket, one attempt,
-// through Wi-Fi (www is reachable through both).
+// through Wi-Fi (www is reachable through both), not a packet through cellular.
 TEST_F(Race, AWorkingFirstPvdIsNotRaced) {
   const std::string www = lab_->hostAddr4("www");
+  auto cell = lab_->capture("cell", "host " + www);
+  ASSERT_TRUE(cell.running()) << cell.error();
   auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, client(www, 2), opts());
   ASSERT_TRUE(r.ok()) << r.describe();
+  cell.stop();
+  EXPECT_EQ(cell.count(), 0u) << "a second attempt went through cellular";
   EXPECT_TRUE(has(r.out, "conn 1 ok")) << r.out;
   auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 2u);
