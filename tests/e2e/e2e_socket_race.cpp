@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 // ends with EINPROGRESS when it elapses). One line per connection: how long connect took
 // and what the descriptor looks like afterwards.
 const char* kClient = R"PY(
-import errno, fcntl, os, socket, struct, sys, time
+import errno, fcntl, os, signal, socket, struct, sys, time
 host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 family = socket.AF_INET6 if ':' in host else socket.AF_INET
 for i in range(count):
@@ -42,8 +42,17 @@ for i in range(count):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', int(os.environ['TIMEOUT']), 0))
     fd = s.fileno()
     t0 = time.monotonic()
+    if os.environ.get('ALARM'):
+        def ring(signum, frame):
+            raise InterruptedError('alarm')
+        signal.signal(signal.SIGALRM, ring)  # without SA_RESTART, as Python installs them
+        signal.setitimer(signal.ITIMER_REAL, float(os.environ['ALARM']))
     try:
         s.connect((host, port))
+    except InterruptedError:
+        print('conn %d interrupted ms %d' % (i, (time.monotonic() - t0) * 1000), flush=True)
+        s.close()
+        continue
     except OSError as e:
         print('conn %d error %s ms %d' % (i, errno.errorcode.get(e.errno, str(e.errno)),
                                            (time.monotonic() - t0) * 1000), flush=True)
@@ -90,12 +99,13 @@ class Race : public ::testing::Test {
                                             lab_->link("cell") + "\"\n");
   }
 
-  // Wi-Fi's router drops every packet to these destinations without a word.
-  void blackhole(const std::string& v4, const std::string& v6 = "") {
-    auto r = lab_->exec({"ip", "route", "add", "blackhole", v4 + "/32"}, ExecOptions().in("router.wifi"));
+  // The PvD's router (Wi-Fi's unless told) drops every packet to these destinations
+  // without a word.
+  void blackhole(const std::string& v4, const std::string& v6 = "", const std::string& pvd = "wifi") {
+    auto r = lab_->exec({"ip", "route", "add", "blackhole", v4 + "/32"}, ExecOptions().in("router." + pvd));
     ASSERT_TRUE(r.ok()) << r.describe();
     if (v6.empty()) return;
-    r = lab_->exec({"ip", "-6", "route", "add", "blackhole", v6 + "/128"}, ExecOptions().in("router.wifi"));
+    r = lab_->exec({"ip", "-6", "route", "add", "blackhole", v6 + "/128"}, ExecOptions().in("router." + pvd));
     ASSERT_TRUE(r.ok()) << r.describe();
   }
 
@@ -235,6 +245,44 @@ TEST_F(Race, AStrictPinRacesOnlyWithinItsList) {
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_TRUE(has(r.out, "conn 0 ok")) << r.out;
   EXPECT_TRUE(has(r.out, "client=" + cell4_)) << r.out;
+}
+
+// The program's call semantics hold within the race. Both PvDs blackholed (www, reachable
+// through either, dropped by both routers): the program's
+// own 1 s SO_SNDTIMEO ends its connect with EINPROGRESS, as without mif, though Wi-Fi's and
+// cellular's attempts were both running; a SIGALRM at 600 ms whose handler (installed
+// without SA_RESTART, as Python does) raises interrupts the connect, as without mif.
+TEST_F(Race, TheProgramsTimeoutAndSignalsEndTheRaceAsTheyEndItsConnect) {
+  const std::string www = lab_->hostAddr4("www");
+  blackhole(www);
+  blackhole(www, "", "cell");
+  auto plain = lab_->exec(client(www, 1), opts().withEnv("TIMEOUT=1"));
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  EXPECT_TRUE(has(plain.out, "conn 0 error EINPROGRESS")) << plain.out;
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, client(www, 1),
+               opts().withEnv("TIMEOUT=1"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 error EINPROGRESS")) << r.out;
+  const int ms = msOf(r.out, "conn 0 error EINPROGRESS");
+  std::printf("program timeout 1 s: without mif %d ms, raced %d ms\n",
+              msOf(plain.out, "conn 0 error EINPROGRESS"), ms);
+  EXPECT_GE(ms, 900) << r.out;
+  EXPECT_LT(ms, 3000) << r.out;
+  auto connects = traceLines("connect");
+  ASSERT_EQ(connects.size(), 2u) << r.out;
+  EXPECT_TRUE(has(connects[0], "\"pvd\":\"wifi\"")) << connects[0];
+  EXPECT_TRUE(has(connects[0], "\"note\":\"abandoned: the program's connect ended\"")) << connects[0];
+  EXPECT_TRUE(has(connects[1], "\"pvd\":\"cell\"")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"error\":\"EINPROGRESS\"")) << connects[1];
+
+  plain = lab_->exec(client(www, 1), opts().withEnv("TIMEOUT=10").withEnv("ALARM=0.6"));
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  EXPECT_TRUE(has(plain.out, "conn 0 interrupted")) << plain.out;
+  r = run({"--pvd", "wifi", "--pvd", "cell"}, client(www, 1),
+          opts().withEnv("TIMEOUT=10").withEnv("ALARM=0.6"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "conn 0 interrupted")) << r.out;
+  EXPECT_LT(msOf(r.out, "conn 0 interrupted"), 3000) << r.out;
 }
 
 }  // namespace
