@@ -145,6 +145,13 @@ Runtime* Runtime::get() noexcept {
 
 Runtime* Runtime::peek() noexcept { return instance.load(std::memory_order_acquire); }
 
+void Runtime::installForTest(Runtime* rt) noexcept {
+  pthread_mutex_lock(&initMutex);
+  instance.store(rt, std::memory_order_release);
+  state.store(rt != nullptr ? State::Ready : State::Disabled, std::memory_order_release);
+  pthread_mutex_unlock(&initMutex);
+}
+
 Runtime* Runtime::failClosedInstance() noexcept {
   static Runtime closed = [] {
     Runtime r;
@@ -200,7 +207,8 @@ std::unique_ptr<Runtime> Runtime::create(const Config& config, std::string* erro
     if (rule.proto != policy::Proto::Any) rt->needsProto_ = true;
     if (rule.strict) rt->strictPossible_ = true;
   }
-  rt->view_ = std::make_unique<view::LiveView>(p);
+  rt->resolver_ = config.resolver;
+  rt->view_ = config.view ? config.view(p) : std::make_unique<view::LiveView>(p);
   return rt;
 }
 

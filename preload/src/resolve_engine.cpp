@@ -33,7 +33,8 @@ void traceSink(void* ctx, std::string_view line) {
 
 }  // namespace
 
-dns::Resolver* resolverFor(Runtime* rt) {
+dns::Lookups* resolverFor(Runtime* rt) {
+  if (dns::Lookups* seam = rt->resolverSeam()) return seam;
   // One per process, made on the first managed resolution and never destroyed (threads
   // may be resolving while the process exits).
   static std::once_flag once;

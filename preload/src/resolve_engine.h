@@ -49,7 +49,7 @@ struct Plan {
   Route route = Route::Libc;
   policy::Decision decision;
   view::SnapshotRef snap;
-  dns::Resolver* resolver = nullptr;
+  dns::Lookups* resolver = nullptr;
   Runtime* rt = nullptr;
   int64_t startUs = 0;  // when the call began (the trace's "us")
   const view::BoundPvd* first() const;  // the first PvD of the decision, or null
@@ -125,9 +125,10 @@ class Answer {
 // The one entry. Never throws; leaves errno as it found it.
 Answer resolve(const Query& q) noexcept;
 
-// The one per-process Resolver (its cache and DNS tags), made on first use; also what
-// the C API's mif_getaddrinfo asks inside `mif run` (hook_api.cpp).
-dns::Resolver* resolverFor(Runtime* rt);
+// The resolver `rt` asks: its seam when a test gave one (Runtime::Config::resolver), else
+// the one per-process Resolver (its cache and DNS tags), made on first use; also what the
+// C API's mif_getaddrinfo asks inside `mif run` (hook_api.cpp).
+dns::Lookups* resolverFor(Runtime* rt);
 
 // Trace lines (docs/trace.md); free when tracing is off. traceNote: a decided call with its
 // note and status, for callers that make their own plan (hook_api.cpp).

@@ -12,6 +12,7 @@
 
 #include "datagram_cache.h"
 #include "guard.h"
+#include "mif/sys/calls.h"
 #include "mif/view/socket_class.h"
 #include "process_pvd.h"
 #include "real_libc.h"
@@ -44,7 +45,7 @@ namespace {
 // open: the caller then leaves the call to libc, which reports the error glibc would.
 bool boundDevice(int fd, char (&dev)[IFNAMSIZ]) noexcept {
   socklen_t len = sizeof dev;
-  if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) != 0) return false;
+  if (sys::getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) != 0) return false;
   if (len >= sizeof dev) len = sizeof dev - 1;
   dev[len] = '\0';
   return true;
@@ -211,7 +212,7 @@ bool Runtime::pinToPvd(int fd, const view::BoundPvd* bp, Family family, int sock
                        Outcome* o) const noexcept {
   o->setIfname(bp->ifname);
   // By name, not index: a VPN that came back with a new index is still found.
-  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
+  if (sys::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
                  static_cast<socklen_t>(bp->ifname.size())) != 0) {
     return false;
   }
@@ -490,7 +491,7 @@ Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
     }
     const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
     if (bp == nullptr || bp->ifname.empty() ||
-        setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
+        sys::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bp->ifname.c_str(),
                    static_cast<socklen_t>(bp->ifname.size())) != 0) {
       o.error = EADDRNOTAVAIL;
       o.note = "could not bind to the PvD's interface";
@@ -521,7 +522,7 @@ Outcome Runtime::bindLocal(int fd, const Endpoint& local) noexcept {
   }
   if (owner->kind == "loopback") return o;
   o.setIfname(owner->name);
-  setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, owner->name.c_str(),
+  sys::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, owner->name.c_str(),
              static_cast<socklen_t>(owner->name.size()));
   return o;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,10 @@
 #include "health.h"
 #include "sockaddr.h"
 #include "trace.h"
+
+namespace mif::dns {
+class Lookups;
+}
 
 namespace mif::preload {
 
@@ -162,8 +167,18 @@ class Runtime {
     policy::Pin pin;
     std::string trace;                    // "", "stderr" or a path
     std::string app;
+    // Seams for unit tests of the runtime (issue 27; system calls are the third, chosen at
+    // link time: mif/sys/calls.h). `view` makes the view instead of a LiveView on netlink
+    // (LiveView::fed); `resolver` is what the resolve engine asks instead of the
+    // per-process dns::Resolver. Both unset in production.
+    std::function<std::unique_ptr<view::LiveView>(const policy::Policy&)> view;
+    dns::Lookups* resolver = nullptr;
   };
   static std::unique_ptr<Runtime> create(const Config& config, std::string* error);
+  // Makes `rt` the process's runtime, as if the first network call had built it: for unit
+  // tests that drive the hooks in-process (never freed here; the caller keeps it alive).
+  static void installForTest(Runtime* rt) noexcept;
+  dns::Lookups* resolverSeam() const noexcept { return resolver_; }
   // A runtime that refuses every network call and lookup (no policy, no view), built in
   // static storage with no allocation: what a strict process gets when create() itself
   // failed (out of memory), never a silent run without mif.
@@ -188,6 +203,7 @@ class Runtime {
   std::string app_;
   Trace trace_;
   HealthTable health_;
+  dns::Lookups* resolver_ = nullptr;  // Config::resolver
   bool needsProto_ = false;     // some rule has `proto`: ask the socket its type
   bool needsDscp_ = false;      // some rule has `dscp`: ask the socket its traffic class
   bool strictPossible_ = false; // some rule, the default or the pin is strict

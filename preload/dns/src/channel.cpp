@@ -1,5 +1,7 @@
 #include "channel.h"
 
+#include "mif/sys/calls.h"
+
 #include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,7 +10,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -27,14 +28,14 @@ struct Channel::State {
 
 namespace {
 
-// Raw system calls: the library's own hooks on connect/sendmsg must never see the
-// resolver's sockets, and no decision is taken on them.
-long sysSocket(int d, int t, int p) { return syscall(SYS_socket, d, t, p); }
-long sysConnect(int fd, const sockaddr* a, socklen_t l) { return syscall(SYS_connect, fd, a, l); }
-long sysBind(int fd, const sockaddr* a, socklen_t l) { return syscall(SYS_bind, fd, a, l); }
-long sysClose(int fd) { return syscall(SYS_close, fd); }
+// Raw system calls (mif/sys/calls.h): the library's own hooks on connect/sendmsg must
+// never see the resolver's sockets, and no decision is taken on them.
+long sysSocket(int d, int t, int p) { return sys::raw::socket(d, t, p); }
+long sysConnect(int fd, const sockaddr* a, socklen_t l) { return sys::raw::connect(fd, a, l); }
+long sysBind(int fd, const sockaddr* a, socklen_t l) { return sys::raw::bind(fd, a, l); }
+long sysClose(int fd) { return sys::raw::close(fd); }
 long sysSetsockopt(int fd, int level, int name, const void* v, socklen_t l) {
-  return syscall(SYS_setsockopt, fd, level, name, v, l);
+  return sys::raw::setsockopt(fd, level, name, v, l);
 }
 
 bool sameFile(const Channel::Sock& s) {
@@ -97,14 +98,14 @@ int aConnect(ares_socket_t fd, const sockaddr* a, ares_socklen_t len, void*) {
 
 ares_ssize_t aRecvfrom(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from,
                        ares_socklen_t* fromLen, void*) {
-  return syscall(SYS_recvfrom, fd, buf, len, flags, from, fromLen);
+  return sys::raw::recvfrom(fd, buf, len, flags, from, fromLen);
 }
 
 ares_ssize_t aSendv(ares_socket_t fd, const iovec* iov, int n, void*) {
   msghdr m{};
   m.msg_iov = const_cast<iovec*>(iov);
   m.msg_iovlen = size_t(n);
-  return syscall(SYS_sendmsg, fd, &m, MSG_NOSIGNAL);
+  return sys::raw::sendmsg(fd, &m, MSG_NOSIGNAL);
 }
 
 const ares_socket_functions kSocketFunctions = {aSocket, aClose, aConnect, aRecvfrom, aSendv};

@@ -19,6 +19,7 @@
 #include <mutex>
 
 #include "binding.h"
+#include "mif/sys/calls.h"
 #include "mif/view/pins.h"
 #include "ra_source.h"
 
@@ -80,6 +81,7 @@ struct LiveView::Impl {
   ino_t ino = 0;
   pid_t pid = 0;
   int slot = -1;
+  bool fed = false;  // LiveView::fed(): snapshots come from feed(), never from netlink
   Clock::time_point retryAt{};
   // Replaced snapshots that a reader may still hold (pins.h); at most
   // kPinRecords * kPinsPerThread of them outside the overflow case.
@@ -104,10 +106,10 @@ struct LiveView::Impl {
 // unlike recv(MSG_PEEK), which clears a pending socket error.
 bool LiveView::Impl::quiet() const noexcept {
   int f = fd.load(std::memory_order_relaxed);
-  if (f < 0) return false;
+  if (f < 0) return fed;
   uint32_t mi[SK_MEMINFO_VARS];
   socklen_t len = sizeof mi;
-  if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) return false;
+  if (sys::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) return false;
   return mi[SK_MEMINFO_RMEM_ALLOC] == 0 &&
          mi[SK_MEMINFO_DROPS] == drops.load(std::memory_order_relaxed) &&
          mi[SK_MEMINFO_RCVBUF] == rcvbuf.load(std::memory_order_relaxed) &&
@@ -117,15 +119,15 @@ bool LiveView::Impl::quiet() const noexcept {
 // Exact identity, before anything that reads or closes the descriptor.
 bool LiveView::Impl::ours(int f) const noexcept {
   struct stat st {};
-  if (::fstat(f, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
+  if (sys::fstat(f, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
   int domain = 0, proto = 0;
   socklen_t l1 = sizeof domain, l2 = sizeof proto;
-  return ::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_NETLINK &&
-         ::getsockopt(f, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_ROUTE;
+  return sys::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_NETLINK &&
+         sys::getsockopt(f, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_ROUTE;
 }
 
 bool LiveView::Impl::openSocket() noexcept {
-  int f = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  int f = sys::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
   if (f < 0) return false;
   sockaddr_nl sa{};
   sa.nl_family = AF_NETLINK;
@@ -137,14 +139,14 @@ bool LiveView::Impl::openSocket() noexcept {
                    static_cast<uint32_t>(::getpid()) * 2654435761u) &
                   0x7fff;
   int rcv = 131072 + static_cast<int>(salt) * 2 + 1, snd = 32768 + static_cast<int>(salt) + 7;
-  ::setsockopt(f, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-  ::setsockopt(f, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  sys::setsockopt(f, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  sys::setsockopt(f, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
   struct stat st {};
   uint32_t mi[SK_MEMINFO_VARS];
   socklen_t len = sizeof mi;
-  if (::bind(f, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::fstat(f, &st) != 0 ||
-      ::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) {
-    ::close(f);
+  if (sys::bind(f, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || sys::fstat(f, &st) != 0 ||
+      sys::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) != 0 || len < sizeof mi) {
+    sys::close(f);
     return false;
   }
   dev = st.st_dev;
@@ -173,7 +175,7 @@ bool LiveView::Impl::drain(int f) noexcept {
   auto now = Clock::now();
   bool changed = false;
   for (int i = 0; i < 4096; ++i) {
-    ssize_t n = ::recv(f, buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t n = sys::recv(f, buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) {
       changed = true;
       int left = static_cast<int>(n);
@@ -195,7 +197,7 @@ bool LiveView::Impl::drain(int f) noexcept {
   }
   uint32_t mi[SK_MEMINFO_VARS];
   socklen_t len = sizeof mi;
-  if (::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && len >= sizeof mi) {
+  if (sys::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && len >= sizeof mi) {
     changed = changed || mi[SK_MEMINFO_DROPS] != drops.load(std::memory_order_relaxed);
     drops.store(mi[SK_MEMINFO_DROPS], std::memory_order_relaxed);
   }
@@ -227,11 +229,16 @@ void LiveView::Impl::publish(std::unique_ptr<Snapshot> next) {
 Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
   uint64_t forkNow = gForkEpoch.load(std::memory_order_relaxed);
   uint64_t releaseNow = gReleaseEpoch.load(std::memory_order_relaxed);
+  if (fed) {
+    forkSeen.store(forkNow, std::memory_order_relaxed);
+    releaseSeen.store(releaseNow, std::memory_order_relaxed);
+    return cur;
+  }
   int f = fd.load(std::memory_order_relaxed);
   if (f >= 0 && (forkNow != forkSeen.load(std::memory_order_relaxed) || pid != ::getpid())) {
     // A child shares the parent's socket: reading it would steal the parent's
     // notifications. Close our copy (if the number is still ours) and open our own.
-    if (ours(f)) ::close(f);
+    if (ours(f)) sys::close(f);
     forget();
     f = -1;
   } else if (f >= 0 && !ours(f)) {
@@ -289,10 +296,36 @@ LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(
   m.snap.store(m.build(1).release(), std::memory_order_release);
 }
 
+LiveView::LiveView(const policy::Policy& policy, FedTag) : impl_(std::make_unique<Impl>(policy)) {
+  std::call_once(gAtforkOnce, [] { ::pthread_atfork(nullptr, nullptr, onForkChild); });
+  impl_->fed = true;
+  impl_->forkSeen = gForkEpoch.load();
+  impl_->releaseSeen = gReleaseEpoch.load();
+}
+
+std::unique_ptr<LiveView> LiveView::fed(const policy::Policy& policy,
+                                        std::unique_ptr<Snapshot> first) {
+  std::unique_ptr<LiveView> v(new LiveView(policy, FedTag{}));
+  v->impl_->snap.store(first.release(), std::memory_order_release);
+  return v;
+}
+
+void LiveView::feed(std::unique_ptr<Snapshot> next) {
+  Impl& m = *impl_;
+  while (m.busy.test_and_set(std::memory_order_acquire)) {
+  }
+  try {
+    m.publish(std::move(next));
+  } catch (...) {
+    // Out of memory: the previous snapshot stays current.
+  }
+  m.busy.clear(std::memory_order_release);
+}
+
 LiveView::~LiveView() {
   Impl& m = *impl_;
   int f = m.fd.load();
-  if (f >= 0 && m.pid == ::getpid() && m.ours(f)) ::close(f);
+  if (f >= 0 && m.pid == ::getpid() && m.ours(f)) sys::close(f);
   m.forget();
   // Only when no reader is left (tests, and a tool's view at exit).
   delete m.snap.load();

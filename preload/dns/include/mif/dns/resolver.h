@@ -75,24 +75,39 @@ struct ResolverOptions {
   void* traceCtx = nullptr;
 };
 
-class Resolver {
+// What the resolve engine asks of a resolver: a seam (issue 27), Resolver below in
+// production, a fake in unit tests of the runtime. Not on the connect path.
+class Lookups {
+ public:
+  virtual ~Lookups() = default;
+  // A (want4) and/or AAAA (want6) records of `name` through the PvDs of `order`, first to
+  // last. `call` names the entry point for traces ("getaddrinfo").
+  virtual Answer lookup(const view::Snapshot& snap, std::span<const policy::PvdId> order,
+                        std::string_view name, bool want4, bool want6, std::string_view call) = 0;
+  // PTR of `addr` (no search list) through the PvDs of `order`.
+  virtual Answer reverse(const view::Snapshot& snap, std::span<const policy::PvdId> order,
+                         const policy::IpAddress& addr, std::string_view call) = 0;
+  // One query of class `cls` and type `type`, as res_query (search=false) or res_search
+  // (search=true) would send it; not cached (such programs expect live answers).
+  virtual RawAnswer raw(const view::Snapshot& snap, std::span<const policy::PvdId> order,
+                        std::string_view name, int cls, int type, bool search,
+                        std::string_view call) = 0;
+};
+
+class Resolver final : public Lookups {
  public:
   explicit Resolver(ResolverOptions opts = {});
-  ~Resolver();
+  ~Resolver() override;
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
 
-  // A (want4) and/or AAAA (want6) records of `name` through the PvDs of `order`, first to
-  // last. `call` names the entry point for traces ("getaddrinfo").
   Answer lookup(const view::Snapshot& snap, std::span<const policy::PvdId> order,
-                std::string_view name, bool want4, bool want6, std::string_view call);
-  // PTR of `addr` (no search list) through the PvDs of `order`.
+                std::string_view name, bool want4, bool want6, std::string_view call) override;
   Answer reverse(const view::Snapshot& snap, std::span<const policy::PvdId> order,
-                 const policy::IpAddress& addr, std::string_view call);
-  // One query of class `cls` and type `type`, as res_query (search=false) or res_search
-  // (search=true) would send it; not cached (such programs expect live answers).
+                 const policy::IpAddress& addr, std::string_view call) override;
   RawAnswer raw(const view::Snapshot& snap, std::span<const policy::PvdId> order,
-                std::string_view name, int cls, int type, bool search, std::string_view call);
+                std::string_view name, int cls, int type, bool search,
+                std::string_view call) override;
 
   // Forgets every cached answer and tag of `pvd` (also done automatically when the view
   // shows the PvD went down, or its interface, sources, servers or domains changed).

@@ -81,6 +81,16 @@ class LiveView {
   // as the returned reference lives. Never empty after construction succeeded.
   SnapshotRef current() noexcept;
 
+  // A view whose snapshots come from the caller instead of netlink: a seam for unit tests
+  // of the runtime (issue 27). No socket is opened; current() returns the last snapshot
+  // fed, pinned and retired exactly as a live one (the fast path pays one branch, taken
+  // only where a live view has no netlink socket).
+  static std::unique_ptr<LiveView> fed(const policy::Policy& policy,
+                                       std::unique_ptr<Snapshot> first);
+  // A fed view only: publishes `next` (its generation as given) as the current snapshot;
+  // a snapshot still held by a reader is freed after its last reader let go.
+  void feed(std::unique_ptr<Snapshot> next);
+
   // One full dump, bypassing change tracking (for `mif show` and `mif explain`).
   static std::unique_ptr<Snapshot> readOnce(const policy::Policy& policy);
 
@@ -109,6 +119,8 @@ class LiveView {
   size_t retainedForTest() const noexcept;
 
  private:
+  struct FedTag {};
+  LiveView(const policy::Policy& policy, FedTag);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
