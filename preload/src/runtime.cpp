@@ -1,6 +1,9 @@
 // Decisions and how they are applied to a socket. Every function here runs on a hook's
 // hot path: no allocation, no lock; the system calls are the ones pinning needs plus at
-// most two cheap getsockopt queries of the socket's own state.
+// most two cheap getsockopt queries of the socket's own state. Longer than the ~400 lines
+// a file here should be, for that reason: connectLike, datagram, bindLocal, listenOn,
+// acceptAllowed and the loopback-DNS redirect share the small helpers at the top, which
+// the compiler inlines only within one translation unit (the build has no LTO).
 #include "runtime.h"
 
 #include <net/if.h>

@@ -1,3 +1,8 @@
+// Per-PvD resolution (mif/dns/resolver.h). Longer than the ~400 lines a file here should
+// be, for one reason: Resolver::Impl's two halves, the per-PvD configuration published to
+// lookups under hazard pins (sync, publish, pin: the first ~240 lines) and the query walk
+// (cache, channels, search list, trace, health), share the private PvD context; splitting
+// them means moving Impl into a private header, worth it when either half grows again.
 #include "mif/dns/resolver.h"
 
 #include <ares.h>
