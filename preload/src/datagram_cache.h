@@ -3,7 +3,8 @@
 // (issue 26): a datagram to the same destination, while the view's generation and the
 // destination's DNS tag are unchanged, reuses it instead of asking the socket's binding
 // and type (two getsockopt) and deciding again. What a hit costs: the view's freshness
-// check (which current() makes anyway), a tag lookup, and this table's seqlock read.
+// check (which current() makes anyway, at most once per 100 us), a tag lookup, and this
+// table's seqlock read. The socket itself may be pinned once as well (unicast_if.h).
 //
 // Keyed by descriptor, below kSlots (others are never cached). An entry is forgotten when
 // the program closes, dup2s over, binds or connects the descriptor, or gets a new socket

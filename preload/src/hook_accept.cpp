@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "datagram_cache.h"
+#include "unicast_if.h"
 #include "guard.h"
 #include "hook.h"
 #include "real_libc.h"
@@ -78,7 +79,10 @@ using namespace mif::preload;
 namespace {
 // A new descriptor: whatever a socket of that number sent before is not this one's.
 int forgotten(int fd) noexcept {
-  if (fd >= 0 && !mif::preload::ReentryGuard::active()) mif::preload::dgram::forget(fd);
+  if (fd >= 0 && !mif::preload::ReentryGuard::active()) {
+    mif::preload::dgram::forget(fd);
+    mif::preload::ucif::forget(fd);
+  }
   return fd;
 }
 }  // namespace

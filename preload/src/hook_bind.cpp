@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "datagram_cache.h"
+#include "unicast_if.h"
 #include "guard.h"
 #include "hook.h"
 #include "real_libc.h"
@@ -21,7 +22,10 @@ MIF_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
   }
   // A socket bound by the program chooses its source itself: its datagrams are decided
   // afresh.
-  if (!ReentryGuard::active()) dgram::forget(fd);
+  if (!ReentryGuard::active()) {
+    dgram::forget(fd);
+    if (ucif::held(fd)) ucif::leave(fd);
+  }
   Endpoint local;
   // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
   // it, with the socket untouched.

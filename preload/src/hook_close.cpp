@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "datagram_cache.h"
+#include "unicast_if.h"
 #include "own_fds.h"
 #include "real_libc.h"
 
@@ -52,6 +53,7 @@ MIF_EXPORT int close(int fd) {
     return 0;
   } else {
     dgram::forget(fd);
+    ucif::forget(fd);
   }
   return realClose(fd);
 }
@@ -62,8 +64,10 @@ MIF_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noe
     errno = ENOSYS;
     return -1;
   }
-  if (!ReentryGuard::active() && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last)
+  if (!ReentryGuard::active() && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) {
     dgram::forgetRange(first, last);
+    ucif::forgetRange(first, last);
+  }
   // CLOSE_RANGE_CLOEXEC only marks descriptors close-on-exec; ours are already.
   if (ReentryGuard::active() || first > last || (flags & CLOSE_RANGE_CLOEXEC) != 0 ||
       ownfds::lowestIn(first, last) < 0) {
@@ -76,7 +80,10 @@ MIF_EXPORT void closefrom(int lowfd) noexcept {
   auto realClosefrom = real::closefrom.get(reinterpret_cast<const void*>(&closefrom));
   if (realClosefrom == nullptr) return;
   const unsigned lo = lowfd < 0 ? 0u : static_cast<unsigned>(lowfd);
-  if (!ReentryGuard::active()) dgram::forgetRange(lo, UINT_MAX);
+  if (!ReentryGuard::active()) {
+    dgram::forgetRange(lo, UINT_MAX);
+    ucif::forgetRange(lo, UINT_MAX);
+  }
   const int own = ReentryGuard::active() ? -1 : ownfds::lowestIn(lo, UINT_MAX);
   auto realCloseRange = real::closeRange.get();
   if (own < 0 || realCloseRange == nullptr) {
@@ -102,6 +109,7 @@ MIF_EXPORT int dup2(int oldfd, int newfd) noexcept {
   if (!ReentryGuard::active()) {
     ownfds::remove(newfd);
     dgram::forget(newfd);
+    if (newfd != oldfd) ucif::forget(newfd);  // dup2(fd, fd) leaves the socket as it is
   }
   return realDup2(oldfd, newfd);
 }
@@ -115,6 +123,7 @@ MIF_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
   if (!ReentryGuard::active()) {
     ownfds::remove(newfd);
     dgram::forget(newfd);
+    ucif::forget(newfd);
   }
   return realDup3(oldfd, newfd, flags);
 }
@@ -134,6 +143,7 @@ MIF_EXPORT int socket(int domain, int type, int protocol) noexcept {
     keep.restore();
   } else if (fd >= 0) {
     dgram::forget(fd);  // a number the program closed behind our back, now a new socket
+    ucif::forget(fd);
   }
   return fd;
 }

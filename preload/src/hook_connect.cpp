@@ -6,6 +6,7 @@
 
 #include "connect_race.h"
 #include "datagram_cache.h"
+#include "unicast_if.h"
 #include "guard.h"
 #include "hook.h"
 #include "real_libc.h"
@@ -82,7 +83,10 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     errno = ENOSYS;
     return -1;
   }
-  if (!ReentryGuard::active()) dgram::forget(fd);  // a connected socket: decided at connect
+  if (!ReentryGuard::active()) {
+    dgram::forget(fd);  // a connected socket: decided at connect
+    if (ucif::held(fd)) ucif::leave(fd);  // the connect's own pin, not the datagrams'
+  }
   Endpoint dst;
   // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
   // it, with the socket untouched.

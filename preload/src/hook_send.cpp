@@ -15,6 +15,7 @@
 #include "hook.h"
 #include "real_libc.h"
 #include "runtime.h"
+#include "unicast_if.h"
 
 namespace mif::preload {
 namespace {
@@ -40,16 +41,20 @@ struct Rewritten {
 // Decides one message (`in`: our copy of the program's msghdr; `parsed`: its name when the
 // caller has read it already, so it is not probed twice); on success `out` is what to send
 // (maybe `in` itself). Returns 0 or an errno value to fail with. A name or control buffer
-// the kernel cannot read is left to it (EFAULT), undecided or without our cmsg.
+// the kernel cannot read is left to it (EFAULT), undecided or without our cmsg. `plain`
+// (sendto and sendmsg only): set when the socket is pinned once (unicast_if.h) and the
+// message goes as the program sent it; the caller then calls ucif::sent after sending.
 int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
                    Runtime::SocketFacts* facts, Rewritten* scratch, const msghdr** out,
-                   Outcome* o, const void* liveFrame, const Endpoint* parsed = nullptr) noexcept {
+                   Outcome* o, const void* liveFrame, const Endpoint* parsed = nullptr,
+                   bool* plain = nullptr) noexcept {
   *out = &in;
   Endpoint dst;
   if (parsed != nullptr) {
     dst = *parsed;
   } else if (!fromCallerSockaddr(static_cast<const sockaddr*>(in.msg_name),
                                  msgNameLength(in.msg_name, in.msg_namelen), &dst, liveFrame)) {
+    if (ucif::held(fd)) ucif::leave(fd);  // not decided: the kernel routes it
     return 0;
   }
   ReentryGuard guard;
@@ -59,6 +64,14 @@ int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
     *o = rt->datagram(call, fd, dst, facts);
   }
   if (o->error != 0) return o->error;
+  // A strict pin on the interface's one address, and a message without control messages
+  // of its own: the socket pinned once (unicast_if.h) when every datagram wants the same.
+  if (plain != nullptr && o->pktinfo && !o->hasSource && o->decision.strict &&
+      o->redirectLen == 0 && in.msg_controllen == 0 && !(flags & MSG_FASTOPEN) &&
+      ucif::enter(fd, dst.socketFamily, dst.addr.family, o->ifindex)) {
+    *plain = true;
+    return 0;
+  }
   if (o->pktinfo) {  // datagram path only
     size_t len = 0;
     const Merge merged = mergePktinfo(in, *o, dst.socketFamily, scratch->control,
@@ -74,6 +87,8 @@ int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
       if (o->decision.strict) {
         o->error = ENOBUFS;
         o->note = "control messages too large to add the PvD's interface";
+      } else if (ucif::held(fd)) {
+        ucif::leave(fd);
       }
       return o->error;
     } else {
@@ -83,6 +98,9 @@ int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
       *out = &scratch->msg;
     }
   }
+  // Without mif's control message the socket's own pin would route it: a socket pinned
+  // once goes back to per datagram first.
+  if (!o->pktinfo && ucif::held(fd)) ucif::leave(fd);
   // A strict pin's loopback DNS: the PvD's server instead of the program's destination, in
   // our copy of the message (o lives in the hook's frame until the real call returns).
   if (o->redirectLen != 0) {
@@ -127,8 +145,9 @@ MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
   Runtime::SocketFacts facts;
   const msghdr* toSend = &m;
   Outcome o;
+  bool plain = false;
   if (int err = prepareMessage(rt, Call::Sendto, fd, m, flags, &facts, &scratch, &toSend, &o,
-                               MIF_LIVE_FRAME(), &dst)) {
+                               MIF_LIVE_FRAME(), &dst, &plain)) {
     rt->finish(o, err);
     errno = err;
     return -1;
@@ -140,6 +159,7 @@ MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
   } else {
     rc = real::sendmsg.get()(fd, toSend, flags);
   }
+  if (plain) ucif::sent(fd);
   if (o.decided) rt->finish(o, rc < 0 ? errno : 0);
   return rc;
 }
@@ -170,14 +190,16 @@ MIF_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   Runtime::SocketFacts facts;
   const msghdr* toSend = &copy;
   Outcome o;
+  bool plain = false;
   if (int err = prepareMessage(rt, Call::Sendmsg, fd, copy, flags, &facts, &scratch, &toSend, &o,
-                               MIF_LIVE_FRAME(), &probe)) {
+                               MIF_LIVE_FRAME(), &probe, &plain)) {
     rt->finish(o, err);
     errno = err;
     return -1;
   }
   keep.restore();
   const ssize_t rc = realSendmsg(fd, toSend, flags);
+  if (plain) ucif::sent(fd);
   if (o.decided) rt->finish(o, rc < 0 ? errno : 0);
   return rc;
 }
@@ -200,6 +222,8 @@ MIF_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
   }
   Runtime* rt = any ? Runtime::get() : nullptr;
   if (rt == nullptr) return realSendmmsg(fd, vec, vlen, flags);
+  // Each message gets its own control message: a socket pinned once goes back to that.
+  if (ucif::held(fd)) ucif::leave(fd);
 
   // Sent in chunks, each message a copy on our stack with its own control buffer; msg_len
   // is copied back to the program's array. Like the kernel: the count sent so far, or -1

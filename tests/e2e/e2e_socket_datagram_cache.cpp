@@ -5,6 +5,12 @@
 // on sending on the same socket to the same destination: the very next datagram is
 // refused by mif (ENETUNREACH, with mif's strict note in the trace), and nothing of it
 // ever leaves through Wi-Fi.
+//
+// A socket whose datagrams all want the same interface is pinned once with
+// IP_UNICAST_IF/IPV6_UNICAST_IF instead of per datagram (preload/src/unicast_if.h); the
+// tests below check what must still hold then: a datagram or connect to loopback on that
+// socket works, a program's own IP_UNICAST_IF is left as it set it, and threads sending
+// pinned and loopback datagrams on one socket at once never put one through Wi-Fi.
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -94,6 +100,99 @@ TEST_F(DatagramCache, AStrictSenderStopsAtTheFirstDatagramAfterTheVpnGoesDown) {
 
 TEST_F(DatagramCache, AStrictSenderStopsAtTheFirstDatagramAfterTheVpnLosesItsAddress) {
   check("ip addr flush dev " + std::string(lab_->link("vpn")));
+}
+
+// Runs SCRIPT (python3) under mif run --pvd vpn --strict with Wi-Fi and the VPN captured;
+// every packet to www must have gone through the VPN, at least `vpnAtLeast` of them (IPv6
+// datagrams sent before the router's address is resolved can be dropped on the way).
+void runPinned(Lab& lab, const std::string& www, const std::string& www6, const std::string& script,
+               size_t vpnAtLeast, std::string* out) {
+  auto wifi = lab.capture("wifi", "host " + www + " or host " + www6);
+  auto vpn = lab.capture("vpn", "host " + www + " or host " + www6);
+  ASSERT_TRUE(wifi.running()) << wifi.error();
+  ASSERT_TRUE(vpn.running()) << vpn.error();
+  auto r = lab.mifRun({"--pvd", std::string(lab.link("vpn")), "--strict"},
+                      {"python3", "-c", script}, ExecOptions().within(std::chrono::seconds(60)));
+  ASSERT_EQ(r.status, 0) << r.describe();
+  *out = r.out;
+  wifi.stop();
+  vpn.stop();
+  EXPECT_EQ(wifi.count(), 0u) << "a datagram left through Wi-Fi\n" << r.out;
+  EXPECT_GE(vpn.count(), vpnAtLeast) << r.out;
+}
+
+std::string pythonPrelude(const std::string& www, const std::string& www6) {
+  return "import socket, threading\n"
+         "IP_UNICAST_IF, IPV6_UNICAST_IF = 50, 76\n"
+         "WWW = [(socket.AF_INET, ('" + www + "', 9), '127.0.0.1', socket.IPPROTO_IP, IP_UNICAST_IF),\n"
+         "       (socket.AF_INET6, ('" + www6 + "', 9), '::1', socket.IPPROTO_IPV6, IPV6_UNICAST_IF)]\n";
+}
+
+TEST_F(DatagramCache, ASocketPinnedOnceStillReachesLoopbackBySendtoAndConnect) {
+  const std::string www6 = lab_->hostAddr6("www");
+  const std::string script = pythonPrelude(www_, www6) +
+      "for fam, www, lo, level, opt in WWW:\n"
+      "    r = socket.socket(fam, socket.SOCK_DGRAM); r.bind((lo, 0)); r.settimeout(5)\n"
+      "    s = socket.socket(fam, socket.SOCK_DGRAM)\n"
+      "    for i in range(10): s.sendto(b'x' * 32, www)\n"
+      // The scenario under test: the socket is pinned with the option at this point.
+      "    print(fam.name, 'pinned', s.getsockopt(level, opt) != 0)\n"
+      "    s.sendto(b'loopback', r.getsockname()[:2])\n"
+      "    print(fam.name, 'got', r.recv(64).decode())\n"
+      "    print(fam.name, 'after', s.getsockopt(level, opt))\n"
+      "    for i in range(10): s.sendto(b'x' * 32, www)\n"
+      "    s.connect(r.getsockname()[:2]); s.send(b'connected')\n"
+      "    print(fam.name, 'got', r.recv(64).decode(), flush=True)\n";
+  std::string out;
+  runPinned(*lab_, www_, www6, script, 10, &out);
+  for (const char* fam : {"AF_INET", "AF_INET6"}) {
+    const std::string f(fam);
+    EXPECT_NE(out.find(f + " pinned True\n"), std::string::npos) << out;
+    EXPECT_NE(out.find(f + " got loopback\n"), std::string::npos) << out;
+    // Back to per datagram for good: the option is the program's again (0).
+    EXPECT_NE(out.find(f + " after 0\n"), std::string::npos) << out;
+    EXPECT_NE(out.find(f + " got connected\n"), std::string::npos) << out;
+  }
+}
+
+TEST_F(DatagramCache, AProgramsOwnUnicastInterfaceIsLeftAsItSetIt) {
+  const std::string www6 = lab_->hostAddr6("www");
+  const std::string wlan = lab_->link("wifi");
+  // The program asks for Wi-Fi itself: under the strict VPN pin its datagrams still go
+  // through the VPN (mif's per-datagram interface wins), and its option reads back as set.
+  const std::string script = pythonPrelude(www_, www6) +
+      "idx = socket.if_nametoindex('" + wlan + "')\n"
+      "for fam, www, lo, level, opt in WWW:\n"
+      "    s = socket.socket(fam, socket.SOCK_DGRAM)\n"
+      "    s.setsockopt(level, opt, socket.htonl(idx))\n"
+      "    for i in range(10): s.sendto(b'x' * 32, www)\n"
+      "    print(fam.name, 'own', socket.ntohl(s.getsockopt(level, opt)) == idx, flush=True)\n";
+  std::string out;
+  runPinned(*lab_, www_, www6, script, 10, &out);
+  EXPECT_NE(out.find("AF_INET own True\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("AF_INET6 own True\n"), std::string::npos) << out;
+}
+
+TEST_F(DatagramCache, ThreadsSendingPinnedAndLoopbackOnOneSocketNeverUseWifi) {
+  const std::string www6 = lab_->hostAddr6("www");
+  // For each of 60 sockets: one thread sends to www while another sends one datagram to
+  // loopback on the same socket, which takes the socket back to per datagram while the
+  // first may be sending in the pinned mode.
+  const std::string script = pythonPrelude(www_, www6) +
+      "got = 0\n"
+      "for n in range(60):\n"
+      "    fam, www, lo, level, opt = WWW[n % 2]\n"
+      "    r = socket.socket(fam, socket.SOCK_DGRAM); r.bind((lo, 0)); r.settimeout(5)\n"
+      "    s = socket.socket(fam, socket.SOCK_DGRAM)\n"
+      "    for i in range(3): s.sendto(b'x' * 32, www)\n"
+      "    t = threading.Thread(target=lambda: [s.sendto(b'x' * 32, www) for i in range(40)])\n"
+      "    t.start(); s.sendto(b'loopback', r.getsockname()[:2]); t.join()\n"
+      "    got += r.recv(64) == b'loopback'\n"
+      "    s.close(); r.close()\n"
+      "print('loopback', got, flush=True)\n";
+  std::string out;
+  runPinned(*lab_, www_, www6, script, 60 * 20, &out);
+  EXPECT_NE(out.find("loopback 60\n"), std::string::npos) << out;
 }
 
 }  // namespace

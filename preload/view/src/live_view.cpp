@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,6 +75,11 @@ struct LiveView::Impl {
   // finite lifetime). Nothing on netlink says so: current() compares the clock with it.
   static constexpr int64_t kNever = INT64_MAX;
   std::atomic<int64_t> deadline{kNever};
+  // The freshness window (setFreshnessWindow): until when (CLOCK_MONOTONIC ns) the last
+  // quiet() holds. Written by whichever thread checked; a late store of an older time
+  // only makes the next call check sooner.
+  int64_t windowNs = 0;
+  std::atomic<int64_t> quietUntilNs{0};
 
   // Only under `busy`.
   std::atomic_flag busy = ATOMIC_FLAG_INIT;
@@ -343,13 +349,31 @@ void SnapshotRef::release() noexcept {
   overflow_ = false;
 }
 
+void LiveView::setFreshnessWindow(std::chrono::nanoseconds window) noexcept {
+  impl_->windowNs = window.count() > 0 ? static_cast<int64_t>(window.count()) : 0;
+}
+
 SnapshotRef LiveView::current() noexcept {
   Impl& m = *impl_;
-  const bool fresh =
+  bool fresh =
       gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
       gReleaseEpoch.load(std::memory_order_relaxed) ==
           m.releaseSeen.load(std::memory_order_relaxed) &&
-      !m.expired() && m.quiet();
+      !m.expired();
+  if (fresh) {
+    if (m.windowNs > 0) {
+      // clock_gettime is the vDSO's here: no system call.
+      timespec ts{};
+      ::clock_gettime(CLOCK_MONOTONIC, &ts);
+      const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+      if (now >= m.quietUntilNs.load(std::memory_order_relaxed)) {
+        fresh = m.quiet();
+        if (fresh) m.quietUntilNs.store(now + m.windowNs, std::memory_order_relaxed);
+      }
+    } else {
+      fresh = m.quiet();
+    }
+  }
   // Someone else is refreshing (another thread, or the thread this signal handler
   // interrupted): keep using the previous snapshot rather than wait.
   if (!fresh && !m.busy.test_and_set(std::memory_order_acquire)) {

@@ -4,7 +4,8 @@
 // Threading: current() may be called from any thread and from a signal handler once
 // initialised; it takes no lock and allocates nothing when nothing changed (one
 // non-blocking system call: getsockopt(SO_MEMINFO) on the netlink socket, which says
-// whether a notification is queued or was dropped, without reading anything). When
+// whether a notification is queued or was dropped, without reading anything; none at
+// all within the freshness window after the last one, setFreshnessWindow). When
 // netlink reports a change, the first caller to notice rebuilds the snapshot and
 // publishes it with an atomic store; others (and a signal handler that interrupted the
 // rebuild) keep using the previous one meanwhile. A rebuild allocates: a signal handler
@@ -90,6 +91,13 @@ class LiveView {
   // A fed view only: publishes `next` (its generation as given) as the current snapshot;
   // a snapshot still held by a reader is freed after its last reader let go.
   void feed(std::unique_ptr<Snapshot> next);
+  // How long a freshness check holds: a current() within `window` of the last check that
+  // found nothing queued (by any thread) trusts it instead of asking the netlink socket
+  // again, so a change is seen by the first call that starts more than `window` after the
+  // kernel announced it. 0 (the default): every call checks. The library sets 100 us
+  // (docs/architecture.md, "How fresh the view is"); a fork, and the program closing or
+  // replacing the view's descriptor, are still seen at once. Set before concurrent use.
+  void setFreshnessWindow(std::chrono::nanoseconds window) noexcept;
 
   // One full dump, bypassing change tracking (for `mif show` and `mif explain`).
   static std::unique_ptr<Snapshot> readOnce(const policy::Policy& policy);
