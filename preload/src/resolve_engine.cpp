@@ -14,6 +14,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "mif/dns/local_names.h"
+#include "mif/dns/nat64.h"
 #include "mif/dns/tags.h"
 #include "process_pvd.h"
 #include "trace.h"
@@ -239,6 +240,9 @@ void ask(const Query& asked, Answer* a) {
     exhausted = a->dns.exhausted;
   }
   a->note = "answered by a PvD";
+  // An IPv6-only PvD's NAT64 prefix (PREF64): AAAA for an IPv4-only name (dns/nat64.h).
+  if (q.kind == Query::Kind::Name && dns::applyPref64(*p.snap, q.want6, a->dns) > 0)
+    a->note = "answered by a PvD, AAAA synthesized from its PREF64";
   a->verdict = Verdict::Answered;
   if (!exhausted) return;
   if (p.decision.strict) {

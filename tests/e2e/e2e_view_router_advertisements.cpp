@@ -5,6 +5,7 @@
 // advertisements itself (tests/e2e/programs/send_ra.py, a raw ICMPv6 socket, hop limit
 // 255, link-local source) from the router's side of the Wi-Fi link; accept_ra is turned on
 // for the node's Wi-Fi link only, inside the lab's namespace.
+#include <fstream>
 #include <sstream>
 
 #include "lab.h"
@@ -21,9 +22,12 @@ const std::string kSendRa = std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/s
 
 class RouterAdvertisements : public ::testing::Test {
  protected:
+  // The lab: wifi-vpn (a test may add to it).
+  virtual std::string topology() { return "wifi-vpn"; }
+
   void SetUp() override {
     MIF_E2E_REQUIRE_LAB();
-    lab_ = std::make_unique<Lab>("wifi-vpn");
+    lab_ = std::make_unique<Lab>(topology());
     ASSERT_TRUE(lab_->ok()) << lab_->error();
     link_ = lab_->link("wifi");
     policy_ = dir_.write("policy.toml", "[pvd.wifi]\ninterface = \"" + link_ +
@@ -151,6 +155,71 @@ TEST_F(RouterAdvertisements, AStrictProgramStopsSendingWhenItsRouterLeaves) {
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.out.find("before connected"), std::string::npos) << r.describe();
   EXPECT_NE(r.out.find("after ENETUNREACH"), std::string::npos) << r.describe();
+}
+
+// PREF64 (RFC 8781) on an IPv6-only PvD whose DNS server does no DNS64: a program under
+// mif that heard the advertisement gets, for a name with only an IPv4 address, AAAA answers
+// synthesized in the announced prefix (RFC 6052 embedding), tagged with the PvD; without
+// mif, or before the advertisement, the name has no IPv6 address at all.
+class Nat64Prefix : public RouterAdvertisements {
+ protected:
+  // wifi-vpn with a host that has only an IPv4 address, which Wi-Fi's resolver knows.
+  std::string topology() override {
+    std::string path = mif::e2e::renamedTopology("wifi-vpn", "ra-nat64");
+    std::ofstream(path, std::ios::app)
+        << "\n[[host]]\nname = \"legacy\"\nbehind = \"internet\"\naddrs = [\"203.0.113.90\"]\n"
+           "\n[[pvd.wifi.dns.record]]\nname = \"legacy.example.com\"\nhost = \"legacy\"\n";
+    return path;
+  }
+};
+
+TEST_F(Nat64Prefix, AnIpv4OnlyNameGetsAaaaInTheAnnouncedPrefix) {
+  // Wi-Fi becomes IPv6-only (in the lab's namespace): its IPv4 address goes.
+  CommandResult r = lab_->shell("ip -4 addr flush dev " + link_);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  const std::string policy = dir_.write(
+      "v6only.toml", "[pvd.wifi]\ninterface = \"" + link_ + "\"\ndns = [\"" +
+                         lab_->fact("pvd.wifi.gateway6") + "\"]\n");
+  r = lab_->exec({"getent", "ahosts", "legacy.example.com"});
+  EXPECT_EQ(r.out.find("2001:db8:64::"), std::string::npos) << r.describe();
+
+  const std::string out = dir_.path() + "/out", go = dir_.path() + "/go",
+                    trace = dir_.path() + "/trace.jsonl";
+  // The program's first network call starts mif's view, which then hears the
+  // advertisement; it resolves once the test has sent it.
+  const std::string prog =
+      "import os, socket, time\n"
+      "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+      "s.connect(('" + lab_->fact("pvd.wifi.gateway6") + "', 9)); s.close()\n"
+      "print('ready', time.monotonic(), flush=True)\n"
+      "for i in range(100):\n"
+      "    if os.path.exists('" + go + "'): break\n"
+      "    time.sleep(0.05)\n"
+      "for ai in socket.getaddrinfo('legacy.example.com', 80, type=socket.SOCK_STREAM):\n"
+      "    print('addr', ai[4][0], flush=True)\n"
+      "print('t', time.monotonic(), flush=True)\n";
+  const std::string script =
+      mif::e2e::mifBinary() + " run --policy " + policy + " --trace=" + trace +
+      " --pvd wifi -- /usr/bin/python3 -c \"$PROG\" > " + out +
+      " & p=$!; for i in $(seq 100); do grep -q ready " + out +
+      " 2>/dev/null && break; sleep 0.05; done; ip netns exec " + lab_->ns("router.wifi") +
+      " /usr/bin/python3 " + kSendRa + " node pref64=600,2001:db8:64::/96; " +
+      "for i in $(seq 50); do ip -6 route show default proto ra dev " + link_ +
+      " | grep -q . && break; sleep 0.05; done; touch " + go + "; wait $p; s=$?; cat " + out +
+      "; exit $s";
+  r = lab_->shell(script, ExecOptions()
+                              .withEnv("PROG=" + prog)
+                              .withEnv("XDG_CONFIG_HOME=" + dir_.path())
+                              .within(20s));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  // 203.0.113.90 = cb00:715a, after the /96.
+  EXPECT_NE(r.out.find("addr 2001:db8:64::cb00:715a\n"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("addr 203.0.113.90\n"), std::string::npos) << r.describe();
+  std::ifstream t(trace);
+  std::stringstream lines;
+  lines << t.rdbuf();
+  EXPECT_NE(lines.str().find("AAAA synthesized from its PREF64"), std::string::npos)
+      << lines.str();
 }
 
 }  // namespace
