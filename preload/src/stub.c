@@ -8,7 +8,13 @@
 
    Threading: the engine is loaded once under a mutex; afterwards each hook is one
    acquire load and an indirect call. A thread that re-enters while loading (a constructor
-   of the engine making a call we hook) is sent to libc. */
+   of the engine making a call we hook) is sent to libc.
+
+   Longer than the ~400 lines a file in preload/ should be: one forwarding function per
+   hooked libc entry point (sockets, the resolver APIs, the close family), each a few lines
+   with its own signature, plus the strict refusals of the resolver APIs when the engine
+   cannot be loaded; split, the list would only be spread over files that each repeat the
+   loading logic. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>

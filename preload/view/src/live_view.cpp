@@ -1,3 +1,10 @@
+// The live view (live_view.h): change tracking over a NETLINK_ROUTE socket, the freshness
+// check and its window, the snapshot's publication and retirement (pins.h), router
+// advertisement facts and their expiry, fork and a program closing or replacing the
+// socket, and the fed view that unit tests drive. Longer than the ~400 lines a file in
+// preload/ should be: every one of those reads or writes the same Impl under the same
+// rules (the fast path's atomics, the `busy` flag's refresh), and split they would have
+// to share Impl through a header that only this file should see.
 #include "mif/view/live_view.h"
 
 #include <linux/netlink.h>
