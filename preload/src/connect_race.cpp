@@ -27,19 +27,10 @@
 
 #include "guard.h"
 #include "hook.h"
+#include "monotonic.h"
 
 namespace mif::preload {
 namespace {
-
-int64_t nowUs() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-bool pathBroken(int err) noexcept {
-  return err == ENETUNREACH || err == EHOSTUNREACH || err == ETIMEDOUT;
-}
 
 // Whether the program's own blocking connect, interrupted by a signal, would have been
 // restarted by the kernel instead of failing with EINTR: only when every handler the
@@ -82,7 +73,7 @@ class Race {
     a0.startUs = p_.startUs;
     n_ = 1;
     const policy::Decision& d = first.decision;
-    int64_t now = nowUs();
+    int64_t now = monotonicUs();
     bool interrupted = false;
     int64_t nextStartUs = now;
     if (firstErr == EINPROGRESS) {
@@ -107,7 +98,7 @@ class Race {
         }
         if (!restart) return giveUp(EINTR);
       }
-      now = nowUs();
+      now = monotonicUs();
       if (now >= deadline) return giveUp(EINPROGRESS);
       while (!stop && next < d.count && now >= nextStartUs && n_ < policy::kMaxListed) {
         Attempt& t = a_[n_];
@@ -158,7 +149,7 @@ class Race {
         interrupted = true;  // EINTR (ENOMEM ends the call the same way)
         continue;
       }
-      now = nowUs();
+      now = monotonicUs();
       for (unsigned k = 0; k < np; ++k) {
         if (pf[k].revents == 0) continue;
         Attempt& t = a_[which[k]];
@@ -240,7 +231,7 @@ class Race {
   // The program's call ends before any attempt connected (a signal, its own SO_SNDTIMEO):
   // the latest attempt started keeps connecting on its descriptor, as its own socket would.
   int giveUp(int err) noexcept {
-    const int64_t now = nowUs();
+    const int64_t now = monotonicUs();
     Attempt* keep = nullptr;
     for (unsigned i = n_; i-- > 0;) {
       if (a_[i].live) {
@@ -308,7 +299,7 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   p->programTimeout = tv;
   p->programTimeoutUs = programUs;
   p->delayUs = delayUs;
-  p->startUs = nowUs();
+  p->startUs = monotonicUs();
   return true;
 }
 

@@ -31,14 +31,6 @@ namespace mif::preload {
 
 namespace {
 
-// Errors that say the path through the PvD is broken, not that the server answered.
-// ECONNREFUSED is left out: a TCP socket reports a refusal by the server (RST) and one by
-// an ICMP error on the way with the same errno, and a refusal by the server would be the
-// same through every PvD.
-bool pathBroken(int err) noexcept {
-  return err == ENETUNREACH || err == EHOSTUNREACH || err == ETIMEDOUT;
-}
-
 struct CarriedOption {
   int level;
   int name;

@@ -16,6 +16,7 @@
 // allocation; the thread whose CAS made a change gets it back (to trace it once). The
 // clock is the caller's (`nowMs`, monotonic milliseconds), so tests inject it.
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 
 #include "mif/policy/policy.h"
@@ -90,6 +91,14 @@ class HealthTable {
   std::atomic<uint32_t> notUsable_{0};  // PvDs whose state is not Usable
   std::atomic<uint32_t> changes_{0};
 };
+
+// Whether a connect's error says the path through the PvD is broken (failover and the race
+// go on to the next PvD), not that the server answered. ECONNREFUSED is left out: a TCP
+// socket reports a refusal by the server (RST) and one by an ICMP error on the way with the
+// same errno, and a refusal by the server would be the same through every PvD.
+inline bool pathBroken(int err) noexcept {
+  return err == ENETUNREACH || err == EHOSTUNREACH || err == ETIMEDOUT;
+}
 
 // Monotonic milliseconds (CLOCK_MONOTONIC_COARSE through the vDSO: no system call).
 uint64_t healthNowMs() noexcept;

@@ -8,18 +8,13 @@
 #include "datagram_cache.h"
 #include "unicast_if.h"
 #include "guard.h"
+#include "monotonic.h"
 #include "hook.h"
 #include "real_libc.h"
 #include "runtime.h"
 
 namespace mif::preload {
 namespace {
-
-int64_t monotonicUs() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 int32_t elapsedMs(int64_t start) noexcept {
   return start < 0 ? -1 : static_cast<int32_t>((monotonicUs() - start) / 1000);
@@ -72,7 +67,7 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
       errno = err;
       return -1;
     }
-    if (keepIt || (err != ENETUNREACH && err != EHOSTUNREACH && err != ETIMEDOUT)) break;
+    if (keepIt || !pathBroken(err)) break;
   }
   errno = firstErr;
   return -1;

@@ -32,6 +32,7 @@
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
 #include "mif/view/snapshot.h"
+#include "monotonic.h"
 #include "runtime.h"
 
 namespace mif::preload::resolve {
@@ -136,7 +137,6 @@ void traceNote(const Plan& p, std::string_view call, std::string_view name, std:
                std::string_view status) noexcept;
 const char* eaiName(int rc) noexcept;             // "EAI_AGAIN", ..., "OK" for 0
 const char* herrName(int herr) noexcept;          // "TRY_AGAIN", ..., "OK" for 0
-int64_t monotonicUs() noexcept;
 // monotonicUs() when the trace is on (the start of a call it will time), else 0: no clock
 // read on the hot path of a program that is not traced.
 int64_t tracingUs() noexcept;

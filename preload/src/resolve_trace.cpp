@@ -65,12 +65,6 @@ int64_t tracingUs() noexcept {
   return rt != nullptr && rt->traceSink().enabled() ? monotonicUs() : 0;
 }
 
-int64_t monotonicUs() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
 namespace {
 
 void writeCallLine(Runtime* rt, const Plan* p, std::string_view call, std::string_view name,

@@ -16,17 +16,14 @@
 
 #include <chrono>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "lab.h"
+#include "oneway_pvds.h"
 
 namespace {
 
 using mif::e2e::ExecOptions;
-using mif::e2e::Lab;
-using mif::e2e::TempDir;
 using namespace std::chrono_literals;
 
 // A blocking client: for each connection, the options a program typically sets before
@@ -75,68 +72,27 @@ for i in range(count):
     s.close()
 )PY";
 
-class Failover : public ::testing::Test {
+class Failover : public mif::e2e::OnewayPvds {
  protected:
+  // The longest attempt delay: Wi-Fi's router answers unreachable (after about 1 s, see
+  // below) well before cellular's attempt would start in a race (issue 30,
+  // e2e_socket_race.cpp), so these tests see failover on the error.
+  Failover() : OnewayPvds("e2e-failover", "[failover]\nattempt_delay_ms = 2000\n") {}
+
   void SetUp() override {
-    MIF_E2E_REQUIRE_LAB();
-    lab_ = std::make_unique<Lab>("oneway");
-    ASSERT_TRUE(lab_->ok()) << lab_->error();
-    lab_->clearLogs();
-    cell4_ = lab_->addr4("cell");
-    cell6_ = lab_->addr6("cell");
-    svc4_ = lab_->hostAddr4("cellsvc");
-    svc6_ = lab_->hostAddr6("cellsvc");
-    ASSERT_FALSE(cell4_.empty());
-    ASSERT_FALSE(svc4_.empty());
-    trace_ = dir_.path() + "/trace.jsonl";
-    // The longest attempt delay: Wi-Fi's router answers unreachable (after about 1 s, see
-    // below) well before cellular's attempt would start in a race (issue 30,
-    // e2e_socket_race.cpp), so these tests see failover on the error.
-    policy_ = dir_.write("policy.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") +
-                                            "\"\n[pvd.cell]\ninterface = \"" +
-                                            lab_->link("cell") +
-                                            "\"\n[failover]\nattempt_delay_ms = 2000\n");
+    OnewayPvds::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     breakRouter("wifi", svc4_, svc6_);
   }
 
   // The PvD's router answers every packet to these destinations with ICMP unreachable.
   void breakRouter(const std::string& pvd, const std::string& v4, const std::string& v6 = "") {
-    auto r = lab_->exec({"ip", "route", "add", "unreachable", v4 + "/32"},
-                        ExecOptions().in("router." + pvd));
-    ASSERT_TRUE(r.ok()) << r.describe();
-    if (v6.empty()) return;
-    r = lab_->exec({"ip", "-6", "route", "add", "unreachable", v6 + "/128"},
-                   ExecOptions().in("router." + pvd));
-    ASSERT_TRUE(r.ok()) << r.describe();
-  }
-
-  mif::e2e::CommandResult run(std::vector<std::string> mifArgs,
-                              const std::vector<std::string>& argv) const {
-    mifArgs.insert(mifArgs.begin(), {"--policy", policy_});
-    return lab_->mifRun(mifArgs, argv, opts());
+    breakRoute("unreachable", pvd, v4, v6);
   }
 
   std::vector<std::string> client(const std::string& host, int count, const char* port = "80") const {
     return {"python3", "-c", kClient, host, port, std::to_string(count)};
   }
-  ExecOptions opts() const {
-    return ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(20s);
-  }
-  std::vector<std::string> traceLines(const std::string& call) const {
-    std::ifstream in(trace_);
-    std::vector<std::string> out;
-    std::string line;
-    while (std::getline(in, line))
-      if (line.find("\"call\":\"" + call + "\"") != std::string::npos) out.push_back(line);
-    return out;
-  }
-  static bool has(const std::string& line, const std::string& member) {
-    return line.find(member) != std::string::npos;
-  }
-
-  TempDir dir_{"e2e-failover"};
-  std::unique_ptr<Lab> lab_;
-  std::string cell4_, cell6_, svc4_, svc6_, trace_, policy_;
 };
 
 // The problem: the first PvD's link is up, its router unreaches. Without mif the program

@@ -12,17 +12,14 @@
 // them); the assertions are generous bounds.
 #include <chrono>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "lab.h"
+#include "oneway_pvds.h"
 
 namespace {
 
 using mif::e2e::ExecOptions;
-using mif::e2e::Lab;
-using mif::e2e::TempDir;
 using namespace std::chrono_literals;
 
 // A blocking client with the options a program sets before connecting and, when TIMEOUT
@@ -80,65 +77,18 @@ for i in range(count):
     s.close()
 )PY";
 
-class Race : public ::testing::Test {
+class Race : public mif::e2e::OnewayPvds {
  protected:
-  void SetUp() override {
-    MIF_E2E_REQUIRE_LAB();
-    lab_ = std::make_unique<Lab>("oneway");
-    ASSERT_TRUE(lab_->ok()) << lab_->error();
-    lab_->clearLogs();
-    cell4_ = lab_->addr4("cell");
-    cell6_ = lab_->addr6("cell");
-    svc4_ = lab_->hostAddr4("cellsvc");
-    svc6_ = lab_->hostAddr6("cellsvc");
-    ASSERT_FALSE(cell4_.empty());
-    ASSERT_FALSE(svc4_.empty());
-    trace_ = dir_.path() + "/trace.jsonl";
-    policy_ = dir_.write("policy.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") +
-                                            "\"\n[pvd.cell]\ninterface = \"" +
-                                            lab_->link("cell") + "\"\n");
-  }
+  Race() : OnewayPvds("e2e-race") {}
 
   // The PvD's router (Wi-Fi's unless told) drops every packet to these destinations
   // without a word.
   void blackhole(const std::string& v4, const std::string& v6 = "", const std::string& pvd = "wifi") {
-    auto r = lab_->exec({"ip", "route", "add", "blackhole", v4 + "/32"}, ExecOptions().in("router." + pvd));
-    ASSERT_TRUE(r.ok()) << r.describe();
-    if (v6.empty()) return;
-    r = lab_->exec({"ip", "-6", "route", "add", "blackhole", v6 + "/128"}, ExecOptions().in("router." + pvd));
-    ASSERT_TRUE(r.ok()) << r.describe();
-  }
-
-  mif::e2e::CommandResult run(std::vector<std::string> mifArgs, const std::vector<std::string>& argv,
-                              ExecOptions o) const {
-    mifArgs.insert(mifArgs.begin(), {"--policy", policy_});
-    return lab_->mifRun(mifArgs, argv, o);
+    breakRoute("blackhole", pvd, v4, v6);
   }
   std::vector<std::string> client(const std::string& host, int count) const {
     return {"python3", "-c", kClient, host, "80", std::to_string(count)};
   }
-  ExecOptions opts() const {
-    return ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(20s);
-  }
-  std::vector<std::string> traceLines(const std::string& call) const {
-    std::ifstream in(trace_);
-    std::vector<std::string> out;
-    std::string line;
-    while (std::getline(in, line))
-      if (line.find("\"call\":\"" + call + "\"") != std::string::npos) out.push_back(line);
-    return out;
-  }
-  static bool has(const std::string& line, const std::string& member) {
-    return line.find(member) != std::string::npos;
-  }
-  static int msOf(const std::string& out, const std::string& prefix) {
-    const size_t at = out.find(prefix + " ms ");
-    return at == std::string::npos ? -1 : std::stoi(out.substr(at + prefix.size() + 4));
-  }
-
-  TempDir dir_{"e2e-race"};
-  std::unique_ptr<Lab> lab_;
-  std::string cell4_, cell6_, svc4_, svc6_, trace_, policy_;
 };
 
 // The problem, and the answer. Without mif the connect through Wi-Fi hangs until the
