@@ -56,8 +56,15 @@ constexpr uint32_t kGroups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFAD
                              RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
                              (1u << (RTNLGRP_ND_USEROPT - 1));
 
-// Without netlink (a sandbox), do not retry on every decision.
-constexpr auto kRetry = std::chrono::seconds(1);
+// Without netlink (a sandbox, or no descriptor left), do not try to open the socket again
+// on every decision. Until it opens, the snapshot is rebuilt from a dump whenever it is
+// older than the freshness window (refresh()), which costs far more than a socket() that
+// fails: so the period is short, and change tracking comes back soon after the cause goes.
+constexpr auto kRetry = std::chrono::milliseconds(50);
+
+// Whether a descriptor is still the view's socket. Unknown: the check itself failed (out
+// of memory, a signal): the number is neither read nor closed, nor given up.
+enum class Identity { Ours, NotOurs, Unknown };
 
 }  // namespace
 
@@ -96,12 +103,13 @@ struct LiveView::Impl {
   int slot = -1;
   bool fed = false;  // LiveView::fed(): snapshots come from feed(), never from netlink
   Clock::time_point retryAt{};
+  Clock::time_point builtAt{};  // the last build, for a view without its socket
   // Replaced snapshots that a reader may still hold (pins.h); at most
   // kPinRecords * kPinsPerThread of them outside the overflow case.
   std::vector<Snapshot*> retired;
 
   bool quiet() const noexcept;
-  bool ours(int f) const noexcept;
+  Identity identify(int f) const noexcept;
   bool openSocket() noexcept;
   bool drain(int f) noexcept;
   void forget() noexcept;
@@ -129,14 +137,19 @@ bool LiveView::Impl::quiet() const noexcept {
          mi[SK_MEMINFO_SNDBUF] == sndbuf.load(std::memory_order_relaxed);
 }
 
-// Exact identity, before anything that reads or closes the descriptor.
-bool LiveView::Impl::ours(int f) const noexcept {
+// Exact identity, before anything that reads or closes the descriptor. A closed number
+// (EBADF) or another kind of file (ENOTSOCK) is not ours; any other failure says nothing.
+Identity LiveView::Impl::identify(int f) const noexcept {
+  auto failed = [] { return errno == EBADF || errno == ENOTSOCK ? Identity::NotOurs : Identity::Unknown; };
   struct stat st {};
-  if (sys::fstat(f, &st) != 0 || st.st_dev != dev || st.st_ino != ino) return false;
+  if (sys::fstat(f, &st) != 0) return failed();
+  if (st.st_dev != dev || st.st_ino != ino) return Identity::NotOurs;
   int domain = 0, proto = 0;
   socklen_t l1 = sizeof domain, l2 = sizeof proto;
-  return sys::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &l1) == 0 && domain == AF_NETLINK &&
-         sys::getsockopt(f, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) == 0 && proto == NETLINK_ROUTE;
+  if (sys::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &l1) != 0 ||
+      sys::getsockopt(f, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) != 0)
+    return failed();
+  return domain == AF_NETLINK && proto == NETLINK_ROUTE ? Identity::Ours : Identity::NotOurs;
 }
 
 bool LiveView::Impl::openSocket() noexcept {
@@ -202,10 +215,12 @@ bool LiveView::Impl::drain(int f) noexcept {
       }
       continue;
     }
-    // ENOBUFS: the queue overran and notifications were lost; the full refresh that
-    // follows covers them.
-    if (n < 0 && errno == ENOBUFS) changed = true;
-    if (n < 0 && (errno == EINTR || errno == ENOBUFS)) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // nothing more queued
+    if (n < 0 && errno == EINTR) continue;
+    // ENOBUFS: the queue overran and notifications were lost; any other error (ENOMEM):
+    // what is queued is not known. Either way the full refresh that follows covers it.
+    changed = true;
+    if (n < 0 && errno == ENOBUFS) continue;
     break;
   }
   uint32_t mi[SK_MEMINFO_VARS];
@@ -213,6 +228,8 @@ bool LiveView::Impl::drain(int f) noexcept {
   if (sys::getsockopt(f, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && len >= sizeof mi) {
     changed = changed || mi[SK_MEMINFO_DROPS] != drops.load(std::memory_order_relaxed);
     drops.store(mi[SK_MEMINFO_DROPS], std::memory_order_relaxed);
+  } else {
+    changed = true;  // lost notifications cannot be ruled out
   }
   return changed;
 }
@@ -248,33 +265,43 @@ Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
     return cur;
   }
   int f = fd.load(std::memory_order_relaxed);
+  bool unsure = false;  // f may or may not be ours still: neither read nor closed
   if (f >= 0 && (forkNow != forkSeen.load(std::memory_order_relaxed) || pid != ::getpid())) {
     // A child shares the parent's socket: reading it would steal the parent's
-    // notifications. Close our copy (if the number is still ours) and open our own.
-    if (ours(f)) sys::close(f);
+    // notifications. Close our copy (if the number is surely still ours) and open our own.
+    if (identify(f) == Identity::Ours) sys::close(f);
     forget();
     f = -1;
-  } else if (f >= 0 && !ours(f)) {
-    // The program closed the number (close_range, closefrom, dup2 over it) and may use it
-    // for something else now: abandon it, never read or close it.
-    forget();
-    f = -1;
+  } else if (f >= 0) {
+    const Identity id = identify(f);
+    if (id == Identity::NotOurs) {
+      // The program closed the number (close_range, closefrom, dup2 over it) and may use
+      // it for something else now: abandon it, never read or close it.
+      forget();
+      f = -1;
+    } else if (id == Identity::Unknown) {
+      unsure = true;  // asked again at the next decision; meanwhile a full refresh
+    }
   }
   forkSeen.store(forkNow, std::memory_order_relaxed);
   releaseSeen.store(releaseNow, std::memory_order_relaxed);
+  auto now = Clock::now();
   if (f < 0) {
-    auto now = Clock::now();
-    if (now < retryAt) return cur;
-    if (!openSocket()) {
-      retryAt = now + kRetry;
-      // Without change tracking, at least refresh once per retry period.
-    }
-  } else if (!drain(f) && cur && !expired()) {
+    if (now >= retryAt && !openSocket()) retryAt = now + kRetry;
+    // Without change tracking nothing says the snapshot is current: it is trusted for the
+    // freshness window after the dump it came from (none by default), then dumped again.
+    // So a view that cannot open its socket (EMFILE, a sandbox without netlink) is as fresh
+    // as one that can, at the cost of a dump per window.
+    if (fd.load(std::memory_order_relaxed) < 0 && cur && !expired() &&
+        now - builtAt < std::chrono::nanoseconds(windowNs))
+      return cur;
+  } else if (!unsure && !drain(f) && cur && !expired()) {
     // Only asked to re-check the descriptor (descriptorsReleased), and it is still ours
     // with nothing queued: the snapshot is current.
     return cur;
   }
   publish(build(cur ? cur->generation + 1 : 1));
+  builtAt = now;
   return snap.load(std::memory_order_acquire);
 }
 
@@ -305,7 +332,8 @@ LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(
   m.forkSeen = gForkEpoch.load();
   m.releaseSeen = gReleaseEpoch.load();
   // Subscribe before the first dump: a change made while dumping is then still reported.
-  if (!m.openSocket()) m.retryAt = Clock::now() + kRetry;
+  m.builtAt = Clock::now();
+  if (!m.openSocket()) m.retryAt = m.builtAt + kRetry;
   m.snap.store(m.build(1).release(), std::memory_order_release);
 }
 
@@ -338,7 +366,7 @@ void LiveView::feed(std::unique_ptr<Snapshot> next) {
 LiveView::~LiveView() {
   Impl& m = *impl_;
   int f = m.fd.load();
-  if (f >= 0 && m.pid == ::getpid() && m.ours(f)) sys::close(f);
+  if (f >= 0 && m.pid == ::getpid() && m.identify(f) == Identity::Ours) sys::close(f);
   m.forget();
   // Only when no reader is left (tests, and a tool's view at exit).
   delete m.snap.load();
