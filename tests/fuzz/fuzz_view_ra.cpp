@@ -8,6 +8,10 @@
 //   left), and looked up at a time past every lifetime. The message
 //   family and ICMP type are forced to an RA's (else nothing is parsed); its option
 //   length is the fuzzer's when the byte says so, else the rest of the message.
+// - First byte even with bit 3 set: the rest is a whole ICMPv6 router advertisement as the
+//   discovery listener reads it from its raw socket (mif/view/ra_options.h: the header, the
+//   options, the RFC 8801 PvD option and the options nested in it), every value it gives
+//   checked against what the parser promises.
 // - First byte odd: the rest is a resolv.conf (read through a memfd by the resolv.conf
 //   source) and, line by line, server texts for parseServer.
 #include <arpa/inet.h>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "dns_sources.h"
+#include "mif/view/ra_options.h"
 #include "ra_source.h"
 
 using namespace mif::view;
@@ -100,6 +105,56 @@ void routerAdvertisement(const uint8_t* data, size_t size, bool ownLength, bool 
   checkRouterFacts(gone);
 }
 
+void checkName(const std::string& n) {
+  if (n.empty() || n.size() > 253 || n.front() == '.' || n.back() == '.') __builtin_trap();
+  if (n.find("..") != std::string::npos) __builtin_trap();
+  for (char c : n)
+    if (c <= 0x20 || c >= 0x7f || (c >= 'A' && c <= 'Z')) __builtin_trap();
+}
+
+void checkPrefix(const mif::policy::Prefix& p) {
+  if (p.addr.family != mif::policy::Family::V6 || p.length > 128) __builtin_trap();
+  for (int bit = p.length; bit < 128; ++bit)
+    if (p.addr.bytes[bit / 8] & (0x80u >> (bit % 8))) __builtin_trap();
+}
+
+void checkOptions(const mif::view::ra::Options& o) {
+  for (const auto& r : o.rdnss)
+    if (r.servers.empty()) __builtin_trap();
+  for (const auto& d : o.dnssl) {
+    if (d.domains.empty()) __builtin_trap();
+    for (const auto& n : d.domains) checkName(n);
+  }
+  for (const auto& p : o.pref64) checkPrefix(p.prefix);
+  for (const auto& p : o.prefixes) {
+    checkPrefix(p.prefix);
+    if (p.preferredLifetime > p.validLifetime) __builtin_trap();
+  }
+  for (const auto& r : o.routes) {
+    checkPrefix(r.prefix);
+    if (r.preference < -1 || r.preference > 1) __builtin_trap();
+  }
+  if (o.mtu && *o.mtu < 1280) __builtin_trap();
+}
+
+void advertisement(const uint8_t* data, size_t size) {
+  namespace ra = mif::view::ra;
+  ra::Advertisement a;
+  std::string why;
+  if (!ra::parseAdvertisement(ra::Bytes(data, size), a, why)) {
+    if (why.empty()) __builtin_trap();  // a rejection always says why
+    return;
+  }
+  checkOptions(a.options);
+  for (const auto& r : a.rejected)
+    if (r.empty()) __builtin_trap();
+  if (a.pvd) {
+    checkName(a.pvd->id);
+    if (a.pvd->delay > 15) __builtin_trap();
+    checkOptions(a.pvd->options);
+  }
+}
+
 void resolvConf(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   size_t start = 0;
@@ -130,6 +185,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   if (data[0] & 1)
     resolvConf(data + 1, size - 1);
+  else if (data[0] & 8)
+    advertisement(data + 1, size - 1);
   else
     routerAdvertisement(data + 1, size - 1, (data[0] & 2) != 0, (data[0] & 4) != 0);
   return 0;

@@ -1,5 +1,7 @@
 #include "ra_source.h"
 
+#include "mif/view/ra_options.h"
+
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <netinet/icmp6.h>
@@ -10,34 +12,7 @@
 namespace mif::view::detail {
 namespace {
 
-constexpr uint8_t kRdnss = 25, kDnssl = 31, kCaptive = 37, kPref64 = 38;
 constexpr size_t kMaxEntries = 256;  // a flood of advertisements must not grow us forever
-
-uint32_t be32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return ntohl(v);
-}
-
-// DNSSL carries names in DNS wire format (length-prefixed labels, zero-terminated), the
-// option padded with zeros to a multiple of 8 octets.
-std::vector<std::string> wireNames(const uint8_t* p, size_t len) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < len && p[i] != 0) {
-    std::string name;
-    while (i < len && p[i] != 0) {
-      size_t l = p[i++];
-      if (l > 63 || i + l > len) return out;
-      if (!name.empty()) name += '.';
-      for (size_t k = 0; k < l; ++k) name += static_cast<char>(std::tolower(p[i + k]));
-      i += l;
-    }
-    ++i;  // the terminating zero
-    if (!name.empty()) out.push_back(std::move(name));
-  }
-  return out;
-}
 
 class RaSource final : public DnsSource {
  public:
@@ -54,26 +29,6 @@ class RaSource final : public DnsSource {
  private:
   std::shared_ptr<const RaStore> store_;
 };
-
-// RFC 8781 4: the prefix length code; anything else makes the option invalid.
-int pref64Length(unsigned plc) {
-  static constexpr int kLengths[] = {96, 64, 56, 48, 40, 32};
-  return plc < 6 ? kLengths[plc] : -1;
-}
-
-// RFC 8910 2.3: the URI, padded with NULs to the option's length. Printable ASCII only
-// (a URI has nothing else), at most what one option can carry.
-bool portalUri(const uint8_t* p, size_t len, std::string& out) {
-  size_t n = 0;
-  while (n < len && p[n] != 0) ++n;
-  for (size_t k = n; k < len; ++k)
-    if (p[k] != 0) return false;  // text after the padding: not a URI we understand
-  if (n == 0) return false;
-  for (size_t k = 0; k < n; ++k)
-    if (p[k] <= 0x20 || p[k] >= 0x7f) return false;
-  out.assign(reinterpret_cast<const char*>(p), n);
-  return true;
-}
 
 }  // namespace
 
@@ -131,54 +86,46 @@ void RaStore::record(const nlmsghdr* h, Clock::time_point now) {
       off += RTA_ALIGN(a.rta_len);
     }
   }
-  while (len >= 8) {
-    size_t size = static_cast<size_t>(p[1]) * 8;
-    if (size == 0 || size > len) break;
-    uint32_t lifetime = be32(p + 4);
+  // Each option on its own (the kernel sends one per message): one that is malformed is
+  // skipped, as the kernel skips it; a zero or overlong length ends the list.
+  std::string why;
+  auto opts = ra::splitOptions(ra::Bytes(p, len), why);
+  if (!opts) return;
+  for (ra::Bytes o : *opts) {
+    ra::Options parsed;
+    if (!ra::parseOption(o, parsed, why)) continue;
     Entry base;
     base.ifindex = m->nduseropt_ifindex;
     base.router = router;
-    if (p[0] == kRdnss && size >= 24) {
-      for (size_t off = 8; off + 16 <= size; off += 16) {
+    for (const auto& r : parsed.rdnss)
+      for (const auto& addr : r.servers) {
         Entry e = base;
         e.kind = Kind::Server;
-        e.dns.addr.family = Family::V6;
-        std::memcpy(e.dns.addr.bytes.data(), p + off, 16);
+        e.dns.addr = addr;
         e.dns.origin = DnsOrigin::RouterAdvertisement;
-        put(std::move(e), lifetime, now);
+        put(std::move(e), r.lifetime, now);
       }
-    } else if (p[0] == kDnssl && size > 8) {
-      for (auto& d : wireNames(p + 8, size - 8)) {
+    for (const auto& d : parsed.dnssl)
+      for (const auto& name : d.domains) {
         Entry e = base;
         e.kind = Kind::Domain;
-        e.text = std::move(d);
-        put(std::move(e), lifetime, now);
+        e.text = name;
+        put(std::move(e), d.lifetime, now);
       }
-    } else if (p[0] == kPref64 && size == 16) {  // RFC 8781 4: the length is exactly 2
-      unsigned word = static_cast<unsigned>(p[2]) << 8 | p[3];
-      int plen = pref64Length(word & 7);
-      if (plen >= 0) {
-        Entry e = base;
-        e.kind = Kind::Pref64;
-        IpAddress a;
-        a.family = Family::V6;
-        std::memcpy(a.bytes.data(), p + 4, 12);
-        e.prefix.length = static_cast<uint8_t>(plen);
-        for (int bit = plen; bit < 128; ++bit) a.bytes[bit / 8] &= ~(0x80u >> (bit % 8));
-        e.prefix.addr = a;
-        put(std::move(e), (word >> 3) * 8, now);  // scaled lifetime, units of 8 s
-      }
-    } else if (p[0] == kCaptive) {
+    for (const auto& pf : parsed.pref64) {
+      Entry e = base;
+      e.kind = Kind::Pref64;
+      e.prefix = pf.prefix;
+      put(std::move(e), pf.lifetime, now);
+    }
+    for (const auto& uri : parsed.captive) {
       Entry e = base;
       e.kind = Kind::Captive;
-      if (portalUri(p + 2, size - 2, e.text)) {
-        // RFC 8910 2: this URI says there is no portal.
-        bool none = e.text == "urn:ietf:params:capport:unrestricted";
-        put(std::move(e), none ? 0 : 0xffffffffu, now);
-      }
+      e.text = uri;
+      // RFC 8910 2: this URI says there is no portal.
+      bool none = e.text == "urn:ietf:params:capport:unrestricted";
+      put(std::move(e), none ? 0 : 0xffffffffu, now);
     }
-    p += size;
-    len -= size;
   }
 }
 
