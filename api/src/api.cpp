@@ -7,7 +7,9 @@
 // interface that no PvD names makes an ad hoc PvD for it: a new Engine is compiled with
 // every ad hoc name asked so far (the pin of `mif run --pvd IFNAME`) and published with
 // an atomic store. Engines are never freed (another thread may still be using the one it
-// loaded); there is one per distinct interface name asked, so they are few.
+// loaded); there is one per distinct interface name asked, so they are few. Each keeps
+// the one it replaced (`previous`), so all stay reachable from gEngine: a leak checker
+// sees them held, as they are.
 //
 // After the first call the socket path (mif_socket_set_pvd on a known PvD) takes no lock
 // and allocates nothing: an acquire load, a lookup by name, the view's freshness check and
@@ -59,6 +61,7 @@ struct Engine {
   std::unique_ptr<view::LiveView> view;
   std::unique_ptr<dns::Resolver> resolver;
   std::string error;  // why the policy could not be loaded ("" = fine)
+  Engine* previous = nullptr;  // the Engine this one replaced (never freed)
 };
 
 std::atomic<Engine*> gEngine{nullptr};
@@ -269,8 +272,10 @@ Found findPvd(const char* name, Engine** out, policy::PvdId* id) noexcept {
       if (!next->policy) {
         errno = saved;
         setError(EINVAL, "mif: PvD '%s': %s", name, next->error.c_str());
+        delete next;  // never published: no other thread has seen it
         return Found::NoPolicy;
       }
+      next->previous = cur;
       gEngine.store(next, std::memory_order_release);
       cur = next;
     }

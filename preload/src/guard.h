@@ -18,7 +18,9 @@ class ReentryGuard {
 
  private:
   bool outer_;
-  static thread_local bool active_ __attribute__((tls_model("initial-exec")));
+  // constinit: every translation unit knows it needs no dynamic initialisation, so each
+  // access is the plain TLS load, never a call through a TLS wrapper function.
+  static constinit thread_local bool active_ __attribute__((tls_model("initial-exec")));
 };
 
 }  // namespace mif::preload

@@ -24,7 +24,7 @@
 
 namespace mif::preload {
 
-thread_local bool ReentryGuard::active_ = false;
+constinit thread_local bool ReentryGuard::active_ = false;
 
 namespace {
 
