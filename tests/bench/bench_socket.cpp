@@ -407,6 +407,15 @@ int main(int argc, char** argv) {
     std::printf("  ratio floor/bare = %.3f\n", floorT / bare);
     std::printf("  ratio socket/bare = %.3f (IP_UNICAST_IF once per socket)\n",
                 median(ways[3].seconds) / bare);
+    // On a shared host the load drifts between rounds more than the effect measured: the
+    // median of the per-round ratios (each round runs every way back to back) and the
+    // client's own CPU time (CLOCK_PROCESS_CPUTIME_ID, what another process's load does
+    // not add to) say it better than the ratio of medians above.
+    std::printf("  per-round ratio medians: mif/bare wall %.3f cpu %.3f; mif/socket wall %.3f cpu %.3f;"
+                " socket/bare wall %.3f cpu %.3f\n",
+                medianRatio(ways[2].seconds, ways[0].seconds), medianRatio(ways[2].cpu, ways[0].cpu),
+                medianRatio(ways[2].seconds, ways[3].seconds), medianRatio(ways[2].cpu, ways[3].cpu),
+                medianRatio(ways[3].seconds, ways[0].seconds), medianRatio(ways[3].cpu, ways[0].cpu));
   }
 
   // The trace's cost (issue 24): the same mif-pinned connect loop with and without
