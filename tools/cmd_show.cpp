@@ -1,4 +1,9 @@
-// `mif show [--json]`: the live PvDs and the interfaces outside them.
+// `mif show [--json]`: the live PvDs and the interfaces outside them, and the explicit
+// PvDs (RFC 8801) that `mif discover` published.
+//
+// Longer than ~400 lines because each field shown is one row of a table here, with the
+// two renderers that walk the tables beside them: splitting the tables from the
+// renderers would only scatter one format over two files.
 //
 // Every field is described once (a key, a label and a function that reads it from the
 // snapshot) in the tables below; the text and the JSON renderers walk the same tables, so
@@ -22,6 +27,7 @@
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
+#include "mif/view/published_pvds.h"
 
 namespace mif::cmd {
 namespace {
@@ -246,6 +252,95 @@ const Field<Row> kRowFields[] = {
      }},
 };
 
+// Seconds left until a published time (boot seconds; kForever: 4294967295, as above).
+Value until(int64_t t) {
+  if (t == view::kForever) return Value::life(0xffffffffu);
+  return Value::life(static_cast<uint32_t>(std::clamp<int64_t>(t - view::bootSeconds(), 0,
+                                                               0xfffffffe)));
+}
+
+using view::PublishedPvd;
+// The item's router and interface, and the seconds it has left.
+Obj item(const char* key, Value v, const view::PublishedOrigin& o) {
+  return Obj{{key, std::move(v)},
+             {"router", Value::s(o.router.toString())},
+             {"interface", Value::s(o.ifname)},
+             {"lifetime", until(o.expires)}};
+}
+template <class T, class F>
+Value items(const std::vector<T>& v, F each) {
+  Value out(Value::Kind::ObjList);
+  for (const auto& x : v) out.objs.push_back(each(x));
+  return out;
+}
+
+// An explicit PvD as `mif discover` published it (docs/discovery.md).
+const Field<PublishedPvd> kExplicitFields[] = {
+    {"id", "", [](const PublishedPvd& p, const Snapshot&) { return Value::s(p.id); }},
+    {"sequence", "sequence",
+     [](const PublishedPvd& p, const Snapshot&) { return Value::n(p.sequence); }},
+    {"additional_information", "more info",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return p.http ? Value::s("https://" + p.id + "/.well-known/pvd") : Value{};
+     }},
+    {"legacy", "legacy",
+     [](const PublishedPvd& p, const Snapshot&) { return Value::b(p.legacy); }},
+    {"delay", "delay", [](const PublishedPvd& p, const Snapshot&) { return Value::n(p.delay); }},
+    {"routers", "router",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.routers, [](const PublishedPvd::Router& r) {
+         Obj o = item("address", Value::s(r.router.toString()), r);
+         o.erase(o.begin() + 1);  // the router is the item itself
+         o.emplace_back("default_router_lifetime",
+                        r.defaultUntil ? until(r.defaultUntil) : Value::life(0));
+         o.emplace_back("heard_ago", Value::n(view::bootSeconds() - r.heard));
+         return o;
+       });
+     }},
+    {"prefixes", "prefix",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.prefixes, [](const PublishedPvd::Prefix& x) {
+         Obj o = item("prefix", Value::s(x.prefix.toString()), x);
+         o.emplace_back("preferred_lifetime", until(x.preferred));
+         o.emplace_back("autonomous", Value::b(x.autonomous));
+         return o;
+       });
+     }},
+    {"routes", "route",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.routes, [](const PublishedPvd::Route& x) {
+         Obj o = item("prefix", Value::s(x.prefix.toString()), x);
+         o.emplace_back("preference", Value::s(x.preference > 0   ? "high"
+                                               : x.preference < 0 ? "low"
+                                                                  : "medium"));
+         return o;
+       });
+     }},
+    {"dns", "dns",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.dns, [](const PublishedPvd::Server& x) {
+         return item("address", Value::s(x.addr.toString()), x);
+       });
+     }},
+    {"domains", "domain",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.domains,
+                    [](const PublishedPvd::Domain& x) { return item("domain", Value::s(x.name), x); });
+     }},
+    {"pref64", "nat64",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.pref64, [](const PublishedPvd::Nat64& x) {
+         return item("prefix", Value::s(x.prefix.toString()), x);
+       });
+     }},
+    {"mtu", "mtu",
+     [](const PublishedPvd& p, const Snapshot&) {
+       return items(p.mtu, [](const PublishedPvd::Mtu& x) { return item("mtu", Value::n(x.mtu), x); });
+     }},
+    {"lifetime", "lifetime",
+     [](const PublishedPvd& p, const Snapshot&) { return until(p.expires()); }},
+};
+
 // --- JSON -----------------------------------------------------------------------------
 std::string jsonObj(const Obj& o);
 void member(cli::JsonObject& j, const char* key, const Value& v) {
@@ -318,34 +413,38 @@ std::string textObj(const Obj& o) {
   return s;
 }
 
-void printText(const std::vector<cli::LayerInForce>& layers, const std::vector<Row>& rows,
-               const Snapshot& s) {
-  if (layers.empty()) std::printf("policy none (no system, user or command-line policy file)\n");
-  for (const auto& l : layers) std::printf("policy %s\n", cli::layerText(l).c_str());
-  for (const auto& w : s.warnings) std::printf("warning: %s\n", w.c_str());
-  for (const auto& row : rows) {
-    bool first = true;
-    for (const auto& f : kRowFields) {
-      Value v = f.get(row, s);
-      if (first) {  // the name: a PvD's, or an interface's outside every PvD
-        std::printf("%s %s\n", row.def ? "pvd" : "interface", text(v).c_str());
-        first = false;
-        continue;
-      }
-      if (v.empty()) continue;
-      if (v.kind == Value::Kind::ObjList) {
-        for (const auto& o : v.objs) std::printf("    %-12s %s\n", f.label, textObj(o).c_str());
-      } else if (v.kind == Value::Kind::StrList) {
-        for (const auto& e : v.list) std::printf("    %-12s %s\n", f.label, e.c_str());
-      } else {
-        std::printf("    %-12s %s\n", f.label, text(v).c_str());
-      }
+template <class T, size_t N>
+void printFields(const char* kind, const Field<T> (&fields)[N], const T& row, const Snapshot& s) {
+  bool first = true;
+  for (const auto& f : fields) {
+    Value v = f.get(row, s);
+    if (first) {  // the name
+      std::printf("%s %s\n", kind, text(v).c_str());
+      first = false;
+      continue;
+    }
+    if (v.empty()) continue;
+    if (v.kind == Value::Kind::ObjList) {
+      for (const auto& o : v.objs) std::printf("    %-12s %s\n", f.label, textObj(o).c_str());
+    } else if (v.kind == Value::Kind::StrList) {
+      for (const auto& e : v.list) std::printf("    %-12s %s\n", f.label, e.c_str());
+    } else {
+      std::printf("    %-12s %s\n", f.label, text(v).c_str());
     }
   }
 }
 
+void printText(const std::vector<cli::LayerInForce>& layers, const std::vector<Row>& rows,
+               const std::vector<PublishedPvd>& explicitPvds, const Snapshot& s) {
+  if (layers.empty()) std::printf("policy none (no system, user or command-line policy file)\n");
+  for (const auto& l : layers) std::printf("policy %s\n", cli::layerText(l).c_str());
+  for (const auto& w : s.warnings) std::printf("warning: %s\n", w.c_str());
+  for (const auto& row : rows) printFields(row.def ? "pvd" : "interface", kRowFields, row, s);
+  for (const auto& p : explicitPvds) printFields("explicit-pvd", kExplicitFields, p, s);
+}
+
 void printJson(const std::vector<cli::LayerInForce>& layers, const std::vector<Row>& rows,
-               const Snapshot& s) {
+               const std::vector<PublishedPvd>& explicitPvds, const Snapshot& s) {
   std::string out;
   json::StringSink sink(&out);
   cli::JsonObject j(sink);
@@ -364,6 +463,16 @@ void printJson(const std::vector<cli::LayerInForce>& layers, const std::vector<R
     a.close();
     j.raw(pvds ? "pvds" : "interfaces", list);
   }
+  std::string list;
+  json::StringSink listSink(&list);
+  json::Array<json::StringSink> a(listSink);
+  for (const auto& p : explicitPvds) {
+    Obj o;
+    for (const auto& f : kExplicitFields) o.emplace_back(f.key, f.get(p, s));
+    a.raw(jsonObj(o));
+  }
+  a.close();
+  j.raw("explicit_pvds", list);
   j.close();
   out += '\n';
   std::fputs(out.c_str(), stdout);
@@ -376,7 +485,10 @@ void usage(FILE* out) {
                "addresses, gateways, DNS servers and domains with where each came from,\n"
                "NAT64 prefixes (PREF64) and captive portals announced by routers, and\n"
                "warnings about what will not work. Where a router announced itself and mif\n"
-               "may (CAP_NET_RAW), it solicits the routers and waits up to 0.6 s for them.\n\n"
+               "may (CAP_NET_RAW), it solicits the routers and waits up to 0.6 s for them.\n"
+               "Then the explicit PvDs (RFC 8801) that 'mif discover' heard and published in\n"
+               "$MIF_RUN_DIR/pvds (default /run/mif/pvds): identity, routers, prefixes,\n"
+               "routes, DNS, domains, NAT64 prefixes, MTU, each with the seconds it has left.\n\n"
                "  --json         machine-readable output\n"
                "  --policy FILE  add FILE to the system and user policies\n"
                "                 (/etc/mif/policy.toml, $XDG_CONFIG_HOME/mif/policy.toml);\n"
@@ -431,11 +543,15 @@ int show(int argc, char** argv) {
   for (size_t k = 0; k < snap->interfaces.size(); ++k)
     if (!inPvd[k]) rows.push_back(Row{nullptr, nullptr, &snap->interfaces[k]});
 
+  // Explicit PvDs (RFC 8801) as `mif discover` published them; none when it does not run.
+  std::vector<std::string> problems;
+  auto explicitPvds = view::readPublishedPvds({}, 0, &problems);
+  for (auto& p : problems) snap->warnings.push_back("not an explicit PvD file: " + p);
   const std::vector<cli::LayerInForce> layers = cli::layersInForce(sel.policyFiles);
   if (asJson)
-    printJson(layers, rows, *snap);
+    printJson(layers, rows, explicitPvds, *snap);
   else
-    printText(layers, rows, *snap);
+    printText(layers, rows, explicitPvds, *snap);
   return cli::kExitOk;
 }
 

@@ -8,4 +8,5 @@ int explain(int argc, char** argv);
 int check(int argc, char** argv);
 int lab(int argc, char** argv);
 int probe(int argc, char** argv);
+int discover(int argc, char** argv);
 }  // namespace mif::cmd

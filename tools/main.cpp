@@ -23,6 +23,7 @@ constexpr Command kCommands[] = {
     {"check", mif::cmd::check, "validate policy files"},
     {"lab", mif::cmd::lab, "build multi-PvD test networks of namespaces"},
     {"probe", mif::cmd::probe, "check each PvD's connectivity by sending traffic through it"},
+    {"discover", mif::cmd::discover, "hear the PvDs routers announce (RFC 8801) and publish them"},
 };
 
 void usage(FILE* out) {

@@ -79,7 +79,7 @@ expect "user policy" wifi corp cell-2 -- "$mif" explain --pvd ""
 rm "$XDG_CONFIG_HOME/mif/policy.toml"
 expect "show --pvd" corp -- "$mif" show --policy "$p" --pvd c
 
-expect "commands" run show explain check lab probe help --version -- "$mif" ""
+expect "commands" run show explain check lab probe discover help --version -- "$mif" ""
 expect "help COMMAND" run probe -- "$mif" help ""
 expect "run options" --policy --pvd --dns --strict --enforce --trace -- "$mif" run --
 lacks "run options" --assume-usable -- "$mif" run --

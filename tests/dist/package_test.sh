@@ -58,6 +58,8 @@ while read -r f; do
     ./usr/lib/python3/ | ./usr/lib/python3/dist-packages/ | ./usr/lib/python3/dist-packages/mif/*) ;;
     ./usr/share/ | ./usr/share/mif/* | ./usr/share/doc/ | ./usr/share/doc/mif/*) ;;
     ./usr/share/man/* | ./usr/share/bash-completion/* | ./usr/share/zsh/*) ;;
+    # `mif discover` as a service (docs/discovery.md).
+    ./usr/lib/systemd/ | ./usr/lib/systemd/system/ | ./usr/lib/systemd/system/mif-discover.service) ;;
     *) fail "file outside mif's FHS places: $f" ;;
   esac
 done <"$tmp/files"
@@ -68,6 +70,13 @@ grep -q '/libmif-api.so.0$' "$tmp/files" || fail "no libmif-api.so.0"
 grep -qx './usr/include/mif/mif.h' "$tmp/files" || fail "no mif/mif.h"
 grep -qx './usr/lib/python3/dist-packages/mif/__init__.py' "$tmp/files" || fail "no Python module mif"
 grep -qx './usr/share/doc/mif/examples/api/fetch_each.c' "$tmp/files" || fail "no examples/api"
+grep -qx './usr/lib/systemd/system/mif-discover.service' "$tmp/files" || fail "no mif-discover.service"
+# The listener's unit: the installed binary, exactly CAP_NET_RAW and CAP_NET_ADMIN.
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/mif-discover.service >"$tmp/unit"
+grep -qx 'ExecStart=/usr/bin/mif discover' "$tmp/unit" || fail "mif-discover.service: ExecStart"
+grep -qx 'CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN' "$tmp/unit" || fail "mif-discover.service: bounding set"
+grep -qx 'AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN' "$tmp/unit" || fail "mif-discover.service: ambient set"
+[ "$(grep -c '^[A-Za-z]*Capabilit' "$tmp/unit")" = 2 ] || fail "mif-discover.service: other capability lines"
 grep -qx './usr/share/man/man1/mif.1.gz' "$tmp/files" || fail "no mif(1)"
 grep -qx './usr/share/man/man5/mif-policy.5.gz' "$tmp/files" || fail "no mif-policy(5)"
 grep -qx './usr/share/bash-completion/completions/mif' "$tmp/files" || fail "no bash completion"

@@ -1,0 +1,234 @@
+// PvDs announced by the network (issue 32, RFC 8801; RFC 6418 4.5: one link, two
+// routers, two PvDs). In the onelink lab both routers sit on the node's eth0; each
+// announces its own explicit PvD (a PvD option with a nested prefix and DNS server),
+// sent by the test from the router's side with a raw socket (tests/e2e/programs/
+// send_ra.py). Without a listener nothing on the host knows either PvD: the kernel hears
+// the advertisements (it takes the router as a default router) but keeps nothing of the
+// PvD option and configures no address from the prefix nested in it. With `mif discover`
+// running in the lab's node namespace (never the test's own), both PvDs are published,
+// for unprivileged readers, under a temporary MIF_RUN_DIR, and `mif show` lists both by
+// identity; a router that withdraws its
+// PvD (lifetime 0) takes it away at once, malformed advertisements change nothing, and
+// stopping the listener withdraws what it published.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "lab.h"
+
+namespace {
+
+using mif::e2e::CommandResult;
+using mif::e2e::ExecOptions;
+using mif::e2e::Lab;
+using mif::e2e::TempDir;
+using namespace std::chrono_literals;
+
+const std::string kSendRa = std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/send_ra.py";
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return "";
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+bool exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Polls `ok` every 20 ms until it holds or `limit` passes.
+template <class F>
+bool waitFor(F ok, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!ok()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+class Discover : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MIF_E2E_REQUIRE_LAB();
+    lab_ = std::make_unique<Lab>("onelink");
+    ASSERT_TRUE(lab_->ok()) << lab_->error();
+    link_ = lab_->link("a");
+    ASSERT_EQ(link_, lab_->link("b"));  // one link, two routers
+    pvds_ = dir_.path() + "/pvds";
+    // The kernel's own handling of the same advertisements, for comparison.
+    CommandResult r = lab_->shell("sysctl -qw net.ipv6.conf." + link_ +
+                                  ".accept_ra=2 net.ipv6.conf." + link_ + ".autoconf=1");
+    ASSERT_TRUE(r.ok()) << r.describe();
+    // Advertisements leave from link-local addresses, usable once DAD is over.
+    const std::string dadOver =
+        "for i in $(seq 100); do ip -6 addr show dev DEV scope link tentative | grep -q . || "
+        "exit 0; sleep 0.05; done; exit 1";
+    auto on = [&](const std::string& dev) {
+      std::string s = dadOver;
+      return s.replace(s.find("DEV"), 3, dev);
+    };
+    ASSERT_TRUE(lab_->shell(on(link_)).ok());
+    ASSERT_TRUE(lab_->shell(on("node"), ExecOptions().in("router.a")).ok());
+    ASSERT_TRUE(lab_->shell(on("node"), ExecOptions().in("router.b")).ok());
+  }
+
+  void TearDown() override {
+    if (pid_ > 0 && lab_) lab_->shell("kill " + std::to_string(pid_) + " 2>/dev/null");
+  }
+
+  // One advertisement from router PVD ("a" or "b"); ARGS: send_ra.py's.
+  CommandResult advertise(const std::string& pvd, const std::string& args) const {
+    return lab_->shell("/usr/bin/python3 " + kSendRa + " node " + args,
+                       ExecOptions().in("router." + pvd));
+  }
+
+  // Starts the listener in the node's namespace; true once it listens (its directory is
+  // made after its socket).
+  bool startListener() {
+    CommandResult r = lab_->shell("MIF_RUN_DIR=" + dir_.path() + " " + mif::e2e::mifBinary() +
+                                  " discover --interface " + link_ + " >" + dir_.path() +
+                                  "/discover.log 2>&1 </dev/null & echo $!");
+    if (!r.ok()) return false;
+    pid_ = std::stoi(r.out);
+    return waitFor([&] { return exists(pvds_); }, 5s);
+  }
+
+  std::string log() const { return slurp(dir_.path() + "/discover.log"); }
+
+  // `mif show ARGS` in the node, reading the listener's directory, as an unprivileged
+  // reader would (no policy: the explicit PvDs are listed whatever the policy).
+  CommandResult show(const std::string& args) const {
+    return lab_->shell(mif::e2e::mifBinary() + " show " + args,
+                       ExecOptions()
+                           .withEnv("MIF_RUN_DIR=" + dir_.path())
+                           .withEnv("XDG_CONFIG_HOME=" + dir_.path()));
+  }
+
+  TempDir dir_{"e2e-discover"};
+  std::unique_ptr<Lab> lab_;
+  std::string link_, pvds_;
+  int pid_ = 0;
+};
+
+const std::string kRaA =
+    "pvd=a.example,1 pio=600,300,2001:db8:a1::/64 rdnss=600,2001:db8:a::53 "
+    "dnssl=600,a.example";
+const std::string kRaB =
+    "pvd=b.example,1,H pio=600,300,2001:db8:b1::/64 rdnss=600,2001:db8:b::53 "
+    "pref64=600,64:ff9b::/96";
+
+TEST_F(Discover, TwoRoutersOnOneLinkEachPublishTheirOwnPvd) {
+  // Without the listener: the kernel takes both routers' advertisements but keeps nothing
+  // of their PvDs and makes no address from the nested prefixes.
+  ASSERT_TRUE(advertise("a", kRaA).ok());
+  ASSERT_TRUE(advertise("b", kRaB).ok());
+  ASSERT_TRUE(waitFor([&] {
+    return lab_->shell("ip -6 route show default dev " + link_ + " proto ra | grep -c via")
+               .out.find('2') == 0;
+  }, 3s)) << lab_->shell("ip -6 route").out;
+  CommandResult addrs = lab_->shell("ip -6 addr show dev " + link_);
+  EXPECT_EQ(addrs.out.find("2001:db8:a1:"), std::string::npos) << addrs.out;
+  EXPECT_EQ(addrs.out.find("2001:db8:b1:"), std::string::npos) << addrs.out;
+  // The kernel's default routes go again (else `mif show` would solicit those routers and
+  // wait 0.6 s for answers each time).
+  ASSERT_TRUE(lab_->shell("sysctl -qw net.ipv6.conf." + link_ + ".accept_ra=0 && ip -6 route "
+                          "flush dev " + link_ + " proto ra").ok());
+
+  ASSERT_TRUE(startListener()) << log();
+  ASSERT_TRUE(advertise("a", kRaA).ok());
+  ASSERT_TRUE(advertise("b", kRaB).ok());
+  ASSERT_TRUE(waitFor([&] {
+    return exists(pvds_ + "/a.example") && exists(pvds_ + "/b.example");
+  }, 5s)) << log();
+  std::string a = slurp(pvds_ + "/a.example"), b = slurp(pvds_ + "/b.example");
+  EXPECT_NE(a.find("\nversion 1\n"), std::string::npos) << a;
+  EXPECT_NE(a.find("\nid a.example\n"), std::string::npos) << a;
+  EXPECT_NE(a.find("\nprefix 2001:db8:a1::/64 router fe80::"), std::string::npos) << a;
+  EXPECT_NE(a.find("\ndns 2001:db8:a::53 router fe80::"), std::string::npos) << a;
+  EXPECT_NE(a.find("\ndomain a.example router"), std::string::npos) << a;
+  EXPECT_EQ(a.find("2001:db8:b"), std::string::npos) << a;  // nothing of b's
+  EXPECT_NE(b.find("\nflags H\n"), std::string::npos) << b;
+  EXPECT_NE(b.find("\nprefix 2001:db8:b1::/64 router fe80::"), std::string::npos) << b;
+  EXPECT_NE(b.find("\npref64 64:ff9b::/96 router"), std::string::npos) << b;
+  // Each from its own router: the routers' link-local addresses differ.
+  auto routerOf = [](const std::string& text) {
+    size_t at = text.find("\nrouter ");
+    return at == std::string::npos ? "" : text.substr(at + 8, text.find(' ', at + 8) - at - 8);
+  };
+  EXPECT_NE(routerOf(a), "");
+  EXPECT_NE(routerOf(a), routerOf(b));
+  // Readable by anyone.
+  struct stat st{};
+  ASSERT_EQ(::stat((pvds_ + "/a.example").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  // `mif show` lists both, by identity, with their prefixes, DNS and NAT64 prefix.
+  CommandResult show = this->show("");
+  ASSERT_TRUE(show.ok()) << show.describe();
+  size_t atA = show.out.find("explicit-pvd a.example\n"), atB = show.out.find("explicit-pvd b.example\n");
+  ASSERT_NE(atA, std::string::npos) << show.out;
+  ASSERT_NE(atB, std::string::npos) << show.out;
+  std::string showA = show.out.substr(atA, atB - atA), showB = show.out.substr(atB);
+  EXPECT_NE(showA.find("prefix       2001:db8:a1::/64 router fe80::"), std::string::npos) << showA;
+  EXPECT_NE(showA.find("dns          2001:db8:a::53 router"), std::string::npos) << showA;
+  EXPECT_NE(showA.find("domain       a.example"), std::string::npos) << showA;
+  EXPECT_NE(showB.find("nat64        64:ff9b::/96"), std::string::npos) << showB;
+  EXPECT_NE(showB.find("more info    https://b.example/.well-known/pvd"), std::string::npos) << showB;
+  CommandResult json = this->show("--json");
+  ASSERT_TRUE(json.ok()) << json.describe();
+  size_t list = json.out.find("\"explicit_pvds\":[{\"id\":\"a.example\"");
+  ASSERT_NE(list, std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("{\"id\":\"b.example\"", list), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"prefix\":\"2001:db8:b1::/64\"", list), std::string::npos) << json.out;
+
+  // Router a withdraws its PvD: gone within a second; b's stays.
+  ASSERT_TRUE(advertise("a", "--router-lifetime 0 pvd=a.example,2 pio=0,0,2001:db8:a1::/64 "
+                             "rdnss=0,2001:db8:a::53 dnssl=0,a.example")
+                  .ok());
+  EXPECT_TRUE(waitFor([&] { return !exists(pvds_ + "/a.example"); }, 1s)) << log();
+  EXPECT_TRUE(exists(pvds_ + "/b.example"));
+  show = this->show("");
+  EXPECT_EQ(show.out.find("explicit-pvd a.example"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("explicit-pvd b.example"), std::string::npos) << show.out;
+
+  // Malformed advertisements from b (each would withdraw b's PvD if it were taken):
+  // a compressed PvD ID, a nested option running past the PvD option, a nested PIO of
+  // prefix length 129, a PvD option nested in another, a zero-length option.
+  b = slurp(pvds_ + "/b.example");
+  const std::string withdraw = "--router-lifetime 0 ";
+  for (const std::string& bad : {
+           std::string("raw=150100000001c00c"),                        // compressed name
+           "pvd=b.example,2 raw=0309" + std::string(60, '0'),            // runs past
+           "pvd=b.example,2 raw=030481" + std::string(58, '0'),          // PIO /129
+           std::string("pvd=b.example,2 raw=1503000000010163076578616d706c650000000000000000"),
+           std::string("rdnss=0,2001:db8:b::53 raw=1900"),            // length 0
+       }) {
+    CommandResult r = advertise("b", withdraw + bad);
+    ASSERT_TRUE(r.ok()) << bad << ": " << r.describe();
+  }
+  // The listener took them in (a valid one sent after them is heard) and changed nothing.
+  ASSERT_TRUE(advertise("a", "pvd=c.example,1 rdnss=600,2001:db8:c::53").ok());
+  ASSERT_TRUE(waitFor([&] { return exists(pvds_ + "/c.example"); }, 5s)) << log();
+  EXPECT_EQ(slurp(pvds_ + "/b.example"), b);
+  EXPECT_FALSE(exists(pvds_ + "/a.example"));
+  std::string l = log();
+  EXPECT_NE(l.find("compressed name"), std::string::npos) << l;
+  EXPECT_NE(l.find("runs past the end"), std::string::npos) << l;
+  EXPECT_NE(l.find("prefix length 129"), std::string::npos) << l;
+  EXPECT_NE(l.find("nested in it"), std::string::npos) << l;
+  EXPECT_NE(l.find("has length 0"), std::string::npos) << l;
+
+  // Stopping the listener withdraws what it published.
+  ASSERT_TRUE(lab_->shell("kill " + std::to_string(pid_)).ok());
+  EXPECT_TRUE(waitFor([&] {
+    return !exists(pvds_ + "/b.example") && !exists(pvds_ + "/c.example");
+  }, 5s)) << log();
+  pid_ = 0;
+}
+
+}  // namespace
