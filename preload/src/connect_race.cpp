@@ -144,7 +144,7 @@ class Race {
       const int64_t until = more && nextStartUs < deadline ? nextStartUs : deadline;
       const int timeoutMs =
           until == INT64_MAX ? -1 : static_cast<int>(until > now ? (until - now + 999) / 1000 : 0);
-      const int r = poll(pf, np, timeoutMs);
+      const int r = real::poll.get()(pf, np, timeoutMs);
       if (r < 0) {
         interrupted = true;  // EINTR (ENOMEM ends the call the same way)
         continue;
@@ -272,7 +272,7 @@ bool raceContinues(int err) noexcept {
 
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept {
   const int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || (fl & O_NONBLOCK) != 0) return false;
+  if (fl < 0) return false;
   // A local port of the program's own (bind before connect) would be lost on a fresh
   // socket. connectLike's source bind fails (EINVAL) on a socket the program bound; without
   // a source to bind, getsockname says (port 0 until connect picks one).
@@ -284,6 +284,11 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) return false;
     if (ss.ss_family == AF_INET && reinterpret_cast<sockaddr_in*>(&ss)->sin_port != 0) return false;
     if (ss.ss_family == AF_INET6 && reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port != 0) return false;
+  }
+  if ((fl & O_NONBLOCK) != 0) {
+    p->nonBlocking = true;  // raced in the program's waits (nb_race.h)
+    p->flags = fl;
+    return false;
   }
   timeval tv{};
   socklen_t tl = sizeof tv;

@@ -26,12 +26,17 @@ struct RacePrep {
   int64_t programTimeoutUs = 0; // 0: none (a blocking connect waits for the kernel)
   int64_t delayUs = 0;
   int64_t startUs = 0;          // CLOCK_MONOTONIC when the first attempt started
+  // Not armed because the socket is non-blocking (and holds no port of the program's own):
+  // its race runs in the program's waits instead (nb_race.h); `flags` is filled.
+  bool nonBlocking = false;
 };
 
-// Whether the connect on `fd` (pinned by connectLike, rt->mayRace(o) true) is raced: a
+// Whether the connect on `fd` (pinned by connectLike, rt->mayRace(o) true) is raced here: a
 // blocking socket without a local port of the program's own, whose SO_SNDTIMEO is unset or
 // longer than the attempt delay. If so, sets SO_SNDTIMEO to the delay, so that the
-// program's blocking connect returns EINPROGRESS when the delay elapses, and fills `p`.
+// program's blocking connect returns EINPROGRESS when the delay elapses, and fills `p`. A
+// non-blocking socket without a port of the program's own is not armed but marked
+// (p->nonBlocking, p->flags) for nbrace::begin after its EINPROGRESS.
 // Call under ReentryGuard. Leaves errno changed (the hook restores it).
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept;
 // Gives the socket back the program's own SO_SNDTIMEO.

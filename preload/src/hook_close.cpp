@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "datagram_cache.h"
+#include "nb_race.h"
 #include "unicast_if.h"
 #include "own_fds.h"
 #include "real_libc.h"
@@ -54,6 +55,7 @@ MIF_EXPORT int close(int fd) {
   } else {
     dgram::forget(fd);
     ucif::forget(fd);
+    if (nbrace::pending()) nbrace::end(fd);  // its fresh sockets go with it
   }
   return realClose(fd);
 }
@@ -67,6 +69,7 @@ MIF_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noe
   if (!ReentryGuard::active() && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) {
     dgram::forgetRange(first, last);
     ucif::forgetRange(first, last);
+    if (nbrace::pending()) nbrace::endRange(first, last);
   }
   // CLOSE_RANGE_CLOEXEC only marks descriptors close-on-exec; ours are already.
   if (ReentryGuard::active() || first > last || (flags & CLOSE_RANGE_CLOEXEC) != 0 ||
@@ -83,6 +86,7 @@ MIF_EXPORT void closefrom(int lowfd) noexcept {
   if (!ReentryGuard::active()) {
     dgram::forgetRange(lo, UINT_MAX);
     ucif::forgetRange(lo, UINT_MAX);
+    if (nbrace::pending()) nbrace::endRange(lo, UINT_MAX);
   }
   const int own = ReentryGuard::active() ? -1 : ownfds::lowestIn(lo, UINT_MAX);
   auto realCloseRange = real::closeRange.get();
@@ -110,6 +114,7 @@ MIF_EXPORT int dup2(int oldfd, int newfd) noexcept {
     ownfds::remove(newfd);
     dgram::forget(newfd);
     if (newfd != oldfd) ucif::forget(newfd);  // dup2(fd, fd) leaves the socket as it is
+    if (newfd != oldfd && nbrace::pending()) nbrace::end(newfd);
   }
   return realDup2(oldfd, newfd);
 }
@@ -124,6 +129,7 @@ MIF_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
     ownfds::remove(newfd);
     dgram::forget(newfd);
     ucif::forget(newfd);
+    if (newfd != oldfd && nbrace::pending()) nbrace::end(newfd);
   }
   return realDup3(oldfd, newfd, flags);
 }
@@ -144,6 +150,7 @@ MIF_EXPORT int socket(int domain, int type, int protocol) noexcept {
   } else if (fd >= 0) {
     dgram::forget(fd);  // a number the program closed behind our back, now a new socket
     ucif::forget(fd);
+    if (nbrace::pending()) nbrace::end(fd);
   }
   return fd;
 }

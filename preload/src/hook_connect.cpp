@@ -9,6 +9,7 @@
 #include "unicast_if.h"
 #include "guard.h"
 #include "monotonic.h"
+#include "nb_race.h"
 #include "hook.h"
 #include "real_libc.h"
 #include "runtime.h"
@@ -78,6 +79,20 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     errno = ENOSYS;
     return -1;
   }
+  // A repeated connect on a non-blocking descriptor still racing (nb_race.h): what the
+  // program's own connecting socket would answer, once the race has been stepped.
+  if (nbrace::pending() && !ReentryGuard::active() && nbrace::racing(fd)) {
+    const nbrace::Step st = nbrace::settleNow(fd, monotonicUs());
+    if (st.state == nbrace::State::Racing || st.state == nbrace::State::Busy) {
+      errno = EALREADY;
+      return -1;
+    }
+    if (st.state == nbrace::State::Failed) {
+      errno = st.error;
+      return -1;
+    }
+    return realConnect(fd, addr, len);
+  }
   if (!ReentryGuard::active()) {
     dgram::forget(fd);  // a connected socket: decided at connect
     if (ucif::held(fd)) ucif::leave(fd);  // the connect's own pin, not the datagrams'
@@ -122,6 +137,16 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
       return ::mif::preload::race(rt, realConnect, fd, addr, len, o, err, race, keep);
     }
     errno = err;
+  } else if (race.nonBlocking && rc < 0 && errno == EINPROGRESS) {
+    // EINPROGRESS as without mif; the race runs in the program's waits (nb_race.h).
+    {
+      ReentryGuard guard;
+      nbrace::begin(rt, fd, o, o.destination(addr), o.destinationLength(len), race.flags,
+                    monotonicUs());
+    }
+    rt->finish(o, EINPROGRESS);
+    errno = EINPROGRESS;
+    return rc;
   }
   if (o.decided) {
     const int err = rc < 0 ? errno : 0;

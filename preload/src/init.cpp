@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "guard.h"
+#include "nb_race.h"
 #include "mif/policy/loader.h"
 #include "runtime.h"
 
@@ -108,6 +109,9 @@ Runtime* initialise() {
           r = built.release();  // never freed: threads may be in a hook at exit
           r->listenToResolver();  // DNS timeouts feed per-PvD health (failover.cpp)
           pthread_atfork(lockForFork, unlockAfterFork, unlockAfterFork);
+          // A child forgets the parent's non-blocking races and closes its copies of their
+          // fresh sockets (nb_race.h); the parent's races go on.
+          pthread_atfork(nullptr, nullptr, [] { nbrace::forgetAfterFork(); });
           instance.store(r, std::memory_order_release);
           state.store(State::Ready, std::memory_order_release);
         } else {

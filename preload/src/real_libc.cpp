@@ -37,5 +37,14 @@ Symbol<ClosefromFn> closefrom{"closefrom"};
 Symbol<Dup2Fn> dup2{"dup2"};
 Symbol<Dup3Fn> dup3{"dup3"};
 Symbol<SocketFn> socket{"socket"};
+Symbol<PollFn> poll{"poll"};
+Symbol<PpollFn> ppoll{"ppoll"};
+Symbol<SelectFn> select{"select"};
+Symbol<PselectFn> pselect{"pselect"};
+Symbol<GetsockoptFn> getsockopt{"getsockopt"};
+Symbol<EpollCtlFn> epollCtl{"epoll_ctl"};
+Symbol<EpollWaitFn> epollWait{"epoll_wait"};
+Symbol<EpollPwaitFn> epollPwait{"epoll_pwait"};
+Symbol<EpollPwait2Fn> epollPwait2{"epoll_pwait2"};
 
 }  // namespace mif::preload::real

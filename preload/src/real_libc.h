@@ -7,6 +7,10 @@
 //
 // Threading: any thread, any time. Two threads racing on the first lookup both store the
 // same pointer. After the first lookup each call is one relaxed atomic load.
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -28,6 +32,16 @@ using ClosefromFn = void (*)(int);
 using Dup2Fn = int (*)(int, int);
 using Dup3Fn = int (*)(int, int, int);
 using SocketFn = int (*)(int, int, int);
+// The waits and getsockopt, for the non-blocking race (nb_race.h).
+using PollFn = int (*)(pollfd*, nfds_t, int);
+using PpollFn = int (*)(pollfd*, nfds_t, const timespec*, const sigset_t*);
+using SelectFn = int (*)(int, fd_set*, fd_set*, fd_set*, timeval*);
+using PselectFn = int (*)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
+using GetsockoptFn = int (*)(int, int, int, void*, socklen_t*);
+using EpollCtlFn = int (*)(int, int, int, epoll_event*);
+using EpollWaitFn = int (*)(int, epoll_event*, int, int);
+using EpollPwaitFn = int (*)(int, epoll_event*, int, int, const sigset_t*);
+using EpollPwait2Fn = int (*)(int, epoll_event*, int, const timespec*, const sigset_t*);
 
 // Resolves `name`, refusing `self` (the hook's own address). Null only if libc itself
 // lacks the symbol (close_range on an old glibc).
@@ -71,5 +85,14 @@ extern Symbol<ClosefromFn> closefrom;
 extern Symbol<Dup2Fn> dup2;
 extern Symbol<Dup3Fn> dup3;
 extern Symbol<SocketFn> socket;
+extern Symbol<PollFn> poll;
+extern Symbol<PpollFn> ppoll;
+extern Symbol<SelectFn> select;
+extern Symbol<PselectFn> pselect;
+extern Symbol<GetsockoptFn> getsockopt;
+extern Symbol<EpollCtlFn> epollCtl;
+extern Symbol<EpollWaitFn> epollWait;
+extern Symbol<EpollPwaitFn> epollPwait;
+extern Symbol<EpollPwait2Fn> epollPwait2;
 
 }  // namespace mif::preload::real

@@ -11,7 +11,7 @@
    of the engine making a call we hook) is sent to libc.
 
    Longer than the ~400 lines a file in preload/ should be: one forwarding function per
-   hooked libc entry point (sockets, the resolver APIs, the close family), each a few lines
+   hooked libc entry point (sockets, the resolver APIs, the close family, the waits), each a few lines
    with its own signature, plus the strict refusals of the resolver APIs when the engine
    cannot be loaded; split, the list would only be spread over files that each repeat the
    loading logic. */
@@ -27,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +46,8 @@ static __thread int loading __attribute__((tls_model("initial-exec")));
 enum Fn {
   F_connect, F_sendto, F_sendmsg, F_sendmmsg, F_bind, F_listen, F_accept, F_accept4,
   F_close, F_close_range, F_closefrom, F_dup2, F_dup3, F_socket,
+  F_poll, F_poll_chk, F_ppoll, F_ppoll_chk, F_select, F_pselect, F_getsockopt,
+  F_epoll_ctl, F_epoll_wait, F_epoll_pwait, F_epoll_pwait2,
   F_getaddrinfo, F_freeaddrinfo, F_getnameinfo, F_gethostbyname, F_gethostbyname2,
   F_gethostbyname_r, F_gethostbyname2_r, F_gethostbyaddr, F_gethostbyaddr_r,
   F_res_query, F_res_search, F_res_querydomain, F_res_nquery, F_res_nsearch, F_res_nquerydomain,
@@ -51,6 +56,8 @@ enum Fn {
 static const char* const names[F_count] = {
   "connect", "sendto", "sendmsg", "sendmmsg", "bind", "listen", "accept", "accept4",
   "close", "close_range", "closefrom", "dup2", "dup3", "socket",
+  "poll", "__poll_chk", "ppoll", "__ppoll_chk", "select", "pselect", "getsockopt",
+  "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
   "getaddrinfo", "freeaddrinfo", "getnameinfo", "gethostbyname", "gethostbyname2",
   "gethostbyname_r", "gethostbyname2_r", "gethostbyaddr", "gethostbyaddr_r",
   "res_query", "res_search", "res_querydomain", "res_nquery", "res_nsearch", "res_nquerydomain",
@@ -260,6 +267,48 @@ EXPORT void closefrom(int lo) { CALL(F_closefrom, void (*)(int), lo); }
 EXPORT int dup2(int a, int b) { return CALL(F_dup2, int (*)(int, int), a, b); }
 EXPORT int dup3(int a, int b, int fl) { return CALL(F_dup3, int (*)(int, int, int), a, b, fl); }
 EXPORT int socket(int d, int t, int p) { return CALL(F_socket, int (*)(int, int, int), d, t, p); }
+
+/* The waits and getsockopt, where a non-blocking connect's race across PvDs runs
+   (nb_race.h). They never load the engine: a race needs a connect first. */
+EXPORT int poll(struct pollfd* f, nfds_t n, int t) {
+  return CALL(F_poll, int (*)(struct pollfd*, nfds_t, int), f, n, t);
+}
+EXPORT int __poll_chk(struct pollfd* f, nfds_t n, int t, size_t l) {
+  return CALL(F_poll_chk, int (*)(struct pollfd*, nfds_t, int, size_t), f, n, t, l);
+}
+EXPORT int ppoll(struct pollfd* f, nfds_t n, const struct timespec* t, const sigset_t* m) {
+  return CALL(F_ppoll, int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*), f, n, t, m);
+}
+EXPORT int __ppoll_chk(struct pollfd* f, nfds_t n, const struct timespec* t, const sigset_t* m, size_t l) {
+  return CALL(F_ppoll_chk,
+              int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*, size_t), f, n,
+              t, m, l);
+}
+EXPORT int select(int n, fd_set* r, fd_set* w, fd_set* e, struct timeval* t) {
+  return CALL(F_select, int (*)(int, fd_set*, fd_set*, fd_set*, struct timeval*), n, r, w, e, t);
+}
+EXPORT int pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec* t, const sigset_t* m) {
+  return CALL(F_pselect,
+              int (*)(int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*), n, r,
+              w, e, t, m);
+}
+EXPORT int getsockopt(int fd, int l, int o, void* v, socklen_t* len) {
+  return CALL(F_getsockopt, int (*)(int, int, int, void*, socklen_t*), fd, l, o, v, len);
+}
+EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event* e) {
+  return CALL(F_epoll_ctl, int (*)(int, int, int, struct epoll_event*), ep, op, fd, e);
+}
+EXPORT int epoll_wait(int ep, struct epoll_event* e, int n, int t) {
+  return CALL(F_epoll_wait, int (*)(int, struct epoll_event*, int, int), ep, e, n, t);
+}
+EXPORT int epoll_pwait(int ep, struct epoll_event* e, int n, int t, const sigset_t* m) {
+  return CALL(F_epoll_pwait, int (*)(int, struct epoll_event*, int, int, const sigset_t*), ep, e, n, t, m);
+}
+EXPORT int epoll_pwait2(int ep, struct epoll_event* e, int n, const struct timespec* t, const sigset_t* m) {
+  return CALL(F_epoll_pwait2,
+              int (*)(int, struct epoll_event*, int, const struct timespec*, const sigset_t*), ep, e,
+              n, t, m);
+}
 
 /* Name lookups are network calls: they load the engine. When it cannot be loaded under
    MIF_STRICT, nothing may be asked of any server (glibc's resolver would ask the system's,

@@ -1,0 +1,468 @@
+// The non-blocking race's table and its steps (nb_race.h): what the waits, getsockopt,
+// connect and the close family call. Nothing here waits: every step is a zero-timeout
+// poll of the live attempts, SO_ERROR of those that completed, and the non-blocking
+// connects of the attempts that are due.
+//
+// Longer than the ~400 lines a file in preload/ should be: the slot's claim and release,
+// the race's step (settle, start, hand over, the epoll registrations out and back) and the
+// table's maintenance (close, close_range, fork, epoll_ctl) all work on the one private
+// Slot layout and its state word; split, that layout and its locking rule would have to be
+// shared by several files.
+#include "nb_race.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "guard.h"
+#include "health.h"
+#include "monotonic.h"
+#include "real_libc.h"
+
+namespace mif::preload::nbrace {
+namespace detail {
+std::atomic<uint32_t> pendingCount{0};
+}
+namespace {
+
+enum : uint32_t { kFree = 0, kIdle = 1, kBusy = 2, kFailed = 3 };
+
+static_assert(std::is_trivially_copyable_v<Outcome>);
+
+struct Attempt {
+  int fd;
+  bool live;
+  int64_t startUs;
+  // An Outcome, kept as bytes so that the table stays zero-filled static storage (no
+  // constructor touches its pages at load).
+  alignas(Outcome) unsigned char o[sizeof(Outcome)];
+  Outcome& out() noexcept { return *reinterpret_cast<Outcome*>(o); }
+};
+
+struct Reg {
+  int epfd;
+  bool removed;  // taken out of the instance while the program's own socket is dead
+  epoll_event ev;
+};
+
+struct Slot {
+  std::atomic<uint32_t> state;
+  // Owned by the thread that moved `state` to kBusy (or wrote it in begin()).
+  Runtime* rt;
+  int flags;
+  int64_t delayUs;
+  int64_t nextStartUs;
+  unsigned next;  // the decision's index of the next PvD to start
+  unsigned n;     // attempts started, the program's own first
+  bool stop;      // a server answered (a refusal): nothing more starts
+  int firstError;
+  socklen_t len;
+  sockaddr_storage addr;
+  char name[256];
+  Attempt a[policy::kMaxListed];
+  Reg regs[kMaxRegs];
+  unsigned nRegs;
+};
+
+Slot slots[kSlots];
+// One bit per slot not Free: what a wait on an epoll instance and close_range scan.
+std::atomic<uint64_t> inUse[kSlots / 64];
+
+bool inRange(int fd) noexcept { return fd >= 0 && fd < kSlots; }
+
+// Claims a slot that holds a race. With `wait` false a Busy slot is left alone (*was =
+// kBusy); with `wait` true the caller yields until the stepping thread is done (a few
+// non-blocking system calls).
+Slot* claim(int fd, bool wait, uint32_t* was) noexcept {
+  Slot& s = slots[fd];
+  for (;;) {
+    uint32_t st = s.state.load(std::memory_order_acquire);
+    *was = st;
+    if (st == kFree) return nullptr;
+    if (st == kBusy) {
+      if (!wait) return nullptr;
+      sched_yield();
+      continue;
+    }
+    if (s.state.compare_exchange_weak(st, kBusy, std::memory_order_acquire)) return &s;
+  }
+}
+
+void release(int fd, Slot& s, uint32_t to) noexcept {
+  if (to == kFree) {
+    inUse[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)), std::memory_order_relaxed);
+    s.state.store(kFree, std::memory_order_release);
+    detail::pendingCount.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  s.state.store(to, std::memory_order_release);
+}
+
+int32_t msSince(int64_t startUs, int64_t now) noexcept {
+  return static_cast<int32_t>((now - startUs) / 1000);
+}
+
+void closeFd(int fd) noexcept {
+  if (auto c = real::close.get()) c(fd);
+}
+
+// The program's registrations of the number, out of (own socket dead) or back into their
+// epoll instances.
+void epollOut(int fd, Slot& s) noexcept {
+  auto ctl = real::epollCtl.get();
+  if (ctl == nullptr) return;
+  for (unsigned i = 0; i < s.nRegs; ++i) {
+    if (s.regs[i].removed) continue;
+    if (ctl(s.regs[i].epfd, EPOLL_CTL_DEL, fd, nullptr) == 0) s.regs[i].removed = true;
+  }
+}
+void epollBack(int fd, Slot& s, bool all) noexcept {
+  auto ctl = real::epollCtl.get();
+  if (ctl == nullptr) return;
+  for (unsigned i = 0; i < s.nRegs; ++i) {
+    Reg& r = s.regs[i];
+    if (!all && !r.removed) continue;
+    epoll_event ev = r.ev;
+    // After a hand-over the old socket is gone from every instance (dup3 dropped its last
+    // reference); if the program holds it under another number too it stays registered
+    // under this one, and the new socket takes its registration's place.
+    if (ctl(r.epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
+      ev = r.ev;
+      ctl(r.epfd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    r.removed = false;
+  }
+}
+
+// An attempt failed with `err`: traced, health fed, a fresh socket closed (the program's
+// own keeps its state, as after its own failed connect).
+void settleAttempt(int fd, Slot& s, unsigned i, int err, int64_t now) noexcept {
+  Attempt& t = s.a[i];
+  t.live = false;
+  Outcome& o = t.out();
+  o.ms = msSince(t.startUs, now);
+  if (i == 0) {
+    s.firstError = err;
+    epollOut(fd, s);  // a dead socket's level-triggered readiness would wake every wait
+  }
+  s.rt->finish(o, err);  // the first attempt too: the trace says why the next one started
+  s.rt->connectResult(o, err);
+  if (i != 0) closeFd(t.fd);
+}
+
+void closeOthers(Slot& s, unsigned keep, int64_t now, const char* note, bool lost) noexcept {
+  for (unsigned i = 0; i < s.n; ++i) {
+    Attempt& t = s.a[i];
+    if (i == keep || !t.live) continue;
+    t.live = false;
+    Outcome& o = t.out();
+    o.ms = msSince(t.startUs, now);
+    o.note = note;
+    s.rt->finish(o, ECANCELED);
+    if (lost && now - t.startUs >= s.delayUs) s.rt->raceLost(o);
+    if (i != 0) closeFd(t.fd);
+  }
+}
+
+// Attempt `i` connected: the others are closed, a fresh winner takes the program's number.
+// True when the number now holds a connected socket.
+bool win(int fd, Slot& s, unsigned i, int64_t now) noexcept {
+  closeOthers(s, i, now, "lost the race", true);
+  Attempt& t = s.a[i];
+  t.live = false;
+  Outcome& o = t.out();
+  o.ms = msSince(t.startUs, now);
+  bool ok = true;
+  if (i != 0) {
+    fcntl(t.fd, F_SETFL, s.flags);
+    ok = Runtime::adoptSocket(t.fd, fd);  // closes t.fd either way
+    if (ok) epollBack(fd, s, true);
+  }
+  if (s.n > 1) s.rt->finish(o, ok ? 0 : errno);
+  if (ok) s.rt->connectResult(o, 0);
+  return ok;
+}
+
+}  // namespace
+
+bool racing(int fd) noexcept {
+  // The bitmap, not the slot: a poll of many descriptors touches one cache line, not a page
+  // of the table per descriptor.
+  return inRange(fd) &&
+         (inUse[fd / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (fd % 64))) != 0;
+}
+
+bool begin(Runtime* rt, int fd, const Outcome& first, const sockaddr* addr, socklen_t len,
+           int flags, int64_t startUs) noexcept {
+  if (!inRange(fd) || len > sizeof(sockaddr_storage)) return false;
+  Slot& s = slots[fd];
+  uint32_t st = kFree;
+  if (!s.state.compare_exchange_strong(st, kBusy, std::memory_order_acquire)) return false;
+  detail::pendingCount.fetch_add(1, std::memory_order_relaxed);
+  inUse[fd / 64].fetch_or(uint64_t{1} << (fd % 64), std::memory_order_relaxed);
+  s.rt = rt;
+  s.flags = flags;
+  s.delayUs = static_cast<int64_t>(rt->attemptDelayMs()) * 1000;
+  s.nextStartUs = startUs + s.delayUs;
+  s.next = 1;
+  s.n = 1;
+  s.stop = false;
+  s.firstError = 0;
+  s.len = len;
+  std::memcpy(&s.addr, addr, len);
+  s.nRegs = 0;
+  Attempt& a0 = s.a[0];
+  a0.fd = fd;
+  a0.live = true;
+  a0.startUs = startUs;
+  std::memcpy(a0.o, &first, sizeof(Outcome));
+  Outcome& o = a0.out();
+  o.attempt = 1;
+  // The name the trace shows may live in the resolver's tags, which a later lookup can
+  // replace: the slot keeps its own copy.
+  const size_t nl = o.name != nullptr ? strnlen(o.name, sizeof s.name - 1) : 0;
+  if (nl != 0) std::memcpy(s.name, o.name, nl);
+  s.name[nl] = '\0';
+  o.name = s.name;
+  s.state.store(kIdle, std::memory_order_release);
+  return true;
+}
+
+Step advance(int fd, int64_t now) noexcept {
+  Step st;
+  if (!inRange(fd)) return st;
+  uint32_t was;
+  Slot* sp = claim(fd, false, &was);
+  if (sp == nullptr) {
+    st.state = was == kBusy ? State::Busy : State::NotRacing;
+    return st;
+  }
+  Slot& s = *sp;
+  if (was == kFailed) {
+    st.state = State::Failed;
+    st.error = s.firstError;
+    release(fd, s, kFailed);
+    return st;
+  }
+  ReentryGuard guard;
+  const int savedErrno = errno;
+  auto realPoll = real::poll.get();
+  auto realGetsockopt = real::getsockopt.get();
+  auto realConnect = real::connect.get();
+  // 1. The attempts that completed.
+  pollfd pf[policy::kMaxListed];
+  unsigned which[policy::kMaxListed];
+  unsigned np = 0;
+  for (unsigned i = 0; i < s.n; ++i) {
+    if (!s.a[i].live) continue;
+    pf[np] = pollfd{s.a[i].fd, POLLOUT, 0};
+    which[np++] = i;
+  }
+  if (np != 0 && realPoll != nullptr && realPoll(pf, np, 0) > 0) {
+    for (unsigned k = 0; k < np; ++k) {
+      if (pf[k].revents == 0) continue;
+      const unsigned i = which[k];
+      int err = 0;
+      socklen_t sl = sizeof err;
+      if (realGetsockopt(s.a[i].fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0) err = errno;
+      if (err == 0 && (pf[k].revents & POLLOUT) == 0) err = ECONNABORTED;
+      if (err == 0) {
+        const bool ok = win(fd, s, i, now);
+        release(fd, s, kFree);
+        st.state = ok ? State::Connected : State::NotRacing;
+        errno = savedErrno;
+        return st;
+      }
+      settleAttempt(fd, s, i, err, now);
+      if (pathBroken(err)) {
+        s.nextStartUs = now;
+      } else {
+        s.stop = true;
+      }
+    }
+  }
+  // 2. The attempts that are due.
+  for (;;) {
+    while (!s.stop && s.next < s.a[0].out().decision.count && now >= s.nextStartUs &&
+           s.n < policy::kMaxListed) {
+      Attempt& t = s.a[s.n];
+      Outcome next;
+      const int fresh = s.rt->freshSocketFor(fd, s.a[0].out(), s.next, &next, SOCK_NONBLOCK);
+      ++s.next;
+      if (fresh < 0) continue;  // failed (health), unusable now, or cannot be pinned
+      next.attempt = static_cast<uint8_t>(s.n + 1);
+      next.name = s.name;
+      std::memcpy(t.o, &next, sizeof(Outcome));
+      t.fd = fresh;
+      t.startUs = now;
+      t.live = true;
+      const unsigned i = s.n++;
+      const int r = realConnect != nullptr
+                        ? realConnect(fresh, reinterpret_cast<const sockaddr*>(&s.addr), s.len)
+                        : -1;
+      const int err = r == 0 ? 0 : errno;
+      if (err == 0) {
+        const bool ok = win(fd, s, i, now);
+        release(fd, s, kFree);
+        st.state = ok ? State::Connected : State::NotRacing;
+        errno = savedErrno;
+        return st;
+      }
+      if (err == EINPROGRESS) {
+        s.nextStartUs = now + s.delayUs;
+        break;
+      }
+      settleAttempt(fd, s, i, err, now);
+      if (!pathBroken(err)) s.stop = true;
+    }
+    bool live = false;
+    for (unsigned i = 0; i < s.n; ++i) live = live || s.a[i].live;
+    const bool more = !s.stop && s.next < s.a[0].out().decision.count && s.n < policy::kMaxListed;
+    if (live) break;
+    if (more) {
+      s.nextStartUs = now;  // nothing running: the next starts at once
+      continue;
+    }
+    // 3. Every attempt failed: the program gets the first PvD's error on its own socket.
+    epollBack(fd, s, false);
+    st.state = State::Failed;
+    st.error = s.firstError;
+    release(fd, s, kFailed);
+    errno = savedErrno;
+    return st;
+  }
+  st.state = State::Racing;
+  st.ownLive = s.a[0].live;
+  for (unsigned i = 1; i < s.n; ++i)
+    if (s.a[i].live) st.fresh[st.nFresh++] = s.a[i].fd;
+  const bool more = !s.stop && s.next < s.a[0].out().decision.count && s.n < policy::kMaxListed;
+  st.nextStartUs = more ? s.nextStartUs : INT64_MAX;
+  release(fd, s, kIdle);
+  errno = savedErrno;
+  return st;
+}
+
+Step settleNow(int fd, int64_t nowUs) noexcept {
+  Step st = advance(fd, nowUs);
+  if (st.state != State::Failed) return st;
+  uint32_t was;
+  if (Slot* s = claim(fd, true, &was)) {
+    if (was == kFailed) {
+      release(fd, *s, kFree);  // the program has its error now
+    } else {
+      release(fd, *s, was);
+    }
+  }
+  return st;
+}
+
+void end(int fd) noexcept {
+  if (!inRange(fd)) return;
+  uint32_t was;
+  Slot* sp = claim(fd, true, &was);
+  if (sp == nullptr) return;
+  Slot& s = *sp;
+  if (was != kFailed) {
+    ReentryGuard guard;
+    const int savedErrno = errno;
+    const int64_t now = monotonicUs();
+    for (unsigned i = 1; i < s.n; ++i) {
+      Attempt& t = s.a[i];
+      if (!t.live) continue;
+      t.live = false;
+      Outcome& o = t.out();
+      o.ms = msSince(t.startUs, now);
+      o.note = "abandoned: the program closed its descriptor";
+      s.rt->finish(o, ECANCELED);
+      closeFd(t.fd);
+    }
+    errno = savedErrno;
+  }
+  release(fd, s, kFree);
+}
+
+void endRange(unsigned lo, unsigned hi) noexcept {
+  for (unsigned w = lo / 64; w < kSlots / 64 && w <= hi / 64; ++w) {
+    uint64_t bits = inUse[w].load(std::memory_order_relaxed);
+    while (bits != 0) {
+      const unsigned fd = w * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      if (fd >= lo && fd <= hi) end(static_cast<int>(fd));
+    }
+  }
+}
+
+void forgetAfterFork() noexcept {
+  if (!pending()) return;
+  for (int fd = 0; fd < kSlots; ++fd) {
+    if (!racing(fd)) continue;
+    Slot& s = slots[fd];
+    const uint32_t st = s.state.load(std::memory_order_relaxed);
+    if (st == kFree) continue;
+    // The child has one thread: a slot Busy in the parent at fork time is no one's here.
+    // Its table may be mid-step; the fresh descriptors noted as live are the child's
+    // copies either way.
+    if (st != kFailed) {
+      for (unsigned i = 1; i < s.n && i < policy::kMaxListed; ++i)
+        if (s.a[i].live) closeFd(s.a[i].fd);
+    }
+    s.state.store(kFree, std::memory_order_relaxed);
+  }
+  for (auto& w : inUse) w.store(0, std::memory_order_relaxed);
+  detail::pendingCount.store(0, std::memory_order_relaxed);
+}
+
+int noteEpoll(int fd, int epfd, int op, const epoll_event* ev) noexcept {
+  if (!inRange(fd)) return -1;
+  uint32_t was;
+  Slot* sp = claim(fd, true, &was);
+  if (sp == nullptr) return -1;
+  Slot& s = *sp;
+  unsigned i = 0;
+  while (i < s.nRegs && s.regs[i].epfd != epfd) ++i;
+  const bool removed = i < s.nRegs && s.regs[i].removed;
+  int answer = -1;
+  if (op == EPOLL_CTL_DEL) {
+    if (i < s.nRegs) s.regs[i] = s.regs[--s.nRegs];
+    if (removed) answer = 0;  // taken out by us while the first attempt is dead
+  } else if (op == EPOLL_CTL_ADD && removed) {
+    answer = -EEXIST;  // registered, as far as the program knows
+  } else if ((op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) && ev != nullptr) {
+    if (i == s.nRegs && s.nRegs < kMaxRegs) ++s.nRegs;
+    if (i < s.nRegs) {
+      s.regs[i].epfd = epfd;
+      std::memcpy(&s.regs[i].ev, ev, sizeof(epoll_event));
+      s.regs[i].removed = removed;
+      if (removed) answer = 0;  // kept for when the number is added back
+    }
+  }
+  release(fd, s, was);
+  return answer;
+}
+
+unsigned racingIn(int epfd, EpollRacing* out, unsigned max) noexcept {
+  unsigned n = 0;
+  for (unsigned w = 0; w < kSlots / 64 && n < max; ++w) {
+    uint64_t bits = inUse[w].load(std::memory_order_relaxed);
+    while (bits != 0 && n < max) {
+      const int fd = static_cast<int>(w * 64 + static_cast<unsigned>(__builtin_ctzll(bits)));
+      bits &= bits - 1;
+      uint32_t was;
+      Slot* s = claim(fd, false, &was);
+      if (s == nullptr) continue;
+      for (unsigned i = 0; i < s->nRegs; ++i) {
+        if (s->regs[i].epfd == epfd) {
+          out[n++] = EpollRacing{fd, s->regs[i].ev.data.u64};
+          break;
+        }
+      }
+      release(fd, *s, was);
+    }
+  }
+  return n;
+}
+
+}  // namespace mif::preload::nbrace
