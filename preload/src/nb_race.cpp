@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -65,6 +66,10 @@ struct Slot {
   Attempt a[policy::kMaxListed];
   Reg regs[kMaxRegs];
   unsigned nRegs;
+  // Epoll instances whose registrations of the number were looked up (epollRegOf): a
+  // registration made before the connect is learnt at the first wait on its instance.
+  int looked[kMaxRegs];
+  unsigned nLooked;
 };
 
 Slot slots[kSlots];
@@ -214,6 +219,7 @@ bool begin(Runtime* rt, int fd, const Outcome& first, const sockaddr* addr, sock
   s.len = len;
   std::memcpy(&s.addr, addr, len);
   s.nRegs = 0;
+  s.nLooked = 0;
   Attempt& a0 = s.a[0];
   a0.fd = fd;
   a0.live = true;
@@ -443,6 +449,52 @@ int noteEpoll(int fd, int epfd, int op, const epoll_event* ev) noexcept {
   return answer;
 }
 
+namespace {
+
+// The registration of `fd` in epoll instance `epfd`, as the kernel shows it in
+// /proc/self/fdinfo/EPFD ("tfd: FD events: HEX data: HEX ..."), for a registration the
+// program made before its connect (the epoll_ctl hook saw no race then). No allocation:
+// raw reads into a stack buffer, lines carried across reads.
+bool epollRegOf(int epfd, int fd, epoll_event* out) noexcept {
+  char path[40] = "/proc/self/fdinfo/";
+  char digits[12];
+  int nd = 0;
+  for (unsigned v = static_cast<unsigned>(epfd); nd == 0 || v != 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+  size_t at = std::strlen(path);
+  while (nd > 0) path[at++] = digits[--nd];
+  path[at] = '\0';
+  const int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0) return false;
+  char buf[4096];
+  size_t have = 0;
+  bool found = false;
+  for (;;) {
+    const ssize_t r = read(f, buf + have, sizeof buf - 1 - have);
+    if (r <= 0) break;
+    have += static_cast<size_t>(r);
+    buf[have] = '\0';
+    char* line = buf;
+    for (char* nl; !found && (nl = std::strchr(line, '\n')) != nullptr; line = nl + 1) {
+      *nl = '\0';
+      const char* t = std::strstr(line, "tfd:");
+      const char* e = std::strstr(line, "events:");
+      const char* d = std::strstr(line, "data:");
+      if (t == nullptr || e == nullptr || d == nullptr || std::strtol(t + 4, nullptr, 10) != fd) continue;
+      out->events = static_cast<uint32_t>(std::strtoul(e + 7, nullptr, 16));
+      out->data.u64 = std::strtoull(d + 5, nullptr, 16);
+      found = true;
+    }
+    if (found) break;
+    have = static_cast<size_t>(buf + have - line);  // an unfinished line moves to the front
+    std::memmove(buf, line, have);
+    if (have == sizeof buf - 1) have = 0;  // a line longer than the buffer: not ours
+  }
+  closeFd(f);
+  return found;
+}
+
+}  // namespace
+
 unsigned racingIn(int epfd, EpollRacing* out, unsigned max) noexcept {
   unsigned n = 0;
   for (unsigned w = 0; w < kSlots / 64 && n < max; ++w) {
@@ -453,12 +505,24 @@ unsigned racingIn(int epfd, EpollRacing* out, unsigned max) noexcept {
       uint32_t was;
       Slot* s = claim(fd, false, &was);
       if (s == nullptr) continue;
-      for (unsigned i = 0; i < s->nRegs; ++i) {
-        if (s->regs[i].epfd == epfd) {
-          out[n++] = EpollRacing{fd, s->regs[i].ev.data.u64};
-          break;
+      unsigned i = 0;
+      while (i < s->nRegs && s->regs[i].epfd != epfd) ++i;
+      bool looked = i < s->nRegs;
+      for (unsigned k = 0; k < s->nLooked && !looked; ++k) looked = s->looked[k] == epfd;
+      if (!looked && s->nRegs < kMaxRegs && s->nLooked < kMaxRegs) {
+        // The first wait on this instance since the race began: the program may have
+        // registered the number before its connect.
+        s->looked[s->nLooked++] = epfd;
+        epoll_event ev{};
+        ReentryGuard guard;
+        const int savedErrno = errno;
+        if (epollRegOf(epfd, fd, &ev)) {
+          s->regs[i] = Reg{epfd, false, ev};
+          ++s->nRegs;
         }
+        errno = savedErrno;
       }
+      if (i < s->nRegs) out[n++] = EpollRacing{fd, s->regs[i].ev.data.u64};
       release(fd, *s, was);
     }
   }
