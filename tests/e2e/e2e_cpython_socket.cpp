@@ -1,8 +1,8 @@
 // CPython's own socket tests under mif (issue 28, item 2): the same modules run bare and
 // under `mif run --pvd wifi` in a lab's node namespace, and the sets of failing tests must
 // be the same (both printed). The suite runs test_selectors and
-// test_asyncio.test_sock_lowlevel (about 20 s); test_socket takes more than ten minutes
-// on this machine and runs in the long form:
+// test_asyncio.test_sock_lowlevel (about 20 s); test_socket (712 tests, about 100 s each
+// way) runs in the long form:
 //   MIF_CPYTHON_TESTS="test_socket test_selectors test_asyncio.test_sock_lowlevel"
 //   build/bin/e2e_cpython_socket   (with that variable exported)
 // Needs Debian's libpython3.11-testsuite (scripts/packages.txt); skips, saying so, without.
@@ -73,6 +73,10 @@ TEST(CPythonSocketTests, SameFailuresBareAndUnderMif) {
   // Debian's python3, whose test suite the package installs (not another python on PATH).
   std::vector<std::string> argv = {"/usr/bin/python3", "-m", "test", "-v"};
   for (const auto& m : modules()) argv.push_back(m);
+  // Left out of test_socket, bare as under mif, with the reasons in docs/testing.md: the
+  // VSOCK tests wait for ever in accept() on a VM whose host answers no vsock connection,
+  // and test_sendall_interrupted now and then blocks for ever in send() on a loaded host.
+  argv.insert(argv.end(), {"--ignore", "*VSOCK*", "--ignore", "*test_sendall_interrupted*"});
   const auto limit = std::chrono::minutes(std::getenv("MIF_CPYTHON_TESTS") ? 60 : 5);
 
   CommandResult bare = lab.exec(argv, ExecOptions().within(limit));

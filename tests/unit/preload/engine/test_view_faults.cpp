@@ -6,13 +6,16 @@
 // back up: connected at once), strict stays strict, and no descriptor is left behind.
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -68,8 +71,11 @@ std::vector<int> openDescriptors() {
     out.push_back(std::atoi(e.path().filename().c_str()));
   return out;
 }
+// The views of earlier tests' runtimes (kept to the end of the process) hold sockets too.
+std::vector<int> gOlderViews;
 int viewSocket() {
   for (int fd : openDescriptors()) {
+    if (std::find(gOlderViews.begin(), gOlderViews.end(), fd) != gOlderViews.end()) continue;
     int domain = 0, proto = 0;
     socklen_t l1 = sizeof domain, l2 = sizeof proto;
     sockaddr_nl nl{};
@@ -89,8 +95,9 @@ class ViewFaults : public ::testing::Test {
     policyFile_ = "/tmp/mif-view-faults." + std::to_string(getpid()) + ".toml";
     std::ofstream(policyFile_) << kPolicy;
     ASSERT_TRUE(sh("ip link add mifvf0 type veth peer name mifvf1 && ip link set mifvf1 up && "
-                   "ip addr add 10.77.0.10/24 dev mifvf0 && "
-                   "ip link set mifvf0 up"));
+                   "ip addr add 10.77.0.10/24 dev mifvf0"));
+    ASSERT_TRUE(linkUp());
+    for (int fd = viewSocket(); fd >= 0; fd = viewSocket()) gOlderViews.push_back(fd);
     Runtime::Config c;
     c.layerFiles = {policyFile_};
     c.pin.pvds = {"vpn"};
@@ -106,6 +113,17 @@ class ViewFaults : public ::testing::Test {
     Runtime::installForTest(nullptr);
     sh("ip link del mifvf0");
     std::remove(policyFile_.c_str());
+  }
+  // `ip link set up`, then wait until the kernel says the link is operationally up: a
+  // veth's carrier reaches its operstate through the kernel's linkwatch, up to a second
+  // later. The view is told by netlink when that happens, not before.
+  static bool linkUp() {
+    if (!sh("ip link set mifvf0 up")) return false;
+    for (int i = 0; i < 300; ++i) {
+      if (sh("ip -br link show mifvf0 | grep -q ' UP '")) return true;
+      usleep(10 * 1000);
+    }
+    return false;
   }
   std::string policyFile_;
   static inline std::vector<std::unique_ptr<Runtime>> runtimes_;
@@ -157,7 +175,7 @@ TEST_F(ViewFaults, EachCallOfTheViewsNetlinkSocketFailingNeverLeavesADecisionOnA
     EXPECT_EQ(udpConnect(&dev), ENETUNREACH);  // strict: refused ...
     EXPECT_EQ(dev, "");                        // ... before the socket was bound to the link
 
-    ASSERT_TRUE(sh("ip link set mifvf0 up"));
+    ASSERT_TRUE(linkUp());
     EXPECT_EQ(udpConnect(&dev), 0);  // at once: no stale "down" either
     EXPECT_EQ(dev, "mifvf0");
 
@@ -168,6 +186,60 @@ TEST_F(ViewFaults, EachCallOfTheViewsNetlinkSocketFailingNeverLeavesADecisionOnA
   }
   // Faults gone: within the retry period the view tracks changes on a socket again.
   EXPECT_TRUE(waitForViewSocket());
+  EXPECT_EQ(openDescriptors().size(), warm);
+}
+
+// The other half of the view's netlink: the dump (libnl opens a socket of its own for each,
+// which the seam does not reach). Out of descriptors for real (RLIMIT_NOFILE at what the
+// process holds), the view can neither open its change socket nor dump: the snapshot it
+// builds is empty, so the strict pin refuses with ENETUNREACH although the link is up,
+// never a decision on the last good view; with descriptors back, the next decisions
+// connect again.
+TEST_F(ViewFaults, OutOfDescriptorsTheViewCannotDumpAndTheStrictPinRefuses) {
+  std::string dev;
+  ASSERT_EQ(udpConnect(&dev), 0);
+  ASSERT_EQ(dev, "mifvf0");
+  const size_t warm = openDescriptors().size();
+  // The program's socket first: then no descriptor is left for anyone.
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  const int view = viewSocket();
+  ASSERT_GE(view, 0);
+  ::syscall(SYS_close, view);  // the program closed it: the view must open another
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int lowestFree = 0;
+  while (fcntl(lowestFree, F_GETFD) != -1) ++lowestFree;
+  rlimit none = old;
+  none.rlim_cur = static_cast<rlim_t>(lowestFree);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &none), 0);
+  ASSERT_EQ(socket(AF_INET, SOCK_DGRAM, 0), -1);  // really none left
+  EXPECT_EQ(errno, EMFILE);
+
+  // Past the library's freshness window (100 us), within which a decision may use the view
+  // as it was last checked (docs/architecture.md, "How fresh the view is").
+  usleep(1000);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(9);
+  inet_pton(AF_INET, "10.77.0.80", &sa.sin_addr);
+  errno = 0;
+  EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), -1);
+  EXPECT_EQ(errno, ENETUNREACH);
+  char name[IFNAMSIZ] = {};
+  socklen_t len = sizeof name;
+  getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, &len);
+  EXPECT_STREQ(name, "");  // refused before anything was bound
+
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  close(fd);
+  bool back = false;
+  for (int i = 0; i < 100 && !(back && viewSocket() >= 0); ++i) {
+    back = udpConnect(&dev) == 0 && dev == "mifvf0";
+    usleep(10 * 1000);  // the change socket is retried every 50 ms
+  }
+  EXPECT_TRUE(back);
+  EXPECT_GE(viewSocket(), 0);
   EXPECT_EQ(openDescriptors().size(), warm);
 }
 
