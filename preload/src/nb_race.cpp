@@ -11,6 +11,7 @@
 #include "nb_race.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -81,14 +82,17 @@ bool inRange(int fd) noexcept { return fd >= 0 && fd < kSlots; }
 // Claims a slot that holds a race. With `wait` false a Busy slot is left alone (*was =
 // kBusy); with `wait` true the caller yields until the stepping thread is done (a few
 // non-blocking system calls).
+// The wait is bounded: a step interrupted by a signal whose handler closes the same number
+// (or a thread that died inside a step) must not hang the caller; after about a second the
+// slot is left as it is and the caller goes on without it.
 Slot* claim(int fd, bool wait, uint32_t* was) noexcept {
   Slot& s = slots[fd];
-  for (;;) {
+  for (unsigned spins = 0;; ++spins) {
     uint32_t st = s.state.load(std::memory_order_acquire);
     *was = st;
     if (st == kFree) return nullptr;
     if (st == kBusy) {
-      if (!wait) return nullptr;
+      if (!wait || spins > 100000) return nullptr;
       sched_yield();
       continue;
     }
@@ -253,6 +257,14 @@ Step advance(int fd, int64_t now) noexcept {
     release(fd, s, kFailed);
     return st;
   }
+  // poll and connect below are cancellation points: a thread cancelled inside a step would
+  // leave the slot busy for good. A step never waits, so cancellation is held off until
+  // the caller's own wait.
+  struct NoCancel {
+    int old = 0;
+    NoCancel() noexcept { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old); }
+    ~NoCancel() { pthread_setcancelstate(old, nullptr); }
+  } noCancel;
   ReentryGuard guard;
   const int savedErrno = errno;
   auto realPoll = real::poll.get();
