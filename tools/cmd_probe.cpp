@@ -19,6 +19,8 @@
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
+#include "mif/view/ra_state.h"
+#include "probe/portal.h"
 #include "probe/probe.h"
 
 namespace mif::cmd {
@@ -47,6 +49,10 @@ void usage(FILE* out) {
                "Verdicts: ok (less than %.0f %% lost), poor (some answered, at least %.0f %%\n"
                "lost), down (nothing answered, or the link cannot carry traffic), unknown\n"
                "(nothing to try: no DNS server and no target of a family it has).\n"
+               "A PvD whose router announced a captive portal (RFC 8910) is also asked\n"
+               "whether the portal is open: its API (RFC 8908) when the URI is http:// with\n"
+               "an address, else the probe's verdict (ok: open); the answer is recorded in\n"
+               "/run/mif/ra, where 'mif show' and programs started later find it.\n"
                "Exit status: 0 when every probed PvD is ok, 1 otherwise (or on an error),\n"
                "2 on bad arguments.\n",
                probe::Options{}.count, static_cast<long long>(probe::Options{}.timeout.count()),
@@ -67,7 +73,41 @@ void rttMember(cli::JsonObject& o, std::string_view key, const std::optional<dou
     o.null(key);
 }
 
-void printJson(const std::vector<probe::Result>& results, const probe::Options& o) {
+// A captive portal of a probed PvD (mif/view/ra_state.h): open or still captive, and how
+// that was found.
+struct Portal {
+  size_t result = 0;  // index into the results
+  std::string uri;
+  bool open = false;
+  std::string by;     // "api" (RFC 8908: its "captive" member) or "probe" (the verdict)
+  std::string why;    // why not the API; why not recorded
+};
+
+std::vector<Portal> checkPortals(const std::vector<probe::Result>& results,
+                                 const view::Snapshot& snap, const probe::Options& opts) {
+  std::vector<Portal> out;
+  const std::string path = view::raStatePath();
+  for (size_t k = 0; k < results.size(); ++k) {
+    const view::BoundPvd& b = snap.pvds[results[k].id];
+    for (const auto& c : b.captive) {
+      Portal p;
+      p.result = k;
+      p.uri = c.uri;
+      probe::PortalAnswer a = probe::askPortalApi(b, c.uri, opts.timeout);
+      p.open = a.asked ? !a.captive : results[k].verdict == probe::Verdict::Ok;
+      p.by = a.asked ? "api" : "probe";
+      p.why = a.why;
+      std::string why;
+      if (!view::recordPortalCheck(path, b.ifindex, c.router, c.uri, p.open, &why))
+        p.why += (p.why.empty() ? "" : "; ") + std::string("not recorded: ") + why;
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+void printJson(const std::vector<probe::Result>& results, const std::vector<Portal>& portals,
+               const probe::Options& o) {
   std::string pvds;
   json::StringSink pvdsSink(&pvds);
   json::Array<json::StringSink> pvdList(pvdsSink);
@@ -92,6 +132,18 @@ void printJson(const std::vector<probe::Result>& results, const probe::Options& 
     p.raw("loss_percent", fixed(r.lossPercent, 1));
     rttMember(p, "median_rtt_ms", r.medianRttMs);
     cli::strOrNull(p, "why", r.why).raw("checks", checks);
+    std::string list;
+    json::StringSink listSink(&list);
+    json::Array<json::StringSink> portalList(listSink);
+    for (const Portal& c : portals) {
+      if (&results[c.result] != &r) continue;
+      cli::JsonObject po(portalList.element());
+      po.str("uri", c.uri).str("state", c.open ? "open" : "captive").str("by", c.by);
+      cli::strOrNull(po, "why", c.why);
+      po.close();
+    }
+    portalList.close();
+    p.raw("captive_portal", list);
     p.close();
   }
   pvdList.close();
@@ -104,7 +156,7 @@ void printJson(const std::vector<probe::Result>& results, const probe::Options& 
   std::fputs(out.c_str(), stdout);
 }
 
-void printText(const std::vector<probe::Result>& results) {
+void printText(const std::vector<probe::Result>& results, const std::vector<Portal>& portals) {
   int nameW = 3, ifW = 9;
   for (const auto& r : results) {
     nameW = std::max(nameW, static_cast<int>(r.name.size()));
@@ -121,6 +173,11 @@ void printText(const std::vector<probe::Result>& results) {
                 r.interface.empty() ? "-" : r.interface.c_str(), r.attempts, r.successes,
                 loss.c_str(), rtt.c_str(), line.c_str());
   }
+  for (const Portal& c : portals)
+    std::printf("portal of %s: %s %s (%s%s%s)\n", results[c.result].name.c_str(), c.uri.c_str(),
+                c.open ? "open" : "captive",
+                c.by == "api" ? "its API says so" : "by the probe's verdict",
+                c.why.empty() ? "" : ": ", c.why.c_str());
 }
 
 }  // namespace
@@ -198,10 +255,12 @@ int probe(int argc, char** argv) {
   }
 
   std::vector<probe::Result> results = probe::run(*compiled, *snap, ids, opts);
+  // A portal a router announced: open or not, recorded for `mif show` and later programs.
+  std::vector<Portal> portals = checkPortals(results, *snap, opts);
   if (asJson)
-    printJson(results, opts);
+    printJson(results, portals, opts);
   else
-    printText(results);
+    printText(results, portals);
   for (const auto& r : results)
     if (r.verdict != probe::Verdict::Ok) return cli::kExitFailure;
   return cli::kExitOk;

@@ -28,6 +28,7 @@
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
 #include "mif/view/published_pvds.h"
+#include "mif/view/ra_state.h"
 
 namespace mif::cmd {
 namespace {
@@ -174,6 +175,13 @@ Value remaining(view::RaClock::time_point expires) {
   return Value::life(static_cast<uint32_t>(std::max<long long>(0, left.count())));
 }
 
+// Seconds since a router advertisement fact was heard (by this process or, recorded under
+// /run/mif, by an earlier one).
+Value age(view::RaClock::time_point t) {
+  auto since = std::chrono::duration_cast<std::chrono::seconds>(view::RaClock::now() - t);
+  return Value::life(static_cast<uint32_t>(std::max<long long>(0, since.count())));
+}
+
 Value source(const BoundPvd* p, bool v6) {
   if (!p || !(v6 ? p->hasSource6 : p->hasSource4)) return {};
   return Value::s((v6 ? p->source6 : p->source4).toString());
@@ -234,17 +242,30 @@ const Field<Row> kRowFields[] = {
          for (const auto& p : r.pvd->pref64)
            v.objs.push_back(Obj{{"prefix", Value::s(p.prefix.toString())},
                                 {"router", Value::s(p.router.toString())},
-                                {"lifetime", remaining(p.expires)}});
+                                {"lifetime", remaining(p.expires)},
+                                {"age", age(p.heard)}});
        return v;
      }},
-    {"captive_portal", "captive",
+    // A portal is captive until `mif probe` found it open (mif/view/ra_state.h).
+    {"captive_portal", "portal",
      [](const Row& r, const Snapshot&) {
        Value v(Value::Kind::ObjList);
        if (r.pvd)
          for (const auto& c : r.pvd->captive)
-           v.objs.push_back(
-               Obj{{"uri", Value::s(c.uri)}, {"router", Value::s(c.router.toString())}});
+           v.objs.push_back(Obj{{"uri", Value::s(c.uri)},
+                                {"router", Value::s(c.router.toString())},
+                                {"age", age(c.heard)},
+                                {"state", Value::s(c.open ? "open" : "captive")},
+                                {"checked", c.checked == view::RaClock::time_point{}
+                                                ? Value{}
+                                                : age(c.checked)}});
        return v;
+     }},
+    {"captive", "captive",
+     [](const Row& r, const Snapshot&) {
+       if (!r.pvd || r.pvd->captive.empty()) return Value{};
+       return Value::b(std::any_of(r.pvd->captive.begin(), r.pvd->captive.end(),
+                                   [](const view::CaptivePortal& c) { return !c.open; }));
      }},
     {"warnings", "warning",
      [](const Row& r, const Snapshot&) {
@@ -486,6 +507,9 @@ void usage(FILE* out) {
                "NAT64 prefixes (PREF64) and captive portals announced by routers, and\n"
                "warnings about what will not work. Where a router announced itself and mif\n"
                "may (CAP_NET_RAW), it solicits the routers and waits up to 0.6 s for them.\n"
+               "What it heard is kept in $MIF_RUN_DIR/ra (default /run/mif/ra; when it may\n"
+               "write there) for programs started later; each fact shows its age. A PvD with\n"
+               "a captive portal is shown captive until 'mif probe' finds the portal open.\n"
                "Then the explicit PvDs (RFC 8801) that 'mif discover' heard and published in\n"
                "$MIF_RUN_DIR/pvds (default /run/mif/pvds): identity, routers, prefixes,\n"
                "routes, DNS, domains, NAT64 prefixes, MTU, each with the seconds it has left.\n\n"
@@ -528,7 +552,9 @@ int show(int argc, char** argv) {
 
   // Routers are asked what the kernel does not keep (NAT64 prefix, captive portal, RDNSS);
   // routers answer within 0.5 s (RFC 4861 MAX_RA_DELAY_TIME).
-  auto snap = view::LiveView::readSoliciting(*compiled, std::chrono::milliseconds(600));
+  // What it hears is recorded for programs started later (mif/view/ra_state.h).
+  auto snap = view::LiveView::readSoliciting(*compiled, std::chrono::milliseconds(600),
+                                             view::raStatePath());
   if (!snap->error.empty()) {
     std::fprintf(stderr, "%s\n", snap->error.c_str());
     return cli::kExitFailure;

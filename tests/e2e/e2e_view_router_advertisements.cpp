@@ -6,6 +6,7 @@
 // 255, link-local source) from the router's side of the Wi-Fi link; accept_ra is turned on
 // for the node's Wi-Fi link only, inside the lab's namespace.
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "lab.h"
@@ -51,6 +52,15 @@ class RouterAdvertisements : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << "router's link-local address still tentative";
   }
 
+  // What mif show recorded in this lab's namespace under /run/mif (mif/view/ra_state.h)
+  // goes with the lab.
+  void TearDown() override {
+    if (lab_ && lab_->ok()) lab_->shell("rm -f " + stateFile_);
+  }
+
+  // The lab's state file, for a shell in the node's namespace.
+  const std::string stateFile_ = "/run/mif/ra/net-$(stat -Lc %i /proc/self/ns/net)";
+
   // Sends one advertisement from Wi-Fi's router (ARGS: send_ra.py's).
   CommandResult advertise(const std::string& args) const {
     return lab_->shell("/usr/bin/python3 " + kSendRa + " node " + args,
@@ -94,9 +104,23 @@ TEST_F(RouterAdvertisements, ShowListsPref64AndCaptivePortalUntilTheRouterLeaves
   ASSERT_TRUE(show.ok()) << show.describe();
   EXPECT_NE(show.out.find("    nat64        2001:db8:64::/96 router fe80::"), std::string::npos)
       << show.out;
-  EXPECT_NE(show.out.find("    captive      https://portal.example/api router fe80::"),
+  EXPECT_NE(show.out.find("    portal       https://portal.example/api router fe80::"),
             std::string::npos)
       << show.out;
+  EXPECT_NE(show.out.find("    captive      yes\n"), std::string::npos) << show.out;
+
+  // Malformed options beside it change nothing (the kernel hands them over as they came):
+  // a PREF64 of length 3, a PREF64 with prefix length code 7, a portal URI with text after
+  // its padding.
+  show = showWhileAdvertising(
+      "", ra + " raw=2603025820010db80bad0000000000000000000000000000"
+               " raw=2602025f20010db80bad000100000000"
+               " raw=2502687474703a2f2f78004100000000");
+  ASSERT_TRUE(show.ok()) << show.describe();
+  EXPECT_NE(show.out.find("    nat64        2001:db8:64::/96 router fe80::"), std::string::npos)
+      << show.out;
+  EXPECT_EQ(show.out.find("2001:db8:bad"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("http://x"), std::string::npos) << show.out;
 
   // Router lifetime 0: the router leaves, and with it what it announced, whatever the
   // options' own lifetimes say.
@@ -105,7 +129,63 @@ TEST_F(RouterAdvertisements, ShowListsPref64AndCaptivePortalUntilTheRouterLeaves
   show = showWhileAdvertising("", "--router-lifetime 0 " + ra);
   ASSERT_TRUE(show.ok()) << show.describe();
   EXPECT_EQ(show.out.find("nat64"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("portal "), std::string::npos) << show.out;
   EXPECT_EQ(show.out.find("captive "), std::string::npos) << show.out;
+}
+
+// RFC 8910 announces the portal's API (RFC 8908); `mif show` marks the PvD captive until
+// `mif probe` finds the portal open, through that PvD, and records it where `mif show`
+// (and any later program) finds it. The test's portal API (capport_api.py, on Wi-Fi's
+// router) says "captive": true until the test opens it.
+TEST_F(RouterAdvertisements, MifProbeClearsTheCaptiveMarkOnceThePortalIsOpen) {
+  const std::string gw = lab_->fact("pvd.wifi.gateway4"), flag = dir_.path() + "/open",
+                    uri = "http://" + gw + ":8080/capport-api";
+  const std::string mif = mif::e2e::mifBinary(), pol = " --policy " + policy_;
+  const std::string script =
+      "ip netns exec " + lab_->ns("router.wifi") + " /usr/bin/python3 " + MIF_SOURCE_DIR +
+      "/tests/e2e/programs/capport_api.py " + gw + " 8080 " + flag + " & api=$!; for i in $(seq 100); do ip netns exec " +
+      lab_->ns("router.wifi") + " ss -ltn | grep -q :8080 && break; sleep 0.05; done; " +
+      "ip netns exec " + lab_->ns("router.wifi") + " /usr/bin/python3 " + kSendRa +
+      " node --answer 15 captive=" + uri + " & ra=$!; sleep 0.2; " +
+      "echo '== show'; " + mif + " show" + pol + "; " +
+      "echo '== probe'; " + mif + " probe" + pol + " --pvd wifi --count 1 --timeout 300; " +
+      "echo '== show'; " + mif + " show" + pol + "; touch " + flag + "; " +
+      "echo '== probe'; " + mif + " probe" + pol + " --pvd wifi --count 1 --timeout 300; " +
+      "echo '== show'; " + mif + " show" + pol + "; " +
+      "echo '== json'; " + mif + " show --json" + pol +
+      "; kill $api $ra; wait $api $ra; exit 0";
+  CommandResult r = lab_->shell(script, ExecOptions()
+                                            .withEnv("XDG_CONFIG_HOME=" + dir_.path())
+                                            .within(20s));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::vector<std::string> part;
+  for (size_t at = 0; (at = r.out.find("== ", at)) != std::string::npos; ++at)
+    part.push_back(r.out.substr(at, r.out.find("== ", at + 1) - at));
+  ASSERT_EQ(part.size(), 6u) << r.describe();
+  // Announced: captive.
+  EXPECT_NE(part[0].find("    portal       " + uri + " router fe80::"), std::string::npos)
+      << part[0];
+  EXPECT_NE(part[0].find("state captive"), std::string::npos) << part[0];
+  EXPECT_NE(part[0].find("    captive      yes\n"), std::string::npos) << part[0];
+  // The portal's API still says captive: so does mif.
+  EXPECT_NE(part[1].find("portal of wifi: " + uri + " captive (its API says so)"),
+            std::string::npos)
+      << part[1];
+  EXPECT_NE(part[2].find("    captive      yes\n"), std::string::npos) << part[2];
+  // Opened: mif probe clears it, and mif show no longer says captive, while the router
+  // goes on announcing the same portal.
+  EXPECT_NE(part[3].find("portal of wifi: " + uri + " open (its API says so)"),
+            std::string::npos)
+      << part[3];
+  EXPECT_NE(part[4].find("    captive      no\n"), std::string::npos) << part[4];
+  EXPECT_EQ(part[4].find("captive      yes"), std::string::npos) << part[4];
+  EXPECT_NE(part[4].find("state open checked "), std::string::npos) << part[4];
+  EXPECT_NE(part[5].find("\"captive_portal\":[{\"uri\":\"" + uri +
+                         "\",\"router\":\"fe80::"),
+            std::string::npos)
+      << part[5];
+  EXPECT_NE(part[5].find("\"state\":\"open\""), std::string::npos) << part[5];
+  EXPECT_NE(part[5].find("\"captive\":false"), std::string::npos) << part[5];
 }
 
 // A program strictly pinned to Wi-Fi reaches a server over IPv6 through the router that
@@ -227,6 +307,80 @@ TEST_F(Nat64Prefix, AnIpv4OnlyNameGetsAaaaInTheAnnouncedPrefix) {
   lines << t.rdbuf();
   EXPECT_NE(lines.str().find("AAAA synthesized from its PREF64"), std::string::npos)
       << lines.str();
+}
+
+// The kernel keeps nothing of an advertisement: a program started after it, under mif,
+// knows no NAT64 prefix until the router speaks again (often minutes). `mif show` heard the
+// routers (it solicits them) and recorded what they said under /run/mif; a program started
+// afterwards, with no advertisement since, synthesizes from the recorded prefix, and a
+// later `mif show` prints each fact with its age.
+TEST_F(Nat64Prefix, AProgramStartedAfterTheAdvertisementUsesWhatMifShowRecorded) {
+  CommandResult r = lab_->shell("ip -4 addr flush dev " + link_);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  const std::string policy = dir_.write(
+      "v6only.toml", "[pvd.wifi]\ninterface = \"" + link_ + "\"\ndns = [\"" +
+                         lab_->fact("pvd.wifi.gateway6") + "\"]\n");
+  const std::string ra = "pref64=600,2001:db8:64::/96 captive=http://192.0.2.1/api";
+  r = advertise(ra);  // nobody under mif is listening
+  ASSERT_TRUE(r.ok()) << r.describe();
+  r = lab_->shell("for i in $(seq 50); do ip -6 route show default proto ra dev " + link_ +
+                  " | grep -q . && exit 0; sleep 0.05; done; exit 1");
+  ASSERT_TRUE(r.ok()) << "the advertised default route did not appear";
+  const std::string prog =
+      "import socket\n"
+      "for ai in socket.getaddrinfo('legacy.example.com', 80, type=socket.SOCK_STREAM):\n"
+      "    print('addr', ai[4][0])\n";
+  auto run = [&] {
+    return lab_->shell(mif::e2e::mifBinary() + " run --policy " + policy +
+                           " --pvd wifi -- /usr/bin/python3 -c \"$PROG\"",
+                       ExecOptions()
+                           .withEnv("PROG=" + prog)
+                           .withEnv("XDG_CONFIG_HOME=" + dir_.path())
+                           .within(10s));
+  };
+  r = run();  // started after the advertisement: no prefix known
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_NE(r.out.find("addr 203.0.113.90\n"), std::string::npos) << r.describe();
+  EXPECT_EQ(r.out.find("2001:db8:64::"), std::string::npos) << r.describe();
+
+  policy_ = policy;
+  CommandResult show = showWhileAdvertising("", ra);  // heard, and recorded
+  ASSERT_TRUE(show.ok()) << show.describe();
+  EXPECT_NE(show.out.find("    nat64        2001:db8:64::/96 router fe80::"), std::string::npos)
+      << show.out;
+  r = lab_->shell("head -1 " + stateFile_ + "; grep -c '^pref64 ' " + stateFile_);
+  EXPECT_EQ(r.out, "mif-ra-state 1\n1\n") << r.describe();
+
+  r = run();  // the router is silent now
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_NE(r.out.find("addr 2001:db8:64::cb00:715a\n"), std::string::npos) << r.describe();
+
+  show = lab_->shell(mif::e2e::mifBinary() + " show --policy " + policy,
+                     ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()));
+  ASSERT_TRUE(show.ok()) << show.describe();
+  std::smatch m;
+  const std::string out = show.out;
+  EXPECT_TRUE(std::regex_search(
+      out, m, std::regex("    nat64        2001:db8:64::/96 router fe80::[0-9a-f:]+ "
+                         "lifetime [0-9]+s age [0-9]+s\n")))
+      << out;
+  EXPECT_TRUE(std::regex_search(
+      out, m, std::regex("    portal       http://192.0.2.1/api router fe80::[0-9a-f:]+ "
+                         "age [0-9]+s state captive\n")))
+      << out;
+  EXPECT_NE(out.find("    captive      yes\n"), std::string::npos) << out;
+
+  // Lifetime 0 for the prefix, and the URN that says there is no portal: gone from the
+  // `mif show` that hears it, from the record, and from the next program.
+  show = showWhileAdvertising("", "pref64=0,2001:db8:64::/96 "
+                                  "captive=urn:ietf:params:capport:unrestricted");
+  ASSERT_TRUE(show.ok()) << show.describe();
+  EXPECT_EQ(show.out.find("nat64"), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("portal "), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find("captive "), std::string::npos) << show.out;
+  r = run();
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.out.find("2001:db8:64::"), std::string::npos) << r.describe();
 }
 
 }  // namespace

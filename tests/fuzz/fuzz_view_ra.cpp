@@ -12,8 +12,13 @@
 //   discovery listener reads it from its raw socket (mif/view/ra_options.h: the header, the
 //   options, the RFC 8801 PvD option and the options nested in it), every value it gives
 //   checked against what the parser promises.
-// - First byte odd: the rest is a resolv.conf (read through a memfd by the resolv.conf
-//   source) and, line by line, server texts for parseServer.
+// - First byte odd, bit 1 clear: the rest is a resolv.conf (read through a memfd by the
+//   resolv.conf source) and, line by line, server texts for parseServer.
+// - First byte odd, bit 1 set: the rest is the records of a state file under /run/mif
+//   (mif/view/ra_state.h; the version line is put before them, so the records are
+//   reached), loaded by RaStore::load, told a dump with a default route via fe80::1 on
+//   every interface it names, looked up; written back and loaded again, which must give
+//   the same text (nothing is lost or invented on the way).
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -179,11 +184,46 @@ void resolvConf(const uint8_t* data, size_t size) {
   checkFacts(f);
 }
 
+void stateFile(const uint8_t* data, size_t size) {
+  const std::string text =
+      "mif-ra-state 1\n" + std::string(reinterpret_cast<const char*>(data), size);
+  const auto now = RaStore::Clock::now();
+  const int64_t boot = 1000000;  // any CLOCK_BOOTTIME: the records' times are below it
+  RaStore store;
+  if (!store.load(text, now, boot)) __builtin_trap();  // the version line is right
+  std::vector<Route> routes;
+  for (int ifindex = 0; ifindex < 64; ++ifindex) {
+    Route r;
+    r.family = mif::policy::Family::V6;
+    r.dst.addr.family = mif::policy::Family::V6;
+    r.hasGateway = true;
+    r.gateway = *mif::policy::IpAddress::parse("fe80::1");
+    r.ifindex = ifindex;
+    r.protocol = RTPROT_RA;
+    routes.push_back(r);
+  }
+  store.routesSeen(routes);
+  for (int ifindex = 0; ifindex < 64; ++ifindex) {
+    DnsFacts f;
+    store.lookup(ifindex, now, f);
+    checkFacts(f);
+    BoundPvd b;
+    store.facts(ifindex, now, b);
+    checkRouterFacts(b);
+  }
+  const std::string once = store.serialize(now, boot);
+  RaStore again;
+  if (!again.load(once, now, boot)) __builtin_trap();
+  if (again.serialize(now, boot) != once) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  if (data[0] & 1)
+  if ((data[0] & 3) == 3)
+    stateFile(data + 1, size - 1);
+  else if (data[0] & 1)
     resolvConf(data + 1, size - 1);
   else if (data[0] & 8)
     advertisement(data + 1, size - 1);

@@ -20,6 +20,8 @@ using Clock = std::chrono::steady_clock;
 using policy::Family;
 constexpr std::chrono::milliseconds kSpacing{100};  // between attempts of one check
 
+}  // namespace
+
 socklen_t toSockaddr(const policy::IpAddress& a, uint16_t port, sockaddr_storage* ss) {
   std::memset(ss, 0, sizeof *ss);
   if (a.family == Family::V4) {
@@ -36,8 +38,6 @@ socklen_t toSockaddr(const policy::IpAddress& a, uint16_t port, sockaddr_storage
   return sizeof *s;
 }
 
-// A socket that can only leave through the PvD: bound to its interface and, when the PvD
-// names one, to its source address. -1 with errno set.
 int openThrough(const view::BoundPvd& p, Family f, int type) {
   const int domain = f == Family::V4 ? AF_INET : AF_INET6;
   int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -60,6 +60,8 @@ int openThrough(const view::BoundPvd& p, Family f, int type) {
   }
   return fd;
 }
+
+namespace {
 
 // ". IN NS" with recursion desired: every server answers it somehow, and any answer with
 // our id proves the server is reachable through the PvD.

@@ -13,6 +13,8 @@
 // Each check is attempted `count` times, attempt n starting n x 100 ms after the first, each
 // with its own timeout. Every probe of every PvD runs in one poll() loop, so probing many
 // PvDs takes about as long as probing one: (count - 1) x 100 ms + timeout at most.
+#include <sys/socket.h>
+
 #include <chrono>
 #include <optional>
 #include <span>
@@ -70,6 +72,11 @@ struct Result {
   Verdict verdict = Verdict::Unknown;
   std::string why;  // "9/10 probes lost", "link down", ... ("" when ok with no loss)
 };
+
+// A socket that can only leave through `p`: bound to its interface and, when the PvD names
+// one, to its source address; non-blocking, close-on-exec. -1 with errno set.
+int openThrough(const view::BoundPvd& p, policy::Family f, int type);
+socklen_t toSockaddr(const policy::IpAddress& a, uint16_t port, sockaddr_storage* ss);
 
 // Probes the PvDs `ids` of `snap` (bound from `policy`) concurrently; results in the order
 // of `ids`.

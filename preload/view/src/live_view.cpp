@@ -29,6 +29,7 @@
 #include "binding.h"
 #include "mif/sys/calls.h"
 #include "mif/view/pins.h"
+#include "mif/view/ra_state.h"
 #include "ra_source.h"
 
 namespace mif::view {
@@ -331,6 +332,8 @@ LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(
   Impl& m = *impl_;
   m.forkSeen = gForkEpoch.load();
   m.releaseSeen = gReleaseEpoch.load();
+  // What mif heard before this process started (mif/view/ra_state.h): read once, here.
+  detail::loadRaState(*m.ra, raStatePath());
   // Subscribe before the first dump: a change made while dumping is then still reported.
   m.builtAt = Clock::now();
   if (!m.openSocket()) m.retryAt = m.builtAt + kRetry;
@@ -427,8 +430,23 @@ SnapshotRef LiveView::current() noexcept {
   return ref;
 }
 
+namespace {
+
+std::vector<std::unique_ptr<detail::DnsSource>> sourcesWith(std::shared_ptr<detail::RaStore> ra) {
+  std::vector<std::unique_ptr<detail::DnsSource>> sources;
+  sources.push_back(detail::makeResolvedSource());
+  sources.push_back(detail::makeRaSource(std::move(ra)));
+  sources.push_back(detail::makeResolvConfSource());
+  return sources;
+}
+
+}  // namespace
+
 std::unique_ptr<Snapshot> LiveView::readOnce(const policy::Policy& policy) {
-  return detail::buildSnapshot(policy, detail::defaultDnsSources(), 1);
+  // Nothing is heard, but what mif recorded is known (mif/view/ra_state.h).
+  auto ra = std::make_shared<detail::RaStore>();
+  detail::loadRaState(*ra, raStatePath());
+  return detail::buildSnapshot(policy, sourcesWith(ra), 1, ra.get());
 }
 
 namespace {
@@ -448,7 +466,24 @@ bool routerAnnounced(const Snapshot& s, const Interface& i) {
 }  // namespace
 
 std::unique_ptr<Snapshot> LiveView::readSoliciting(const policy::Policy& policy,
-                                                   std::chrono::milliseconds wait) {
+                                                   std::chrono::milliseconds wait,
+                                                   const std::string& record) {
+  // What was recorded before, then what is heard now (which replaces it).
+  auto ra = std::make_shared<detail::RaStore>();
+  std::string before;
+  const bool existed = detail::readRaState(record, before);
+  if (existed) ra->load(before, Clock::now(), detail::bootClockMs());
+  auto finish = [&](std::unique_ptr<Snapshot> s) {
+    // Recorded for programs started later, when something is known or was recorded
+    // before (an empty file replaces facts that ended); silently not when /run/mif may
+    // not be written (mif/view/ra_state.h).
+    if (!record.empty() && s->error.empty() && (existed || ra->size() > 0)) {
+      auto now = Clock::now();
+      ra->nextExpiry(now);
+      detail::writeRaState(record, ra->serialize(now, detail::bootClockMs()), nullptr);
+    }
+    return s;
+  };
   // Subscribe first: an answer that comes before the dump is over is still heard.
   int nl = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
   sockaddr_nl sa{};
@@ -458,8 +493,8 @@ std::unique_ptr<Snapshot> LiveView::readSoliciting(const policy::Policy& policy,
     ::close(nl);
     nl = -1;
   }
-  auto first = readOnce(policy);
-  if (nl < 0) return first;
+  auto first = detail::buildSnapshot(policy, sourcesWith(ra), 1, ra.get());
+  if (nl < 0) return finish(std::move(first));
   std::vector<int> asked;
   int raw = -1;
   for (const auto& i : first->interfaces) {
@@ -480,9 +515,8 @@ std::unique_ptr<Snapshot> LiveView::readSoliciting(const policy::Policy& policy,
   if (raw >= 0) ::close(raw);
   if (asked.empty()) {
     ::close(nl);
-    return first;
+    return finish(std::move(first));
   }
-  auto ra = std::make_shared<detail::RaStore>();
   std::vector<int> heard;
   auto end = Clock::now() + wait;
   alignas(nlmsghdr) char buf[16384];
@@ -510,11 +544,7 @@ std::unique_ptr<Snapshot> LiveView::readSoliciting(const policy::Policy& policy,
                std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count()) + 1);
   }
   ::close(nl);
-  std::vector<std::unique_ptr<detail::DnsSource>> sources;
-  sources.push_back(detail::makeResolvedSource());
-  sources.push_back(detail::makeRaSource(ra));
-  sources.push_back(detail::makeResolvConfSource());
-  return detail::buildSnapshot(policy, sources, 1, ra.get());
+  return finish(detail::buildSnapshot(policy, sourcesWith(ra), 1, ra.get()));
 }
 
 void LiveView::descriptorsReleased(unsigned first, unsigned last) noexcept {

@@ -53,8 +53,16 @@ void RaStore::put(Entry e, uint32_t lifetime, Clock::time_point now) {
     }
     return false;
   };
+  // A portal announced again keeps what `mif probe` found of it (RFC 8910: a router keeps
+  // announcing its portal after the user got through; only its API knows).
+  for (const auto& x : entries_)
+    if (e.kind == Kind::Captive && same(x) && x.text == e.text) {
+      e.open = x.open;
+      e.checked = x.checked;
+    }
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same), entries_.end());
   if (lifetime == 0) return;  // RFC 8106 5.1, RFC 8781 4: lifetime 0 withdraws the entry
+  e.heard = now;
   e.expires =
       lifetime == 0xffffffffu ? Clock::time_point::max() : now + std::chrono::seconds(lifetime);
   if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
@@ -144,9 +152,9 @@ void RaStore::facts(int ifindex, Clock::time_point now, BoundPvd& out) const {
   for (const auto& e : entries_) {
     if (e.ifindex != ifindex || e.expires <= now) continue;
     if (e.kind == Kind::Pref64)
-      out.pref64.push_back({e.prefix, e.router, e.expires});
+      out.pref64.push_back({e.prefix, e.router, e.expires, e.heard});
     else if (e.kind == Kind::Captive)
-      out.captive.push_back({e.text, e.router, e.expires});
+      out.captive.push_back({e.text, e.router, e.expires, e.heard, e.open, e.checked});
   }
 }
 
@@ -176,6 +184,9 @@ void RaStore::routesSeen(const std::vector<Route>& routes) {
                                 [&](const Entry& e) {
                                   const Router* r = router(e.ifindex, e.router);
                                   if (r && r->left) return true;
+                                  // A recorded fact: only while the kernel says its
+                                  // router is a default router (mif/view/ra_state.h).
+                                  if (e.recorded && !(r && r->isDefault)) return true;
                                   // A portal has no lifetime of its own: its router's.
                                   return e.kind == Kind::Captive && !(r && r->isDefault);
                                 }),

@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "dns_sources.h"
@@ -41,6 +43,20 @@ class RaStore {
   bool routerLeft(int ifindex) const;
   size_t size() const { return entries_.size(); }
 
+  // The state file under /run/mif (ra_state.cpp; format in mif/view/ra_state.h). `bootNow`:
+  // CLOCK_BOOTTIME (ms) at `now`, the file's time base (it counts suspended time, as
+  // lifetimes do, and means the same in every process). load() adds the facts of `text`
+  // that have not ended, marked as recorded: a recorded fact holds only while its router is
+  // a default router now (routesSeen), so a file can never outlive what the kernel knows,
+  // and anything heard here later replaces it. False when `text` is not a state file of a
+  // version this build reads (nothing added).
+  bool load(std::string_view text, Clock::time_point now, int64_t bootNow);
+  std::string serialize(Clock::time_point now, int64_t bootNow) const;
+  // `mif probe`'s verdict on the portal `uri` of `router` on `ifindex` (false: no such
+  // portal is known).
+  bool markPortal(int ifindex, const IpAddress& router, std::string_view uri, bool open,
+                  Clock::time_point now);
+
  private:
   enum class Kind : uint8_t { Server, Domain, Pref64, Captive };
   struct Entry {
@@ -51,6 +67,10 @@ class RaStore {
     std::string text;  // a search domain or the portal's URI
     policy::Prefix prefix;
     Clock::time_point expires = Clock::time_point::max();
+    Clock::time_point heard{};
+    bool recorded = false;  // from the state file, not heard by this process
+    bool open = false;      // Captive: found open by `mif probe`
+    Clock::time_point checked{};
   };
   struct Router {
     int ifindex = 0;
@@ -65,5 +85,16 @@ class RaStore {
 };
 
 std::unique_ptr<DnsSource> makeRaSource(std::shared_ptr<const RaStore> store);
+
+// The state file (ra_state.cpp, mif/view/ra_state.h).
+int64_t bootClockMs();
+// `path`'s text when it is a file this process may trust: regular, owned by root or by
+// the effective user, writable by nobody else, at most 256 KiB.
+bool readRaState(const std::string& path, std::string& out);
+// readRaState + RaStore::load; nothing when the file is absent or not trusted.
+void loadRaState(RaStore& store, const std::string& path);
+// `text` to `path`: a temporary file beside it (mode 0644), renamed over it; the
+// directories made (0755) when missing. False with `why` when it cannot be written.
+bool writeRaState(const std::string& path, const std::string& text, std::string* why);
 
 }  // namespace mif::view::detail

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "mif/policy/policy.h"
 #include "mif/view/snapshot.h"
@@ -99,7 +100,8 @@ class LiveView {
   // replacing the view's descriptor, are still seen at once. Set before concurrent use.
   void setFreshnessWindow(std::chrono::nanoseconds window) noexcept;
 
-  // One full dump, bypassing change tracking (for `mif show` and `mif explain`).
+  // One full dump, bypassing change tracking (for `mif explain` and `mif probe`), with
+  // what mif recorded of router advertisements (mif/view/ra_state.h).
   static std::unique_ptr<Snapshot> readOnce(const policy::Policy& policy);
 
   // readOnce() that also asks the routers (for `mif show`): the kernel keeps nothing of
@@ -108,8 +110,12 @@ class LiveView {
   // learnt from an advertisement) on a usable link, sends a Router Solicitation there
   // (a raw ICMPv6 socket: needs CAP_NET_RAW; without it nothing is sent) and waits up to
   // `wait` for the answers (less when every solicited link answered with options).
+  // What mif recorded under /run/mif before (mif/view/ra_state.h) is known too, replaced by
+  // what is heard now; the result is written back to `record` (a state file path, "" for
+  // none) when it may be.
   static std::unique_ptr<Snapshot> readSoliciting(const policy::Policy& policy,
-                                                  std::chrono::milliseconds wait);
+                                                  std::chrono::milliseconds wait,
+                                                  const std::string& record = "");
 
   // For the close/close_range/closefrom/dup2/dup3 hooks: descriptors first..last (inclusive)
   // were closed or replaced by the program. When one of them belongs to a live view, that

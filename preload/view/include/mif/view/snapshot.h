@@ -79,15 +79,23 @@ struct DnsServer {
 // link-local address) and holds until `expires` (steady clock; time_point::max() for an
 // infinite lifetime), or until that router stops being a default router (docs/architecture.md).
 using RaClock = std::chrono::steady_clock;
+// `heard`: when the advertisement that last gave it arrived (by this process, or by the mif
+// process that recorded it under /run/mif: see mif/view/ra_state.h).
 struct Nat64Prefix {              // PREF64, RFC 8781 (option 38)
   policy::Prefix prefix;          // /96, /64, /56, /48, /40 or /32
   IpAddress router;
   RaClock::time_point expires = RaClock::time_point::max();
+  RaClock::time_point heard{};
 };
 struct CaptivePortal {            // captive portal URI, RFC 8910 (option 37)
   std::string uri;
   IpAddress router;
   RaClock::time_point expires = RaClock::time_point::max();
+  RaClock::time_point heard{};
+  // Captive until `mif probe` found the portal open (recorded under /run/mif); `checked`:
+  // when it last looked (time_point{} = never).
+  bool open = false;
+  RaClock::time_point checked{};
 };
 
 // A policy PvD bound to the live interface matching its name or glob.
