@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -266,6 +267,17 @@ int serve(int argc, char** argv) {
   ::dup2(devnull, STDOUT_FILENO);
   ::dup2(devnull, STDERR_FILENO);
   if (devnull > STDERR_FILENO) ::close(devnull);
+  // A daemon keeps nothing of its launcher's but stdio: not a lock (`flock` around a test
+  // run would stay held while the daemon lives), not a pipe whose reader waits for EOF.
+  std::vector<int> keep = {logFd};
+  for (const auto& l : ls) keep.push_back(l.fd);
+  std::sort(keep.begin(), keep.end());
+  unsigned from = STDERR_FILENO + 1;
+  for (int k : keep) {
+    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::close_range(from, ~0u, 0);
   (void)!::chdir("/");
   ::signal(SIGPIPE, SIG_IGN);
   std::vector<pollfd> fds;
