@@ -243,6 +243,17 @@ void ask(const Query& asked, Answer* a) {
   // An IPv6-only PvD's NAT64 prefix (PREF64): AAAA for an IPv4-only name (dns/nat64.h).
   if (q.kind == Query::Kind::Name && dns::applyPref64(*p.snap, q.want6, a->dns) > 0)
     a->note = "answered by a PvD, AAAA synthesized from its PREF64";
+  // An IPv6-only lookup asked no A records to synthesize from: ask that PvD for them.
+  if (q.kind == Query::Kind::Name && dns::needsARecords(*p.snap, q.want4, q.want6, a->dns)) {
+    const policy::PvdId id = static_cast<policy::PvdId>(a->dns.pvd);
+    dns::Answer four =
+        p.resolver->lookup(*p.snap, std::span<const policy::PvdId>(&id, 1), q.name, true, false,
+                           q.call);
+    if (four.status == dns::Status::Ok && dns::replaceWithPref64(*p.snap, four) > 0) {
+      a->dns = std::move(four);
+      a->note = "answered by a PvD, AAAA synthesized from its PREF64";
+    }
+  }
   a->verdict = Verdict::Answered;
   if (!exhausted) return;
   if (p.decision.strict) {

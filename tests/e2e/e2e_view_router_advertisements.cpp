@@ -266,9 +266,22 @@ TEST_F(Nat64Prefix, AnIpv4OnlyNameGetsAaaaInTheAnnouncedPrefix) {
   // 10 s on the host's unreachable one.)
   const std::string conf =
       dir_.write("resolv.conf", "nameserver " + lab_->fact("pvd.wifi.gateway6") + "\n");
-  r = lab_->shell("mount --bind " + conf + " /etc/resolv.conf && getent ahosts legacy.example.com");
+  // An IPv6-only lookup (AF_INET6) finds nothing at all.
+  const std::string v6only =
+      "import socket\n"
+      "try:\n"
+      "    for ai in socket.getaddrinfo('legacy.example.com', 80, socket.AF_INET6,\n"
+      "                                 socket.SOCK_STREAM):\n"
+      "        print('v6only', ai[4][0], flush=True)\n"
+      "except socket.gaierror as e:\n"
+      "    print('v6only none', e.errno)\n";
+  r = lab_->shell("mount --bind " + conf +
+                      " /etc/resolv.conf && getent ahosts legacy.example.com && "
+                      "/usr/bin/python3 -c \"$V6\"",
+                  ExecOptions().withEnv("V6=" + v6only));
   EXPECT_NE(r.out.find("203.0.113.90"), std::string::npos) << r.describe();
   EXPECT_EQ(r.out.find(':'), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("v6only none"), std::string::npos) << r.describe();
 
   const std::string out = dir_.path() + "/out", go = dir_.path() + "/go",
                     trace = dir_.path() + "/trace.jsonl";
@@ -284,6 +297,9 @@ TEST_F(Nat64Prefix, AnIpv4OnlyNameGetsAaaaInTheAnnouncedPrefix) {
       "    time.sleep(0.05)\n"
       "for ai in socket.getaddrinfo('legacy.example.com', 80, type=socket.SOCK_STREAM):\n"
       "    print('addr', ai[4][0], flush=True)\n"
+      "for ai in socket.getaddrinfo('legacy.example.com', 80, socket.AF_INET6,\n"
+      "                             socket.SOCK_STREAM):\n"
+      "    print('v6only', ai[4][0], flush=True)\n"
       "print('t', time.monotonic(), flush=True)\n";
   const std::string script =
       mif::e2e::mifBinary() + " run --policy " + policy + " --trace=" + trace +
@@ -302,6 +318,10 @@ TEST_F(Nat64Prefix, AnIpv4OnlyNameGetsAaaaInTheAnnouncedPrefix) {
   // 203.0.113.90 = cb00:715a, after the /96.
   EXPECT_NE(r.out.find("addr 2001:db8:64::cb00:715a\n"), std::string::npos) << r.describe();
   EXPECT_NE(r.out.find("addr 203.0.113.90\n"), std::string::npos) << r.describe();
+  // Asked for IPv6 only (AF_INET6): the synthesized address, and nothing else.
+  EXPECT_NE(r.out.find("v6only 2001:db8:64::cb00:715a\n"), std::string::npos) << r.describe();
+  EXPECT_EQ(r.out.find("v6only 203.0.113.90"), std::string::npos) << r.describe();
+  EXPECT_EQ(r.out.find("v6only ::ffff:"), std::string::npos) << r.describe();
   std::ifstream t(trace);
   std::stringstream lines;
   lines << t.rdbuf();

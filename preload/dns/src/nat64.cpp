@@ -75,4 +75,25 @@ size_t applyPref64(const view::Snapshot& snap, bool want6, Answer& answer) {
   return added;
 }
 
+bool needsARecords(const view::Snapshot& snap, bool want4, bool want6, const Answer& answer) {
+  if (want4 || !want6 || answer.pvd < 0 || static_cast<size_t>(answer.pvd) >= snap.pvds.size())
+    return false;
+  const view::BoundPvd& pvd = snap.pvds[static_cast<size_t>(answer.pvd)];
+  if (pvd.pref64.empty() || pvd.state.v4) return false;
+  if (answer.status == Status::NoData) return true;
+  return answer.status == Status::Ok &&
+         std::none_of(answer.addresses.begin(), answer.addresses.end(),
+                      [](const policy::IpAddress& a) { return a.family == policy::Family::V6; });
+}
+
+size_t replaceWithPref64(const view::Snapshot& snap, Answer& answer) {
+  const size_t added = applyPref64(snap, true, answer);
+  if (added == 0) return 0;
+  answer.addresses.erase(
+      std::remove_if(answer.addresses.begin(), answer.addresses.end(),
+                     [](const policy::IpAddress& a) { return a.family != policy::Family::V6; }),
+      answer.addresses.end());
+  return added;
+}
+
 }  // namespace mif::dns

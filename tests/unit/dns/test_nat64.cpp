@@ -87,4 +87,43 @@ TEST(Nat64, NothingIsSynthesizedOtherwise) {
   EXPECT_EQ(own.addresses.size(), 2u);
 }
 
+// getaddrinfo(AF_INET6) and gethostbyname2(AF_INET6) ask AAAA only: an IPv4-only name then
+// comes back NODATA, and the A records must be asked of the PvD that answered before
+// anything can be synthesized; the answer holds the synthesized AAAA only.
+TEST(Nat64, AnIpv6OnlyLookupAsksTheARecordsAndGetsOnlyAaaa) {
+  mif::view::Snapshot snap;
+  snap.pvds.push_back(ipv6Only("2001:db8:64::/96"));
+  snap.pvds.push_back(ipv6Only(nullptr));
+  Answer nodata = answer({});
+  nodata.status = Status::NoData;
+  nodata.pvd = 0;
+  EXPECT_TRUE(mif::dns::needsARecords(snap, false, true, nodata));
+  EXPECT_FALSE(mif::dns::needsARecords(snap, true, true, nodata));   // A asked already
+  EXPECT_FALSE(mif::dns::needsARecords(snap, true, false, nodata));  // IPv4 only
+  Answer own = answer({"2001:db8:ff::80"});  // the name has IPv6
+  own.pvd = 0;
+  EXPECT_FALSE(mif::dns::needsARecords(snap, false, true, own));
+  nodata.pvd = 1;  // a PvD without PREF64
+  EXPECT_FALSE(mif::dns::needsARecords(snap, false, true, nodata));
+  snap.pvds[0].state.v4 = true;  // a PvD with IPv4 synthesizes nothing
+  nodata.pvd = 0;
+  EXPECT_FALSE(mif::dns::needsARecords(snap, false, true, nodata));
+  snap.pvds[0].state.v4 = false;
+  Answer notFound = nodata;
+  notFound.status = Status::NotFound;
+  EXPECT_FALSE(mif::dns::needsARecords(snap, false, true, notFound));
+
+  Answer four = answer({"203.0.113.80", "203.0.113.81"});
+  four.pvd = 0;
+  four.qname = "legacy.example";
+  EXPECT_EQ(mif::dns::replaceWithPref64(snap, four), 2u);
+  ASSERT_EQ(four.addresses.size(), 2u);
+  EXPECT_EQ(four.addresses[0].toString(), "2001:db8:64::cb00:7150");
+  EXPECT_EQ(four.addresses[1].toString(), "2001:db8:64::cb00:7151");
+  Answer excluded = answer({"127.0.0.1"});  // nothing to synthesize: left as it was
+  excluded.pvd = 0;
+  EXPECT_EQ(mif::dns::replaceWithPref64(snap, excluded), 0u);
+  EXPECT_EQ(excluded.addresses.size(), 1u);
+}
+
 }  // namespace

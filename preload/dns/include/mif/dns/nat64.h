@@ -33,4 +33,16 @@ size_t synthesizeAaaa(const view::BoundPvd& pvd, bool want6, Answer& answer);
 // to it goes through that PvD, where the NAT64 is. Returns how many were added.
 size_t applyPref64(const view::Snapshot& snap, bool want6, Answer& answer);
 
+// An IPv6-only lookup (AAAA wanted, A not: getaddrinfo with AF_INET6, gethostbyname2 with
+// AF_INET6) asks no A records, so there is nothing to synthesize from. True when `answer`
+// (of such a lookup) found no AAAA through a PvD of `snap` that would synthesize: the
+// caller then asks that PvD (answer.pvd) for the A records and hands the answer to
+// replaceWithPref64.
+bool needsARecords(const view::Snapshot& snap, bool want4, bool want6, const Answer& answer);
+
+// For that A lookup's answer: each A record replaced by its AAAA in the PvD's prefix
+// (applyPref64, tags included), the A records dropped (IPv6 only was asked). Returns how
+// many were synthesized; 0 leaves `answer` unchanged.
+size_t replaceWithPref64(const view::Snapshot& snap, Answer& answer);
+
 }  // namespace mif::dns
