@@ -358,10 +358,23 @@ TEST_F(Nat64Prefix, AProgramStartedAfterTheAdvertisementUsesWhatMifShowRecorded)
                            .withEnv("XDG_CONFIG_HOME=" + dir_.path())
                            .within(10s));
   };
+  // The lab has no translator: beyond the router, the IPv4-only server is given the address
+  // a NAT64 with that prefix presents it under (203.0.113.90 in 2001:db8:64::/96).
+  r = lab_->shell("ip -6 addr add 2001:db8:64::cb00:715a/128 dev lo nodad",
+                  ExecOptions().in("internet"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  auto curl = [&] {
+    return lab_->shell(mif::e2e::mifBinary() + " run --policy " + policy +
+                           " --pvd wifi --strict -- curl -s -m 5 -o /dev/null -w '%{remote_ip} "
+                           "%{http_code}\\n' http://legacy.example.com/; echo \"exit $?\"",
+                       ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(10s));
+  };
   r = run();  // started after the advertisement: no prefix known
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.out.find("addr 203.0.113.90\n"), std::string::npos) << r.describe();
   EXPECT_EQ(r.out.find("2001:db8:64::"), std::string::npos) << r.describe();
+  r = curl();  // IPv4 only, strictly through an IPv6-only PvD: curl cannot connect
+  EXPECT_NE(r.out.find("exit 7"), std::string::npos) << r.describe();
 
   policy_ = policy;
   CommandResult show = showWhileAdvertising("", ra);  // heard, and recorded
@@ -374,6 +387,10 @@ TEST_F(Nat64Prefix, AProgramStartedAfterTheAdvertisementUsesWhatMifShowRecorded)
   r = run();  // the router is silent now
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_NE(r.out.find("addr 2001:db8:64::cb00:715a\n"), std::string::npos) << r.describe();
+  // curl, started now, connects (strictly through Wi-Fi) to the server's address in the
+  // prefix.
+  r = curl();
+  EXPECT_EQ(r.out, "2001:db8:64::cb00:715a 200\nexit 0\n") << r.describe();
 
   show = lab_->shell(mif::e2e::mifBinary() + " show --policy " + policy,
                      ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()));
