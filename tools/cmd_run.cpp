@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -404,7 +405,12 @@ int run(int argc, char** argv) {
         return cli::kExitRunFailed;
       }
       const policy::PvdDef& def = compiled->pvds()[*id];
-      if (def.adHoc && snap && snap->error.empty() && snap->interfaceByName(def.interfaceGlob) == nullptr) {
+      const bool published =
+          snap && !def.explicitId.empty() &&
+          std::any_of(snap->pvds.begin(), snap->pvds.end(),
+                      [&](const view::BoundPvd& b) { return b.id == *id && b.ifindex != 0; });
+      if (def.adHoc && snap && snap->error.empty() && !published &&
+          snap->interfaceByName(def.interfaceGlob) == nullptr) {
         cli::unknownPvdError("--pvd " + name, "no PvD of that name in the policy and no such interface",
                              *compiled, snap.get(), given);
         return cli::kExitRunFailed;

@@ -11,7 +11,7 @@ namespace {
 
 bool sameDefinition(const PvdDef& a, const PvdDef& b) {
   return a.interfaceGlob == b.interfaceGlob && a.dns == b.dns && a.domains == b.domains &&
-         a.prefixes == b.prefixes && a.source == b.source;
+         a.prefixes == b.prefixes && a.source == b.source && a.explicitId == b.explicitId;
 }
 
 Diagnostic at(const SourceRef& where, std::string message, Severity sev = Severity::Error) {
@@ -164,15 +164,20 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
   for (const auto& n : pin.pvds) {
     auto it = impl->byName.find(n);
     if (it == impl->byName.end()) {
-      if (!detail::validInterfaceName(n)) {
+      // A name with a dot may be an explicit PvD's ID (RFC 8801), published by `mif
+      // discover`; the view binds it to that PvD first, else to the interface of that name.
+      std::string why;
+      std::string asId = n.find('.') != std::string::npos ? detail::normalizeDomain(n, &why) : "";
+      if (!detail::validInterfaceName(n) && asId.empty()) {
         out.diagnostics.push_back(at(SourceRef{}, "--pvd '" + n +
                                                       "': no PvD of that name in the policy, and "
-                                                      "not a valid interface name"));
+                                                      "not a valid interface name or PvD ID"));
         continue;
       }
       PvdDef p;
       p.name = n;
-      p.interfaceGlob = n;
+      p.interfaceGlob = detail::validInterfaceName(n) ? n : "";
+      p.explicitId = asId;
       p.dns = pin.dns;
       p.layer = Layer::CommandLine;
       p.adHoc = true;

@@ -22,8 +22,8 @@ namespace {
 using namespace std::string_view_literals;
 
 constexpr std::string_view kRootKeys[] = {"pvd"sv, "rule"sv, "default"sv, "failover"sv};
-constexpr std::string_view kPvdKeys[] = {"interface"sv, "dns"sv, "domains"sv, "prefixes"sv,
-                                         "source"sv};
+constexpr std::string_view kPvdKeys[] = {"interface"sv, "id"sv, "dns"sv, "domains"sv,
+                                         "prefixes"sv, "source"sv};
 constexpr std::string_view kRuleKeys[] = {"domain"sv, "dst"sv,    "port"sv,   "proto"sv, "dscp"sv,
                                           "app"sv,    "pvd"sv,    "strict"sv, "locked"sv};
 constexpr std::string_view kDefaultKeys[] = {"pvd"sv, "strict"sv};
@@ -284,6 +284,15 @@ class Loader {
           wrongType(v, "interface", "a string (an interface name or glob)");
           haveInterface = true;
         }
+      } else if (k == "id") {
+        haveInterface = true;  // an explicit PvD is found by its ID, on its own interface
+        if (auto s = v.as_string()) {
+          std::string why;
+          p.explicitId = detail::normalizeDomain(s->get(), &why);
+          if (p.explicitId.empty()) add(v.source(), "id: " + why);
+        } else {
+          wrongType(v, "id", "a string (an RFC 8801 PvD ID, e.g. \"corp.example.com\")");
+        }
       } else if (k == "dns") {
         for (const auto& [text, src] : stringList(v, "dns")) {
           if (auto a = IpAddress::parse(text))
@@ -309,7 +318,7 @@ class Loader {
       }
     }
     if (!haveInterface)
-      add(name.source(), "PvD " + quoted(p.name) + " has no 'interface'");
+      add(name.source(), "PvD " + quoted(p.name) + " has no 'interface' (nor an explicit PvD 'id')");
     result_.doc.pvds.push_back(std::move(p));
   }
 

@@ -231,4 +231,48 @@ TEST_F(Discover, TwoRoutersOnOneLinkEachPublishTheirOwnPvd) {
   pid_ = 0;
 }
 
+// RFC 6418 4.5 by identity: each router announces its PvD with the prefix the node has
+// an address in and its own DNS server. Before anything is published, `mif run --pvd
+// b.example` has no such PvD; once the listener published both, a program run with
+// `--pvd b.example` leaves from b's address through router b and resolves b's private name
+// through b's server, and one strictly pinned to a.example cannot reach b's service (a's
+// router drops b's traffic).
+TEST_F(Discover, APolicyNamesAnAnnouncedPvdByItsIdentity) {
+  lab_->clearLogs();
+  const std::string svc6 = lab_->hostAddr6("bsvc");
+  const std::vector<std::string> env = {"XDG_CONFIG_HOME=" + dir_.path(),
+                                        "MIF_RUN_DIR=" + dir_.path()};
+  auto run = [&](const std::string& pvd, const std::string& url, const char* maxTime = "4") {
+    ExecOptions o;
+    for (const auto& e : env) o.withEnv(e);
+    return lab_->mifRun({"--pvd", pvd, "--strict"},
+                        {"curl", "-sS", "-6", "--max-time", maxTime, url}, o);
+  };
+  CommandResult before = run("b.example", "http://[" + svc6 + "]/");
+  EXPECT_EQ(before.status, 125) << before.describe();
+  EXPECT_NE(before.err.find("b.example"), std::string::npos) << before.err;
+
+  ASSERT_TRUE(startListener()) << log();
+  ASSERT_TRUE(advertise("a", "pvd=a.example,1 pio=600,300," + lab_->fact("pvd.a.prefix6") +
+                                 " rdnss=600," + lab_->dns6("a"))
+                  .ok());
+  ASSERT_TRUE(advertise("b", "pvd=b.example,1 pio=600,300," + lab_->fact("pvd.b.prefix6") +
+                                 " rdnss=600," + lab_->dns6("b"))
+                  .ok());
+  ASSERT_TRUE(waitFor([&] {
+    return exists(pvds_ + "/a.example") && exists(pvds_ + "/b.example");
+  }, 5s)) << log();
+
+  CommandResult wrong = run("a.example", "http://[" + svc6 + "]/", "2");
+  EXPECT_FALSE(wrong.ok()) << "a's router does not carry b's service: " << wrong.describe();
+  EXPECT_TRUE(lab_->served("bsvc", "http").empty());
+  CommandResult r = run("b.example", "http://svc.b.example/");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  auto seen = lab_->served("bsvc", "http");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].client, lab_->addr6("b"));
+  EXPECT_TRUE(lab_->dnsSaw("b", "svc.b.example"));
+  EXPECT_FALSE(lab_->dnsSaw("a", "svc.b.example", 0ms));
+}
+
 }  // namespace

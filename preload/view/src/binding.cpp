@@ -9,6 +9,7 @@
 #include <map>
 #include <tuple>
 
+#include "mif/view/published_pvds.h"
 #include "netlink_dump.h"
 #include "ra_source.h"
 
@@ -171,11 +172,59 @@ void addDns(const policy::Policy& policy, const policy::PvdDef& def,
   }
 }
 
+// Turns a PvD named by its RFC 8801 ID into the definition of what `mif discover`
+// published for it: its interface (the first announcing router's that the definition's
+// own `interface`, if any, allows), its prefixes as `source` (two PvDs on one link are told
+// apart by them), its DNS servers and domains, unless the definition gives its own. False
+// when nothing of that ID is published (an ad hoc name then stays an interface name).
+bool resolveExplicit(policy::PvdDef& def, const std::vector<PublishedPvd>& published) {
+  auto p = std::find_if(published.begin(), published.end(),
+                        [&](const PublishedPvd& x) { return x.id == def.explicitId; });
+  if (p == published.end()) return false;
+  std::string ifname;
+  auto consider = [&](const std::string& n) {
+    // An ad hoc name is not a constraint: it is the interface to fall back to.
+    if (ifname.empty() && (def.interfaceGlob.empty() || def.adHoc || nameMatches(def, n)))
+      ifname = n;
+  };
+  for (const auto& r : p->routers) consider(r.ifname);
+  for (const auto& x : p->prefixes) consider(x.ifname);
+  if (ifname.empty()) return false;
+  def.interfaceGlob = ifname;
+  def.adHoc = def.adHoc && def.name == ifname;  // bound by exact name either way
+  if (def.source.empty())
+    for (const auto& x : p->prefixes)
+      if (x.ifname == ifname) def.source.push_back(x.prefix);
+  if (def.dns.empty())
+    for (const auto& x : p->dns)
+      if (x.ifname == ifname) def.dns.push_back(x.addr);
+  for (const auto& x : p->domains)
+    if (x.ifname == ifname &&
+        std::find(def.domains.begin(), def.domains.end(), x.name) == def.domains.end())
+      def.domains.push_back(x.name);
+  return true;
+}
+
 }  // namespace
 
 void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<DnsSource>>& sources,
               Snapshot& s) {
-  const auto& defs = policy.pvds();
+  // PvDs named by an RFC 8801 ID are bound to what `mif discover` published, read once
+  // per snapshot and only when the policy names one.
+  std::vector<policy::PvdDef> resolved;
+  std::vector<PublishedPvd> published;
+  std::vector<bool> isExplicit(policy.pvds().size(), false), found(policy.pvds().size(), false);
+  if (std::any_of(policy.pvds().begin(), policy.pvds().end(),
+                  [](const policy::PvdDef& d) { return !d.explicitId.empty(); })) {
+    published = readPublishedPvds();
+    resolved = policy.pvds();
+    for (size_t id = 0; id < resolved.size(); ++id) {
+      if (resolved[id].explicitId.empty()) continue;
+      isExplicit[id] = true;
+      found[id] = resolveExplicit(resolved[id], published);
+    }
+  }
+  const auto& defs = resolved.empty() ? policy.pvds() : resolved;
   s.pvds.clear();
   s.states.assign(defs.size(), policy::PvdState{});
   std::map<int, std::vector<size_t>> claims;  // ifindex -> PvDs bound there
@@ -188,7 +237,11 @@ void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<Dn
     std::vector<const Interface*> matches;
     for (const auto& i : s.interfaces)  // index order: the first match wins
       if (nameMatches(def, i.name)) matches.push_back(&i);
-    if (matches.empty()) {
+    if (isExplicit[id] && !found[id] && (def.interfaceGlob.empty() || matches.empty())) {
+      matches.clear();
+      b.warnings.push_back(def.name + ": no explicit PvD " + def.explicitId +
+                           " published (is mif discover running? " + publishedPvdDir() + ")");
+    } else if (matches.empty()) {
       b.ifname = hasGlobChars(def.interfaceGlob) && !def.adHoc ? "" : def.interfaceGlob;
       b.warnings.push_back(def.name + ": no interface matches " + def.interfaceGlob);
     } else {
@@ -207,6 +260,26 @@ void bindPvds(const policy::Policy& policy, const std::vector<std::unique_ptr<Dn
     }
     const Interface* ifc = b.ifindex ? s.interfaceByIndex(b.ifindex) : nullptr;
     addDns(policy, def, sources, ifc, ifc && ifc->index == defaultIf, b);
+    if (found[id]) {
+      // What the explicit PvD's router announced, not the policy's: say so.
+      const auto& own = policy.pvds()[id];
+      for (auto& d : b.dns)
+        if (own.dns.empty() && d.origin == DnsOrigin::Policy)
+          d.origin = DnsOrigin::RouterAdvertisement;
+      for (size_t k = 0; k < b.domains.size(); ++k)
+        if (std::find(own.domains.begin(), own.domains.end(), b.domains[k]) == own.domains.end())
+          b.domainOrigins[k] = DnsOrigin::RouterAdvertisement;
+      auto p = std::find_if(published.begin(), published.end(),
+                            [&](const PublishedPvd& x) { return x.id == def.explicitId; });
+      const int64_t bootNow = bootSeconds();
+      const auto now = RaClock::now();
+      for (const auto& x : p->pref64) {
+        if (x.ifname != def.interfaceGlob) continue;
+        auto expires = x.expires == kForever ? RaClock::time_point::max()
+                                             : now + std::chrono::seconds(x.expires - bootNow);
+        b.pref64.push_back({x.prefix, x.router, expires});
+      }
+    }
     if (ifc) {
       // The routers that announced the interface left and nothing else routes IPv6 there:
       // a pinned socket would only reach on-link hosts (neighbour solicitations for

@@ -218,6 +218,18 @@ TEST(Loader, InterfaceGlobsThatCannotMatch) {
   expectOne(load("[pvd.a]\n"), 1, 6, "has no 'interface'");
 }
 
+// RFC 8801: a PvD named by the ID its router announced needs no interface.
+TEST(Loader, ExplicitPvdId) {
+  auto r = load("[pvd.corp]\nid = \"Corp.Example.COM.\"\n");
+  ASSERT_TRUE(r.ok()) << lines(r.diagnostics).at(0);
+  ASSERT_EQ(r.doc.pvds.size(), 1u);
+  EXPECT_EQ(r.doc.pvds[0].explicitId, "corp.example.com");
+  EXPECT_EQ(r.doc.pvds[0].interfaceGlob, "");
+  EXPECT_TRUE(load("[pvd.corp]\nid = \"corp.example.com\"\ninterface = \"eth*\"\n").ok());
+  expectOne(load("[pvd.corp]\nid = \"corp..example\"\n"), 2, 6, "id: ");
+  expectOne(load("[pvd.corp]\nid = 3\n"), 2, 6, "an RFC 8801 PvD ID");
+}
+
 TEST(Loader, PvdListsBoundedAndUnique) {
   std::string many = "[[rule]]\npvd = [";
   for (size_t i = 0; i <= kMaxListed; ++i) many += "\"p" + std::to_string(i) + "\",";

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "mif/view/live_view.h"
+#include "mif/view/published_pvds.h"
 #include "netns.h"
 
 namespace mif::view::test {
@@ -177,6 +178,63 @@ TEST_F(ViewTest, SourceSplitsOneInterfaceBetweenPvds) {
   EXPECT_EQ(snap->pvdOfAddress(*policy::IpAddress::parse("2001:db8:2::10")), b.id);
   EXPECT_EQ(snap->pvdOfAddress(*policy::IpAddress::parse("192.0.2.10")), -1);
   EXPECT_TRUE(snap->warnings.empty());
+}
+
+// RFC 6418 4.5 with RFC 8801: the two PvDs on one interface are the explicit PvDs `mif
+// discover` published; the policy names them by ID only, and their announced prefixes
+// split the interface's addresses. `--pvd ID` (ad hoc) does the same.
+TEST_F(ViewTest, ExplicitPvdsNamedByIdSplitOneInterfaceByTheirPrefixes) {
+  vethPair("va0", "vb0", "2001:db8:1::10/64 2001:db8:2::10/64");
+  must("ip -6 route add default via 2001:db8:1::1 dev va0");
+  char dir[] = "/tmp/mif-view-pvds-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string pvds = std::string(dir) + "/pvds";
+  must("mkdir " + pvds);
+  const std::string now = std::to_string(bootSeconds());
+  auto publish = [&](const std::string& id, const std::string& n) {
+    must("printf 'version 1\\nid " + id + "\\nrouter fe80::" + n + " dev va0 heard " + now +
+         " expires forever\\nprefix 2001:db8:" + n + "::/64 router fe80::" + n +
+         " dev va0 expires forever preferred forever flags LA\\ndns 2001:db8:" + n +
+         "::53 router fe80::" + n + " dev va0 expires forever\\ndomain " + id + " router fe80::" +
+         n + " dev va0 expires forever\\npref64 64:ff9b::/96 router fe80::" + n +
+         " dev va0 expires forever\\n' > " + pvds + "/" + id);
+  };
+  publish("a.example", "1");
+  publish("b.example", "2");
+  setenv("MIF_RUN_DIR", dir, 1);
+  auto policy = compile("[pvd.a]\nid = \"A.Example\"\n[pvd.b]\nid = \"b.example\"\n"
+                        "[pvd.c]\nid = \"c.example\"\n");
+  auto snap = LiveView::readOnce(*policy);
+  const auto& a = pvd(*snap, *policy, "a");
+  const auto& b = pvd(*snap, *policy, "b");
+  EXPECT_EQ(a.ifname, "va0");
+  EXPECT_EQ(b.ifname, "va0");
+  ASSERT_TRUE(a.hasSource6 && b.hasSource6);
+  EXPECT_EQ(a.source6.toString(), "2001:db8:1::10");
+  EXPECT_EQ(b.source6.toString(), "2001:db8:2::10");
+  ASSERT_EQ(a.dns.size(), 1u);
+  EXPECT_EQ(a.dns[0].addr.toString(), "2001:db8:1::53");
+  EXPECT_EQ(a.dns[0].origin, DnsOrigin::RouterAdvertisement);
+  EXPECT_EQ(a.domains, std::vector<std::string>{"a.example"});
+  ASSERT_EQ(b.pref64.size(), 1u);
+  EXPECT_EQ(b.pref64[0].prefix.toString(), "64:ff9b::/96");
+  EXPECT_TRUE(snap->warnings.empty()) << snap->warnings.at(0);
+  // Not published: absent, and says where it looked.
+  const auto& c = pvd(*snap, *policy, "c");
+  EXPECT_EQ(c.ifindex, 0);
+  EXPECT_FALSE(c.state.anyUsable());
+  EXPECT_TRUE(hasWarning(c, "no explicit PvD c.example published")) << c.warnings.at(0);
+  // An ad hoc --pvd by ID.
+  policy::Pin pin;
+  pin.pvds = {"b.example"};
+  auto adHoc = compile("", pin);
+  ASSERT_TRUE(adHoc);
+  auto snap2 = LiveView::readOnce(*adHoc);
+  const auto& b2 = pvd(*snap2, *adHoc, "b.example");
+  EXPECT_EQ(b2.ifname, "va0");
+  EXPECT_EQ(b2.source6.toString(), "2001:db8:2::10");
+  unsetenv("MIF_RUN_DIR");
+  must("rm -r " + std::string(dir));
 }
 
 TEST_F(ViewTest, TentativeAddressIsNotUsable) {

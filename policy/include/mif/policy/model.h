@@ -65,6 +65,11 @@ struct PvdDef {
   Layer layer = Layer::System;
   SourceRef where;
   bool adHoc = false;                   // made from `--pvd IFNAME` with no policy PvD of that name
+  // RFC 8801 PvD ID (lower case, no trailing dot): the PvD is the explicit PvD of that ID
+  // that `mif discover` published (docs/discovery.md), on its interface, with its prefixes
+  // as `source` and its DNS servers, unless the definition gives its own. An ad hoc
+  // `--pvd NAME` with a dot in NAME also looks for a published PvD of that ID first.
+  std::string explicitId;
 };
 
 struct RuleDef {
