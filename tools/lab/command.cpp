@@ -117,7 +117,9 @@ int lab(int argc, char** argv) {
     return cli::kExitUsage;
   }
   std::string_view verb = argv[1];
-  if (verb == "--help" || verb == "-h" || verb == "help") {
+  // `mif lab up --help` too (only right after the verb: `exec T -- CMD --help` is CMD's).
+  const std::string_view first = argc > 2 ? std::string_view(argv[2]) : std::string_view();
+  if (verb == "--help" || verb == "-h" || verb == "help" || first == "--help" || first == "-h") {
     usage(stdout);
     return cli::kExitOk;
   }

@@ -172,6 +172,12 @@ TEST_F(LabCli, HelpSaysSo) {
   }
   Result lab = mif("lab --help", "");
   EXPECT_NE(lab.out.find("MIF_LAB_POLICY"), std::string::npos) << lab.out;
+  // Each subcommand's --help is the same usage, not "no topology named '--help'".
+  for (const char* sub : {"up", "down", "facts", "exec", "portal", "demo", "status"}) {
+    Result r = mif(std::string("lab ") + sub + " --help", "");
+    EXPECT_EQ(r.status, 0) << sub << ": " << r.err;
+    EXPECT_NE(r.out.find("mif lab up TOPOLOGY"), std::string::npos) << sub << ": " << r.out;
+  }
 }
 
 }  // namespace
