@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "datagram_cache.h"
+#include "captive.h"
 #include "guard.h"
 #include "mif/sys/calls.h"
 #include "mif/view/socket_class.h"
@@ -189,6 +190,8 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   o.decision = decideFor(q, snap, &dst);
   // A PvD that failed recently is tried last until its back-off elapses (failover.cpp).
   if (!health_.allUsable()) health_.demote(&o.decision, healthNowMs());
+  // So is one behind a captive portal not found open, for all but the portal (captive.h).
+  demoteCaptive(&o.decision, *snap, q.name, dst.addr);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
 
@@ -431,6 +434,9 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   // A PvD that failed recently gets no datagram while another of the list is usable; the
   // next datagram after a failure is known is re-pinned (none is sent twice).
   if (!health_.allUsable()) demoted = health_.demote(&o.decision, healthNowMs());
+  // Nor one behind a captive portal (captive.h); remembered, as the view's generation
+  // changes when the portal's state does.
+  demoteCaptive(&o.decision, *snap, q.name, dst.addr);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
   if (dev[0] != '\0') {

@@ -402,6 +402,55 @@ TEST_F(Engine, ConnectUnderAStrictPinIsRefusedWhenTheDeviceCannotBeBound) {
   EXPECT_EQ(dev, "");
 }
 
+// Issue 29 item 1 / issue 31 item 2: Wi-Fi's router announced a captive portal that mif
+// probe has not found open. Under the order [wifi, vpn] a connect goes through vpn; one to
+// the portal itself (here an address literal in the URI) through wifi; once the portal is
+// found open, through wifi again. A strict pin to wifi alone still uses wifi (never
+// dropped).
+TEST_F(Engine, ACaptivePvdIsTriedLastForEveryDestinationButItsPortal) {
+  Runtime* rt = install({"wifi", "vpn"}, false);
+  auto withPortal = [](uint64_t generation, bool open) {
+    auto s = snapshot(generation, true, true);
+    mif::view::CaptivePortal c;
+    c.uri = "http://203.0.113.9:8080/portal";
+    c.open = open;
+    s->pvds[1].captive.push_back(c);
+    return s;
+  };
+  auto connectTo = [](const char* addr) {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const sockaddr_in sa = v4(addr, 9);
+    EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), 0) << addr;
+    close(fd);
+  };
+  auto through = [&](const char* addr) {
+    std::string pvd;
+    for (const std::string& line : traced(std::string("\"destination\":\"") + addr + "\"")) {
+      const size_t at = line.find("\"pvd\":\"");
+      if (at != std::string::npos) pvd = line.substr(at + 7, line.find('"', at + 7) - at - 7);
+    }
+    return pvd;  // the last connect's
+  };
+  connectTo("203.0.113.8");
+  EXPECT_EQ(through("203.0.113.8"), "wifi");  // no portal: the order stands
+
+  rt->liveView()->feed(withPortal(2, false));
+  connectTo("203.0.113.8");
+  EXPECT_EQ(through("203.0.113.8"), "vpn");   // captive: every other destination via vpn
+  connectTo("203.0.113.9");
+  EXPECT_EQ(through("203.0.113.9"), "wifi");  // the portal itself through its own PvD
+
+  rt->liveView()->feed(withPortal(3, true));  // mif probe found it open
+  connectTo("203.0.113.8");
+  EXPECT_EQ(through("203.0.113.8"), "wifi");
+
+  install({"wifi"}, true);  // a strict pin to the captive PvD alone keeps it
+  rt = Runtime::get();
+  rt->liveView()->feed(withPortal(4, false));
+  connectTo("203.0.113.10");
+  EXPECT_EQ(through("203.0.113.10"), "wifi");
+}
+
 // The descriptors this process has open, as a sorted list of numbers.
 std::vector<int> openDescriptors() {
   std::vector<int> out;

@@ -1,0 +1,30 @@
+#pragma once
+// A PvD behind a captive portal (RFC 8910's option in its router's advertisements) that
+// `mif probe` has not found open carries nothing but the portal's own traffic: for every
+// other destination it counts as failed (issue 29 item 1, issue 31 item 2), so a list
+// that names it tries it last. Never dropped: a list whose every PvD is captive keeps its
+// order, and a strict list stays within itself.
+#include <string_view>
+
+#include "mif/policy/address.h"
+#include "mif/policy/policy.h"
+#include "mif/view/snapshot.h"
+
+namespace mif::preload {
+
+// The host of a portal URI ("https://portal.example:8443/x" -> "portal.example",
+// "http://[2001:db8::1]/" -> "2001:db8::1"); empty when there is none.
+std::string_view portalHost(std::string_view uri) noexcept;
+
+// True when `pvd` is captive for a destination `dst` whose DNS name is `name` (empty:
+// not known): a portal of the PvD is not open, and neither the name nor the address is
+// that portal's host.
+bool captiveFor(const view::BoundPvd& pvd, std::string_view name,
+                const policy::IpAddress& dst) noexcept;
+
+// Moves the captive PvDs of `d` to its end, in order (a stable partition, as health's
+// demotion). True when the order changed. One pass over the list when no PvD is captive.
+bool demoteCaptive(policy::Decision* d, const view::Snapshot& snap, std::string_view name,
+                   const policy::IpAddress& dst) noexcept;
+
+}  // namespace mif::preload
