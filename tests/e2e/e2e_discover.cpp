@@ -26,7 +26,7 @@ using mif::e2e::Lab;
 using mif::e2e::TempDir;
 using namespace std::chrono_literals;
 
-const std::string kSendRa = std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/send_ra.py";
+const std::string kSendRa = mif::e2e::sendRaProgram();
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path);

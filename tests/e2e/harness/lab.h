@@ -53,6 +53,10 @@ std::string labUnavailableReason();
 
 // Path of the `mif` binary under test (MIF_BIN_DIR/mif, or $MIF_BIN if set).
 std::string mifBinary();
+// tests/e2e/programs/send_ra.py: router advertisements sent with a raw socket.
+inline std::string sendRaProgram() {
+  return std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/send_ra.py";
+}
 
 // What a command did. status is the exit status (0..255), 128+N when killed by signal N,
 // -1 when it could not be started at all (err then says why).

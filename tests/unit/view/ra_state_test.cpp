@@ -14,6 +14,7 @@
 
 #include "mif/view/ra_state.h"
 #include "ra_source.h"
+#include "ra_test_util.h"
 
 namespace mif::view::detail {
 namespace {
@@ -23,22 +24,8 @@ using Clock = RaStore::Clock;
 
 IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 
-Route defaultVia(int ifindex, const char* router) {
-  Route r;
-  r.family = Family::V6;
-  r.dst = *policy::Prefix::parse("::/0").prefix;
-  r.hasGateway = true;
-  r.gateway = ip(router);
-  r.ifindex = ifindex;
-  r.protocol = RTPROT_RA;
-  return r;
-}
-
-BoundPvd factsOf(const RaStore& s, int ifindex, Clock::time_point now) {
-  BoundPvd b;
-  s.facts(ifindex, now, b);
-  return b;
-}
+using ratest::defaultVia;
+using ratest::factsOf;
 
 // A state file as `mif show` writes it: heard at boot time 90 s, one fact of each kind.
 const char* kFile =

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ra_source.h"
+#include "ra_test_util.h"
 
 namespace mif::view::detail {
 namespace {
@@ -18,7 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = RaStore::Clock;
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 
 // One RTM_NEWNDUSEROPT as the kernel builds it (ndisc_ra_useropt): the header, the
 // option, then NDUSEROPT_SRCADDR.
@@ -81,22 +81,8 @@ void record(RaStore& s, int ifindex, const std::vector<uint8_t>& opt, Clock::tim
   s.record(reinterpret_cast<const nlmsghdr*>(m.data()), now);
 }
 
-Route defaultVia(int ifindex, const char* router) {
-  Route r;
-  r.family = Family::V6;
-  r.dst = *policy::Prefix::parse("::/0").prefix;
-  r.hasGateway = true;
-  r.gateway = ip(router);
-  r.ifindex = ifindex;
-  r.protocol = RTPROT_RA;
-  return r;
-}
-
-BoundPvd factsOf(const RaStore& s, int ifindex, Clock::time_point now) {
-  BoundPvd b;
-  s.facts(ifindex, now, b);
-  return b;
-}
+using ratest::defaultVia;
+using ratest::factsOf;
 
 TEST(RaStore, Pref64IsThePvdsNat64PrefixWithItsRouterAndLifetime) {
   RaStore s;
