@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "decision_order.h"
+
 namespace mif::preload {
 namespace {
 
@@ -46,20 +48,10 @@ bool captiveFor(const view::BoundPvd& pvd, std::string_view name,
 
 bool demoteCaptive(policy::Decision* d, const view::Snapshot& snap, std::string_view name,
                    const policy::IpAddress& dst) noexcept {
-  if (d->count < 2) return false;
-  policy::PvdId keep[policy::kMaxListed];
-  policy::PvdId last[policy::kMaxListed];
-  unsigned nk = 0, nl = 0;
-  for (unsigned i = 0; i < d->count; ++i) {
-    const policy::PvdId id = d->pvds[i];
-    const bool captive = id < snap.pvds.size() && !snap.pvds[id].captive.empty() &&
-                         captiveFor(snap.pvds[id], name, dst);
-    (captive ? last[nl++] : keep[nk++]) = id;
-  }
-  if (nl == 0 || nk == 0) return false;
-  for (unsigned i = 0; i < nk; ++i) d->pvds[i] = keep[i];
-  for (unsigned i = 0; i < nl; ++i) d->pvds[nk + i] = last[i];
-  return true;
+  return moveToEnd(d, [&](policy::PvdId id) {
+    return id < snap.pvds.size() && !snap.pvds[id].captive.empty() &&
+           captiveFor(snap.pvds[id], name, dst);
+  });
 }
 
 }  // namespace mif::preload

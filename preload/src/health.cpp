@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "decision_order.h"
+
 namespace mif::preload {
 
 const char* healthName(HealthState s) noexcept {
@@ -80,25 +82,8 @@ bool HealthTable::avoid(policy::PvdId pvd, uint64_t nowMs) const noexcept {
 }
 
 bool HealthTable::demote(policy::Decision* d, uint64_t nowMs) const noexcept {
-  if (allUsable() || d->count < 2) return false;
-  policy::PvdId keep[policy::kMaxListed];
-  policy::PvdId last[policy::kMaxListed];
-  unsigned nk = 0, nl = 0;
-  for (unsigned i = 0; i < d->count; ++i) {
-    if (avoid(d->pvds[i], nowMs)) {
-      last[nl++] = d->pvds[i];
-    } else {
-      keep[nk++] = d->pvds[i];
-    }
-  }
-  if (nl == 0 || nk == 0) return false;
-  bool moved = false;
-  for (unsigned i = 0; i < nk; ++i) {
-    moved |= d->pvds[i] != keep[i];
-    d->pvds[i] = keep[i];
-  }
-  for (unsigned i = 0; i < nl; ++i) d->pvds[nk + i] = last[i];
-  return moved;
+  if (allUsable()) return false;
+  return moveToEnd(d, [&](policy::PvdId id) { return avoid(id, nowMs); });
 }
 
 uint64_t healthNowMs() noexcept {

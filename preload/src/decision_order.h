@@ -1,0 +1,27 @@
+#pragma once
+// Moving a decision's PvDs that should be tried last to the end of its list, in order (a
+// stable partition): health's demotion (health.cpp) and the captive portal rule
+// (captive.cpp). Nothing is dropped, and when every PvD would move the order stands.
+#include "mif/policy/policy.h"
+
+namespace mif::preload {
+
+// True when the order changed. `last(id)`: whether the PvD goes to the end.
+template <typename Last>
+bool moveToEnd(policy::Decision* d, Last last) noexcept {
+  if (d->count < 2) return false;
+  policy::PvdId keep[policy::kMaxListed];
+  policy::PvdId end[policy::kMaxListed];
+  unsigned nk = 0, ne = 0;
+  for (unsigned i = 0; i < d->count; ++i) (last(d->pvds[i]) ? end[ne++] : keep[nk++]) = d->pvds[i];
+  if (ne == 0 || nk == 0) return false;
+  bool moved = false;
+  for (unsigned i = 0; i < nk; ++i) {
+    moved |= d->pvds[i] != keep[i];
+    d->pvds[i] = keep[i];
+  }
+  for (unsigned i = 0; i < ne; ++i) d->pvds[nk + i] = end[i];
+  return moved;
+}
+
+}  // namespace mif::preload
