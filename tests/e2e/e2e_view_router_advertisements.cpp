@@ -5,6 +5,9 @@
 // advertisements itself (tests/e2e/programs/send_ra.py, a raw ICMPv6 socket, hop limit
 // 255, link-local source) from the router's side of the Wi-Fi link; accept_ra is turned on
 // for the node's Wi-Fi link only, inside the lab's namespace.
+#include <sys/stat.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -28,6 +31,11 @@ class RouterAdvertisements : public ::testing::Test {
 
   void SetUp() override {
     MIF_E2E_REQUIRE_LAB();
+    // mif show and mif probe record what routers said under $MIF_RUN_DIR/ra, and every
+    // program under mif reads it from there: a directory of the test's own, not the
+    // host's /run/mif (the commands run in the lab inherit this environment).
+    ASSERT_EQ(::mkdir(runDir().c_str(), 0755), 0) << runDir();
+    ::setenv("MIF_RUN_DIR", runDir().c_str(), 1);
     lab_ = std::make_unique<Lab>(topology());
     ASSERT_TRUE(lab_->ok()) << lab_->error();
     link_ = lab_->link("wifi");
@@ -52,14 +60,14 @@ class RouterAdvertisements : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << "router's link-local address still tentative";
   }
 
-  // What mif show recorded in this lab's namespace under /run/mif (mif/view/ra_state.h)
-  // goes with the lab.
-  void TearDown() override {
-    if (lab_ && lab_->ok()) lab_->shell("rm -f " + stateFile_);
-  }
+  // What mif show recorded (mif/view/ra_state.h) goes with the test's directory.
+  void TearDown() override { ::unsetenv("MIF_RUN_DIR"); }
 
+  std::string runDir() const { return dir_.path() + "/run"; }
   // The lab's state file, for a shell in the node's namespace.
-  const std::string stateFile_ = "/run/mif/ra/net-$(stat -Lc %i /proc/self/ns/net)";
+  std::string stateFile() const {
+    return runDir() + "/ra/net-$(stat -Lc %i /proc/self/ns/net)";
+  }
 
   // Sends one advertisement from Wi-Fi's router (ARGS: send_ra.py's).
   CommandResult advertise(const std::string& args) const {
@@ -381,7 +389,7 @@ TEST_F(Nat64Prefix, AProgramStartedAfterTheAdvertisementUsesWhatMifShowRecorded)
   ASSERT_TRUE(show.ok()) << show.describe();
   EXPECT_NE(show.out.find("    nat64        2001:db8:64::/96 router fe80::"), std::string::npos)
       << show.out;
-  r = lab_->shell("head -1 " + stateFile_ + "; grep -c '^pref64 ' " + stateFile_);
+  r = lab_->shell("head -1 " + stateFile() + "; grep -c '^pref64 ' " + stateFile());
   EXPECT_EQ(r.out, "mif-ra-state 1\n1\n") << r.describe();
 
   r = run();  // the router is silent now
