@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e_dns_common.h"
 #include "oneway_pvds.h"
 
 namespace {
@@ -75,6 +76,14 @@ for i in range(count):
         struct.unpack('ll', s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16))[0],
         line), flush=True)
     s.close()
+)PY";
+
+// getaddrinfo's list for a name: the families in order ("6 4 6 4") and the addresses.
+const char* kFamilies = R"PY(
+import socket, sys
+ais = socket.getaddrinfo(sys.argv[1], 80, type=socket.SOCK_STREAM)
+print(' '.join('6' if ai[0] == socket.AF_INET6 else '4' for ai in ais), '|',
+      ' '.join(ai[4][0] for ai in ais))
 )PY";
 
 class Race : public mif::e2e::OnewayPvds {
@@ -233,6 +242,57 @@ TEST_F(Race, TheProgramsTimeoutAndSignalsEndTheRaceAsTheyEndItsConnect) {
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_TRUE(has(r.out, "conn 0 interrupted")) << r.out;
   EXPECT_LT(msOf(r.out, "conn 0 interrupted"), 3000) << r.out;
+}
+
+// RFC 8305 section 4 (issue 30 item 3): dual.example.com has two IPv4 and two IPv6
+// addresses in both PvDs' DNS. glibc's own list is its RFC 6724 order, one family's
+// addresses side by side (IPv6 first: precedence), so a program walking it (Python's
+// create_connection, a blocking C client) tries both IPv6 addresses before any IPv4 one;
+// under mif the list is interleaved, IPv6 then IPv4, whichever PvD answered (a list of one
+// family is glibc's exactly: Differential.*).
+TEST_F(Race, GetaddrinfoInterleavesFamiliesWithinEachPvd) {
+  const std::vector<std::string> ask = {"/usr/bin/python3", "-c", kFamilies, "dual.example.com"};
+  // glibc asking Wi-Fi's server (the node's own resolv.conf is the host's).
+  auto plain = mifdns::e2e::run(*lab_, lab_->dns4("wifi"), "", {}, ask);
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  std::printf("glibc: %s", plain.out.c_str());
+  EXPECT_EQ(plain.out.substr(0, 8), "6 6 4 4 ") << plain.out;
+  const std::string policy = dir_.write(
+      "dns.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = [\"" +
+                      lab_->dns4("wifi") + "\"]\n[pvd.cell]\ninterface = \"" +
+                      lab_->link("cell") + "\"\ndns = [\"" + lab_->dns4("cell") + "\"]\n");
+  for (const auto& pvd : {"wifi", "cell"}) {
+    auto r = lab_->mifRun({"--policy", policy, "--pvd", pvd}, ask, opts());
+    ASSERT_TRUE(r.ok()) << r.describe();
+    std::printf("mif --pvd %s: %s", pvd, r.out.c_str());
+    EXPECT_EQ(r.out.substr(0, 8), "6 4 6 4 ") << r.out;
+    EXPECT_TRUE(has(r.out, "203.0.113.81") && has(r.out, "2001:db8:ff::81")) << r.out;
+  }
+}
+
+// curl and Python (asyncio, socket timeouts, epoll, select) race in NonBlockingRace.*;
+// wget (a blocking connect, its --connect-timeout an alarm) and a plain blocking C client
+// (programs/blocking_client.c) race here. Without mif each waits for its own 1 s timeout
+// through the blackholed Wi-Fi and fails; under --pvd wifi --pvd cell, with timeouts they
+// never reach, each connects through cellular.
+TEST_F(Race, WgetAndABlockingCClientRace) {
+  blackhole(svc4_);
+  const std::string url = "http://" + svc4_ + "/";
+  const std::string cClient = std::string(MIF_BIN_DIR) + "/blocking_client";
+  auto plain = lab_->exec({"wget", "-q", "-t", "1", "-T", "1", "-O", "-", url}, opts());
+  EXPECT_EQ(plain.status, 4) << plain.describe();  // wget's "network failure"
+  plain = lab_->exec({cClient, svc4_, "80", "1"}, opts());
+  EXPECT_TRUE(has(plain.out, "error EINPROGRESS ms ")) << plain.describe();
+  EXPECT_TRUE(lab_->served("cellsvc", "http").empty());
+
+  auto r = run({"--pvd", "wifi", "--pvd", "cell"}, {"wget", "-q", "-t", "1", "-T", "10", "-O", "-", url});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_)) << r.out;
+  r = run({"--pvd", "wifi", "--pvd", "cell"}, {cClient, svc4_, "80"});  // no timeout of its own
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::printf("blocking C client raced: %s", r.out.c_str());
+  EXPECT_TRUE(has(r.out, "local " + cell4_ + " | proto=http host=cellsvc client=" + cell4_)) << r.out;
+  EXPECT_LT(msOf(r.out, "ok"), 3000) << r.out;
 }
 
 }  // namespace

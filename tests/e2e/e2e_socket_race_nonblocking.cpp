@@ -123,6 +123,47 @@ else:
                                  '-' if err else s.getsockname()[0]))
 )PY";
 
+// A non-blocking connect with the options a program sets before it (SO_KEEPALIVE,
+// TCP_NODELAY, SO_RCVBUF, then O_NONBLOCK), waited for with poll (LIMIT seconds): one
+// line, the outcome and what the descriptor looks like afterwards.
+const char* kOptions = R"PY(
+import errno, fcntl, os, select, socket, sys, time
+host, limit = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 50000)
+s.setblocking(False)
+fd = s.fileno()
+t0 = time.monotonic()
+s.connect_ex((host, 80))
+p = select.poll()
+p.register(fd, select.POLLOUT)
+ready = p.poll(limit * 1000)
+ms = (time.monotonic() - t0) * 1000
+if not ready:
+    print('timeout ms %d' % ms)
+    sys.exit()
+err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+if err:
+    print('%s ms %d' % (errno.errorcode.get(err, str(err)), ms))
+    sys.exit()
+print('ok ms %d local %s fd_same %d nonblocking %d nodelay %d keepalive %d rcvbuf %d' % (
+    ms, s.getsockname()[0], s.fileno() == fd, (fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK) != 0,
+    s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+    s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+    s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)), end=' | ')
+s.setblocking(True)
+s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+reply = b''
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    reply += d
+print(reply.decode(errors='replace').split('\r\n\r\n', 1)[-1].strip(), flush=True)
+)PY";
+
 class NonBlockingRace : public mif::e2e::OnewayPvds {
  protected:
   NonBlockingRace() : OnewayPvds("e2e-nbrace", "", /*shared=*/true) {}
@@ -245,6 +286,36 @@ TEST_F(NonBlockingRace, AnEpollSetOf200KeepsWorkingAndSeesOneEdge) {
   std::printf("registered first: %s", r.out.c_str());
   EXPECT_TRUE(has(r.out, "pairs 100 100 edges 1 more 0 err 0 ")) << r.out;
   EXPECT_TRUE(has(r.out, "local " + cell4_ + " | proto=http host=cellsvc client=" + cell4_)) << r.out;
+}
+
+// IPv6, and the options the program set before connecting: with Wi-Fi blackholed for the
+// destination's IPv6 address, the program's own 1 s poll ends with nothing without mif;
+// under --pvd wifi --pvd cell its descriptor is connected through cellular's IPv6 source
+// and keeps SO_KEEPALIVE, TCP_NODELAY, SO_RCVBUF and O_NONBLOCK (the winner is a fresh
+// socket), and Wi-Fi, which lost after a whole attempt delay, is degraded (item 4).
+TEST_F(NonBlockingRace, Ipv6RaceKeepsTheProgramsOptionsAndDegradesTheLoser) {
+  ASSERT_FALSE(svc6_.empty());
+  breakRoute("blackhole", "wifi", svc4_, svc6_);
+  auto plain = lab_->exec({"/usr/bin/python3", "-c", kOptions, svc6_, "1"}, opts());
+  ASSERT_TRUE(plain.ok()) << plain.describe();
+  EXPECT_TRUE(has(plain.out, "timeout ms ")) << plain.out;
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+               {"/usr/bin/python3", "-c", kOptions, svc6_, "10"});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::printf("IPv6, non-blocking: %s", r.out.c_str());
+  EXPECT_TRUE(has(r.out, "local " + cell6_ + " fd_same 1 nonblocking 1 nodelay 1 keepalive 1 rcvbuf 100000 | "
+                         "proto=http host=cellsvc client=" + cell6_)) << r.out;
+  EXPECT_LT(msOf(r.out, "ok"), 3000) << r.out;
+  auto connects = traceLines("connect");
+  ASSERT_EQ(connects.size(), 3u) << r.out;
+  EXPECT_TRUE(has(connects[1], "\"pvd\":\"wifi\"")) << connects[1];
+  EXPECT_TRUE(has(connects[1], "\"note\":\"lost the race\"")) << connects[1];
+  EXPECT_TRUE(has(connects[2], "\"pvd\":\"cell\"")) << connects[2];
+  EXPECT_TRUE(has(connects[2], "\"errno\":0")) << connects[2];
+  auto health = traceLines("health");
+  ASSERT_EQ(health.size(), 1u) << r.out;
+  EXPECT_TRUE(has(health[0], "\"pvd\":\"wifi\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"from\":\"usable\",\"to\":\"degraded\"")) << health[0];
 }
 
 // select and SO_ERROR: with the blackhole, through cellular (without mif: the program's own

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -75,11 +76,16 @@ std::string dnsConfig(const Topology& t, const Pvd& p) {
     } else if (!r.ptr.empty()) {
       c += "ptr-record=" + reverseName(r.ptr) + "," + r.name + "\n";
     } else {
-      // host-record also answers the reverse (PTR) of each address.
-      std::string line = "host-record=" + r.name;
-      for (const auto& a : addressesOf(t, r, false)) line += "," + a;
-      for (const auto& a : addressesOf(t, r, true)) line += "," + a;
-      c += line + "\n";
+      // host-record also answers the reverse (PTR) of each address. One line takes one
+      // address of each family (a second replaces the first), so a name with several gets
+      // a line per pair; dnsmasq answers every line's addresses.
+      const auto v4 = addressesOf(t, r, false), v6 = addressesOf(t, r, true);
+      for (size_t i = 0; i < std::max(v4.size(), v6.size()); ++i) {
+        std::string line = "host-record=" + r.name;
+        if (i < v4.size()) line += "," + v4[i];
+        if (i < v6.size()) line += "," + v6[i];
+        c += line + "\n";
+      }
     }
   }
   return c;

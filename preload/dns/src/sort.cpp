@@ -1,6 +1,7 @@
 // glibc's destination address sort (rfc3484_sort in sysdeps/posix/getaddrinfo.c, 2.36),
 // rule for rule, with its built-in tables (the defaults /etc/gai.conf documents), fed with
-// the PvD's source addresses instead of the kernel's route lookup.
+// the PvD's source addresses instead of the kernel's route lookup; then the families
+// interleaved as RFC 8305 section 4 asks (interleaveFamilies).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -199,6 +200,33 @@ policy::IpAddress toIp(const SockAddr& s) {
 
 }  // namespace
 
+std::vector<size_t> interleaveFamilies(std::span<const int> families) {
+  const size_t n = families.size();
+  std::vector<size_t> out;
+  out.reserve(n);
+  if (n == 0) return out;
+  const int first = families[0];
+  // The index of the next address from `i` on whose family is (`ofFirst`) or is not the
+  // first address's.
+  auto skip = [&](size_t i, bool ofFirst) {
+    while (i < n && (families[i] == first) != ofFirst) ++i;
+    return i;
+  };
+  size_t same = skip(0, true), other = skip(0, false);
+  bool turnSame = true;
+  while (same < n || other < n) {
+    if ((turnSame && same < n) || other == n) {
+      out.push_back(same);
+      same = skip(same + 1, true);
+    } else {
+      out.push_back(other);
+      other = skip(other + 1, false);
+    }
+    turnSame = !turnSame;
+  }
+  return out;
+}
+
 void sortAddrinfo(addrinfo** list, const view::Snapshot* snap, const view::BoundPvd* pvd) {
   std::vector<SortResult> results;
   for (addrinfo* q = *list; q != nullptr; q = q->ai_next) {
@@ -239,6 +267,30 @@ void sortAddrinfo(addrinfo** list, const view::Snapshot* snap, const view::Bound
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return compare(results[a], a, results[b], b) < 0; });
+  // RFC 8305 section 4 on glibc's order: the nodes of one address (one per socktype) stay
+  // together and move as one.
+  std::vector<size_t> groupStart;
+  std::vector<int> groupFamily;
+  bool mixed = false;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const addrinfo* q = results[order[i]].dest;
+    if (i > 0) {
+      const addrinfo* p = results[order[i - 1]].dest;
+      if (p->ai_addrlen == q->ai_addrlen && std::memcmp(p->ai_addr, q->ai_addr, q->ai_addrlen) == 0)
+        continue;
+    }
+    groupStart.push_back(i);
+    groupFamily.push_back(q->ai_family);
+    mixed = mixed || q->ai_family != groupFamily.front();
+  }
+  if (mixed) {
+    groupStart.push_back(order.size());
+    std::vector<size_t> interleaved;
+    interleaved.reserve(order.size());
+    for (size_t g : interleaveFamilies(groupFamily))
+      for (size_t i = groupStart[g]; i < groupStart[g + 1]; ++i) interleaved.push_back(order[i]);
+    order.swap(interleaved);
+  }
   char* canon = (*list)->ai_canonname;
   (*list)->ai_canonname = nullptr;
   addrinfo* head = results[order[0]].dest;

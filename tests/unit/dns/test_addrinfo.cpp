@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 
+#include <string>
+#include <vector>
+
 #include "fixture.h"
 #include "mif/dns/addrinfo.h"
 #include "mif/dns/local_names.h"
@@ -95,6 +98,64 @@ TEST(Addrinfo, V4MappedAndAll) {
   h.ai_flags = 0;
   auto only4 = answerOf({"192.0.2.1"}, "x");
   EXPECT_EQ(mif::dns::buildAddrinfo("x", h, only4, st, nullptr, nullptr, &res), EAI_NODATA);
+}
+
+// RFC 8305 section 4 (issue 30): the first address's family, then the other's first, and
+// so on; each family keeps its order; one family runs out, the other's rest follow.
+TEST(Addrinfo, InterleaveFamilies) {
+  using V = std::vector<size_t>;
+  auto of = [](std::initializer_list<int> f) {
+    return mif::dns::interleaveFamilies(std::vector<int>(f));
+  };
+  const int v4 = AF_INET, v6 = AF_INET6;
+  EXPECT_EQ(of({}), V{});
+  EXPECT_EQ(of({v6}), V{0});
+  EXPECT_EQ(of({v6, v6, v4, v4}), (V{0, 2, 1, 3}));
+  EXPECT_EQ(of({v4, v4, v4, v6}), (V{0, 3, 1, 2}));
+  EXPECT_EQ(of({v6, v4, v6, v4}), (V{0, 1, 2, 3}));  // already interleaved
+  EXPECT_EQ(of({v4, v6, v6, v6}), (V{0, 1, 2, 3}));
+  EXPECT_EQ(of({v4, v4, v6, v4, v6, v6, v6}), (V{0, 2, 1, 4, 3, 5, 6}));
+  EXPECT_EQ(of({v6, v6, v6}), (V{0, 1, 2}));  // one family: unchanged
+}
+
+// The list getaddrinfo returns: glibc's RFC 6724 order (IPv6 first here: precedence 40
+// against IPv4's 10), then interleaved; the nodes of one address (one per socktype) stay
+// together, the canonical name stays on the first node. One family asked: glibc's order.
+TEST(Addrinfo, DualStackAnswersAreInterleavedAndOneFamilyIsNot) {
+  std::vector<mif::dns::ServTuple> st = {{SOCK_STREAM, IPPROTO_TCP, htons(80)},
+                                         {SOCK_DGRAM, IPPROTO_UDP, htons(80)}};
+  auto a = answerOf({"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"}, "canon.example");
+  auto listOf = [](addrinfo* res) {
+    std::string out;
+    for (addrinfo* p = res; p; p = p->ai_next) {
+      char host[INET6_ADDRSTRLEN];
+      const void* at = p->ai_family == AF_INET6
+                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr)
+                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr);
+      inet_ntop(p->ai_family, at, host, sizeof host);
+      out += std::string(host) + (p->ai_socktype == SOCK_STREAM ? "/s" : "/d") +
+             (p->ai_canonname ? "(" + std::string(p->ai_canonname) + ")" : "") + " ";
+    }
+    return out;
+  };
+  addrinfo h{};
+  h.ai_flags = AI_CANONNAME;
+  addrinfo* res = nullptr;
+  ASSERT_EQ(mif::dns::buildAddrinfo("x", h, a, st, nullptr, nullptr, &res), 0);
+  EXPECT_EQ(listOf(res),
+            "2001:db8::1/s(canon.example) 2001:db8::1/d 192.0.2.1/s 192.0.2.1/d "
+            "2001:db8::2/s 2001:db8::2/d 192.0.2.2/s 192.0.2.2/d ");
+  freeaddrinfo(res);
+  h.ai_family = AF_INET;
+  ASSERT_EQ(mif::dns::buildAddrinfo("x", h, a, st, nullptr, nullptr, &res), 0);
+  EXPECT_EQ(listOf(res), "192.0.2.1/s(canon.example) 192.0.2.1/d 192.0.2.2/s 192.0.2.2/d ");
+  freeaddrinfo(res);
+  h.ai_family = AF_INET6;
+  h.ai_flags = AI_V4MAPPED | AI_ALL;  // every address IPv6: nothing to interleave
+  ASSERT_EQ(mif::dns::buildAddrinfo("x", h, a, st, nullptr, nullptr, &res), 0);
+  EXPECT_EQ(listOf(res), "2001:db8::1/s 2001:db8::1/d 2001:db8::2/s 2001:db8::2/d "
+                         "::ffff:192.0.2.1/s ::ffff:192.0.2.1/d ::ffff:192.0.2.2/s ::ffff:192.0.2.2/d ");
+  freeaddrinfo(res);
 }
 
 TEST(LocalNames, WhatStaysWithGlibc) {

@@ -7,7 +7,12 @@
 // Ordering: glibc sorts with RFC 3484/6724 destination address selection (its
 // rfc3484_sort, default tables of glibc 2.36 with no /etc/gai.conf), asking the kernel for
 // the source address of each destination. mif asks the PvD instead: the source is the
-// PvD's own address the kernel would pick on that interface.
+// PvD's own address the kernel would pick on that interface. Then, as RFC 8305 section 4
+// asks (Happy Eyeballs, issue 30), the address families are interleaved: the first
+// address's family, then the first address of the other, and so on, each family keeping
+// glibc's order. An answer comes from one PvD's DNS, so the interleaving is within that
+// PvD. A list of one family (AF_INET or AF_INET6 hints, AI_V4MAPPED's mapped addresses,
+// a name with one family) stays glibc's exactly.
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -74,8 +79,16 @@ int buildAddrinfo(const char* name, const addrinfo& hints, const Answer& answer,
                   std::span<const ServTuple> services, const view::Snapshot* snap,
                   const view::BoundPvd* pvd, addrinfo** res);
 
-// Sorts an addrinfo list in place exactly as glibc's rfc3484_sort does, with `sourceOf`
-// giving each destination's source. Exposed for tests.
+// Sorts an addrinfo list in place exactly as glibc's rfc3484_sort does, with `pvd` giving
+// each destination's source, then interleaves the families (interleaveFamilies; the nodes
+// of one address, one per socktype, move together). Exposed for tests.
 void sortAddrinfo(addrinfo** list, const view::Snapshot* snap, const view::BoundPvd* pvd);
+
+// RFC 8305 section 4's interleaving (First Address Family Count 1) of a sorted list whose
+// i-th address has family `families[i]`: the order to take them in, as indexes. The first
+// address stays first; then the first address of the other family, then the next of the
+// first's, alternating; when one family runs out the other's rest follow. Each family keeps
+// its relative order, so a list of one family is returned unchanged. Pure.
+std::vector<size_t> interleaveFamilies(std::span<const int> families);
 
 }  // namespace mif::dns
