@@ -20,11 +20,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
 #include "cli.h"
 #include "commands.h"
+#include "discover/https_fetch.h"
 #include "discover/publish.h"
 #include "discover/pvd_table.h"
 #include "mif/view/published_pvds.h"
@@ -35,16 +37,21 @@ namespace {
 
 void usage(FILE* out) {
   std::fprintf(out,
-               "Usage: mif discover [--interface IFACE]...\n\n"
+               "Usage: mif discover [--interface IFACE]... [--ca-file FILE]\n\n"
                "Listens for router advertisements that announce explicit PvDs (RFC 8801:\n"
                "a PvD ID, with its own prefixes, routes, DNS servers and NAT64 prefix) and\n"
                "publishes each for unprivileged readers (mif show, the library) as a file\n"
                "under $MIF_RUN_DIR/pvds (default /run/mif/pvds). Solicits the routers when\n"
                "it starts; runs in the foreground until SIGTERM or SIGINT, then removes the\n"
                "files. Needs CAP_NET_RAW (root, or the systemd unit mif-discover.service).\n"
-               "Malformed advertisements are logged on stderr and ignored.\n\n"
+               "Malformed advertisements are logged on stderr and ignored. A PvD with the H\n"
+               "flag has its additional information (https://ID/.well-known/pvd, JSON)\n"
+               "fetched through the PvD itself, validated and published with it.\n\n"
                "  --interface IFACE  only this interface (repeatable; default: every\n"
                "                     interface with IPv6 but loopback)\n"
+               "  --ca-file FILE     the CA certificates (PEM) that the additional\n"
+               "                     information's servers are checked against (default:\n"
+               "                     the system's)\n"
                "  -h, --help         this help\n\n"
                "Exit status: 0 when stopped by a signal, 1 when it cannot listen.\n");
 }
@@ -194,6 +201,7 @@ int receive(int fd, const std::vector<std::string>& only, discover::PvdTable& ta
 
 int discover(int argc, char** argv) {
   std::vector<std::string> only;
+  discover::HttpsOptions https;
   cli::Args args("discover", argc, argv);
   std::string v;
   while (args.next()) {
@@ -206,6 +214,12 @@ int discover(int argc, char** argv) {
         return cli::kExitUsage;
       }
       only.push_back(v);
+    } else if (args.value("--ca-file", &v)) {
+      if (::access(v.c_str(), R_OK) != 0) {
+        cli::error("discover: --ca-file " + v, std::strerror(errno));
+        return cli::kExitUsage;
+      }
+      https.caFile = v;
     } else {
       cli::error("discover: " + args.arg(), "unknown option (try 'mif discover --help')");
       return cli::kExitUsage;
@@ -237,14 +251,23 @@ int discover(int argc, char** argv) {
   solicit(fd, only);
   discover::PvdTable table;
   BadLog bad;
+  // The additional information of PvDs with the H flag, fetched on its own thread.
+  std::unique_ptr<discover::InfoFetcher> info = discover::makeHttpsInfoFetcher(https, log);
+  auto publish = [&] {
+    std::vector<view::PublishedPvd> pvds = table.pvds();
+    info->decorate(pvds);
+    if (!out.publish(pvds, why)) log("publishing: " + why);
+  };
   for (;;) {
     int64_t now = view::bootSeconds();
     int64_t next = table.nextExpiry();
     // Seconds are the files' unit: wake just after the second in which something ends.
     int timeout = next == view::kForever ? 3600 * 1000
                                          : static_cast<int>(std::clamp<int64_t>(next - now, 0, 3600)) * 1000 + 10;
-    pollfd p[2] = {{fd, POLLIN, 0}, {sig, POLLIN, 0}};
-    int r = ::poll(p, 2, timeout);
+    if (int64_t due = info->nextDueMs(); due != INT64_MAX)
+      timeout = static_cast<int>(std::clamp<int64_t>(due - discover::bootMilliseconds(), 0, timeout));
+    pollfd p[3] = {{fd, POLLIN, 0}, {sig, POLLIN, 0}, {info->fd(), POLLIN, 0}};
+    int r = ::poll(p, 3, timeout);
     if (r < 0 && errno != EINTR) {
       log(std::string("poll: ") + std::strerror(errno));
       break;
@@ -255,8 +278,12 @@ int discover(int argc, char** argv) {
       for (int i = 0, got = 0; i < 64 && (got = receive(fd, only, table, bad)) >= 0; ++i)
         changed |= got == 1;
     changed |= table.expire(view::bootSeconds());
-    if (changed && !out.publish(table.pvds(), why)) log("publishing: " + why);
+    changed |= info->collect(table.pvds(), discover::bootMilliseconds(), std::time(nullptr));
+    if (changed) publish();
+    // After publishing: the fetch finds the PvD as the library does, in its file.
+    if (info->track(table.pvds(), discover::bootMilliseconds())) publish();
   }
+  info.reset();
   out.withdrawAll();
   log("stopped; published PvDs withdrawn");
   ::close(sig);

@@ -40,7 +40,7 @@ using view::Snapshot;
 // A shown value. Objects are lists of (key, value) pairs, printed by text as one line:
 // the first value, then "key value" for the others, as ip(8) prints an address.
 struct Value {
-  enum class Kind { Null, Str, Num, Bool, StrList, ObjList, Lifetime } kind = Kind::Null;
+  enum class Kind { Null, Str, Num, Bool, StrList, ObjList, Lifetime, Obj } kind = Kind::Null;
   std::string str;
   long long num = 0;
   bool flag = false;
@@ -62,7 +62,8 @@ struct Value {
   }
   bool empty() const {
     return kind == Kind::Null || (kind == Kind::Str && str.empty()) ||
-           (kind == Kind::StrList && list.empty()) || (kind == Kind::ObjList && objs.empty());
+           (kind == Kind::StrList && list.empty()) ||
+           ((kind == Kind::ObjList || kind == Kind::Obj) && objs.empty());
   }
 };
 using Obj = std::vector<std::pair<const char*, Value>>;
@@ -304,6 +305,24 @@ const Field<PublishedPvd> kExplicitFields[] = {
      [](const PublishedPvd& p, const Snapshot&) {
        return p.http ? Value::s("https://" + p.id + "/.well-known/pvd") : Value{};
      }},
+    // What the additional information said (RFC 8801 section 4), when fetched and valid.
+    {"info", "info",
+     [](const PublishedPvd& p, const Snapshot&) {
+       if (!p.info) return Value{};
+       const PublishedPvd::Info& i = *p.info;
+       std::vector<std::string> prefixes;
+       for (const auto& x : i.prefixes) prefixes.push_back(x.toString());
+       Value v(Value::Kind::Obj);
+       v.objs.push_back(Obj{{"expires", Value::s(i.expiresUtc)},
+                            {"lifetime", until(i.expires)},
+                            {"name", Value::s(i.name)},
+                            {"no_internet", Value::b(i.noInternet)},
+                            {"metered", i.metered ? Value::b(*i.metered) : Value{}},
+                            {"dns_zones", Value::strs(i.dnsZones)},
+                            {"prefixes", Value::strs(prefixes)},
+                            {"fetched_ago", Value::n(view::bootSeconds() - i.fetched)}});
+       return v;
+     }},
     {"legacy", "legacy",
      [](const PublishedPvd& p, const Snapshot&) { return Value::b(p.legacy); }},
     {"delay", "delay", [](const PublishedPvd& p, const Snapshot&) { return Value::n(p.delay); }},
@@ -391,6 +410,12 @@ void member(cli::JsonObject& j, const char* key, const Value& v) {
       j.raw(key, list);
       break;
     }
+    case Value::Kind::Obj:
+      if (v.objs.empty())
+        j.null(key);
+      else
+        j.raw(key, jsonObj(v.objs.front()));
+      break;
   }
 }
 std::string jsonObj(const Obj& o) {
@@ -421,6 +446,7 @@ std::string text(const Value& v) {
       return s;
     }
     case Value::Kind::ObjList:
+    case Value::Kind::Obj:
       return "";
   }
   return "";
@@ -445,7 +471,7 @@ void printFields(const char* kind, const Field<T> (&fields)[N], const T& row, co
       continue;
     }
     if (v.empty()) continue;
-    if (v.kind == Value::Kind::ObjList) {
+    if (v.kind == Value::Kind::ObjList || v.kind == Value::Kind::Obj) {
       for (const auto& o : v.objs) std::printf("    %-12s %s\n", f.label, textObj(o).c_str());
     } else if (v.kind == Value::Kind::StrList) {
       for (const auto& e : v.list) std::printf("    %-12s %s\n", f.label, e.c_str());

@@ -9,9 +9,11 @@
 // for unprivileged readers, under a temporary MIF_RUN_DIR, and `mif show` lists both by
 // identity; a router that withdraws its
 // PvD (lifetime 0) takes it away at once, malformed advertisements change nothing, and
-// stopping the listener withdraws what it published.
+// stopping the listener withdraws what it published. A PvD announced with the H flag has
+// its additional information fetched over HTTPS through that PvD (its DNS, its router).
 #include <sys/stat.h>
 
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -80,6 +82,7 @@ class Discover : public ::testing::Test {
 
   void TearDown() override {
     if (pid_ > 0 && lab_) lab_->shell("kill " + std::to_string(pid_) + " 2>/dev/null");
+    if (serverPid_ > 0 && lab_) lab_->shell("kill " + std::to_string(serverPid_) + " 2>/dev/null");
   }
 
   // One advertisement from router PVD ("a" or "b"); ARGS: send_ra.py's.
@@ -90,9 +93,9 @@ class Discover : public ::testing::Test {
 
   // Starts the listener in the node's namespace; true once it listens (its directory is
   // made after its socket).
-  bool startListener() {
+  bool startListener(const std::string& args = "") {
     CommandResult r = lab_->shell("MIF_RUN_DIR=" + dir_.path() + " " + mif::e2e::mifBinary() +
-                                  " discover --interface " + link_ + " >" + dir_.path() +
+                                  " discover " + args + " --interface " + link_ + " >" + dir_.path() +
                                   "/discover.log 2>&1 </dev/null & echo $!");
     if (!r.ok()) return false;
     pid_ = std::stoi(r.out);
@@ -113,7 +116,7 @@ class Discover : public ::testing::Test {
   TempDir dir_{"e2e-discover"};
   std::unique_ptr<Lab> lab_;
   std::string link_, pvds_;
-  int pid_ = 0;
+  int pid_ = 0, serverPid_ = 0;
 };
 
 const std::string kRaA =
@@ -273,6 +276,97 @@ TEST_F(Discover, APolicyNamesAnAnnouncedPvdByItsIdentity) {
   EXPECT_EQ(seen[0].client, lab_->addr6("b"));
   EXPECT_TRUE(lab_->dnsSaw("b", "svc.b.example"));
   EXPECT_FALSE(lab_->dnsSaw("a", "svc.b.example", 0ms));
+}
+
+// RFC 8801 section 4: router b announces its PvD (svc.b.example) with the H flag; its
+// additional information is served over HTTPS (a certificate of a test CA made here) by
+// a host behind router b, reachable only through b, and svc.b.example resolves only
+// through b's DNS server. Without the listener nothing fetches it; `mif discover
+// --ca-file` fetches it through the PvD (b's server, b's address, b's router) and `mif
+// show` shows its fields. A document naming another PvD, or expired, is refused with its
+// reason in the log and not shown.
+TEST_F(Discover, AdditionalInformationIsFetchedThroughTheAnnouncingPvd) {
+  lab_->clearLogs();
+  const std::string d = dir_.path(), svc6 = lab_->hostAddr6("bsvc");
+  // A test CA and the server's certificate for the PvD ID.
+  CommandResult pki = lab_->shell(
+      "cd " + d + " && printf 'subjectAltName=DNS:svc.b.example\\n' >san.ext && "
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
+      "-out ca.pem -days 2 -subj /CN=mif-test-ca 2>&1 && "
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key "
+      "-out srv.csr -subj /CN=svc.b.example 2>&1 && "
+      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile san.ext -out srv.pem 2>&1");
+  ASSERT_TRUE(pki.ok()) << pki.describe();
+  auto utc = [](int64_t fromNow) {
+    std::time_t t = std::time(nullptr) + fromNow;
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return std::string(buf);
+  };
+  auto serve = [&](const std::string& identifier, const std::string& expires) {
+    std::ofstream(d + "/pvd.json")
+        << R"({"identifier":")" << identifier << R"(","expires":")" << expires
+        << R"(","prefixes":["2001:db8:b::/48"],"name":"B's network","noInternet":true,)"
+        << R"("metered":true,"dnsZones":["b.example"]})";
+  };
+  serve("svc.b.example", utc(3600));
+  CommandResult server = lab_->shell(
+      "/usr/bin/python3 " + std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/pvd_info_server.py " +
+          svc6 + " 443 " + d + "/srv.pem " + d + "/srv.key " + d + "/pvd.json " + d +
+          "/requests.log >" + d + "/server.out 2>&1 </dev/null & echo $!",
+      ExecOptions().in("router.b"));
+  ASSERT_TRUE(server.ok()) << server.describe();
+  serverPid_ = std::stoi(server.out);
+  ASSERT_TRUE(waitFor([&] { return slurp(d + "/server.out").find("ready") != std::string::npos; }, 5s))
+      << slurp(d + "/server.out");
+  const std::string ra = "pvd=svc.b.example,SEQ,H pio=600,300," + lab_->fact("pvd.b.prefix6") +
+                         " rdnss=600," + lab_->dns6("b");
+  auto advertiseB = [&](int seq) {
+    std::string args = ra;
+    return advertise("b", args.replace(args.find("SEQ"), 3, std::to_string(seq)));
+  };
+
+  // Without the listener: the advertisement is heard by the kernel only; nothing asks.
+  ASSERT_TRUE(advertiseB(1).ok());
+  ASSERT_TRUE(startListener("--ca-file " + d + "/ca.pem")) << log();
+  EXPECT_EQ(slurp(d + "/requests.log"), "");
+
+  ASSERT_TRUE(advertiseB(1).ok());
+  const std::string file = pvds_ + "/svc.b.example";
+  ASSERT_TRUE(waitFor([&] { return slurp(file).find("\ninfo expires ") != std::string::npos; }, 8s))
+      << log();
+  // Fetched once, from b's address (through router b), the name resolved by b's server.
+  EXPECT_EQ(slurp(d + "/requests.log"), lab_->addr6("b") + " /.well-known/pvd\n");
+  EXPECT_TRUE(lab_->dnsSaw("b", "svc.b.example"));
+  EXPECT_FALSE(lab_->dnsSaw("a", "svc.b.example", 0ms));
+  CommandResult json = show("--json");
+  ASSERT_TRUE(json.ok()) << json.describe();
+  EXPECT_NE(json.out.find(R"("info":{"expires":")"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find(R"("name":"B's network","no_internet":true,"metered":true,)"
+                          R"("dns_zones":["b.example"],"prefixes":["2001:db8:b::/48"])"),
+            std::string::npos)
+      << json.out;
+  CommandResult text = show("");
+  EXPECT_NE(text.out.find("    info         " + utc(0).substr(0, 4)), std::string::npos) << text.out;
+
+  // Another PvD's document (sequence 2: the information changed): refused, not shown.
+  serve("a.example", utc(3600));
+  ASSERT_TRUE(advertiseB(2).ok());
+  ASSERT_TRUE(waitFor([&] {
+    return log().find("refused: \"identifier\" a.example is not the PvD ID svc.b.example") !=
+           std::string::npos;
+  }, 8s)) << log();
+  EXPECT_EQ(slurp(file).find("\ninfo"), std::string::npos) << slurp(file);
+  EXPECT_EQ(show("--json").out.find("B's network"), std::string::npos);
+
+  // An expired one likewise.
+  serve("svc.b.example", utc(-60));
+  ASSERT_TRUE(advertiseB(3).ok());
+  ASSERT_TRUE(waitFor([&] { return log().find("refused: expired at ") != std::string::npos; }, 8s))
+      << log();
+  EXPECT_EQ(slurp(file).find("\ninfo"), std::string::npos) << slurp(file);
+  EXPECT_EQ(show("--json").out.find("B's network"), std::string::npos);
 }
 
 }  // namespace

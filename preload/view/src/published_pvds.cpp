@@ -73,6 +73,44 @@ bool originOf(const Pairs& p, PublishedOrigin& o, std::string& why) {
   return true;
 }
 
+// A free text as one word: bytes outside '!'..'~', and '%', as %XX.
+std::string encodeWord(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c > ' ' && c < 0x7f && c != '%') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+bool decodeWord(std::string_view s, std::string& out) {
+  out.clear();
+  auto nibble = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return false;
+    int hi = nibble(s[i + 1]), lo = nibble(s[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
 template <class T>
 void dropEnded(std::vector<T>& v, int64_t now) {
   v.erase(std::remove_if(v.begin(), v.end(), [&](const T& x) { return x.expires <= now; }),
@@ -133,6 +171,15 @@ std::string formatPublishedPvd(const PublishedPvd& p) {
   for (const auto& x : p.domains) s += "domain " + x.name + origin(x) + "\n";
   for (const auto& x : p.pref64) s += "pref64 " + x.prefix.toString() + origin(x) + "\n";
   for (const auto& x : p.mtu) s += "mtu " + std::to_string(x.mtu) + origin(x) + "\n";
+  if (p.info) {
+    const auto& i = *p.info;
+    s += "info expires " + when(i.expires) + " utc " + (i.expiresUtc.empty() ? "-" : i.expiresUtc) +
+         " fetched " + std::to_string(i.fetched) + " no-internet " + (i.noInternet ? "yes" : "no") +
+         " metered " + (!i.metered ? "-" : *i.metered ? "yes" : "no") + "\n";
+    if (!i.name.empty()) s += "info-name " + encodeWord(i.name) + "\n";
+    for (const auto& x : i.prefixes) s += "info-prefix " + x.toString() + "\n";
+    for (const auto& x : i.dnsZones) s += "info-zone " + x + "\n";
+  }
   return s;
 }
 
@@ -222,6 +269,30 @@ bool parsePublishedPvd(std::string_view text, PublishedPvd& out, std::string& wh
       if (!number(value, x.mtu)) return bad("mtu: not a number");
       if (!originOf(pairs, x, reason)) return bad("mtu: " + reason);
       p.mtu.push_back(std::move(x));
+    } else if (key == "info") {
+      // The pairs start at the value: "info expires T utc U fetched F ...".
+      pairs.kv.clear();
+      for (size_t i = 1; i + 1 < w.size(); i += 2) pairs.kv.emplace_back(w[i], w[i + 1]);
+      PublishedPvd::Info i;
+      if (!time(pairs.get("expires"), i.expires)) return bad("info: no expires time");
+      std::string_view utc = pairs.get("utc");
+      if (utc != "-") i.expiresUtc = std::string(utc);
+      if (!time(pairs.get("fetched"), i.fetched)) return bad("info: no fetched time");
+      i.noInternet = pairs.get("no-internet") == "yes";
+      std::string_view metered = pairs.get("metered");
+      if (metered == "yes" || metered == "no") i.metered = metered == "yes";
+      p.info = std::move(i);
+    } else if (key.substr(0, 5) == "info-") {
+      if (!p.info) return bad(std::string(key) + " before info");
+      if (key == "info-name") {
+        if (!decodeWord(value, p.info->name)) return bad("info-name: bad %-escape");
+      } else if (key == "info-prefix") {
+        policy::Prefix x;
+        if (!prefix6(value, x)) return bad("info-prefix: not an IPv6 prefix");
+        p.info->prefixes.push_back(x);
+      } else if (key == "info-zone") {
+        p.info->dnsZones.emplace_back(value);
+      }
     }  // else: a key of a later writer of the same version
   }
   if (!version) return bad("empty");
@@ -267,6 +338,7 @@ std::vector<PublishedPvd> readPublishedPvds(const std::string& dirArg, int64_t n
     dropEnded(p.domains, now);
     dropEnded(p.pref64, now);
     dropEnded(p.mtu, now);
+    if (p.info && p.info->expires <= now) p.info.reset();
     if (p.expires() > now) out.push_back(std::move(p));
   }
   return out;

@@ -144,3 +144,58 @@ TEST(PublishedPvds, TheRunDirectoryComesFromTheEnvironment) {
 
 }  // namespace
 }  // namespace mif::view
+
+namespace mif::view {
+namespace {
+
+// The additional information (RFC 8801 section 4) rides in the same version: lines an
+// older reader skips. A name with spaces, '%' and UTF-8 comes back byte for byte.
+TEST(PublishedPvds, AdditionalInformationReadsBackAndEndsWithItsExpiry) {
+  PublishedPvd p = sample();
+  PublishedPvd::Info i;
+  i.expires = 5000;
+  i.expiresUtc = "2026-12-07T06:00:00Z";
+  i.fetched = 120;
+  i.name = "Caf\xc3\xa9 Wi-Fi 100%";
+  i.noInternet = true;
+  i.metered = false;
+  i.prefixes = {pfx("2001:db8:a::/48")};
+  i.dnsZones = {"corp.example", "example.net"};
+  p.info = i;
+  std::string text = formatPublishedPvd(p);
+  EXPECT_NE(text.find("\ninfo expires 5000 utc 2026-12-07T06:00:00Z fetched 120 no-internet yes "
+                      "metered no\ninfo-name Caf%C3%A9%20Wi-Fi%20100%25\n"),
+            std::string::npos)
+      << text;
+  PublishedPvd back;
+  std::string why;
+  ASSERT_TRUE(parsePublishedPvd(text, back, why)) << why;
+  ASSERT_TRUE(back.info);
+  EXPECT_EQ(back.info->name, i.name);
+  EXPECT_EQ(back.info->prefixes, i.prefixes);
+  EXPECT_EQ(back.info->dnsZones, i.dnsZones);
+  EXPECT_EQ(back.info->metered, std::optional<bool>(false));
+  EXPECT_EQ(formatPublishedPvd(back), text);
+  EXPECT_FALSE(parsePublishedPvd("version 1\nid a.example\ninfo-zone x.example\n", back, why));
+  EXPECT_EQ(why, "line 3: info-zone before info");
+  EXPECT_FALSE(parsePublishedPvd("version 1\nid a.example\ninfo expires 9 utc - fetched 1\n"
+                                 "info-name a%2\n",
+                                 back, why));
+  EXPECT_EQ(why, "line 4: info-name: bad %-escape");
+
+  // A reader drops the information once it has expired, and keeps the PvD.
+  char dir[] = "/tmp/mif-published-info-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::ofstream(std::string(dir) + "/corp.example.com") << text;
+  auto now = readPublishedPvds(dir, 4999);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_TRUE(now[0].info);
+  auto later = readPublishedPvds(dir, 5000);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_FALSE(later[0].info);
+  ::unlink((std::string(dir) + "/corp.example.com").c_str());
+  ::rmdir(dir);
+}
+
+}  // namespace
+}  // namespace mif::view

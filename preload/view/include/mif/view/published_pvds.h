@@ -66,6 +66,20 @@ struct PublishedPvd {
     uint32_t mtu = 0;
   };
   std::vector<Mtu> mtu;
+  // The PvD Additional Information (RFC 8801 section 4) that `mif discover` fetched from
+  // https://ID/.well-known/pvd through the PvD itself and validated (tools/discover/
+  // pvd_info.h): present only while valid, for the sequence number it was fetched for.
+  struct Info {
+    int64_t expires = 0;          // boot seconds: its `expires`, on this host's clock
+    std::string expiresUtc;       // the same as RFC 3339 UTC ("2026-12-07T06:00:00Z")
+    int64_t fetched = 0;          // boot seconds
+    std::string name;             // "name", a human-readable name ("" when absent)
+    bool noInternet = false;      // "noInternet"
+    std::optional<bool> metered;  // "metered"
+    std::vector<policy::Prefix> prefixes;  // "prefixes"
+    std::vector<std::string> dnsZones;     // "dnsZones"
+  };
+  std::optional<Info> info;
   // When the last of it ends (kForever when something does not end).
   int64_t expires() const;
 };
