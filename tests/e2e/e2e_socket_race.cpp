@@ -187,6 +187,29 @@ TEST_F(Race, AWorkingFirstPvdIsNotRaced) {
     EXPECT_FALSE(has(l, "\"attempt\"")) << l;
   }
   EXPECT_TRUE(traceLines("health").empty());
+
+  // No second socket (issue 30's figure): the same two connects make as many inet socket()
+  // calls, counted by strace over mif run and the program, under the list of two as under
+  // Wi-Fi alone.
+  auto inetSockets = [&](const std::vector<std::string>& pvds) {
+    const std::string log = dir_.path() + "/strace.txt";
+    std::vector<std::string> argv = {"strace", "-f", "-qq", "-e", "trace=socket", "-o", log,
+                                     mif::e2e::mifBinary(), "run", "--policy", policy_};
+    argv.insert(argv.end(), pvds.begin(), pvds.end());
+    argv.push_back("--");
+    for (const auto& a : client(www, 2)) argv.push_back(a);
+    auto run = lab_->exec(argv, opts());
+    EXPECT_TRUE(run.ok() && has(run.out, "conn 1 ok")) << run.describe();
+    std::ifstream in(log);
+    int n = 0;
+    for (std::string line; std::getline(in, line);)
+      n += has(line, "socket(AF_INET, SOCK_STREAM") || has(line, "socket(AF_INET6, SOCK_STREAM");
+    return n;
+  };
+  const int one = inetSockets({"--pvd", "wifi"}), two = inetSockets({"--pvd", "wifi", "--pvd", "cell"});
+  std::printf("inet stream socket() calls for two connects: --pvd wifi %d, --pvd wifi --pvd cell %d\n", one, two);
+  EXPECT_GE(one, 2);
+  EXPECT_EQ(two, one);
 }
 
 // A strict pin races only within its own list: pinned to Wi-Fi alone, the program waits for
