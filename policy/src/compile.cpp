@@ -91,13 +91,42 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
     if (it == impl->byName.end()) return std::nullopt;
     return it->second;
   };
+  // An explicit PvD by its RFC 8801 ID (docs/policy.md, "A PvD by its identity"): the
+  // table whose `id` it is, else one made for it (as if `[pvd."ID"] id = "ID"`) in the
+  // layer that names it. nullopt when NAME is not a PvD ID (no dot, or not a valid name).
+  auto byIdentity = [&](const std::string& n, Layer layer,
+                        const SourceRef& where) -> std::optional<PvdId> {
+    if (n.find('.') == std::string::npos) return std::nullopt;
+    std::string why;
+    std::string id = detail::normalizeDomain(n, &why);
+    if (id.empty()) return std::nullopt;
+    for (size_t i = 0; i < impl->pvds.size(); ++i)
+      if (impl->pvds[i].explicitId == id && !impl->pvds[i].adHoc) return static_cast<PvdId>(i);
+    if (impl->pvds.size() >= 0xffff) return std::nullopt;
+    PvdDef p;
+    p.name = n;
+    p.explicitId = id;
+    p.layer = layer;
+    p.where = where;
+    p.byIdentity = true;
+    impl->byName.emplace(n, static_cast<PvdId>(impl->pvds.size()));
+    impl->pvds.push_back(std::move(p));
+    names.clear();  // the views pointed into the vector that just grew
+    for (const auto& q : impl->pvds) names.push_back(q.name);
+    return static_cast<PvdId>(impl->pvds.size() - 1);
+  };
   auto resolveList = [&](const std::vector<std::string>& list, const SourceRef& where,
-                         const char* what, PvdList* ids) {
+                         const char* what, Layer layer, PvdList* ids) {
     for (const auto& n : list) {
-      const std::optional<PvdId> id = findPvd(n);
+      std::optional<PvdId> id = findPvd(n);
+      if (!id) id = byIdentity(n, layer, where);
       if (!id) {
         std::string msg = std::string(what) + " names unknown PvD '" + n + "'";
         if (auto s = detail::suggest(n, names); !s.empty()) msg += "; did you mean '" + s + "'?";
+        else if (n.find('.') != std::string::npos) {
+          std::string why;
+          if (detail::normalizeDomain(n, &why).empty()) msg += ", nor a PvD ID: " + why;
+        }
         out.diagnostics.push_back(at(where, msg));
         continue;
       }
@@ -136,7 +165,7 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
   impl->rulePvds.reserve(impl->rules.size());
   for (const auto& r : impl->rules) {
     PvdList ids;
-    resolveList(r.pvd, r.pvdWhere.line ? r.pvdWhere : r.where, "rule", &ids);
+    resolveList(r.pvd, r.pvdWhere.line ? r.pvdWhere : r.where, "rule", r.layer, &ids);
     impl->rulePvds.push_back(ids);
   }
 
@@ -149,7 +178,7 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
   if (impl->defaults)
     resolveList(impl->defaults->pvd,
                 impl->defaults->pvdWhere.line ? impl->defaults->pvdWhere : impl->defaults->where,
-                "[default]", &impl->defaultPvds);
+                "[default]", impl->defaults->layer, &impl->defaultPvds);
 
   // [failover] attempt_delay_ms: the last layer that sets it.
   for (const auto& doc : layers)
@@ -163,6 +192,13 @@ CompileResult Policy::compile(std::vector<PolicyDoc> layers, const Pin& pin) {
                                                   " are allowed"));
   for (const auto& n : pin.pvds) {
     auto it = impl->byName.find(n);
+    if (it == impl->byName.end()) {
+      // The policy's PvD of that identity (`id`), if any.
+      std::string why;
+      std::string asId = n.find('.') != std::string::npos ? detail::normalizeDomain(n, &why) : "";
+      for (size_t i = 0; !asId.empty() && i < impl->pvds.size(); ++i)
+        if (impl->pvds[i].explicitId == asId) it = impl->byName.find(impl->pvds[i].name);
+    }
     if (it == impl->byName.end()) {
       // A name with a dot may be an explicit PvD's ID (RFC 8801), published by `mif
       // discover`; the view binds it to that PvD first, else to the interface of that name.

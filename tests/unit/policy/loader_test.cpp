@@ -309,6 +309,72 @@ TEST(Compile, ReferencesAgainstMergedLayers) {
   EXPECT_FALSE(Policy::compile({ok.doc}, Pin{}).policy.has_value());
 }
 
+// A rule (or [default]) may name an explicit PvD by its RFC 8801 ID: the table whose `id`
+// it is, else a PvD made for that ID alone, once however often and however spelt.
+TEST(Compile, RulesNameAnExplicitPvdByItsIdentity) {
+  auto sys = loadString("[pvd.corp]\nid = \"corp.example.com\"\n", "sys.toml", Layer::System);
+  auto user = loadString(
+      "[[rule]]\ndomain = \"corp.example\"\npvd = [\"Corp.Example.COM.\", \"wifi\"]\n"
+      "[[rule]]\napp = \"curl\"\npvd = \"guest.example.net\"\n"
+      "[[rule]]\ndst = \"2001:db8::/32\"\npvd = \"GUEST.example.net\"\n"
+      "[pvd.wifi]\ninterface = \"wl*\"\n[default]\npvd = [\"wifi\", \"guest.example.net\"]\n",
+      "user.toml", Layer::User);
+  ASSERT_TRUE(user.ok()) << lines(user.diagnostics).at(0);
+  auto c = Policy::compile({sys.doc, user.doc}, Pin{});
+  ASSERT_TRUE(c.policy) << c.diagnostics.at(0).format();
+  const auto& pvds = c.policy->pvds();
+  // The table with that id is the rule's first PvD: no second PvD for corp.example.com.
+  auto corp = c.policy->findPvd("corp");
+  ASSERT_TRUE(corp);
+  EXPECT_FALSE(c.policy->findPvd("Corp.Example.COM."));
+  // guest.example.net: one PvD for the rules and the default, bound by ID on any interface.
+  auto guest = c.policy->findPvd("guest.example.net");
+  ASSERT_TRUE(guest);
+  EXPECT_EQ(pvds[*guest].explicitId, "guest.example.net");
+  EXPECT_EQ(pvds[*guest].interfaceGlob, "");
+  EXPECT_TRUE(pvds[*guest].byIdentity);
+  EXPECT_FALSE(pvds[*guest].adHoc);
+  EXPECT_EQ(pvds[*guest].layer, Layer::User);
+  EXPECT_EQ(pvds[*guest].where.line, 6u);
+  EXPECT_EQ(pvds.size(), 3u);  // corp, wifi, guest.example.net
+  // The decisions name them: a name under corp.example goes to corp, then wifi.
+  std::vector<PvdState> up(pvds.size(), PvdState{true, true, true});
+  View view{up};
+  Query q;
+  q.kind = Query::Kind::Resolve;
+  q.name = "wiki.corp.example";
+  Decision d = c.policy->decide(q, view);
+  ASSERT_GE(d.count, 2u);
+  EXPECT_EQ(d.pvds[0], *corp);
+  EXPECT_EQ(d.pvds[1], *c.policy->findPvd("wifi"));
+  q = Query{};
+  q.kind = Query::Kind::Resolve;
+  q.name = "www.example.org";
+  q.app = "curl";
+  d = c.policy->decide(q, view);
+  ASSERT_GE(d.count, 1u);
+  EXPECT_EQ(d.pvds[0], *guest);
+  // A pin by ID finds the table that has it.
+  Pin pin;
+  pin.pvds = {"CORP.example.com"};
+  auto pinned = Policy::compile({sys.doc}, pin);
+  ASSERT_TRUE(pinned.policy);
+  EXPECT_EQ(pinned.policy->pvds().size(), 1u);
+}
+
+TEST(Compile, ANameThatIsNeitherAPvdNorAnIdIsAnErrorAtItsPlace) {
+  auto user = loadString("[pvd.wifi]\ninterface = \"wl*\"\n[[rule]]\npvd = [\"wifi\", \"corp..example\"]\n",
+                         "user.toml", Layer::User);
+  auto c = Policy::compile({user.doc}, Pin{});
+  ASSERT_EQ(c.diagnostics.size(), 1u);
+  EXPECT_EQ(c.diagnostics[0].format().rfind("user.toml:4:7: error: rule names unknown PvD 'corp..example', nor a PvD ID: ", 0), 0u)
+      << c.diagnostics[0].format();
+  auto noDot = loadString("[default]\npvd = \"corp\"\n", "user.toml", Layer::User);
+  c = Policy::compile({noDot.doc}, Pin{});
+  ASSERT_EQ(c.diagnostics.size(), 1u);
+  EXPECT_EQ(c.diagnostics[0].format(), "user.toml:2:7: error: [default] names unknown PvD 'corp'");
+}
+
 TEST(Compile, PvdRedefinedDifferentlyInAnotherLayer) {
   auto sys = loadString("[pvd.corp]\ninterface = \"tun0\"\n", "sys.toml", Layer::System);
   auto same = loadString("[pvd.corp]\ninterface = \"tun0\"\n", "user.toml", Layer::User);

@@ -70,6 +70,9 @@ struct PvdDef {
   // as `source` and its DNS servers, unless the definition gives its own. An ad hoc
   // `--pvd NAME` with a dot in NAME also looks for a published PvD of that ID first.
   std::string explicitId;
+  // Made for a rule's or [default]'s `pvd` entry that is a PvD ID no table defines
+  // (docs/policy.md, "A PvD by its identity"): name and explicitId are that ID.
+  bool byIdentity = false;
 };
 
 struct RuleDef {
