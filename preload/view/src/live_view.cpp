@@ -1,10 +1,10 @@
 // The live view (live_view.h): change tracking over a NETLINK_ROUTE socket, the freshness
 // check and its window, the snapshot's publication and retirement (pins.h), router
-// advertisement facts and their expiry, fork and a program closing or replacing the
-// socket, and the fed view that unit tests drive. Longer than the ~400 lines a file in
-// preload/ should be: every one of those reads or writes the same Impl under the same
-// rules (the fast path's atomics, the `busy` flag's refresh), and split they would have
-// to share Impl through a header that only this file should see.
+// advertisement facts and their expiry, the PvDs `mif discover` publishes, fork and a
+// program closing or replacing the socket, and the fed view that unit tests drive. Longer
+// than the ~400 lines a file in preload/ should be: every one of those reads or writes the
+// same Impl under the same rules (the fast path's atomics, the `busy` flag's refresh), and
+// split they would have to share Impl through a header that only this file should see.
 #include "mif/view/live_view.h"
 
 #include <linux/netlink.h>
@@ -29,6 +29,7 @@
 #include "binding.h"
 #include "mif/sys/calls.h"
 #include "mif/view/pins.h"
+#include "mif/view/published_pvds.h"
 #include "mif/view/ra_state.h"
 #include "ra_source.h"
 
@@ -63,6 +64,20 @@ constexpr uint32_t kGroups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFAD
 // fails: so the period is short, and change tracking comes back soon after the cause goes.
 constexpr auto kRetry = std::chrono::milliseconds(50);
 
+// How often a view whose policy names a PvD by its RFC 8801 ID looks whether `mif
+// discover` published, changed or withdrew one (docs/discovery.md): no netlink event says
+// so. The check is a stat() of the directory, made from the refresh path once this much
+// time has passed (the fast path sees it pass through `deadline`, as an RA lifetime's end).
+constexpr int64_t kPvdPollNs = 500'000'000;
+// A directory's modification time is only as fine as the file system's clock tick: a
+// stamp this close to the time it was taken may hide a change made in the same tick.
+constexpr int64_t kRacyNs = 50'000'000;
+
+int64_t nsOf(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
+int64_t steadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
 // Whether a descriptor is still the view's socket. Unknown: the check itself failed (out
 // of memory, a signal): the number is neither read nor closed, nor given up.
 enum class Identity { Ours, NotOurs, Unknown };
@@ -75,6 +90,9 @@ struct LiveView::Impl {
     sources.push_back(detail::makeResolvedSource());
     sources.push_back(detail::makeRaSource(ra));
     sources.push_back(detail::makeResolvConfSource());
+    watchPvds = std::any_of(p.pvds().begin(), p.pvds().end(),
+                            [](const policy::PvdDef& d) { return !d.explicitId.empty(); });
+    if (watchPvds) pvdDir = publishedPvdDir();
   }
 
   const policy::Policy& policy;
@@ -86,8 +104,9 @@ struct LiveView::Impl {
   std::atomic<int> fd{-1};
   std::atomic<uint32_t> rcvbuf{0}, sndbuf{0}, drops{0};
   std::atomic<uint64_t> forkSeen{0}, releaseSeen{0};
-  // When the next router advertisement fact ends (steady clock, ns; kNever: none has a
-  // finite lifetime). Nothing on netlink says so: current() compares the clock with it.
+  // When the next router advertisement fact ends, or the published PvDs are to be looked
+  // at again (steady clock, ns; kNever: neither). Nothing on netlink says so: current()
+  // compares the clock with it.
   static constexpr int64_t kNever = INT64_MAX;
   std::atomic<int64_t> deadline{kNever};
   // The freshness window (setFreshnessWindow): until when (CLOCK_MONOTONIC ns) the last
@@ -105,6 +124,22 @@ struct LiveView::Impl {
   bool fed = false;  // LiveView::fed(): snapshots come from feed(), never from netlink
   Clock::time_point retryAt{};
   Clock::time_point builtAt{};  // the last build, for a view without its socket
+  int64_t raDeadline = kNever;  // the first half of `deadline`
+  // The published PvDs (kPvdPollNs): only when the policy names one by ID.
+  bool watchPvds = false;
+  std::string pvdDir;
+  struct DirStamp {
+    bool exists = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    int64_t mtimeNs = 0, ctimeNs = 0;
+    bool racy = false;
+    bool operator==(const DirStamp& o) const {
+      return exists == o.exists && dev == o.dev && ino == o.ino && mtimeNs == o.mtimeNs &&
+             ctimeNs == o.ctimeNs;
+    }
+  } pvdStamp;
+  int64_t pvdCheckAt = kNever;  // the second half of `deadline`
   // Replaced snapshots that a reader may still hold (pins.h); at most
   // kPinRecords * kPinsPerThread of them outside the overflow case.
   std::vector<Snapshot*> retired;
@@ -117,8 +152,41 @@ struct LiveView::Impl {
   void publish(std::unique_ptr<Snapshot> next);
   std::unique_ptr<Snapshot> build(uint64_t generation);
   bool expired() const noexcept;
+  DirStamp stampPvdDir() const noexcept;
+  bool pvdsChanged(int64_t now) noexcept;
+  void setDeadline() noexcept {
+    deadline.store(std::min(raDeadline, pvdCheckAt), std::memory_order_relaxed);
+  }
   Snapshot* refresh(Snapshot* cur);
 };
+
+// The directory `mif discover` publishes in: every file it creates, renames over another or
+// removes changes its modification time (and the directory itself may come and go).
+LiveView::Impl::DirStamp LiveView::Impl::stampPvdDir() const noexcept {
+  DirStamp d;
+  struct stat st {};
+  if (::stat(pvdDir.c_str(), &st) != 0) return d;
+  d.exists = true;
+  d.dev = st.st_dev;
+  d.ino = st.st_ino;
+  d.mtimeNs = nsOf(st.st_mtim);
+  d.ctimeNs = nsOf(st.st_ctim);
+  timespec wall{};
+  ::clock_gettime(CLOCK_REALTIME, &wall);
+  d.racy = nsOf(wall) - d.mtimeNs < kRacyNs;
+  return d;
+}
+
+// Time to look at the published PvDs again: whether they changed since the snapshot was
+// built (a stamp taken too close to a change counts as changed once more).
+bool LiveView::Impl::pvdsChanged(int64_t now) noexcept {
+  if (!watchPvds || now < pvdCheckAt) return false;
+  pvdCheckAt = now + kPvdPollNs;
+  DirStamp d = stampPvdDir();
+  bool changed = !(d == pvdStamp) || pvdStamp.racy;
+  if (!changed) setDeadline();
+  return changed;
+}
 
 // The whole freshness check, one system call. SO_MEMINFO reports the queued bytes (a
 // notification is waiting), the drop counter (the kernel overran the queue) and the buffer
@@ -287,16 +355,19 @@ Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
   forkSeen.store(forkNow, std::memory_order_relaxed);
   releaseSeen.store(releaseNow, std::memory_order_relaxed);
   auto now = Clock::now();
+  const int64_t nowNs = steadyNs();
+  // Stale although netlink is quiet: an RA fact ended, or `mif discover` changed a file.
+  const bool stale = nowNs >= raDeadline || pvdsChanged(nowNs);
   if (f < 0) {
     if (now >= retryAt && !openSocket()) retryAt = now + kRetry;
     // Without change tracking nothing says the snapshot is current: it is trusted for the
     // freshness window after the dump it came from (none by default), then dumped again.
     // So a view that cannot open its socket (EMFILE, a sandbox without netlink) is as fresh
     // as one that can, at the cost of a dump per window.
-    if (fd.load(std::memory_order_relaxed) < 0 && cur && !expired() &&
+    if (fd.load(std::memory_order_relaxed) < 0 && cur && !stale &&
         now - builtAt < std::chrono::nanoseconds(windowNs))
       return cur;
-  } else if (!unsure && !drain(f) && cur && !expired()) {
+  } else if (!unsure && !drain(f) && cur && !stale) {
     // Only asked to re-check the descriptor (descriptorsReleased), and it is still ours
     // with nothing queued: the snapshot is current.
     return cur;
@@ -307,13 +378,17 @@ Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
 }
 
 std::unique_ptr<Snapshot> LiveView::Impl::build(uint64_t generation) {
+  // Stamped before the build reads the files: a change made meanwhile shows at the next look.
+  if (watchPvds) {
+    pvdStamp = stampPvdDir();
+    pvdCheckAt = steadyNs() + kPvdPollNs;
+  }
   auto next = detail::buildSnapshot(policy, sources, generation, ra.get());
   auto at = ra->nextExpiry(Clock::now());
-  deadline.store(at == Clock::time_point::max()
-                     ? kNever
-                     : std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch())
-                           .count(),
-                 std::memory_order_relaxed);
+  raDeadline = at == Clock::time_point::max()
+                   ? kNever
+                   : std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+  setDeadline();
   return next;
 }
 

@@ -13,8 +13,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <functional>
+#include <thread>
 
+#include "mif/view/published_pvds.h"
 #include "netns.h"
 
 namespace mif::view::test {
@@ -209,6 +212,53 @@ TEST_F(LiveViewTest, DescriptorsReleasedForcesIdentityCheck) {
   must("ip addr add 192.0.2.41/24 dev va0");
   LiveView::descriptorsReleased(0, ~0u);
   EXPECT_TRUE(hasAddress(view_->current(), "va0", "192.0.2.41"));
+}
+
+// Issue 32: a program started before `mif discover` published the PvD its policy names
+// by ID uses it at a decision within the view's poll period (0.5 s), although no netlink
+// event says that a file appeared; withdrawn, it goes the same way. Nothing in the
+// namespace changes meanwhile.
+TEST_F(LiveViewTest, SeesAPvdPublishedAfterItStartedWithoutANetlinkEvent) {
+  using namespace std::chrono;
+  must("ip addr add 2001:db8:1::10/64 dev va0 nodad");
+  char dir[] = "/tmp/mif-view-pvds-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string pvds = std::string(dir) + "/pvds";
+  ::setenv("MIF_RUN_DIR", dir, 1);
+  auto policy = compile("[pvd.a]\nid = \"a.example\"\n");
+  ASSERT_TRUE(policy);
+  LiveView view(*policy);
+  const auto a = *policy->findPvd("a");
+  SnapshotRef s = view.current();
+  EXPECT_EQ(s->pvds.at(a).ifindex, 0);
+  s.release();
+  // Published the way the listener does: a temporary file renamed into place, in a
+  // directory made after the program started.
+  must("mkdir " + pvds + " && printf 'version 1\\nid a.example\\nrouter fe80::1 dev va0 heard " +
+       std::to_string(bootSeconds()) + " expires forever\\nprefix 2001:db8:1::/64 router fe80::1 "
+       "dev va0 expires forever preferred forever flags LA\\n' > " + pvds + "/.a.example.tmp && mv " +
+       pvds + "/.a.example.tmp " + pvds + "/a.example");
+  auto until = [&](bool bound) {
+    auto start = steady_clock::now();
+    while (steady_clock::now() - start < seconds(5)) {
+      SnapshotRef now = view.current();
+      if ((now->pvds.at(a).ifname == "va0") == bound) break;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return duration_cast<milliseconds>(steady_clock::now() - start);
+  };
+  auto took = until(true);
+  s = view.current();
+  ASSERT_EQ(s->pvds.at(a).ifname, "va0");
+  EXPECT_EQ(s->pvds.at(a).source6.toString(), "2001:db8:1::10");
+  EXPECT_LT(took, milliseconds(2500)) << "a generous bound on the 0.5 s poll period";
+  s.release();
+  must("rm " + pvds + "/a.example");
+  took = until(false);
+  EXPECT_EQ(view.current()->pvds.at(a).ifindex, 0);
+  EXPECT_LT(took, milliseconds(2500));
+  ::unsetenv("MIF_RUN_DIR");
+  must("rm -r " + std::string(dir));
 }
 
 }  // namespace
