@@ -1,8 +1,9 @@
 // `mif discover [--interface IFACE]...`: the RFC 8801 listener (docs/discovery.md). It
 // hears router advertisements on a raw ICMPv6 socket (the kernel neither hands the PvD
 // option to netlink listeners nor acts on the options nested in it), keeps the explicit
-// PvDs they announce (discover/pvd_table.h) and publishes them as files for unprivileged
-// readers (discover/publish.h). It runs in the foreground until SIGTERM or SIGINT, as a
+// PvDs they announce (discover/pvd_table.h), configures the SLAAC addresses and RFC 8028
+// routes of their nested prefixes (discover/host_config.h) and publishes them as files for
+// unprivileged readers (discover/publish.h). It runs in the foreground until SIGTERM or SIGINT, as a
 // service manager expects, and then removes what it published.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -26,6 +27,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "discover/host_config.h"
+#include "discover/host_plan.h"
 #include "discover/https_fetch.h"
 #include "discover/publish.h"
 #include "discover/pvd_table.h"
@@ -41,9 +44,12 @@ void usage(FILE* out) {
                "Listens for router advertisements that announce explicit PvDs (RFC 8801:\n"
                "a PvD ID, with its own prefixes, routes, DNS servers and NAT64 prefix) and\n"
                "publishes each for unprivileged readers (mif show, the library) as a file\n"
-               "under $MIF_RUN_DIR/pvds (default /run/mif/pvds). Solicits the routers when\n"
-               "it starts; runs in the foreground until SIGTERM or SIGINT, then removes the\n"
-               "files. Needs CAP_NET_RAW (root, or the systemd unit mif-discover.service).\n"
+               "under $MIF_RUN_DIR/pvds (default /run/mif/pvds). Configures what the kernel\n"
+               "does not for prefixes nested in a PvD option: a SLAAC address (A flag) and\n"
+               "routes from the prefix via the announcing router (RFC 8028, proto 109).\n"
+               "Solicits the routers when it starts; runs in the foreground until SIGTERM or\n"
+               "SIGINT, then removes the files, addresses and routes. Needs CAP_NET_RAW and\n"
+               "CAP_NET_ADMIN (root, or the systemd unit mif-discover.service).\n"
                "Malformed advertisements are logged on stderr and ignored. A PvD with the H\n"
                "flag has its additional information (https://ID/.well-known/pvd, JSON)\n"
                "fetched through the PvD itself, validated and published with it.\n\n"
@@ -248,6 +254,20 @@ int discover(int argc, char** argv) {
   std::string where = only.empty() ? "every interface" : only[0];
   for (size_t i = 1; i < only.size(); ++i) where += ", " + only[i];
   log("listening on " + where + ", publishing in " + out.dir());
+  discover::HostConfig host;
+  std::vector<std::string> lines;
+  auto flush = [&] {
+    for (const auto& l : lines) log(l);
+    lines.clear();
+  };
+  if (!host.open(why)) {
+    cli::error("discover", why);
+    ::close(sig);
+    ::close(fd);
+    return cli::kExitFailure;
+  }
+  host.removeLeftovers(lines);
+  flush();
   solicit(fd, only);
   discover::PvdTable table;
   BadLog bad;
@@ -277,15 +297,24 @@ int discover(int argc, char** argv) {
     if (p[0].revents & POLLIN)
       for (int i = 0, got = 0; i < 64 && (got = receive(fd, only, table, bad)) >= 0; ++i)
         changed |= got == 1;
-    changed |= table.expire(view::bootSeconds());
+    now = view::bootSeconds();
+    changed |= table.expire(now);
+    // Every advertisement taken renews the addresses' lifetimes; before publishing, so
+    // that the fetch through the PvD finds its address.
+    if (changed) {
+      host.apply(discover::planHost(table.pvds(), now), now, lines);
+      flush();
+    }
     changed |= info->collect(table.pvds(), discover::bootMilliseconds(), std::time(nullptr));
     if (changed) publish();
     // After publishing: the fetch finds the PvD as the library does, in its file.
     if (info->track(table.pvds(), discover::bootMilliseconds())) publish();
   }
   info.reset();
+  host.removeAll(lines);
+  flush();
   out.withdrawAll();
-  log("stopped; published PvDs withdrawn");
+  log("stopped; published PvDs, addresses and routes withdrawn");
   ::close(sig);
   ::close(fd);
   return cli::kExitOk;

@@ -11,8 +11,11 @@
 // PvD (lifetime 0) takes it away at once, malformed advertisements change nothing, and
 // stopping the listener withdraws what it published. A PvD announced with the H flag has
 // its additional information fetched over HTTPS through that PvD (its DNS, its router).
+// The listener configures the addresses and source routes of the nested prefixes.
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -367,6 +370,112 @@ TEST_F(Discover, AdditionalInformationIsFetchedThroughTheAnnouncingPvd) {
       << log();
   EXPECT_EQ(slurp(file).find("\ninfo"), std::string::npos) << slurp(file);
   EXPECT_EQ(show("--json").out.find("B's network"), std::string::npos);
+}
+
+// The kernel makes no address from a prefix nested in a PvD option and no route for it:
+// mif discover does (RFC 4862 SLAAC with the link's EUI-64, RFC 8028 `default from PREFIX
+// via ROUTER`, both marked proto 109), renews them with each advertisement, and removes
+// them when the router withdraws them (lifetime 0) and when it stops, leaving alone what
+// it did not add. Here the node's address in a's prefix and its route through a are
+// removed first: all the host has for a.example is what the listener configures.
+TEST_F(Discover, TheListenerConfiguresAnAddressAndASourceRouteForANestedPrefix) {
+  const std::string prefixA = lab_->fact("pvd.a.prefix6"), prefixB = lab_->fact("pvd.b.prefix6");
+  ASSERT_EQ(prefixA, "2001:db8:a::/64");
+  ASSERT_EQ(prefixB, "2001:db8:b::/64");
+  // The kernel keeps out of it (with accept_ra it would add its own default route).
+  CommandResult r = lab_->shell("sysctl -qw net.ipv6.conf." + link_ + ".accept_ra=0 && ip -6 addr del " +
+                                lab_->addr6("a") + "/64 dev " + link_ + " && ip -6 route del ::/0 from " +
+                                prefixA + " && ip -6 route show from " + prefixA);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  ASSERT_EQ(r.out.find("default"), std::string::npos) << r.out;
+  // The address the kernel would make: the modified EUI-64 of the link's MAC address.
+  r = lab_->shell("cat /sys/class/net/" + link_ + "/address");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  unsigned m[6] = {};
+  ASSERT_EQ(std::sscanf(r.out.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]), 6);
+  char iid[40];
+  std::snprintf(iid, sizeof iid, "%x:%xff:fe%x:%x", ((m[0] ^ 2) << 8) | m[1], m[2], m[3],
+                (m[4] << 8) | m[5]);
+  auto canonical = [](const std::string& text) {  // as ip prints it (RFC 5952)
+    in6_addr a{};
+    char out[INET6_ADDRSTRLEN] = "";
+    if (inet_pton(AF_INET6, text.c_str(), &a) == 1) inet_ntop(AF_INET6, &a, out, sizeof out);
+    return std::string(out);
+  };
+  const std::string addrA = canonical("2001:db8:a:0:" + std::string(iid)),
+                    addrB = canonical("2001:db8:b:0:" + std::string(iid));
+  // b's address of that form and b's source route exist before the listener: not its own.
+  ASSERT_TRUE(lab_->shell("ip -6 addr add " + addrB + "/64 dev " + link_ + " nodad").ok());
+  auto addrs = [&] { return lab_->shell("ip -6 addr show dev " + link_).out; };
+  auto routes = [&](const std::string& prefix) {
+    return lab_->shell("ip -6 route show from " + prefix).out;
+  };
+  auto hasAddress = [&](const std::string& a) {
+    return addrs().find("inet6 " + a + "/64") != std::string::npos;
+  };
+  const std::string routeB = routes(prefixB);
+  ASSERT_NE(routeB.find("default from " + prefixB + " via " + lab_->gateway6("b")), std::string::npos)
+      << routeB;
+
+  const std::string kA = "pvd=a.example,1 pio=600,300," + prefixA + " rdnss=600," + lab_->dns6("a");
+  const std::string kB = "pvd=b.example,1 pio=600,300," + prefixB + " rdnss=600," + lab_->dns6("b");
+  ASSERT_TRUE(startListener()) << log();
+  ASSERT_TRUE(advertise("a", kA).ok());
+  ASSERT_TRUE(advertise("b", kB).ok());
+  // An address from a's nested prefix (once DAD is over), and a route from that prefix via
+  // router a's link-local address.
+  ASSERT_TRUE(waitFor([&] {
+    std::string out = lab_->shell("ip -6 addr show dev " + link_ + " to " + addrA).out;
+    return out.find(addrA + "/64") != std::string::npos && out.find("tentative") == std::string::npos;
+  }, 5s)) << addrs() << log();
+  std::string a = slurp(pvds_ + "/a.example");
+  size_t at = a.find("\nrouter ");
+  ASSERT_NE(at, std::string::npos) << a;
+  const std::string routerA = a.substr(at + 8, a.find(' ', at + 8) - at - 8);
+  const std::string viaA = "default from " + prefixA + " via " + routerA + " dev " + link_ + " proto 109";
+  EXPECT_NE(routes(prefixA).find(viaA), std::string::npos) << routes(prefixA) << log();
+  r = lab_->shell("ip -6 route get " + lab_->hostAddr6("www") + " from " + addrA);
+  EXPECT_NE(r.out.find("via " + routerA + " dev " + link_ + " proto 109"), std::string::npos)
+      << r.describe();
+
+  // A program pinned to a.example leaves from that address, through router a.
+  lab_->clearLogs();
+  ExecOptions o;
+  o.withEnv("XDG_CONFIG_HOME=" + dir_.path()).withEnv("MIF_RUN_DIR=" + dir_.path());
+  r = lab_->mifRun({"--pvd", "a.example", "--strict"},
+                   {"curl", "-sS", "-6", "--max-time", "4", "http://[" + lab_->hostAddr6("www") + "]/"}, o);
+  ASSERT_TRUE(r.ok()) << r.describe() << log();
+  auto seen = lab_->served("www", "http");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].client, addrA);
+
+  // What was not its own stays as it was: b's address and b's route through the lab's
+  // gateway (the listener's would have been the same route via b's link-local address).
+  EXPECT_NE(log().find("already there"), std::string::npos) << log();
+  EXPECT_EQ(routes(prefixB), routeB);
+
+  // Router a withdraws its PvD: the address and the route go within a second.
+  ASSERT_TRUE(advertise("a", "--router-lifetime 0 pvd=a.example,2 pio=0,0," + prefixA +
+                                 " rdnss=0," + lab_->dns6("a"))
+                  .ok());
+  EXPECT_TRUE(waitFor([&] {
+    return !hasAddress(addrA) && routes(prefixA).find("default") == std::string::npos;
+  }, 1s)) << addrs() << routes(prefixA) << log();
+
+  // Announced again, then the listener stops: both go, b's own stay.
+  ASSERT_TRUE(advertise("a", kA).ok());
+  ASSERT_TRUE(waitFor([&] { return routes(prefixA).find(viaA) != std::string::npos && hasAddress(addrA); }, 3s))
+      << routes(prefixA) << log();
+  ASSERT_TRUE(lab_->shell("kill " + std::to_string(pid_)).ok());
+  pid_ = 0;
+  EXPECT_TRUE(waitFor([&] {
+    return !hasAddress(addrA) && routes(prefixA).find("default") == std::string::npos &&
+           !exists(pvds_ + "/a.example");
+  }, 3s)) << addrs() << routes(prefixA) << log();
+  EXPECT_TRUE(hasAddress(addrB)) << addrs();
+  EXPECT_TRUE(hasAddress(lab_->addr6("b"))) << addrs();
+  EXPECT_EQ(routes(prefixB), routeB);
+  EXPECT_EQ(lab_->shell("ip -6 route show proto 109").out, "");
 }
 
 }  // namespace
