@@ -1,14 +1,18 @@
 #include "datagram_cache.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 
 namespace mif::preload::dgram {
 namespace {
 
-static_assert(std::is_trivially_copyable_v<Entry>);
+static_assert(std::is_trivially_copyable_v<Entry> && std::is_standard_layout_v<Entry>);
 constexpr size_t kWords = (sizeof(Entry) + 7) / 8;
+// The words pinnedHit() reads: the key and pinnedIfindex, at the entry's start.
+constexpr size_t kPinnedWords = (offsetof(Entry, pinnedIfindex) + sizeof(int32_t) + 7) / 8;
+static_assert(kPinnedWords <= kWords);
 
 struct Slot {
   std::atomic<uint32_t> seq{0};  // odd while written
@@ -35,6 +39,36 @@ bool lookup(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t
          out->addr.bytes == addr.bytes;
 }
 
+bool pinnedHit(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
+               int32_t taggedPvd, int* ifindex) noexcept {
+  if (fd < 0 || fd >= kSlots) return false;
+  Slot& s = slots[fd];
+  const uint32_t before = s.seq.load(std::memory_order_acquire);
+  if (before & 1) return false;
+  uint64_t copy[kPinnedWords];
+  for (size_t i = 0; i < kPinnedWords; ++i) copy[i] = s.words[i].load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != before) return false;
+  const auto* raw = reinterpret_cast<const unsigned char*>(copy);
+  const auto field = [raw](size_t offset, auto* out) { std::memcpy(out, raw + offset, sizeof *out); };
+  uint64_t gen;
+  uint16_t p;
+  int16_t dscp;
+  int32_t tag, pinned;
+  policy::IpAddress a;
+  field(offsetof(Entry, generation), &gen);
+  field(offsetof(Entry, port), &p);
+  field(offsetof(Entry, dscp), &dscp);
+  field(offsetof(Entry, taggedPvd), &tag);
+  field(offsetof(Entry, pinnedIfindex), &pinned);
+  field(offsetof(Entry, addr), &a);
+  if (gen == 0 || gen != generation || p != port || dscp != -1 || tag != taggedPvd ||
+      pinned <= 0 || a.family != addr.family || a.bytes != addr.bytes)
+    return false;
+  *ifindex = pinned;
+  return true;
+}
+
 namespace {
 
 void write(int fd, const Entry* e) noexcept {
@@ -52,7 +86,14 @@ void write(int fd, const Entry* e) noexcept {
 
 }  // namespace
 
-void store(int fd, const Entry& e) noexcept { write(fd, &e); }
+void store(int fd, const Entry& e) noexcept {
+  Entry copy = e;
+  copy.pinnedIfindex = e.decided && e.error == 0 && e.pktinfo && !e.hasSource &&
+                               e.decision.strict && e.dscp == -1 && e.ifindex > 0
+                           ? e.ifindex
+                           : 0;
+  write(fd, &copy);
+}
 
 bool occupied(int fd) noexcept {
   return fd >= 0 && fd < kSlots && slots[fd].words[0].load(std::memory_order_relaxed) != 0;

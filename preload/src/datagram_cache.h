@@ -30,6 +30,10 @@ struct Entry {
   uint16_t port = 0;
   int16_t dscp = -1;        // -1: not part of the key (no rule uses dscp)
   int32_t taggedPvd = -1;   // the destination's DNS tag at decision time (-1: none)
+  // Set by store(): > 0 when the decision is a strict pin to this one interface with the
+  // source the kernel picks there (what a socket pinned once carries, unicast_if.h); read
+  // by pinnedHit() together with the key, without copying the rest.
+  int32_t pinnedIfindex = 0;
   // What was decided.
   bool decided = false;
   policy::Decision decision;
@@ -46,6 +50,11 @@ struct Entry {
 bool lookup(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
             int16_t dscp, int32_t taggedPvd, Entry* out) noexcept;
 void store(int fd, const Entry& e) noexcept;
+// The fast path of a socket pinned once (hook_send.cpp): true when fd's entry has this key
+// (dscp not part of it) and a pinnedIfindex, which goes to *ifindex. Copies the key's few
+// words only.
+bool pinnedHit(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
+               int32_t taggedPvd, int* ifindex) noexcept;
 // True when fd's slot holds an entry (one relaxed load): only then is a lookup worth the
 // view's freshness check.
 bool occupied(int fd) noexcept;

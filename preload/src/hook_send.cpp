@@ -112,6 +112,21 @@ int prepareMessage(Runtime* rt, Call call, int fd, const msghdr& in, int flags,
   return 0;
 }
 
+// A datagram on a socket pinned once (unicast_if.h) whose cached decision still holds
+// (Runtime::pinnedDatagram): true when it may go as the program sent it, in the pinned
+// mode (the caller sends, then calls ucif::sent). What it skips is the full path's copy of
+// the decision and the message: the same checks decide, from the same cache entry. A
+// message with control messages of its own, or MSG_FASTOPEN, takes the full path.
+bool sentPinned(Runtime* rt, int fd, const Endpoint& dst, int flags) noexcept {
+  if ((flags & MSG_FASTOPEN) || !ucif::held(fd)) return false;
+  int ifindex;
+  {
+    ReentryGuard guard;  // the view's refresh talks netlink through hooked calls
+    ifindex = rt->pinnedDatagram(fd, dst);
+  }
+  return ifindex > 0 && ucif::enter(fd, dst.socketFamily, dst.addr.family, ifindex);
+}
+
 }  // namespace
 }  // namespace mif::preload
 
@@ -134,6 +149,12 @@ MIF_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const so
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return realSendto(fd, buf, n, flags, addr, alen);
   ErrnoKeeper keep;
+  if (sentPinned(rt, fd, dst, flags)) {  // the socket pinned once, its decision unchanged
+    keep.restore();
+    const ssize_t rc = realSendto(fd, buf, n, flags, addr, alen);
+    ucif::sent(fd);
+    return rc;
+  }
   // sendto is sendmsg with one iovec; the kernel takes the same path for both.
   iovec iov{const_cast<void*>(buf), n};
   msghdr m{};
@@ -186,6 +207,12 @@ MIF_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   Runtime* rt = Runtime::get();
   if (rt == nullptr) return realSendmsg(fd, msg, flags);
   ErrnoKeeper keep;
+  if (copy.msg_controllen == 0 && sentPinned(rt, fd, probe, flags)) {
+    keep.restore();
+    const ssize_t rc = realSendmsg(fd, &copy, flags);
+    ucif::sent(fd);
+    return rc;
+  }
   Rewritten scratch;
   Runtime::SocketFacts facts;
   const msghdr* toSend = &copy;

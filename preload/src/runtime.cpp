@@ -338,6 +338,18 @@ void Runtime::redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* fact
   o->note = "loopback resolver: sent to the PvD's DNS server instead";
 }
 
+int Runtime::pinnedDatagram(int fd, const Endpoint& dst) noexcept {
+  if (trace_.enabled() || needsDscp_ || dst.loopback() || dst.scopeId != 0) return 0;
+  const uint64_t key = datagramKey(view_->generation(), health_);
+  int32_t tagged = -1;
+#if MIF_HAVE_DNS
+  dns::Tag tag;
+  if (dns::lookupTag(dst.addr, &tag)) tagged = tag.pvd;
+#endif
+  int ifindex = 0;
+  return dgram::pinnedHit(fd, key, dst.addr, dst.port, tagged, &ifindex) ? ifindex : 0;
+}
+
 Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept {
   Outcome o = begin(call, dst);
   if (refuseUnloaded(&o, ENETUNREACH)) return o;

@@ -98,6 +98,11 @@ class Runtime {
   // per-datagram control message (unconnected UDP), or nothing for sockets already pinned
   // or not datagram sockets.
   Outcome datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept;
+  // The fast path of a datagram on a socket pinned once (unicast_if.h): the interface its
+  // cached decision pins it to when that decision holds for `dst` now (same view
+  // generation, health and DNS tag; no trace, no dscp rule), else 0 and the caller takes
+  // the full path. Costs the view's freshness check, a tag lookup and a few words' read.
+  int pinnedDatagram(int fd, const Endpoint& dst) noexcept;
   // bind(): a specific address pins the socket to the interface that owns it; under a
   // strict pin, a wildcard bind is pinned to the PvD's interface and an address of another
   // PvD is refused (EADDRNOTAVAIL).

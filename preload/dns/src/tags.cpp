@@ -100,6 +100,9 @@ Read readSlot(const Slot& s, const uint64_t k[2], uint64_t fam, int64_t now, uin
 }  // namespace
 
 bool lookupTag(const policy::IpAddress& addrIn, Tag* out) noexcept {
+  // A process that never resolved through mif (or only addresses given as literals): no
+  // clock read, no probe of the table's (cold) memory.
+  if (!gAnyRecorded.load(std::memory_order_relaxed)) return false;
   policy::IpAddress addr = addrIn.unmapped();
   uint64_t k[2];
   keyOf(addr, k);

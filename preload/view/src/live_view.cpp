@@ -99,6 +99,9 @@ struct LiveView::Impl {
   std::shared_ptr<detail::RaStore> ra = std::make_shared<detail::RaStore>();
   std::vector<std::unique_ptr<detail::DnsSource>> sources;
   std::atomic<Snapshot*> snap{nullptr};
+  // snap's generation, for readers that need only that (LiveView::generation()): stored
+  // after snap is replaced, so it may lag the pointer by an instant, never run ahead.
+  std::atomic<uint64_t> currentGeneration{0};
 
   // Read by the fast path, written only under `busy`.
   std::atomic<int> fd{-1};
@@ -311,9 +314,11 @@ void LiveView::Impl::forget() noexcept {
 
 void LiveView::Impl::publish(std::unique_ptr<Snapshot> next) {
   retired.reserve(retired.size() + 1);  // may throw: before anything is published
+  const uint64_t nextGeneration = next->generation;
   // seq_cst: a reader that pinned the old snapshot either shows in the scan below or
   // re-reads `snap` after this exchange and pins the new one instead (pins.h).
   Snapshot* old = snap.exchange(next.release(), std::memory_order_seq_cst);
+  currentGeneration.store(nextGeneration, std::memory_order_release);
   if (old) retired.push_back(old);
   size_t keep = 0;
   for (Snapshot* r : retired) {
@@ -413,6 +418,7 @@ LiveView::LiveView(const policy::Policy& policy) : impl_(std::make_unique<Impl>(
   m.builtAt = Clock::now();
   if (!m.openSocket()) m.retryAt = m.builtAt + kRetry;
   m.snap.store(m.build(1).release(), std::memory_order_release);
+  m.currentGeneration.store(1, std::memory_order_release);
 }
 
 LiveView::LiveView(const policy::Policy& policy, FedTag) : impl_(std::make_unique<Impl>(policy)) {
@@ -425,6 +431,7 @@ LiveView::LiveView(const policy::Policy& policy, FedTag) : impl_(std::make_uniqu
 std::unique_ptr<LiveView> LiveView::fed(const policy::Policy& policy,
                                         std::unique_ptr<Snapshot> first) {
   std::unique_ptr<LiveView> v(new LiveView(policy, FedTag{}));
+  v->impl_->currentGeneration.store(first->generation, std::memory_order_release);
   v->impl_->snap.store(first.release(), std::memory_order_release);
   return v;
 }
@@ -466,7 +473,7 @@ void LiveView::setFreshnessWindow(std::chrono::nanoseconds window) noexcept {
   impl_->windowNs = window.count() > 0 ? static_cast<int64_t>(window.count()) : 0;
 }
 
-SnapshotRef LiveView::current() noexcept {
+void LiveView::freshen() noexcept {
   Impl& m = *impl_;
   bool fresh =
       gForkEpoch.load(std::memory_order_relaxed) == m.forkSeen.load(std::memory_order_relaxed) &&
@@ -497,12 +504,22 @@ SnapshotRef LiveView::current() noexcept {
     }
     m.busy.clear(std::memory_order_release);
   }
+}
+
+SnapshotRef LiveView::current() noexcept {
+  freshen();
+  Impl& m = *impl_;
   SnapshotRef ref;
   detail::PinHandle h;
   ref.snap_ = detail::pinCurrent(m.snap, &h);
   ref.slot_ = h.slot;
   ref.overflow_ = h.overflow;
   return ref;
+}
+
+uint64_t LiveView::generation() noexcept {
+  freshen();
+  return impl_->currentGeneration.load(std::memory_order_acquire);
 }
 
 namespace {

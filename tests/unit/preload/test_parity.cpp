@@ -33,13 +33,18 @@ std::vector<std::string> lines(const std::string& s) {
 }
 
 // A private namespace with one veth pair: mifpre-t0 holds 192.0.2.1/24 (the PvD the
-// library pins to); 192.0.2.99 is a neighbour that never answers, so nothing leaves.
+// library pins to); 192.0.2.99 is a neighbour that never answers, so nothing leaves. The
+// commands start once mifpre-t0's operational state is UP (the kernel's linkwatch sets it
+// up to a second after the link is set up, later on a loaded host): before that the PvD
+// is not usable and a strict pin refuses what the comparison expects the kernel to judge.
 std::string inNamespace(const std::string& commands) {
   return "unshare -n sh -c '"
          "ip link set lo up && "
          "ip link add mifpre-t0 type veth peer name mifpre-t1 && "
          "ip addr add 192.0.2.1/24 dev mifpre-t0 && "
-         "ip link set mifpre-t0 up && ip link set mifpre-t1 up && " +
+         "ip link set mifpre-t0 up && ip link set mifpre-t1 up && "
+         "for i in $(seq 250); do ip link show mifpre-t0 | grep -q \"state UP\" && break; "
+         "sleep 0.02; done && " +
          commands + "' 2>&1";
 }
 

@@ -82,6 +82,10 @@ class LiveView {
   // The current snapshot, refreshed first if netlink reported a change, pinned for as long
   // as the returned reference lives. Never empty after construction succeeded.
   SnapshotRef current() noexcept;
+  // The generation of the snapshot current() would return, with the same freshness check,
+  // without pinning it: for a cache keyed by generation whose hit needs nothing else of
+  // the snapshot (the datagram fast path, preload/src/datagram_cache.h).
+  uint64_t generation() noexcept;
 
   // A view whose snapshots come from the caller instead of netlink: a seam for unit tests
   // of the runtime (issue 27). No socket is opened; current() returns the last snapshot
@@ -136,6 +140,9 @@ class LiveView {
   struct FedTag {};
   LiveView(const policy::Policy& policy, FedTag);
   struct Impl;
+  // The freshness check of current() and generation(): refreshes when netlink reported a
+  // change (or the window ended and the socket says so).
+  void freshen() noexcept;
   std::unique_ptr<Impl> impl_;
 };
 
