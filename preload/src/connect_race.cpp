@@ -28,6 +28,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "monotonic.h"
+#include "path_error.h"
 
 namespace mif::preload {
 namespace {
@@ -65,7 +66,9 @@ class Race {
       : rt_(rt), connect_(realConnect), close_(real::close.get()), fd_(fd), addr_(addr),
         len_(len), p_(p), keep_(keep) {}
 
-  int run(Outcome& first, int firstErr) {
+  // `firstBroken`: the first attempt's error says its path is broken (pathBrokenOn, read
+  // by the hook before disarming: the error queue it may need is emptied then).
+  int run(Outcome& first, int firstErr, bool firstBroken) {
     Attempt& a0 = a_[0];
     a0.fd = fd_;
     a0.o = first;
@@ -83,7 +86,7 @@ class Race {
       interrupted = true;
       nextStartUs = p_.startUs + p_.delayUs;
     } else {
-      settle(a0, firstErr, now);  // failed on the path within the delay: the next at once
+      settle(a0, firstErr, now, firstBroken);  // failed on the path within the delay: next now
     }
     const int64_t deadline = p_.programTimeoutUs != 0 ? p_.startUs + p_.programTimeoutUs : INT64_MAX;
     unsigned next = 1;  // the decision's next PvD to start
@@ -121,8 +124,7 @@ class Race {
           nextStartUs = now + p_.delayUs;
           break;
         }
-        settle(t, err, now);
-        if (!pathBroken(err)) stop = true;
+        if (!settle(t, err, now)) stop = true;
       }
       pollfd pf[policy::kMaxListed];
       unsigned which[policy::kMaxListed];
@@ -158,8 +160,7 @@ class Race {
         if (getsockopt(t.fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0) err = errno;
         if (err == 0 && (pf[k].revents & POLLOUT) == 0) err = ECONNABORTED;
         if (err == 0) return win(t, now);
-        settle(t, err, now);
-        if (pathBroken(err)) {
+        if (settle(t, err, now)) {
           nextStartUs = now;
         } else {
           stop = true;
@@ -170,17 +171,26 @@ class Race {
 
  private:
   // An attempt failed with `err`: traced, health fed, a fresh socket closed (the program's
-  // own keeps its state, as after its own failed connect).
-  void settle(Attempt& t, int err, int64_t now) noexcept {
+  // own keeps its state, as after its own failed connect). True when the error says the
+  // path is broken (`known`: already read, 0 or 1; -1: read it now, before the close).
+  bool settle(Attempt& t, int err, int64_t now, int known = -1) noexcept {
     t.live = false;
     t.o.ms = msSince(t.startUs, now);
     if (&t == &a_[0]) firstError_ = err;
+    bool broken;
+    if (known >= 0) {
+      broken = known != 0;
+    } else {
+      ReentryGuard guard;
+      broken = pathBrokenOn(t.fd, err);
+    }
     rt_->finish(t.o, err);
-    rt_->connectResult(t.o, err);
+    rt_->connectResult(t.o, err, broken);
     if (t.fd != fd_) {
       ReentryGuard guard;
       close_(t.fd);
     }
+    return broken;
   }
 
   // Closes every live attempt but `keep` (traced with ECANCELED and `note`); those that ran
@@ -266,8 +276,8 @@ class Race {
 
 }  // namespace
 
-bool raceContinues(int err) noexcept {
-  return err == EINPROGRESS || err == EINTR || pathBroken(err);
+bool raceContinues(int err, bool broken) noexcept {
+  return err == EINPROGRESS || err == EINTR || broken;
 }
 
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept {
@@ -300,6 +310,10 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   const timeval delay{static_cast<time_t>(delayUs / 1000000), static_cast<suseconds_t>(delayUs % 1000000)};
   if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &delay, sizeof delay) != 0) return false;
   p->armed = true;
+  // An ICMP error on the way is told from the server's RST by the error queue, which IPv6
+  // fills only with IPV6_RECVERR (path_error.h). IPv4 (a mapped address too) needs nothing.
+  p->recvErr = o.endpoint.socketFamily == AF_INET6 &&
+               o.endpoint.addr.family == policy::Family::V6 && armRecvErr(fd, AF_INET6);
   p->flags = fl;
   p->programTimeout = tv;
   p->programTimeoutUs = programUs;
@@ -310,10 +324,11 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
 
 void disarmRace(int fd, const RacePrep& p) noexcept {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &p.programTimeout, sizeof p.programTimeout);
+  if (p.recvErr) disarmRecvErr(fd);
 }
 
-int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
-         socklen_t len, Outcome& first, int firstErr, const RacePrep& p,
+int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr, socklen_t len,
+         Outcome& first, int firstErr, bool firstBroken, const RacePrep& p,
          const ErrnoKeeper& keep) {
   // Stream sockets only: a datagram connect sends nothing, and one that failed is the
   // program's to see (datagrams follow health instead).
@@ -325,12 +340,12 @@ int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
   }
   if (type != SOCK_STREAM) {
     rt->finish(first, firstErr);
-    rt->connectResult(first, firstErr);
+    rt->connectResult(first, firstErr, firstBroken);
     errno = firstErr;
     return -1;
   }
   Race r(rt, realConnect, fd, addr, len, p, keep);
-  return r.run(first, firstErr);
+  return r.run(first, firstErr, firstBroken);
 }
 
 }  // namespace mif::preload

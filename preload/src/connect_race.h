@@ -29,6 +29,7 @@ struct RacePrep {
   // Not armed because the socket is non-blocking (and holds no port of the program's own):
   // its race runs in the program's waits instead (nb_race.h); `flags` is filled.
   bool nonBlocking = false;
+  bool recvErr = false;  // IPV6_RECVERR set by armRace, cleared by disarmRace
 };
 
 // Whether the connect on `fd` (pinned by connectLike, rt->mayRace(o) true) is raced here: a
@@ -39,19 +40,21 @@ struct RacePrep {
 // (p->nonBlocking, p->flags) for nbrace::begin after its EINPROGRESS.
 // Call under ReentryGuard. Leaves errno changed (the hook restores it).
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept;
-// Gives the socket back the program's own SO_SNDTIMEO.
+// Gives the socket back the program's own SO_SNDTIMEO (and IPV6_RECVERR). Read the first
+// attempt's error (pathBrokenOn) before: clearing IPV6_RECVERR empties the error queue.
 void disarmRace(int fd, const RacePrep& p) noexcept;
 // Whether race() takes over after the first attempt's connect returned `err`: EINPROGRESS
-// (the delay elapsed), EINTR, or a path-broken error (ENETUNREACH, EHOSTUNREACH, ETIMEDOUT).
-bool raceContinues(int err) noexcept;
+// (the delay elapsed), EINTR, or an error that says the path is broken (`broken`:
+// pathBrokenOn, path_error.h).
+bool raceContinues(int err, bool broken) noexcept;
 // The race, after the first attempt's connect returned `firstErr` (raceContinues). Returns
 // what the program's connect returns, with errno set: 0 once an attempt connected (its
 // socket now on `fd`); -1 with the first PvD's error when every attempt failed; -1 with
 // EINTR (a signal whose handler does not restart the call) or EINPROGRESS (the program's
 // SO_SNDTIMEO elapsed), the latest attempt still connecting on `fd`. Not noexcept: poll
 // is a cancellation point.
-int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
-         socklen_t len, Outcome& first, int firstErr, const RacePrep& p,
+int race(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr, socklen_t len,
+         Outcome& first, int firstErr, bool firstBroken, const RacePrep& p,
          const ErrnoKeeper& keep);
 
 }  // namespace mif::preload

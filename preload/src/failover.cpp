@@ -135,17 +135,17 @@ bool holdsOwnPort(int fd) noexcept {
 
 }  // namespace
 
-void Runtime::connectResult(const Outcome& o, int err) noexcept {
+void Runtime::connectResult(const Outcome& o, int err, bool broken) noexcept {
   if (!o.decided || o.ifname[0] == '\0' || o.redirectLen != 0 || o.decision.count == 0) return;
   HealthEvent e;
   if (err == 0) {
     e = HealthEvent::Success;
   } else if (err == ETIMEDOUT) {
     e = HealthEvent::Timeout;
-  } else if (err == ENETUNREACH || err == EHOSTUNREACH) {
+  } else if (err == ENETUNREACH || err == EHOSTUNREACH || broken) {
     e = HealthEvent::PathBroken;
   } else {
-    return;  // EINPROGRESS, EINTR, a refusal, a local error: nothing said of the path
+    return;  // EINPROGRESS, EINTR, the server's refusal, a local error: nothing said of the path
   }
   const policy::PvdId pvd = o.decision.pvds[0];
   // A success on a PvD that never failed: one relaxed load, no clock.
@@ -154,7 +154,8 @@ void Runtime::connectResult(const Outcome& o, int err) noexcept {
   if (!c.changed || !trace_.enabled()) return;
   char reason[48];
   const char* name = err != 0 ? strerrorname_np(err) : nullptr;
-  std::snprintf(reason, sizeof reason, "connect %s", name != nullptr ? name : "succeeded");
+  std::snprintf(reason, sizeof reason, "connect %s%s", name != nullptr ? name : "succeeded",
+                broken && !pathBroken(err) ? " (ICMP on the way)" : "");
   traceHealth(pvd, c, reason);
 }
 
@@ -182,7 +183,7 @@ void Runtime::listenToResolver() noexcept {
 }
 
 bool Runtime::mayFailOver(const Outcome& o, int fd, int err) const noexcept {
-  if (!pathBroken(err) || o.call != Call::Connect || !o.decided || o.error != 0) return false;
+  if (err == 0 || o.call != Call::Connect || !o.decided || o.error != 0) return false;
   if (o.ifname[0] == '\0' || o.redirectLen != 0 || o.decision.count < 2) return false;
   // A non-blocking connect reports its failure later (poll, SO_ERROR): not retried here.
   // (ETIMEDOUT from a blocking connect is the kernel's SYN retries, not SO_SNDTIMEO, which

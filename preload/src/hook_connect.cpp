@@ -10,6 +10,7 @@
 #include "guard.h"
 #include "monotonic.h"
 #include "nb_race.h"
+#include "path_error.h"
 #include "hook.h"
 #include "real_libc.h"
 #include "runtime.h"
@@ -34,7 +35,7 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
   first.attempt = 1;
   first.ms = elapsedMs(start);
   rt->finish(first, firstErr);
-  rt->connectResult(first, firstErr);
+  rt->connectResult(first, firstErr, true);  // mayFailOver: its path is broken
   for (unsigned i = 1; i < first.decision.count; ++i) {
     Outcome next;
     int fresh;
@@ -50,8 +51,10 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
     next.ms = elapsedMs(t0);
     const bool keepIt = r == 0 || err == EINTR || err == EINPROGRESS;
     bool adopted = false;
+    bool broken = false;
     {
       ReentryGuard guard;
+      if (!keepIt) broken = pathBrokenOn(fresh, err);  // before the close
       if (keepIt) {
         adopted = Runtime::adoptSocket(fresh, fd);
       } else {
@@ -59,7 +62,7 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
       }
     }
     rt->finish(next, err);
-    rt->connectResult(next, err);
+    rt->connectResult(next, err, broken);
     if (adopted) {
       if (err == 0) {
         keep.restore();
@@ -68,7 +71,7 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
       errno = err;
       return -1;
     }
-    if (keepIt || !pathBroken(err)) break;
+    if (keepIt || !broken) break;
   }
   errno = firstErr;
   return -1;
@@ -129,12 +132,14 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
   const int rc = realConnect(fd, o.destination(addr), o.destinationLength(len));
   if (race.armed) {
     const int err = rc < 0 ? errno : 0;
+    bool broken = false;
     {
       ReentryGuard guard;
+      if (rc < 0) broken = pathBrokenOn(fd, err);  // before disarming: it empties the queue
       disarmRace(fd, race);
     }
-    if (rc < 0 && raceContinues(err)) {
-      return ::mif::preload::race(rt, realConnect, fd, addr, len, o, err, race, keep);
+    if (rc < 0 && raceContinues(err, broken)) {
+      return ::mif::preload::race(rt, realConnect, fd, addr, len, o, err, broken, race, keep);
     }
     errno = err;
   } else if (race.nonBlocking && rc < 0 && errno == EINPROGRESS) {
@@ -150,18 +155,20 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
   }
   if (o.decided) {
     const int err = rc < 0 ? errno : 0;
+    bool broken = false;
     if (rc < 0) {
       bool again;
       {
         ReentryGuard guard;
-        again = rt->mayFailOver(o, fd, err);
+        broken = o.error == 0 && o.ifname[0] != '\0' && o.redirectLen == 0 && pathBrokenOn(fd, err);
+        again = broken && rt->mayFailOver(o, fd, err);
       }
       if (again) return failOver(rt, realConnect, fd, addr, len, o, err, start, keep);
       errno = err;  // mayFailOver's own calls (its probe bind: EADDRINUSE) must not show
     }
     const int saved = errno;
     rt->finish(o, err);
-    rt->connectResult(o, err);
+    rt->connectResult(o, err, broken);
     errno = saved;
   }
   return rc;

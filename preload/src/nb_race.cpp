@@ -22,6 +22,7 @@
 #include "guard.h"
 #include "health.h"
 #include "monotonic.h"
+#include "path_error.h"
 #include "real_libc.h"
 
 namespace mif::preload::nbrace {
@@ -147,9 +148,11 @@ void epollBack(int fd, Slot& s, bool all) noexcept {
 }
 
 // An attempt failed with `err`: traced, health fed, a fresh socket closed (the program's
-// own keeps its state, as after its own failed connect).
-void settleAttempt(int fd, Slot& s, unsigned i, int err, int64_t now) noexcept {
+// own keeps its state, as after its own failed connect). True when the error says the path
+// is broken (read before the close).
+bool settleAttempt(int fd, Slot& s, unsigned i, int err, int64_t now) noexcept {
   Attempt& t = s.a[i];
+  const bool broken = pathBrokenOn(t.fd, err);
   t.live = false;
   Outcome& o = t.out();
   o.ms = msSince(t.startUs, now);
@@ -158,8 +161,9 @@ void settleAttempt(int fd, Slot& s, unsigned i, int err, int64_t now) noexcept {
     epollOut(fd, s);  // a dead socket's level-triggered readiness would wake every wait
   }
   s.rt->finish(o, err);  // the first attempt too: the trace says why the next one started
-  s.rt->connectResult(o, err);
+  s.rt->connectResult(o, err, broken);
   if (i != 0) closeFd(t.fd);
+  return broken;
 }
 
 void closeOthers(Slot& s, unsigned keep, int64_t now, const char* note, bool lost) noexcept {
@@ -294,8 +298,7 @@ Step advance(int fd, int64_t now) noexcept {
         errno = savedErrno;
         return st;
       }
-      settleAttempt(fd, s, i, err, now);
-      if (pathBroken(err)) {
+      if (settleAttempt(fd, s, i, err, now)) {
         s.nextStartUs = now;
       } else {
         s.stop = true;
@@ -333,8 +336,7 @@ Step advance(int fd, int64_t now) noexcept {
         s.nextStartUs = now + s.delayUs;
         break;
       }
-      settleAttempt(fd, s, i, err, now);
-      if (!pathBroken(err)) s.stop = true;
+      if (!settleAttempt(fd, s, i, err, now)) s.stop = true;
     }
     bool live = false;
     for (unsigned i = 0; i < s.n; ++i) live = live || s.a[i].live;

@@ -125,11 +125,13 @@ class Runtime {
   }
 
   // Failover across PvDs (failover.cpp, issue 29). After a connect through a PvD pinned by
-  // connectLike: feeds that PvD's health with the result (err = errno, 0 on success).
-  void connectResult(const Outcome& o, int err) noexcept;
-  // Whether a connect that failed with `err` is tried again on the decision's next PvD: a
-  // path-broken error, a blocking stream socket pinned by us, no port of the program's own,
-  // and another PvD in the (strict or not) list.
+  // connectLike: feeds that PvD's health with the result (err = errno, 0 on success;
+  // `broken`: pathBrokenOn said the path is broken, e.g. ECONNREFUSED from an ICMP error).
+  void connectResult(const Outcome& o, int err, bool broken = false) noexcept;
+  // Whether a connect that failed with `err`, an error the caller found path-broken
+  // (pathBrokenOn, path_error.h), is tried again on the decision's next PvD: a blocking
+  // stream socket pinned by us, no port of the program's own, and another PvD in the
+  // (strict or not) list.
   bool mayFailOver(const Outcome& o, int fd, int err) const noexcept;
   // A fresh socket like `fd` (family, type, protocol, the options failover.cpp carries)
   // pinned to the PvD at `index` of first's decision, with `next` describing it; -1 when

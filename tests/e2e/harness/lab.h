@@ -57,6 +57,11 @@ std::string mifBinary();
 inline std::string sendRaProgram() {
   return std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/send_ra.py";
 }
+// tests/e2e/programs/icmp_reject.py: a firewall's REJECT (ICMP port unreachable) without
+// netfilter, run in a router's namespace.
+inline std::string icmpRejectProgram() {
+  return std::string(MIF_SOURCE_DIR) + "/tests/e2e/programs/icmp_reject.py";
+}
 
 // What a command did. status is the exit status (0..255), 128+N when killed by signal N,
 // -1 when it could not be started at all (err then says why).
