@@ -14,6 +14,7 @@
 #include "mif/policy/layers.h"
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
+#include "mif/view/captive.h"
 #include "mif/view/live_view.h"
 
 namespace mif::cmd {
@@ -106,6 +107,7 @@ struct PvdFacts {
   bool present = false, v4 = false, v6 = false;
   std::string source4, source6;
   std::vector<std::string> dns;
+  std::string portal;  // a portal its router announced that no probe found open
 };
 
 class Explainer {
@@ -125,6 +127,13 @@ class Explainer {
 
   policy::View view() const { return policy::View{states_}; }
 
+  // Captive for this destination (view/captive.h): the library tries the PvD last.
+  bool captiveFor(PvdId id, const policy::Query& q) const {
+    const view::BoundPvd* b =
+        snapshot_ && id < snapshot_->pvds.size() ? &snapshot_->pvds[id] : nullptr;
+    return b != nullptr && view::captiveFor(*b, q.name, q.hasAddress ? q.address : IpAddress{});
+  }
+
   PvdFacts facts(PvdId id) const {
     const policy::PvdDef& def = policy_.pvds()[id];
     PvdFacts f;
@@ -137,6 +146,8 @@ class Explainer {
     const view::BoundPvd* b =
         snapshot_ && id < snapshot_->pvds.size() ? &snapshot_->pvds[id] : nullptr;
     if (b && !b->ifname.empty()) f.interface = b->ifname;
+    if (b)
+      if (const view::CaptivePortal* c = view::closedPortal(*b)) f.portal = c->uri;
     if (b && b->hasSource4) f.source4 = b->source4.toString();
     if (b && b->hasSource6) f.source6 = b->source6.toString();
     if (b && !b->dns.empty()) {
@@ -185,6 +196,31 @@ std::string queryText(const Asked& a, const Target& t) {
   return s;
 }
 
+// What this process can know of a PvD's health (docs/architecture.md, "Failover"): the
+// live view's link state and the portals recorded under /run/mif/ra; not what a running
+// program's own connects and lookups have taught it.
+std::string healthText(const PvdFacts& f, bool captive, bool lookup) {
+  if (!f.present) return "failed (absent)";
+  if (!f.v4 && !f.v6) return "failed (not usable)";
+  if (f.portal.empty()) return "usable";
+  if (lookup) return "captive (portal " + f.portal + ")";
+  return captive ? "failed for this destination (captive: portal " + f.portal + " not found open)"
+                 : "usable for its portal (captive: " + f.portal + ")";
+}
+
+// The decision's list as the library tries it: captive PvDs last (lookups are not
+// reordered by the portal: its resolver's answers stay its own).
+std::vector<PvdId> triedOrder(const Explainer& ex, const Asked& a, const policy::Decision& d) {
+  std::vector<PvdId> front, back;
+  for (uint8_t i = 0; i < d.count; ++i) {
+    const bool last =
+        a.query.kind != policy::Query::Kind::Resolve && ex.captiveFor(d.pvds[i], a.query);
+    (last ? back : front).push_back(d.pvds[i]);
+  }
+  front.insert(front.end(), back.begin(), back.end());
+  return front;
+}
+
 std::string listedText(const std::vector<PvdId>& ids, const Explainer& ex) {
   std::string s;
   for (PvdId id : ids) s += (s.empty() ? "" : ", ") + ex.facts(id).name;
@@ -204,14 +240,19 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
   } else {
     std::vector<PvdId> ids(d.pvds.begin(), d.pvds.begin() + d.count);
     std::printf("  result     %s%s\n", listedText(ids, ex).c_str(), d.strict ? " (strict)" : "");
+    const std::vector<PvdId> tried = triedOrder(ex, a, d);
+    if (tried != ids)
+      std::printf("  order      %s (as tried: a captive PvD last)\n",
+                  listedText(tried, ex).c_str());
   }
   std::printf("  step       %d (%s)\n", policy::stepNumber(d.step),
               d.unmanaged() ? "nothing decided" : policy::stepName(d.step));
   for (const auto& m : e.matches)
     if (m.won) std::printf("  by         %s: %s\n", m.where.toString().c_str(), m.detail.c_str());
   (void)p;
-  for (uint8_t i = 0; i < d.count; ++i) {
-    PvdFacts f = ex.facts(d.pvds[i]);
+  const std::vector<PvdId> tried = triedOrder(ex, a, d);
+  for (size_t i = 0; i < tried.size(); ++i) {
+    PvdFacts f = ex.facts(tried[i]);
     std::string line = f.name + ": interface " + f.interface;
     line += ", source " + (f.source4.empty() && f.source6.empty()
                                ? std::string("chosen by the kernel")
@@ -219,8 +260,15 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
     std::string dns;
     for (const auto& s : f.dns) dns += (dns.empty() ? "" : " ") + s;
     line += ", dns " + (dns.empty() ? std::string("none known") : dns);
+    line += ", health " + healthText(f, ex.captiveFor(tried[i], a.query),
+                                     a.query.kind == policy::Query::Kind::Resolve);
     std::printf("  %-10s %s\n", i == 0 ? "pvds" : "", line.c_str());
   }
+  if (d.count > 1)
+    std::printf(
+        "  %-10s %s\n", "",
+        "(the order a program starts with: one that has seen a PvD fail - connect errors,\n"
+        "             DNS timeouts - tries it last until its back-off ends; see mif run --trace)");
   if (!e.matches.empty()) std::printf("  matches    (precedence order)\n");
   for (const auto& m : e.matches) {
     std::string states;
@@ -234,7 +282,7 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
   }
 }
 
-std::string pvdJson(const PvdFacts& f) {
+std::string pvdJson(const PvdFacts& f, const std::string& health) {
   std::string out;
   json::StringSink sink(&out);
   cli::JsonObject o(sink);
@@ -242,6 +290,8 @@ std::string pvdJson(const PvdFacts& f) {
   o.boolean("ipv4", f.v4).boolean("ipv6", f.v6);
   cli::strOrNull(o, "source4", f.source4);
   cli::strOrNull(o, "source6", f.source6).strings("dns", f.dns);
+  o.str("health", health);
+  cli::strOrNull(o, "captive_portal", f.portal);
   o.close();
   return out;
 }
@@ -284,9 +334,15 @@ std::string decisionJson(const policy::Policy& p, const Explainer& ex, const Ask
     std::string pvds;
     json::StringSink pvdsSink(&pvds);
     json::Array<json::StringSink> list(pvdsSink);
-    for (uint8_t i = 0; i < d.count; ++i) list.raw(pvdJson(ex.facts(d.pvds[i])));
+    for (uint8_t i = 0; i < d.count; ++i) {
+      const PvdFacts f = ex.facts(d.pvds[i]);
+      list.raw(pvdJson(f, healthText(f, ex.captiveFor(d.pvds[i], a.query), resolve)));
+    }
     list.close();
     o.raw("pvds", pvds);
+    std::vector<std::string> tried;
+    for (PvdId id : triedOrder(ex, a, d)) tried.push_back(ex.facts(id).name);
+    o.strings("tried", tried);
   }
   o.boolean("strict", d.strict).boolean("blocked", d.blocked()).boolean("unmanaged", d.unmanaged());
   o.raw("step", stepJson(d.step));

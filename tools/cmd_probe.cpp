@@ -106,6 +106,17 @@ std::vector<Portal> checkPortals(const std::vector<probe::Result>& results,
   return out;
 }
 
+// The health a verdict gives the PvD, in the library's words (docs/architecture.md,
+// "Failover"): what the probe's traffic showed, as a program's own connects would.
+const char* healthOf(probe::Verdict v) {
+  switch (v) {
+    case probe::Verdict::Ok: return "usable";
+    case probe::Verdict::Poor: return "degraded";
+    case probe::Verdict::Down: return "failed";
+    default: return "unknown";
+  }
+}
+
 void printJson(const std::vector<probe::Result>& results, const std::vector<Portal>& portals,
                const probe::Options& o) {
   std::string pvds;
@@ -128,6 +139,7 @@ void printJson(const std::vector<probe::Result>& results, const std::vector<Port
     cli::JsonObject p(pvdList.element());
     p.str("name", r.name);
     cli::strOrNull(p, "interface", r.interface).str("verdict", probe::verdictName(r.verdict));
+    p.str("health", healthOf(r.verdict));
     p.num("attempts", r.attempts).num("successes", r.successes);
     p.raw("loss_percent", fixed(r.lossPercent, 1));
     rttMember(p, "median_rtt_ms", r.medianRttMs);
@@ -162,16 +174,16 @@ void printText(const std::vector<probe::Result>& results, const std::vector<Port
     nameW = std::max(nameW, static_cast<int>(r.name.size()));
     ifW = std::max(ifW, static_cast<int>(r.interface.size()));
   }
-  std::printf("%-*s  %-*s  %6s  %6s  %5s  %10s  %s\n", nameW, "PVD", ifW, "INTERFACE", "PROBES",
-              "ANSWER", "LOSS", "MEDIAN RTT", "VERDICT");
+  std::printf("%-*s  %-*s  %6s  %6s  %5s  %10s  %-8s  %s\n", nameW, "PVD", ifW, "INTERFACE",
+              "PROBES", "ANSWER", "LOSS", "MEDIAN RTT", "HEALTH", "VERDICT");
   for (const auto& r : results) {
     std::string rtt = r.medianRttMs ? fixed(*r.medianRttMs, 2) + " ms" : "-";
     std::string loss = r.attempts ? fixed(r.lossPercent, 0) + "%" : "-";
     std::string line = probe::verdictName(r.verdict);
     if (!r.why.empty()) line += " (" + r.why + ")";
-    std::printf("%-*s  %-*s  %6d  %6d  %5s  %10s  %s\n", nameW, r.name.c_str(), ifW,
+    std::printf("%-*s  %-*s  %6d  %6d  %5s  %10s  %-8s  %s\n", nameW, r.name.c_str(), ifW,
                 r.interface.empty() ? "-" : r.interface.c_str(), r.attempts, r.successes,
-                loss.c_str(), rtt.c_str(), line.c_str());
+                loss.c_str(), rtt.c_str(), healthOf(r.verdict), line.c_str());
   }
   for (const Portal& c : portals)
     std::printf("portal of %s: %s %s (%s%s%s)\n", results[c.result].name.c_str(), c.uri.c_str(),

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
+#include "mif/view/captive.h"
 #include "mif/view/live_view.h"
 #include "mif/view/published_pvds.h"
 #include "mif/view/ra_state.h"
@@ -267,6 +268,18 @@ const Field<Row> kRowFields[] = {
        if (!r.pvd || r.pvd->captive.empty()) return Value{};
        return Value::b(std::any_of(r.pvd->captive.begin(), r.pvd->captive.end(),
                                    [](const view::CaptivePortal& c) { return !c.open; }));
+     }},
+    // What this process can know of the PvD's health (a running program's own connect
+    // failures and DNS timeouts are known only inside it: mif run --trace): the link, and a
+    // portal no probe found open, which makes the PvD failed for every destination but it.
+    {"health", "health",
+     [](const Row& r, const Snapshot&) {
+       if (!r.pvd) return Value{};
+       if (!r.pvd->state.present) return Value::s("failed (absent)");
+       if (!r.pvd->state.v4 && !r.pvd->state.v6) return Value::s("failed (not usable)");
+       if (view::closedPortal(*r.pvd) != nullptr)
+         return Value::s("captive (usable for its portal only)");
+       return Value::s("usable");
      }},
     {"warnings", "warning",
      [](const Row& r, const Snapshot&) {

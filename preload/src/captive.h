@@ -8,19 +8,10 @@
 
 #include "mif/policy/address.h"
 #include "mif/policy/policy.h"
+#include "mif/view/captive.h"
 #include "mif/view/snapshot.h"
 
 namespace mif::preload {
-
-// The host of a portal URI ("https://portal.example:8443/x" -> "portal.example",
-// "http://[2001:db8::1]/" -> "2001:db8::1"); empty when there is none.
-std::string_view portalHost(std::string_view uri) noexcept;
-
-// True when `pvd` is captive for a destination `dst` whose DNS name is `name` (empty:
-// not known): a portal of the PvD is not open, and neither the name nor the address is
-// that portal's host.
-bool captiveFor(const view::BoundPvd& pvd, std::string_view name,
-                const policy::IpAddress& dst) noexcept;
 
 // Moves the captive PvDs of `d` to its end, in order (a stable partition, as health's
 // demotion). True when the order changed. One pass over the list when no PvD is captive.

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "guard.h"
+#include "health.h"
 #include "hook.h"
 #include "mif/dns/local_names.h"
 #include "mif/dns/nat64.h"
@@ -78,6 +79,9 @@ void planWith(policy::Query& q, Plan* p) noexcept {
     p->decision = pol->decide(q, p->snap->view());
     process::apply(&p->decision, *p->snap);  // mif_process_set_pvd
     if (p->decision.unmanaged()) return;
+    // A PvD failed by the process's own traffic is asked last (issue 29), as connects try
+    // it last: its server would cost a timeout first. One relaxed load when none failed.
+    if (!rt->health().allUsable()) rt->health().demote(&p->decision, healthNowMs());
     p->resolver = resolverFor(rt);
   } catch (...) {
     // Out of memory while deciding: what could have been strict is refused (no silent

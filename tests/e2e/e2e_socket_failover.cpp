@@ -90,6 +90,14 @@ class Failover : public mif::e2e::OnewayPvds {
     breakRoute("unreachable", pvd, v4, v6);
   }
 
+  // The policy with each PvD's DNS server (the lab's routers announce none).
+  std::string dnsPolicy() const {
+    return dir_.write("dns.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") +
+                                      "\"\ndns = [\"" + lab_->dns4("wifi") +
+                                      "\"]\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                                      "\"\ndns = [\"" + lab_->dns4("cell") + "\"]\n");
+  }
+
   std::vector<std::string> client(const std::string& host, int count, const char* port = "80") const {
     return {"python3", "-c", kClient, host, port, std::to_string(count)};
   }
@@ -202,33 +210,64 @@ TEST_F(Failover, ASocketWithAPortOfTheProgramsOwnIsNotFailedOver) {
   for (const auto& line : traceLines("connect")) EXPECT_FALSE(has(line, "\"attempt\"")) << line;
 }
 
-// DNS timeouts feed health too: with Wi-Fi's DNS server stopped (SIGSTOP: it never
-// answers), a lookup under --pvd wifi --pvd cell times out on Wi-Fi, is answered through
-// cellular, and the trace says Wi-Fi's health went to degraded because of it.
+// DNS timeouts feed health too, and the issue's DNS case end to end: with Wi-Fi's DNS
+// server stopped (SIGSTOP: it never answers), a lookup under --pvd wifi --pvd cell times
+// out on Wi-Fi after the resolver's per-PvD timeout (1 s, 3 tries, doubling: about 7 s),
+// is answered through cellular, the connection to that answer leaves through cellular
+// (the answer's tag), and the trace says Wi-Fi's health went to degraded because of it.
 TEST_F(Failover, ADnsTimeoutDegradesThePvd) {
   std::ifstream pidFile(lab_->stateDir() + "/dns-wifi.pid");
   int pid = 0;
   ASSERT_TRUE(pidFile >> pid) << "no dnsmasq pid for wifi";
   ASSERT_GT(pid, 1);
   ASSERT_EQ(::kill(pid, SIGSTOP), 0);
-  const std::string policy = dir_.write(
-      "dns.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = [\"" +
-                      lab_->dns4("wifi") + "\"]\n[pvd.cell]\ninterface = \"" +
-                      lab_->link("cell") + "\"\ndns = [\"" + lab_->dns4("cell") + "\"]\n");
-  auto r = lab_->mifRun({"--policy", policy, "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
-                        {"python3", "-c",
-                         "import socket\n"
-                         "print(sorted({a[4][0] for a in socket.getaddrinfo('www.example.com', 80, "
-                         "socket.AF_INET, socket.SOCK_STREAM)}))\n"},
-                        ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(60s));
+  auto r = lab_->mifRun(
+      {"--policy", dnsPolicy(), "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+      {"python3", "-c",
+       "import socket, time\n"
+       "t0 = time.monotonic()\n"
+       "ai = socket.getaddrinfo('www.example.com', 80, socket.AF_INET, socket.SOCK_STREAM)\n"
+       "ms = (time.monotonic() - t0) * 1000\n"
+       "s = socket.create_connection(ai[0][4][:2])\n"
+       "print('resolved ms %d to %s local %s' % (ms, ai[0][4][0], s.getsockname()[0]))\n"},
+      ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()).within(60s));
   ::kill(pid, SIGCONT);
   ASSERT_TRUE(r.ok()) << r.describe();
-  EXPECT_TRUE(has(r.out, lab_->hostAddr4("www"))) << r.out;
+  std::printf("%s", r.out.c_str());
+  EXPECT_TRUE(has(r.out, "to " + lab_->hostAddr4("www") + " local " + cell4_)) << r.out;
+  const int ms = msOf(r.out, "resolved");
+  EXPECT_GE(ms, 0) << r.out;
+  EXPECT_LT(ms, 20000) << r.out;
   auto health = traceLines("health");
   ASSERT_EQ(health.size(), 1u) << r.out;
   EXPECT_TRUE(has(health[0], "\"pvd\":\"wifi\"")) << health[0];
   EXPECT_TRUE(has(health[0], "\"from\":\"usable\",\"to\":\"degraded\"")) << health[0];
   EXPECT_TRUE(has(health[0], "\"reason\":\"DNS timeout\"")) << health[0];
+}
+
+// A PvD failed by a connect is asked last by the resolver too: after the connect to
+// svc.cell.example failed over from Wi-Fi, the same process's lookup goes to cellular's
+// DNS first (trace: the resolver line's "pvds").
+TEST_F(Failover, AFailedPvdsDnsIsAskedLast) {
+  auto r =
+      lab_->mifRun({"--policy", dnsPolicy(), "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+                   {"python3", "-c",
+                    "import socket, sys\n"
+                    "socket.getaddrinfo('www.example.com', 80, socket.AF_INET)\n"
+                    "socket.create_connection((sys.argv[1], 80)).close()\n"
+                    "socket.getaddrinfo('www.example.com', 80, socket.AF_INET6)\n",
+                    svc4_},
+                   opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::vector<std::string> lookups;
+  for (const char* call : {"getaddrinfo", "resolve"})
+    for (const auto& l : traceLines(call))
+      if (has(l, "\"pvds\"")) lookups.push_back(l);
+  for (const auto& l : lookups) std::printf("%s\n", l.c_str());
+  ASSERT_EQ(lookups.size(), 2u) << r.out;
+  EXPECT_TRUE(has(lookups[0], "\"pvds\":[\"wifi\",\"cell\"]")) << lookups[0];
+  EXPECT_TRUE(has(lookups[1], "\"pvds\":[\"cell\",\"wifi\"]"))
+      << "Wi-Fi failed: asked last: " << lookups[1];
 }
 
 // A PvD known to have failed gets no datagram either: after the TCP connect has failed
