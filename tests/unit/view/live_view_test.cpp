@@ -221,6 +221,11 @@ TEST_F(LiveViewTest, DescriptorsReleasedForcesIdentityCheck) {
 TEST_F(LiveViewTest, SeesAPvdPublishedAfterItStartedWithoutANetlinkEvent) {
   using namespace std::chrono;
   must("ip addr add 2001:db8:1::10/64 dev va0 nodad");
+  // Nothing left to come from netlink: no link-local address in DAD (its end would be an
+  // event), both ends' operstate up (linkwatch reports it up to a second later).
+  must("ip -6 addr flush dev va0 scope link && ip -6 addr flush dev vb0 scope link");
+  for (int i = 0; i < 300 && capture("ip -o link show up | grep -c 'state UP'") != "2\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   char dir[] = "/tmp/mif-view-pvds-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
   const std::string pvds = std::string(dir) + "/pvds";
@@ -232,6 +237,7 @@ TEST_F(LiveViewTest, SeesAPvdPublishedAfterItStartedWithoutANetlinkEvent) {
   SnapshotRef s = view.current();
   EXPECT_EQ(s->pvds.at(a).ifindex, 0);
   s.release();
+  // Without a look at the files nothing would rebuild the snapshot from here on.
   // Published the way the listener does: a temporary file renamed into place, in a
   // directory made after the program started.
   must("mkdir " + pvds + " && printf 'version 1\\nid a.example\\nrouter fe80::1 dev va0 heard " +
