@@ -2,9 +2,10 @@
 // decision lists several PvDs is raced across them.
 //
 // The program's own socket is the first attempt, pinned to the first PvD by connectLike.
-// Its blocking connect runs in the kernel as without mif, with SO_SNDTIMEO set to the
-// connection attempt delay (armRace): a connect that completes within the delay returns as
-// usual, and one that does not returns EINPROGRESS while the kernel goes on connecting.
+// Its blocking connect runs in the kernel as without mif, with SO_SNDTIMEO set to just
+// under the connection attempt delay (armRace): a connect that completes within it returns
+// as usual, and one that does not returns EINPROGRESS while the kernel goes on connecting;
+// race() waits on it for the rest of the delay (ppoll, to the microsecond).
 // race() then starts the next PvD's attempt on a fresh non-blocking socket (the program's
 // options carried, pinned to that PvD: Runtime::freshSocketFor), and another after each
 // further delay, or at once when an attempt fails on the path; it polls every live attempt
@@ -80,7 +81,10 @@ class Race {
     bool interrupted = false;
     int64_t nextStartUs = now;
     if (firstErr == EINPROGRESS) {
-      a0.live = true;  // the delay elapsed
+      // The kernel's timeout (armed a tick short, armRace) ended: the rest of the delay is
+      // waited for below, to the microsecond.
+      a0.live = true;
+      nextStartUs = p_.startUs + p_.delayUs;
     } else if (firstErr == EINTR) {
       a0.live = true;
       interrupted = true;
@@ -144,9 +148,14 @@ class Race {
         return -1;
       }
       const int64_t until = more && nextStartUs < deadline ? nextStartUs : deadline;
-      const int timeoutMs =
-          until == INT64_MAX ? -1 : static_cast<int>(until > now ? (until - now + 999) / 1000 : 0);
-      const int r = real::poll.get()(pf, np, timeoutMs);
+      // ppoll: a timeout to the microsecond (poll's milliseconds would start the next
+      // attempt up to 1 ms late).
+      timespec left{};
+      if (until != INT64_MAX && until > now) {
+        left.tv_sec = static_cast<time_t>((until - now) / 1000000);
+        left.tv_nsec = static_cast<long>((until - now) % 1000000) * 1000;
+      }
+      const int r = real::ppoll.get()(pf, np, until == INT64_MAX ? nullptr : &left, nullptr);
       if (r < 0) {
         interrupted = true;  // EINTR (ENOMEM ends the call the same way)
         continue;
@@ -307,7 +316,12 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   const int64_t delayUs = static_cast<int64_t>(rt->attemptDelayMs()) * 1000;
   // The program's own timeout ends its connect before a second attempt would start.
   if (programUs != 0 && programUs <= delayUs) return false;
-  const timeval delay{static_cast<time_t>(delayUs / 1000000), static_cast<suseconds_t>(delayUs % 1000000)};
+  // The kernel keeps a socket's timeout in scheduler ticks (rounded up) and wakes on a
+  // tick: a connect armed with the whole delay returns up to a tick late (252 ms for 250 at
+  // HZ 250, more under load). Armed 10 ms short (a tick at HZ 100, the coarsest), it
+  // returns before the delay ends, and race() waits for the rest with ppoll.
+  const int64_t armUs = delayUs > 20000 ? delayUs - 10000 : delayUs;
+  const timeval delay{static_cast<time_t>(armUs / 1000000), static_cast<suseconds_t>(armUs % 1000000)};
   if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &delay, sizeof delay) != 0) return false;
   p->armed = true;
   // An ICMP error on the way is told from the server's RST by the error queue, which IPv6
