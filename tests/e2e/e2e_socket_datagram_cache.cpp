@@ -191,7 +191,9 @@ TEST_F(DatagramCache, ThreadsSendingPinnedAndLoopbackOnOneSocketNeverUseWifi) {
       "    s.close(); r.close()\n"
       "print('loopback', got, flush=True)\n";
   std::string out;
-  runPinned(*lab_, www_, www6, script, 60 * 20, &out);
+  // 60 x 43 datagrams go to www; the VPN's capture must see a good share of them (a
+  // loaded host's tcpdump drops some: 1,150 of 2,580 seen once), Wi-Fi's none.
+  runPinned(*lab_, www_, www6, script, 60 * 10, &out);
   EXPECT_NE(out.find("loopback 60\n"), std::string::npos) << out;
 }
 

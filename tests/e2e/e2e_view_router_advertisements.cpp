@@ -78,8 +78,13 @@ class RouterAdvertisements : public ::testing::Test {
   // `mif show ARGS` in the node while Wi-Fi's router answers solicitations with RA's
   // advertisement, as a router does (the first one goes out unasked, before show runs).
   CommandResult showWhileAdvertising(const std::string& showArgs, const std::string& ra) const {
-    std::string script = "ip netns exec " + lab_->ns("router.wifi") + " /usr/bin/python3 " +
-                         kSendRa + " node --answer 5 " + ra + " & p=$!; sleep 0.2; " +
+    // show starts once the router answers (a loaded host may take longer than any fixed
+    // sleep to start python).
+    const std::string ready = dir_.path() + "/ra-ready";
+    std::string script = "rm -f " + ready + "; ip netns exec " + lab_->ns("router.wifi") +
+                         " /usr/bin/python3 " + kSendRa + " node --ready " + ready +
+                         " --answer 5 " + ra + " & p=$!; for i in $(seq 200); do [ -e " + ready +
+                         " ] && break; sleep 0.05; done; " +
                          mif::e2e::mifBinary() + " show --policy " + policy_ + " " + showArgs +
                          "; s=$?; kill $p; wait $p; exit $s";
     return lab_->shell(script, ExecOptions().withEnv("XDG_CONFIG_HOME=" + dir_.path()));
@@ -154,7 +159,9 @@ TEST_F(RouterAdvertisements, MifProbeClearsTheCaptiveMarkOnceThePortalIsOpen) {
       "/tests/e2e/programs/capport_api.py " + gw + " 8080 " + flag + " & api=$!; for i in $(seq 100); do ip netns exec " +
       lab_->ns("router.wifi") + " ss -ltn | grep -q :8080 && break; sleep 0.05; done; " +
       "ip netns exec " + lab_->ns("router.wifi") + " /usr/bin/python3 " + kSendRa +
-      " node --answer 15 captive=" + uri + " & ra=$!; sleep 0.2; " +
+      " node --ready " + dir_.path() + "/ra-ready --answer 15 captive=" + uri +
+      " & ra=$!; for i in $(seq 200); do [ -e " + dir_.path() + "/ra-ready ] && break; "
+      "sleep 0.05; done; " +
       "echo '== show'; " + mif + " show" + pol + "; " +
       "echo '== probe'; " + mif + " probe" + pol + " --pvd wifi --count 1 --timeout 300; " +
       "echo '== show'; " + mif + " show" + pol + "; touch " + flag + "; " +

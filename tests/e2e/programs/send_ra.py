@@ -19,6 +19,8 @@ PvD option).
                                lifetime); the options after it, up to `endpvd`, the next
                                `pvd=` or the end, are nested in it
   --answer SECONDS: also answer every router solicitation heard on IFACE for SECONDS
+  --ready FILE: create FILE once the first advertisement is out and solicitations are
+    heard (a test waits for it instead of sleeping)
   (then the advertisement goes to the solicitor), after the first one sent at once.
 """
 import socket
@@ -91,7 +93,7 @@ def pvd_option(spec, nested, router_lifetime):
 def main():
     args = sys.argv[1:]
     ifname = args.pop(0)
-    router_lifetime, answer, opts = 1800, 0.0, b""
+    router_lifetime, answer, opts, ready = 1800, 0.0, b"", None
     pvd, nested = None, b""
     while args:
         a = args.pop(0)
@@ -99,6 +101,8 @@ def main():
             router_lifetime = int(args.pop(0))
         elif a == "--answer":
             answer = float(args.pop(0))
+        elif a == "--ready":
+            ready = args.pop(0)
         elif a.startswith("pvd="):
             if pvd is not None:
                 opts += pvd_option(pvd, nested, router_lifetime)
@@ -119,6 +123,8 @@ def main():
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
     ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, router_lifetime, 0, 0) + opts
     s.sendto(ra, ("ff02::1", 0, 0, idx))
+    if ready is not None:
+        open(ready, "w").close()
     end = time.monotonic() + answer
     while time.monotonic() < end:
         s.settimeout(max(0.01, end - time.monotonic()))
