@@ -23,16 +23,26 @@ Slot slots[kSlots];
 
 }  // namespace
 
-bool lookup(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
-            int16_t dscp, int32_t taggedPvd, Entry* out) noexcept {
+namespace {
+
+// One consistent read of the first `n` words of fd's entry; false when a writer is inside
+// the slot (a miss: the caller decides in full).
+bool readWords(int fd, size_t n, uint64_t* copy) noexcept {
   if (fd < 0 || fd >= kSlots) return false;
   Slot& s = slots[fd];
   const uint32_t before = s.seq.load(std::memory_order_acquire);
   if (before & 1) return false;
-  uint64_t copy[kWords];
-  for (size_t i = 0; i < kWords; ++i) copy[i] = s.words[i].load(std::memory_order_relaxed);
+  for (size_t i = 0; i < n; ++i) copy[i] = s.words[i].load(std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
-  if (s.seq.load(std::memory_order_relaxed) != before) return false;
+  return s.seq.load(std::memory_order_relaxed) == before;
+}
+
+}  // namespace
+
+bool lookup(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
+            int16_t dscp, int32_t taggedPvd, Entry* out) noexcept {
+  uint64_t copy[kWords];
+  if (!readWords(fd, kWords, copy)) return false;
   std::memcpy(static_cast<void*>(out), copy, sizeof(Entry));
   return out->generation != 0 && out->generation == generation && out->port == port &&
          out->dscp == dscp && out->taggedPvd == taggedPvd && out->addr.family == addr.family &&
@@ -41,14 +51,8 @@ bool lookup(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t
 
 bool pinnedHit(int fd, uint64_t generation, const policy::IpAddress& addr, uint16_t port,
                int32_t taggedPvd, int* ifindex) noexcept {
-  if (fd < 0 || fd >= kSlots) return false;
-  Slot& s = slots[fd];
-  const uint32_t before = s.seq.load(std::memory_order_acquire);
-  if (before & 1) return false;
   uint64_t copy[kPinnedWords];
-  for (size_t i = 0; i < kPinnedWords; ++i) copy[i] = s.words[i].load(std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if (s.seq.load(std::memory_order_relaxed) != before) return false;
+  if (!readWords(fd, kPinnedWords, copy)) return false;
   const auto* raw = reinterpret_cast<const unsigned char*>(copy);
   const auto field = [raw](size_t offset, auto* out) { std::memcpy(out, raw + offset, sizeof *out); };
   uint64_t gen;

@@ -84,6 +84,22 @@ uint64_t datagramKey(uint64_t generation, const HealthTable& health) noexcept {
   return process::cacheKey(generation) ^ (static_cast<uint64_t>(health.changes()) << 40);
 }
 
+// The destination's DNS tag (dns/tags.h): the PvD whose DNS answered with it, or -1; its
+// name to *name (a per-thread buffer, valid until the thread's next lookup).
+int32_t tagOf(const policy::IpAddress& a, const char** name = nullptr) noexcept {
+#if MIF_HAVE_DNS
+  dns::Tag tag;
+  if (dns::lookupTag(a, &tag)) {
+    if (name != nullptr) *name = tag.name;
+    return tag.pvd;
+  }
+#else
+  (void)a;
+  (void)name;
+#endif
+  return -1;
+}
+
 bool contains(const Decision& d, int pvd) noexcept {
   for (unsigned i = 0; i < d.count; ++i) {
     if (d.pvds[i] == pvd) return true;
@@ -99,13 +115,9 @@ Decision Runtime::decideFor(Query& q, const view::Snapshot* snap, const Endpoint
     q.hasAddress = true;
     q.address = dst->addr;
     q.port = dst->port;
-#if MIF_HAVE_DNS
-    dns::Tag tag;
-    if (dns::lookupTag(dst->addr, &tag)) {
-      q.taggedPvd = tag.pvd;
-      q.name = tag.name;
-    }
-#endif
+    const char* name = nullptr;
+    q.taggedPvd = tagOf(dst->addr, &name);
+    if (name != nullptr) q.name = name;
   }
   Decision d = policy_->decide(q, snap->view());
   process::apply(&d, *snap);  // mif_process_set_pvd
@@ -341,13 +353,8 @@ void Runtime::redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* fact
 int Runtime::pinnedDatagram(int fd, const Endpoint& dst) noexcept {
   if (trace_.enabled() || needsDscp_ || dst.loopback() || dst.scopeId != 0) return 0;
   const uint64_t key = datagramKey(view_->generation(), health_);
-  int32_t tagged = -1;
-#if MIF_HAVE_DNS
-  dns::Tag tag;
-  if (dns::lookupTag(dst.addr, &tag)) tagged = tag.pvd;
-#endif
   int ifindex = 0;
-  return dgram::pinnedHit(fd, key, dst.addr, dst.port, tagged, &ifindex) ? ifindex : 0;
+  return dgram::pinnedHit(fd, key, dst.addr, dst.port, tagOf(dst.addr), &ifindex) ? ifindex : 0;
 }
 
 Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* facts) noexcept {
@@ -361,19 +368,13 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   // The same destination as this socket's last datagram, nothing changed since: the same
   // decision, without asking the socket its binding and type or deciding again.
   if (dgram::occupied(fd)) {
-    const view::SnapshotRef pinned = view_->current();
+    // Only the view's generation is needed: no snapshot pinned.
+    const uint64_t key = datagramKey(view_->generation(), health_);
     const int16_t dscp = needsDscp_ ? view::socketDscp(fd, dst.addr.family) : -1;
-    int32_t tagged = -1;
     const char* tagName = "";
-#if MIF_HAVE_DNS
-    dns::Tag tag;
-    if (dns::lookupTag(dst.addr, &tag)) {
-      tagged = tag.pvd;
-      tagName = tag.name;
-    }
-#endif
+    const int32_t tagged = tagOf(dst.addr, &tagName);
     dgram::Entry e;
-    if (dgram::lookup(fd, datagramKey(pinned->generation, health_), dst.addr, dst.port, dscp, tagged, &e)) {
+    if (dgram::lookup(fd, key, dst.addr, dst.port, dscp, tagged, &e)) {
       o.decided = e.decided;
       o.decision = e.decision;
       o.name = tagName;
@@ -435,10 +436,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     dgram::store(fd, e);
   };
   if (snap->ownerOf(dst.addr) != nullptr) {  // the host's own address
-#if MIF_HAVE_DNS
-    dns::Tag tag;
-    if (dns::lookupTag(dst.addr, &tag)) q.taggedPvd = tag.pvd;
-#endif
+    q.taggedPvd = tagOf(dst.addr);
     remember(o);
     return o;
   }

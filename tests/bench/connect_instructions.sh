@@ -10,6 +10,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-${MIF_BUILD_DIR:-$root/build}}
+# shellcheck source=veth_pair.sh
+. "$root/tests/bench/veth_pair.sh"
 n=${2:-3000}
 for t in valgrind strace; do
   command -v $t >/dev/null || { echo "connect_instructions.sh: needs $t" >&2; exit 2; }
@@ -19,21 +21,11 @@ work=$(mktemp -d /tmp/mif-connins.XXXXXX)
 srv=
 cleanup() {
   [ -n "$srv" ] && kill "$srv" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null || true
-  ip netns del "$ns-peer" 2>/dev/null || true
+  veth_pair_down "$ns"
   rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns add "$ns-peer"
-ip -n "$ns" link add mpbc type veth peer name mpbp
-ip -n "$ns" link set mpbp netns "$ns-peer"
-ip -n "$ns" addr add 10.99.0.1/24 dev mpbc
-ip -n "$ns-peer" addr add 10.99.0.2/24 dev mpbp
-ip -n "$ns" link set lo up
-ip -n "$ns" link set mpbc up
-ip -n "$ns-peer" link set mpbp up
-for _ in $(seq 100); do ip -n "$ns" link show mpbc | grep -q "state UP" && break; sleep 0.05; done
+veth_pair "$ns"
 ip netns exec "$ns-peer" /usr/bin/python3 -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -8,22 +8,15 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-${MIF_BUILD_DIR:-$root/build}}
+# shellcheck source=veth_pair.sh
+. "$root/tests/bench/veth_pair.sh"
 n=${2:-20000}
 command -v valgrind >/dev/null || { echo "udp_instructions.sh: needs valgrind" >&2; exit 2; }
 ns=mif-udpins-$$
 work=$(mktemp -d /tmp/mif-udpins.XXXXXX)
-cleanup() { ip netns del "$ns" 2>/dev/null || true; ip netns del "$ns-peer" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { veth_pair_down "$ns"; rm -rf "$work"; }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns add "$ns-peer"
-ip -n "$ns" link add mpbc type veth peer name mpbp
-ip -n "$ns" link set mpbp netns "$ns-peer"
-ip -n "$ns" addr add 10.99.0.1/24 dev mpbc
-ip -n "$ns-peer" addr add 10.99.0.2/24 dev mpbp
-ip -n "$ns" link set lo up
-ip -n "$ns" link set mpbc up
-ip -n "$ns-peer" link set mpbp up
-for _ in $(seq 100); do ip -n "$ns" link show mpbc | grep -q "state UP" && break; sleep 0.05; done
+veth_pair "$ns"
 
 # Total user-space instructions of one client run (WAY: bare or mif, COUNT datagrams).
 count() {

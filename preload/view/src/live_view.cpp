@@ -359,8 +359,9 @@ Snapshot* LiveView::Impl::refresh(Snapshot* cur) {
   }
   forkSeen.store(forkNow, std::memory_order_relaxed);
   releaseSeen.store(releaseNow, std::memory_order_relaxed);
-  auto now = Clock::now();
-  const int64_t nowNs = steadyNs();
+  const auto now = Clock::now();
+  const int64_t nowNs =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   // Stale although netlink is quiet: an RA fact ended, or `mif discover` changed a file.
   const bool stale = nowNs >= raDeadline || pvdsChanged(nowNs);
   if (f < 0) {
