@@ -1,11 +1,12 @@
-// `mif explain [--policy FILE] [--pvd NAME]... [--strict] [--app NAME] [--udp] [--dscp D] [--json]
-// TARGET`: which PvD a name or an address would use, and why — the precedence step, the
+// `mif explain [--policy FILE] [--pvd NAME]... [--strict] [--app NAME] [--udp] [--dscp D]
+// [--from-dns PVD] [--json] TARGET`: which PvD a name or an address would use, and why — the precedence step, the
 // rule (FILE:LINE) that decided, and every match that lost (RFC 6418 4.3: conflicts
 // between layers and actors made visible).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,8 @@ using policy::PvdId;
 void usage(FILE* out) {
   std::fprintf(out,
                "Usage: mif explain [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict]\n"
-               "                   [--app NAME] [--udp] [--dscp DSCP] [--json] [--assume-usable]\n"
+               "                   [--app NAME] [--udp] [--dscp DSCP] [--from-dns PVD] [--json]\n"
+               "                   [--assume-usable]\n"
                "                   [--system-policy FILE] [--user-policy FILE] TARGET\n\n"
                "Explains which PvD a name or an address would use, and why. TARGET is\n"
                "HOST[:PORT], an address, or [V6]:PORT.\n\n"
@@ -41,6 +43,9 @@ void usage(FILE* out) {
                "  --udp                 a UDP send instead of a TCP connect\n"
                "  --dscp DSCP           the DSCP the program set on its socket (0-63 or a\n"
                "                        class name: EF, AF41, CS6...)\n"
+               "  --from-dns PVD        the address TARGET was an answer of PVD's DNS (a\n"
+               "                        destination mif's getaddrinfo returned): decided by\n"
+               "                        its DNS tag, with the failover order after that PvD\n"
                "  --json                machine-readable output\n"
                "  --assume-usable       treat every PvD as up on both families instead of\n"
                "                        reading the live interfaces\n"
@@ -264,6 +269,11 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
                                      a.query.kind == policy::Query::Kind::Resolve);
     std::printf("  %-10s %s\n", i == 0 ? "pvds" : "", line.c_str());
   }
+  if (d.step == policy::Step::DnsTag && d.count > 1)
+    std::printf("  %-10s (the address is %s's answer: %s stays first whatever its health, and\n"
+                "             an attempt on a later PvD connects to that PvD's own answer for\n"
+                "             the name, skipping it when it has none)\n",
+                "", ex.facts(d.pvds[0]).name.c_str(), ex.facts(d.pvds[0]).name.c_str());
   if (d.count > 1)
     std::printf(
         "  %-10s %s\n", "",
@@ -377,7 +387,7 @@ int explain(int argc, char** argv) {
   std::string app;
   int dscp = -1;
   bool udp = false, json = false, assumeUsable = false;
-  std::string targetText;
+  std::string targetText, fromDns;
   cli::Args args("explain", argc, argv);
   std::string v;
   while (args.next()) {
@@ -403,6 +413,8 @@ int explain(int argc, char** argv) {
         }
         pin.dns.push_back(addr->unmapped());
       }
+    } else if (args.value("--from-dns", &v)) {
+      fromDns = v;
     } else if (args.value("--app", &v)) {
       app = v;
     } else if (args.value("--dscp", &v)) {
@@ -464,6 +476,19 @@ int explain(int argc, char** argv) {
     return cli::kExitFailure;
   }
   const policy::Policy& p = *compiled.policy;
+  int taggedPvd = -1;
+  if (!fromDns.empty()) {
+    if (!target.hasAddress) {
+      cli::error("explain", "--from-dns '" + fromDns + "': TARGET must be an address (the answer)");
+      return cli::kExitUsage;
+    }
+    const std::optional<PvdId> id = p.findPvd(fromDns);
+    if (!id) {
+      cli::error("explain", "--from-dns '" + fromDns + "': no PvD of that name in the policy");
+      return cli::kExitUsage;
+    }
+    taggedPvd = *id;
+  }
   Explainer ex(p, assumeUsable);
 
   std::vector<Asked> asks;
@@ -476,6 +501,7 @@ int explain(int argc, char** argv) {
     base.kind = udp ? policy::Query::Kind::Send : policy::Query::Kind::Connect;
     base.hasAddress = true;
     base.address = target.address;
+    base.taggedPvd = taggedPvd;
     asks.push_back({udp ? "send" : "connect", base});
   } else {
     base.name = target.name;

@@ -157,14 +157,37 @@ Decision Policy::Impl::decideFast(const Query& q, const View& v) const noexcept 
        r = firstRule(q, k, static_cast<uint32_t>(r) + 1)) {
     if (take(rulePvds[static_cast<size_t>(r)], rules[static_cast<size_t>(r)].strict, Step::Rule, r)) return d;
   }
-  // 4. The DNS tag.
+  // 4. The DNS tag: the tag's PvD first, then what steps 5-7 would have decided without
+  // the tag (failover's next PvDs: an attempt on one of them connects to that PvD's own
+  // answer for the name, docs/architecture.md "Failover"). Steps 1-3 came first, so no
+  // strict list is ever extended here.
   if (q.kind != Query::Kind::Resolve && q.hasAddress && q.taggedPvd >= 0 &&
       static_cast<size_t>(q.taggedPvd) < pvds.size()) {
     PvdList l;
     l.ids[0] = static_cast<PvdId>(q.taggedPvd);
     l.count = 1;
-    if (take(l, false, Step::DnsTag, -1)) return d;
+    if (take(l, false, Step::DnsTag, -1)) {
+      const Decision rest = decideBelowTag(q, v, name, addr);
+      addUsable(d, rest.pvds, rest.count, q, addr, v);
+      return d;
+    }
   }
+  return decideBelowTag(q, v, name, addr);
+}
+
+// Steps 5-7 of the precedence: what decides when no rule did and no DNS tag applies.
+Decision Policy::Impl::decideBelowTag(const Query& q, const View& v, std::string_view name,
+                                      const IpAddress& addr) const noexcept {
+  Decision d;
+  auto take = [&](const PvdList& l, bool strict, Step step, int rule) {
+    d.count = 0;
+    addUsable(d, l.ids, l.count, q, addr, v);
+    if (d.count == 0 && !strict) return false;
+    d.strict = strict;
+    d.step = step;
+    d.rule = rule;
+    return true;
+  };
   // 5. PvD domains (longest suffix), then PvD prefixes (longest prefix).
   if (!name.empty() && !pvdDomains.empty()) {
     std::array<uint32_t, detail::DomainIndex::kMaxLabels> nodes;

@@ -129,6 +129,22 @@ Decision Policy::Impl::decideExplained(const Query& q, const View& v, Explanatio
     d = t;
     winner = static_cast<int>(i);
   }
+  // The DNS tag's list goes on with what would have decided without it (decideBelowTag):
+  // the first later candidate with a usable PvD or strict, its usable PvDs.
+  int rest = -1;
+  if (winner >= 0 && d.step == Step::DnsTag) {
+    for (size_t j = static_cast<size_t>(winner) + 1; j < cands.size() && rest < 0; ++j) {
+      bool any = false;
+      for (PvdId id : cands[j].listed) any = any || usable(id);
+      if (!any && !cands[j].strict) continue;
+      rest = static_cast<int>(j);
+      for (PvdId id : cands[j].listed) {
+        if (!usable(id) || d.count >= kMaxListed) continue;
+        if (std::find(d.pvds.begin(), d.pvds.begin() + d.count, id) == d.pvds.begin() + d.count)
+          d.pvds[d.count++] = id;
+      }
+    }
+  }
 
   const char* family = (resolve || !q.hasAddress) ? "" : (addr.family == Family::V4 ? " for IPv4" : " for IPv6");
   for (size_t i = 0; i < cands.size(); ++i) {
@@ -146,6 +162,8 @@ Decision Policy::Impl::decideExplained(const Query& q, const View& v, Explanatio
                           : "decided";
     } else if (winner < 0 || static_cast<int>(i) < winner) {
       m.why = std::string("none of its PvDs is usable") + family;
+    } else if (static_cast<int>(i) == rest) {
+      m.why = "lost to DNS tag; its usable PvDs follow the tag's PvD (failover order)";
     } else {
       const Candidate& w = cands[static_cast<size_t>(winner)];
       m.why = std::string("lost to ") + stepName(w.step) + " (" + w.where.toString() + ")";

@@ -87,6 +87,8 @@ struct Policy::Impl {
   // The first rule with index >= from that matches, or -1 (fast, via the index).
   int firstRule(const Query& q, const QueryKeys& k, uint32_t from) const noexcept;
   Decision decideFast(const Query& q, const View& v) const noexcept;
+  Decision decideBelowTag(const Query& q, const View& v, std::string_view name,
+                          const IpAddress& addr) const noexcept;
   Decision decideExplained(const Query& q, const View& v, Explanation* e) const;
 };
 

@@ -70,6 +70,7 @@ class Race {
   // `firstBroken`: the first attempt's error says its path is broken (pathBrokenOn, read
   // by the hook before disarming: the error queue it may need is emptied then).
   int run(Outcome& first, int firstErr, bool firstBroken) {
+    first.ownName(name_);
     Attempt& a0 = a_[0];
     a0.fd = fd_;
     a0.o = first;
@@ -120,7 +121,7 @@ class Race {
         t.o.attempt = static_cast<uint8_t>(n_ + 1);
         t.startUs = now;
         ++n_;
-        const int r = connect_(fresh, addr_, len_);
+        const int r = connect_(fresh, t.o.destination(addr_), t.o.destinationLength(len_));
         const int err = r == 0 ? 0 : errno;
         if (err == 0) return win(t, now);
         if (err == EINPROGRESS) {
@@ -279,6 +280,7 @@ class Race {
   const RacePrep& p_;
   const ErrnoKeeper& keep_;
   Attempt a_[policy::kMaxListed];
+  char name_[256];  // the trace's name, and the tag's name an attempt re-resolves
   unsigned n_ = 0;
   int firstError_ = 0;
 };

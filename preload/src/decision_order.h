@@ -24,4 +24,18 @@ bool moveToEnd(policy::Decision* d, Last last) noexcept {
   return moved;
 }
 
+// A destination from a PvD's DNS (its tag) that this PvD decided first keeps it first
+// whatever moveToEnd did: the address is that PvD's answer, and the program's own connect
+// or datagram goes to that address (an attempt on a later PvD connects to that PvD's own
+// answer, failover.cpp). `wasFirst`: the tag's PvD headed the list before the moves.
+inline void keepTagFirst(policy::Decision* d, int tag, bool wasFirst) noexcept {
+  if (!wasFirst || d->count < 2 || d->pvds[0] == tag) return;
+  for (unsigned i = 1; i < d->count; ++i) {
+    if (d->pvds[i] != tag) continue;
+    for (unsigned k = i; k > 0; --k) d->pvds[k] = d->pvds[k - 1];
+    d->pvds[0] = static_cast<policy::PvdId>(tag);
+    return;
+  }
+}
+
 }  // namespace mif::preload

@@ -23,8 +23,10 @@
 
 #include "real_libc.h"
 #include "runtime.h"
+#include "sockaddr.h"
 #if MIF_HAVE_DNS
 #include "mif/dns/resolver.h"
+#include "resolve_engine.h"
 #endif
 
 namespace mif::preload {
@@ -133,6 +135,53 @@ bool holdsOwnPort(int fd) noexcept {
   return held;
 }
 
+// An attempt on PvD `id` for a destination that another PvD's DNS gave (first.taggedPvd):
+// the tag's name resolved through `id` alone, with the destination's family, and its first
+// address of that family written to next->endpoint and next->answerTo. False when `id` has
+// no such answer (NXDOMAIN, NODATA, no servers, timeout): the attempt is skipped. Off the
+// success path: it runs only for a second attempt, and allocates (the resolver's answer).
+bool answerThrough(Runtime* rt, const view::Snapshot& snap, policy::PvdId id,
+                   const Outcome& first, Outcome* next) noexcept {
+#if MIF_HAVE_DNS
+  // The name lives in the resolver's per-thread tag copy, which the lookup may overwrite.
+  char name[256];
+  const size_t nl = first.name != nullptr ? strnlen(first.name, sizeof name - 1) : 0;
+  if (nl == 0) return false;
+  std::memcpy(name, first.name, nl);
+  name[nl] = '\0';
+  const policy::Family family = first.endpoint.addr.family;
+  const resolve::NoCancel noCancel;  // c-ares state and locks must not be unwound halfway
+  try {
+    dns::Lookups* lookups = resolve::resolverFor(rt);
+    if (lookups == nullptr) return false;
+    const dns::Answer a = lookups->lookup(snap, std::span<const policy::PvdId>(&id, 1),
+                                          std::string_view(name, nl), family == policy::Family::V4,
+                                          family == policy::Family::V6, "failover");
+    if (a.status != dns::Status::Ok) return false;
+    for (const policy::IpAddress& addr : a.addresses) {
+      if (addr.family != family) continue;
+      sockaddr_storage ss;
+      const socklen_t len = toSockaddr(addr, first.endpoint.port, first.endpoint.socketFamily, &ss);
+      if (len == 0 || len > sizeof next->answerTo) return false;
+      std::memcpy(&next->answerTo, &ss, len);
+      next->answerLen = len;
+      next->endpoint.addr = addr;
+      next->note = "address from this PvD's DNS";
+      return true;
+    }
+  } catch (...) {
+  }
+  return false;
+#else
+  (void)rt;
+  (void)snap;
+  (void)id;
+  (void)first;
+  (void)next;
+  return false;
+#endif
+}
+
 }  // namespace
 
 void Runtime::connectResult(const Outcome& o, int err, bool broken) noexcept {
@@ -215,13 +264,17 @@ int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcom
   if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0) return -1;
   auto realSocket = real::socket.get();
   if (realSocket == nullptr) return -1;
-  const int fresh = realSocket(domain, type | SOCK_CLOEXEC | flags, protocol);
-  if (fresh < 0) return -1;
-  carryOptions(fd, fresh, domain);
   *next = begin(Call::Connect, first.endpoint);
   next->decided = true;
   next->name = first.name;
   next->decision = first.decision;
+  next->taggedPvd = first.taggedPvd;
+  // The destination came from another PvD's DNS: this PvD's own answer, or no attempt.
+  if (first.taggedPvd >= 0 && id != first.taggedPvd && !answerThrough(this, *snap, id, first, next))
+    return -1;
+  const int fresh = realSocket(domain, type | SOCK_CLOEXEC | flags, protocol);
+  if (fresh < 0) return -1;
+  carryOptions(fd, fresh, domain);
   // The PvD tried first in the line (the trace's `pvd`, the health fed).
   std::rotate(next->decision.pvds.begin(), next->decision.pvds.begin() + index,
               next->decision.pvds.begin() + next->decision.count);

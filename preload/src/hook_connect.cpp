@@ -32,6 +32,8 @@ int32_t elapsedMs(int64_t start) noexcept {
 // Not noexcept: connect is a cancellation point.
 int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* addr,
              socklen_t len, Outcome& first, int firstErr, int64_t start, const ErrnoKeeper& keep) {
+  char name[256];
+  first.ownName(name);
   first.attempt = 1;
   first.ms = elapsedMs(start);
   rt->finish(first, firstErr);
@@ -46,7 +48,7 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
     if (fresh < 0) continue;
     next.attempt = static_cast<uint8_t>(i + 1);
     const int64_t t0 = rt->traceSink().enabled() ? monotonicUs() : -1;
-    const int r = realConnect(fresh, addr, len);
+    const int r = realConnect(fresh, next.destination(addr), next.destinationLength(len));
     const int err = r < 0 ? errno : 0;
     next.ms = elapsedMs(t0);
     const bool keepIt = r == 0 || err == EINTR || err == EINPROGRESS;

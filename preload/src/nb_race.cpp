@@ -321,8 +321,10 @@ Step advance(int fd, int64_t now) noexcept {
       t.startUs = now;
       t.live = true;
       const unsigned i = s.n++;
+      const Outcome& to = t.out();  // this PvD's own answer when the address was another's
       const int r = realConnect != nullptr
-                        ? realConnect(fresh, reinterpret_cast<const sockaddr*>(&s.addr), s.len)
+                        ? realConnect(fresh, to.destination(reinterpret_cast<const sockaddr*>(&s.addr)),
+                                      to.destinationLength(s.len))
                         : -1;
       const int err = r == 0 ? 0 : errno;
       if (err == 0) {

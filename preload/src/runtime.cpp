@@ -15,6 +15,7 @@
 
 #include "datagram_cache.h"
 #include "captive.h"
+#include "decision_order.h"
 #include "guard.h"
 #include "mif/sys/calls.h"
 #include "mif/view/socket_class.h"
@@ -200,10 +201,13 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   if (needsProto_) q.proto = protoOf(socketType(fd));
   if (needsDscp_) q.dscp = view::socketDscp(fd, dst.addr.family);
   o.decision = decideFor(q, snap, &dst);
+  o.taggedPvd = static_cast<int16_t>(q.taggedPvd);
+  const bool tagFirst = q.taggedPvd >= 0 && o.decision.count > 0 && o.decision.pvds[0] == q.taggedPvd;
   // A PvD that failed recently is tried last until its back-off elapses (failover.cpp).
   if (!health_.allUsable()) health_.demote(&o.decision, healthNowMs());
   // So is one behind a captive portal not found open, for all but the portal (captive.h).
   demoteCaptive(&o.decision, *snap, q.name, dst.addr);
+  keepTagFirst(&o.decision, q.taggedPvd, tagFirst);  // the program's address is its answer
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
 
@@ -441,12 +445,16 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     return o;
   }
   o.decision = decideFor(q, snap, &dst);
+  const bool tagFirst = q.taggedPvd >= 0 && o.decision.count > 0 && o.decision.pvds[0] == q.taggedPvd;
   // A PvD that failed recently gets no datagram while another of the list is usable; the
   // next datagram after a failure is known is re-pinned (none is sent twice).
   if (!health_.allUsable()) demoted = health_.demote(&o.decision, healthNowMs());
   // Nor one behind a captive portal (captive.h); remembered, as the view's generation
   // changes when the portal's state does.
   demoteCaptive(&o.decision, *snap, q.name, dst.addr);
+  // A datagram to an address a PvD's DNS gave goes through that PvD, as before its
+  // decision listed failover PvDs after it (a datagram is never re-addressed).
+  keepTagFirst(&o.decision, q.taggedPvd, tagFirst);
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
   if (dev[0] != '\0') {

@@ -48,12 +48,21 @@ struct Outcome {
   // never written.
   socklen_t redirectLen = 0;
   sockaddr_in6 redirectTo;
+  // An attempt of a failover or race on a PvD other than the destination's DNS tag
+  // (freshSocketFor): that PvD's own answer for the tag's name, as a sockaddr of the
+  // socket's family, connected to instead of the program's address (0 = the program's).
+  socklen_t answerLen = 0;
+  sockaddr_in6 answerTo;
   const sockaddr* destination(const sockaddr* asked) const noexcept {
-    return redirectLen != 0 ? reinterpret_cast<const sockaddr*>(&redirectTo) : asked;
+    return redirectLen != 0 ? reinterpret_cast<const sockaddr*>(&redirectTo)
+           : answerLen != 0 ? reinterpret_cast<const sockaddr*>(&answerTo)
+                            : asked;
   }
   socklen_t destinationLength(socklen_t asked) const noexcept {
-    return redirectLen != 0 ? redirectLen : asked;
+    return redirectLen != 0 ? redirectLen : answerLen != 0 ? answerLen : asked;
   }
+  // The PvD whose DNS answered with the destination's address (its DNS tag), or -1.
+  int16_t taggedPvd = -1;
   // For the trace line.
   Call call = Call::Connect;
   Endpoint endpoint;
@@ -67,6 +76,14 @@ struct Outcome {
     ifname[n] = '\0';
   }
   const char* name = "";
+  // Points `name` at a copy in `buf`: the name of a DNS tag lives in the resolver's
+  // per-thread copy, which the lookups of a failover's later attempts overwrite.
+  void ownName(char (&buf)[256]) noexcept {
+    const size_t n = name != nullptr ? strnlen(name, sizeof buf - 1) : 0;
+    if (name != buf && n != 0) std::memmove(buf, name, n);
+    buf[n] = '\0';
+    name = buf;
+  }
   const char* note = "";  // why nothing was applied, when that is the interesting part
   // Failover (failover.cpp): the 1-based attempt of a connect tried on several PvDs (0 when
   // it was tried on one), and how long the attempt took (-1: not measured).
@@ -135,7 +152,10 @@ class Runtime {
   bool mayFailOver(const Outcome& o, int fd, int err) const noexcept;
   // A fresh socket like `fd` (family, type, protocol, the options failover.cpp carries)
   // pinned to the PvD at `index` of first's decision, with `next` describing it; -1 when
-  // that PvD is failed, unusable now, or cannot be pinned.
+  // that PvD is failed, unusable now, or cannot be pinned. When the destination came from
+  // another PvD's DNS (first.taggedPvd), the tag's name is resolved through this PvD alone
+  // (its own servers, over its interface, the destination's family) and `next` connects to
+  // its first answer (Outcome::destination); -1 when this PvD has none.
   // `flags`: SOCK_NONBLOCK for a raced attempt (connect_race.cpp).
   int freshSocketFor(int fd, const Outcome& first, unsigned index, Outcome* next,
                      int flags = 0) noexcept;

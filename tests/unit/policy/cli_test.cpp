@@ -179,6 +179,38 @@ pvd = "wifi"
   EXPECT_NE(bad.out.find("--dscp 'AF44': not 0-63 or a class name"), std::string::npos) << bad.out;
 }
 
+// Issue 29: an address a PvD's DNS answered is decided by its tag, with the failover order
+// after it (the rest of the precedence without the tag), as the library tries it.
+TEST_F(Cli, ExplainFromDnsShowsTheFailoverOrder) {
+  std::string pol = write("tag.toml", R"(
+[pvd.wifi]
+interface = "wl*"
+[pvd.cell]
+interface = "wwan0"
+[pvd.corp]
+interface = "tun0"
+)");
+  std::string ctx = "explain --system-policy '' --user-policy '' --assume-usable --policy " + quote(pol) +
+                    " --pvd cell,wifi,corp ";
+  Result r = mif(ctx + "--from-dns wifi 203.0.113.10:80", false);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("result     wifi, cell, corp"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step       4 (DNS tag)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the address is wifi's answer"), std::string::npos) << r.out;
+  Result j = mif(ctx + "--json --from-dns wifi 203.0.113.10:80", false);
+  EXPECT_NE(j.out.find("\"tried\":[\"wifi\",\"cell\",\"corp\"]"), std::string::npos) << j.out;
+  // A strict pin decides before the tag and keeps its own list.
+  Result s = mif(ctx + "--strict --from-dns corp 203.0.113.10:80", false);
+  EXPECT_NE(s.out.find("result     cell, wifi, corp (strict)"), std::string::npos) << s.out;
+  Result strictOne = mif("explain --system-policy '' --user-policy '' --assume-usable --policy " + quote(pol) +
+                         " --pvd wifi --strict --from-dns cell 203.0.113.10:80", false);
+  EXPECT_NE(strictOne.out.find("result     wifi (strict)"), std::string::npos) << strictOne.out;
+  EXPECT_EQ(mif(ctx + "--from-dns nope 203.0.113.10").status, 2);
+  Result name = mif(ctx + "--from-dns wifi www.example");
+  EXPECT_EQ(name.status, 2);
+  EXPECT_NE(name.out.find("TARGET must be an address"), std::string::npos) << name.out;
+}
+
 TEST_F(Cli, ExplainErrors) {
   std::string bad = write("bad.toml", "[[rule]]\npvd = \"nope\"\n");
   Result r = mif("explain --policy " + quote(bad) + " 192.0.2.1");

@@ -177,6 +177,76 @@ TEST(Decide, DnsTagBeatsDomainsAndPrefixes) {
   EXPECT_EQ(d.pvds[0], f.id("lab"));
 }
 
+// Issue 29: the tag's PvD first, then the PvDs the precedence would have given without the
+// tag, in their order (failover re-resolves the name through each, docs/architecture.md).
+TEST(Decide, DnsTagListGoesOnWithTheOrderWithoutTheTag) {
+  Pin pin;
+  pin.pvds = {"cell", "wifi", "corp"};
+  auto f = make({{kBase, Layer::System}}, pin);
+  auto q = connect("203.0.113.10", 8080, "curl", "www.example");
+  q.taggedPvd = f.id("wifi");
+  auto d = f.decide(q);
+  EXPECT_EQ(d.step, Step::DnsTag);
+  EXPECT_FALSE(d.strict);
+  ASSERT_EQ(d.count, 3);
+  EXPECT_EQ(d.pvds[0], f.id("wifi"));
+  EXPECT_EQ(d.pvds[1], f.id("cell"));  // the pin's order, the tag's PvD once
+  EXPECT_EQ(d.pvds[2], f.id("corp"));
+  f.up("cell", false, true);  // not usable for IPv4: left out, as without the tag
+  d = f.decide(q);
+  ASSERT_EQ(d.count, 2);
+  EXPECT_EQ(d.pvds[1], f.id("corp"));
+  // A PvD domain below the tag gives the rest (step 5 before the pin).
+  auto g = make({{kBase, Layer::System}}, pin);
+  auto r = connect("10.1.2.3", 443, "curl", "x.lab.corp.example");
+  r.taggedPvd = g.id("cell");
+  d = g.decide(r);
+  EXPECT_EQ(d.step, Step::DnsTag);
+  ASSERT_EQ(d.count, 2);
+  EXPECT_EQ(d.pvds[0], g.id("cell"));
+  EXPECT_EQ(d.pvds[1], g.id("lab"));
+  // The tag's PvD not usable: the order without the tag, as before.
+  g.up("cell", false, true);
+  d = g.decide(r);
+  EXPECT_EQ(d.step, Step::PvdDomain);
+  ASSERT_EQ(d.count, 1);
+  EXPECT_EQ(d.pvds[0], g.id("lab"));
+}
+
+// A strict list never gains a PvD from a tag: a strict pin (step 2) or a strict rule
+// (step 3) decides before the tag, with its own list only.
+TEST(Decide, StrictListNeverGainsTheTagsPvd) {
+  Pin pin;
+  pin.pvds = {"wifi"};
+  pin.strict = true;
+  auto f = make({{kBase, Layer::System}}, pin);
+  auto q = connect("203.0.113.10", 8080, "curl", "www.example");
+  q.taggedPvd = f.id("cell");
+  auto d = f.decide(q);
+  EXPECT_EQ(d.step, Step::StrictPin);
+  EXPECT_TRUE(d.strict);
+  ASSERT_EQ(d.count, 1);
+  EXPECT_EQ(d.pvds[0], f.id("wifi"));
+  auto g = make({{std::string(kBase) + R"(
+[[rule]]
+app = "curl"
+pvd = ["corp", "wifi"]
+strict = true
+)",
+                  Layer::System}});
+  auto r = connect("203.0.113.10", 8080, "curl", "www.example");
+  r.taggedPvd = g.id("cell");
+  d = g.decide(r);
+  EXPECT_EQ(d.step, Step::Rule);
+  ASSERT_EQ(d.count, 2);
+  EXPECT_EQ(d.pvds[0], g.id("corp"));
+  EXPECT_EQ(d.pvds[1], g.id("wifi"));
+  g.down("corp");
+  g.down("wifi");
+  d = g.decide(r);
+  EXPECT_TRUE(d.blocked());  // strict and nothing usable: never the tag's PvD
+}
+
 TEST(Decide, RulesFirstMatchWinsInFileOrder) {
   auto f = make({{std::string(kBase) + R"(
 [[rule]]
