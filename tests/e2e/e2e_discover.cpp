@@ -11,9 +11,11 @@
 // PvD (lifetime 0) takes it away at once, malformed advertisements change nothing, and
 // stopping the listener withdraws what it published. A PvD announced with the H flag has
 // its additional information fetched over HTTPS through that PvD (its DNS, its router).
-// The listener configures the addresses and source routes of the nested prefixes.
+// The listener configures the addresses and source routes of the nested prefixes. (Over
+// 400 lines: the tests share one lab fixture and its helpers, and each lab costs CI time.)
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cstdio>
 #include <ctime>
@@ -40,6 +42,10 @@ std::string slurp(const std::string& path) {
   s << f.rdbuf();
   return s.str();
 }
+
+// Whether ADDRESS lies in b's prefix, 2001:db8:b::/64 (the node's own address there or the
+// one the listener makes from b's announced prefix, whichever the PvD's source is).
+bool inB(const std::string& address) { return address.rfind("2001:db8:b:", 0) == 0; }
 
 bool exists(const std::string& path) {
   struct stat st{};
@@ -276,7 +282,7 @@ TEST_F(Discover, APolicyNamesAnAnnouncedPvdByItsIdentity) {
   ASSERT_TRUE(r.ok()) << r.describe();
   auto seen = lab_->served("bsvc", "http");
   ASSERT_EQ(seen.size(), 1u);
-  EXPECT_EQ(seen[0].client, lab_->addr6("b"));
+  EXPECT_TRUE(inB(seen[0].client)) << seen[0].client;
   EXPECT_TRUE(lab_->dnsSaw("b", "svc.b.example"));
   EXPECT_FALSE(lab_->dnsSaw("a", "svc.b.example", 0ms));
 }
@@ -340,7 +346,10 @@ TEST_F(Discover, AdditionalInformationIsFetchedThroughTheAnnouncingPvd) {
   ASSERT_TRUE(waitFor([&] { return slurp(file).find("\ninfo expires ") != std::string::npos; }, 8s))
       << log();
   // Fetched once, from b's address (through router b), the name resolved by b's server.
-  EXPECT_EQ(slurp(d + "/requests.log"), lab_->addr6("b") + " /.well-known/pvd\n");
+  std::string requests = slurp(d + "/requests.log");
+  const std::string client = requests.substr(0, requests.find(' ') + 1);
+  EXPECT_TRUE(inB(client)) << requests;
+  EXPECT_EQ(requests, client + "/.well-known/pvd\n");
   EXPECT_TRUE(lab_->dnsSaw("b", "svc.b.example"));
   EXPECT_FALSE(lab_->dnsSaw("a", "svc.b.example", 0ms));
   CommandResult json = show("--json");
@@ -370,31 +379,57 @@ TEST_F(Discover, AdditionalInformationIsFetchedThroughTheAnnouncingPvd) {
       << log();
   EXPECT_EQ(slurp(file).find("\ninfo"), std::string::npos) << slurp(file);
   EXPECT_EQ(show("--json").out.find("B's network"), std::string::npos);
+
+  // RFC 8801 4.1: a redirect is followed (through the PvD: b's address, b's server); a
+  // status of 400 or more means there is none, and it is not asked again (no back-off
+  // retries) until the sequence number grows.
+  serve("svc.b.example", utc(3600));
+  std::ofstream(d + "/pvd.json.status") << "302 https://svc.b.example/moved/pvd";
+  std::ofstream(d + "/requests.log", std::ios::trunc).flush();
+  ASSERT_TRUE(advertiseB(4).ok());
+  ASSERT_TRUE(waitFor([&] { return slurp(file).find("\ninfo expires ") != std::string::npos; }, 8s))
+      << log();
+  requests = slurp(d + "/requests.log");
+  const std::string fromB = requests.substr(0, requests.find(' ') + 1);
+  EXPECT_TRUE(inB(fromB)) << requests;
+  EXPECT_EQ(requests, fromB + "/.well-known/pvd\n" + fromB + "/moved/pvd\n");
+  std::ofstream(d + "/pvd.json.status") << "404";
+  ASSERT_TRUE(advertiseB(5).ok());
+  ASSERT_TRUE(waitFor([&] {
+    return log().find("HTTP status 404") != std::string::npos &&
+           slurp(file).find("\ninfo") == std::string::npos;
+  }, 8s)) << log();
+  EXPECT_NE(log().find("not asked again until its sequence number changes"), std::string::npos) << log();
 }
 
 // The kernel makes no address from a prefix nested in a PvD option and no route for it:
 // mif discover does (RFC 4862 SLAAC with the link's EUI-64, RFC 8028 `default from PREFIX
-// via ROUTER`, both marked proto 109), renews them with each advertisement, and removes
-// them when the router withdraws them (lifetime 0) and when it stops, leaving alone what
-// it did not add. Here the node's address in a's prefix and its route through a are
-// removed first: all the host has for a.example is what the listener configures.
-TEST_F(Discover, TheListenerConfiguresAnAddressAndASourceRouteForANestedPrefix) {
+// via ROUTER`, both marked proto 109), for each router's PvD, renews them with each
+// advertisement, and removes them when the router withdraws them (lifetime 0) and when it
+// stops, leaving alone what it did not add. Here the node's own addresses in a's and b's
+// prefixes and their routes are removed first: all the host has for a.example and
+// b.example is what the listener configures. The host keeps its default route through a
+// and the kernel takes both routers as default routers (accept_ra 2): without mif a
+// program's traffic goes through one router for both PvDs' destinations; under `mif run --pvd ID` each PvD's through its own router,
+// from its own address, its names resolved by its own DNS server.
+TEST_F(Discover, TheListenerConfiguresAnAddressAndASourceRouteForEachRoutersNestedPrefix) {
   const std::string prefixA = lab_->fact("pvd.a.prefix6"), prefixB = lab_->fact("pvd.b.prefix6");
   ASSERT_EQ(prefixA, "2001:db8:a::/64");
   ASSERT_EQ(prefixB, "2001:db8:b::/64");
-  // The kernel keeps out of it (with accept_ra it would add its own default route).
-  CommandResult r = lab_->shell("sysctl -qw net.ipv6.conf." + link_ + ".accept_ra=0 && ip -6 addr del " +
-                                lab_->addr6("a") + "/64 dev " + link_ + " && ip -6 route del ::/0 from " +
-                                prefixA + " && ip -6 route show from " + prefixA);
+  CommandResult r = lab_->shell("ip -6 addr del " + lab_->addr6("a") + "/64 dev " + link_ +
+                                " && ip -6 route del ::/0 from " + prefixA + " && ip -6 addr del " +
+                                lab_->addr6("b") + "/64 dev " + link_ + " && ip -6 route del ::/0 from " +
+                                prefixB + " && ip -6 route show from " + prefixA + " && ip -6 route show from " +
+                                prefixB);
   ASSERT_TRUE(r.ok()) << r.describe();
   ASSERT_EQ(r.out.find("default"), std::string::npos) << r.out;
-  // The address the kernel would make: the modified EUI-64 of the link's MAC address.
+  // The addresses the kernel would make: the modified EUI-64 of the link's MAC address.
   r = lab_->shell("cat /sys/class/net/" + link_ + "/address");
   ASSERT_TRUE(r.ok()) << r.describe();
   unsigned m[6] = {};
   ASSERT_EQ(std::sscanf(r.out.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]), 6);
   char iid[40];
-  std::snprintf(iid, sizeof iid, "%x:%xff:fe%x:%x", ((m[0] ^ 2) << 8) | m[1], m[2], m[3],
+  std::snprintf(iid, sizeof iid, "%x:%xff:fe%02x:%x", ((m[0] ^ 2) << 8) | m[1], m[2], m[3],
                 (m[4] << 8) | m[5]);
   auto canonical = [](const std::string& text) {  // as ip prints it (RFC 5952)
     in6_addr a{};
@@ -404,8 +439,16 @@ TEST_F(Discover, TheListenerConfiguresAnAddressAndASourceRouteForANestedPrefix) 
   };
   const std::string addrA = canonical("2001:db8:a:0:" + std::string(iid)),
                     addrB = canonical("2001:db8:b:0:" + std::string(iid));
-  // b's address of that form and b's source route exist before the listener: not its own.
-  ASSERT_TRUE(lab_->shell("ip -6 addr add " + addrB + "/64 dev " + link_ + " nodad").ok());
+  // Router b's link-local address, and the administrator's own route to b's service
+  // network from b's prefix through it, there before the listener: b's nested RIO
+  // announces the same route, which is then not the listener's (left alone).
+  r = lab_->shell("ip -6 -o addr show dev node scope link | sed 's/.*inet6 \\([^/]*\\).*/\\1/'",
+                  ExecOptions().in("router.b"));
+  ASSERT_TRUE(r.ok()) << r.describe();
+  const std::string routerB = r.out.substr(0, r.out.find('\n'));
+  const std::string svcNet = "2001:db8:bb::/48";
+  ASSERT_TRUE(lab_->shell("ip -6 route add " + svcNet + " from " + prefixB + " via " + routerB + " dev " + link_)
+                  .ok());
   auto addrs = [&] { return lab_->shell("ip -6 addr show dev " + link_).out; };
   auto routes = [&](const std::string& prefix) {
     return lab_->shell("ip -6 route show from " + prefix).out;
@@ -413,69 +456,216 @@ TEST_F(Discover, TheListenerConfiguresAnAddressAndASourceRouteForANestedPrefix) 
   auto hasAddress = [&](const std::string& a) {
     return addrs().find("inet6 " + a + "/64") != std::string::npos;
   };
-  const std::string routeB = routes(prefixB);
-  ASSERT_NE(routeB.find("default from " + prefixB + " via " + lab_->gateway6("b")), std::string::npos)
-      << routeB;
+  auto ready = [&](const std::string& a) {  // there, and DAD over
+    std::string out = lab_->shell("ip -6 addr show dev " + link_ + " to " + a).out;
+    return out.find(a + "/64") != std::string::npos && out.find("tentative") == std::string::npos;
+  };
+  auto svcRoute = [&] {
+    return lab_->shell("ip -6 route show from " + prefixB + " | grep '^" + svcNet + " '").out;
+  };
+  const std::string adminRoute = svcRoute();
+  ASSERT_NE(adminRoute.find(" via " + routerB + " dev " + link_), std::string::npos) << adminRoute;
 
   const std::string kA = "pvd=a.example,1 pio=600,300," + prefixA + " rdnss=600," + lab_->dns6("a");
-  const std::string kB = "pvd=b.example,1 pio=600,300," + prefixB + " rdnss=600," + lab_->dns6("b");
+  const std::string kB = "pvd=b.example,1 pio=600,300," + prefixB + " rdnss=600," + lab_->dns6("b") +
+                         " rio=600," + svcNet;
   ASSERT_TRUE(startListener()) << log();
   ASSERT_TRUE(advertise("a", kA).ok());
   ASSERT_TRUE(advertise("b", kB).ok());
-  // An address from a's nested prefix (once DAD is over), and a route from that prefix via
-  // router a's link-local address.
-  ASSERT_TRUE(waitFor([&] {
-    std::string out = lab_->shell("ip -6 addr show dev " + link_ + " to " + addrA).out;
-    return out.find(addrA + "/64") != std::string::npos && out.find("tentative") == std::string::npos;
-  }, 5s)) << addrs() << log();
+  // An address from each router's nested prefix (once DAD is over), and a route from that
+  // prefix via that router's link-local address.
+  ASSERT_TRUE(waitFor([&] { return ready(addrA) && ready(addrB); }, 5s)) << addrs() << log();
   std::string a = slurp(pvds_ + "/a.example");
   size_t at = a.find("\nrouter ");
   ASSERT_NE(at, std::string::npos) << a;
   const std::string routerA = a.substr(at + 8, a.find(' ', at + 8) - at - 8);
+  ASSERT_NE(routerA, routerB);
   const std::string viaA = "default from " + prefixA + " via " + routerA + " dev " + link_ + " proto 109";
+  const std::string viaB = "default from " + prefixB + " via " + routerB + " dev " + link_ + " proto 109";
   EXPECT_NE(routes(prefixA).find(viaA), std::string::npos) << routes(prefixA) << log();
+  EXPECT_NE(routes(prefixB).find(viaB), std::string::npos) << routes(prefixB) << log();
   r = lab_->shell("ip -6 route get " + lab_->hostAddr6("www") + " from " + addrA);
   EXPECT_NE(r.out.find("via " + routerA + " dev " + link_ + " proto 109"), std::string::npos)
       << r.describe();
+  r = lab_->shell("ip -6 route get " + lab_->hostAddr6("bsvc") + " from " + addrB);
+  EXPECT_NE(r.out.find("via " + routerB + " dev " + link_), std::string::npos) << r.describe();
 
-  // A program pinned to a.example leaves from that address, through router a.
+  // Without mif: the host has one default route without a source (the lab's via a's
+  // router, and the kernel's from both advertisements) and sends a program's traffic
+  // through one router for both destinations (the route table, not the source address,
+  // picks the router); the destination behind the other router is not reached.
+  const std::string www6 = lab_->hostAddr6("www"), bsvc6 = lab_->hostAddr6("bsvc");
+  auto routerFor = [&](const std::string& dest) {
+    std::string out = lab_->shell("ip -6 route get " + dest).out;
+    size_t v = out.find(" via ");
+    return v == std::string::npos ? out : out.substr(v + 5, out.find(' ', v + 5) - v - 5);
+  };
+  ASSERT_TRUE(waitFor([&] {
+    return lab_->shell("ip -6 route show default proto ra | grep -c via").out.find('2') == 0;
+  }, 3s)) << lab_->shell("ip -6 route").out;
+  auto routerName = [&](const std::string& via) {  // by its link-local or global address
+    return via == routerA || via == lab_->gateway6("a") ? "a" : via == routerB || via == lab_->gateway6("b") ? "b" : via;
+  };
+  const std::string plainRouter = routerName(routerFor(www6));
+  ASSERT_TRUE(plainRouter == "a" || plainRouter == "b") << plainRouter;
+  EXPECT_EQ(routerName(routerFor(bsvc6)), plainRouter) << "one router for both";
+  lab_->clearLogs();
+  const std::string missed = plainRouter == "a" ? bsvc6 : www6;
+  r = lab_->shell("curl -sS -6 --max-time 1 http://[" + missed + "]/");
+  EXPECT_FALSE(r.ok()) << missed << " through " << plainRouter << ": " << r.describe();
+  EXPECT_TRUE(lab_->served("").empty());
+
+  // With mif: a program pinned to a.example leaves from a's address through router a and
+  // resolves through a's DNS server; one pinned to b.example from b's through router b
+  // and b's DNS server.
   lab_->clearLogs();
   ExecOptions o;
   o.withEnv("XDG_CONFIG_HOME=" + dir_.path()).withEnv("MIF_RUN_DIR=" + dir_.path());
-  r = lab_->mifRun({"--pvd", "a.example", "--strict"},
-                   {"curl", "-sS", "-6", "--max-time", "4", "http://[" + lab_->hostAddr6("www") + "]/"}, o);
+  auto run = [&](const std::string& pvd, const std::string& url) {
+    return lab_->mifRun({"--pvd", pvd, "--strict"}, {"curl", "-sS", "-6", "--max-time", "4", url}, o);
+  };
+  r = run("a.example", "http://www.example.com/");
   ASSERT_TRUE(r.ok()) << r.describe() << log();
   auto seen = lab_->served("www", "http");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].client, addrA);
+  EXPECT_TRUE(lab_->dnsSaw("a", "www.example.com"));
+  EXPECT_FALSE(lab_->dnsSaw("b", "www.example.com", 0ms));
+  r = run("b.example", "http://svc.b.example/");
+  ASSERT_TRUE(r.ok()) << r.describe() << log();
+  seen = lab_->served("bsvc", "http");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].client, addrB);
+  EXPECT_TRUE(lab_->dnsSaw("b", "svc.b.example"));
+  EXPECT_FALSE(lab_->dnsSaw("a", "svc.b.example", 0ms));
 
-  // What was not its own stays as it was: b's address and b's route through the lab's
-  // gateway (the listener's would have been the same route via b's link-local address).
+  // What was not its own stays as it was: the administrator's route to b's service network
+  // (the listener's would have been the same route, proto 109).
   EXPECT_NE(log().find("already there"), std::string::npos) << log();
-  EXPECT_EQ(routes(prefixB), routeB);
+  EXPECT_EQ(svcRoute(), adminRoute);
 
-  // Router a withdraws its PvD: the address and the route go within a second.
+  // Router a withdraws its PvD: its address and route go within a second; b's stay.
   ASSERT_TRUE(advertise("a", "--router-lifetime 0 pvd=a.example,2 pio=0,0," + prefixA +
                                  " rdnss=0," + lab_->dns6("a"))
                   .ok());
   EXPECT_TRUE(waitFor([&] {
     return !hasAddress(addrA) && routes(prefixA).find("default") == std::string::npos;
   }, 1s)) << addrs() << routes(prefixA) << log();
+  EXPECT_TRUE(hasAddress(addrB)) << addrs();
+  EXPECT_NE(routes(prefixB).find(viaB), std::string::npos) << routes(prefixB);
 
-  // Announced again, then the listener stops: both go, b's own stay.
+  // Announced again, then the listener stops: all it added goes, the administrator's
+  // route stays.
   ASSERT_TRUE(advertise("a", kA).ok());
   ASSERT_TRUE(waitFor([&] { return routes(prefixA).find(viaA) != std::string::npos && hasAddress(addrA); }, 3s))
       << routes(prefixA) << log();
   ASSERT_TRUE(lab_->shell("kill " + std::to_string(pid_)).ok());
   pid_ = 0;
   EXPECT_TRUE(waitFor([&] {
-    return !hasAddress(addrA) && routes(prefixA).find("default") == std::string::npos &&
-           !exists(pvds_ + "/a.example");
-  }, 3s)) << addrs() << routes(prefixA) << log();
-  EXPECT_TRUE(hasAddress(addrB)) << addrs();
-  EXPECT_TRUE(hasAddress(lab_->addr6("b"))) << addrs();
-  EXPECT_EQ(routes(prefixB), routeB);
+    return !hasAddress(addrA) && !hasAddress(addrB) && routes(prefixA).find("default") == std::string::npos &&
+           routes(prefixB).find("default") == std::string::npos && !exists(pvds_ + "/a.example");
+  }, 3s)) << addrs() << routes(prefixA) << routes(prefixB) << log();
+  EXPECT_EQ(svcRoute(), adminRoute);
   EXPECT_EQ(lab_->shell("ip -6 route show proto 109").out, "");
+}
+
+// A program already running under `mif run`, whose policy strictly names a PvD by an ID
+// that no router announces yet, connects to b's service every 100 ms
+// (tests/e2e/programs/connect_every.py). It is refused (ENETUNREACH) until router b
+// announces b.example, reaches the service from b's prefix (through router b: a's router
+// does not carry it) within a second of the advertisement, and is refused again within a
+// second of b's lifetime-0 advertisement. The same program without mif, beside it, is
+// never stopped: the host's own address and route in b's prefix outlive the PvD. (The
+// node's address in a's prefix and its route are removed, so that the program without
+// mif has one source address and one route, through b, and reaches b's service throughout.)
+TEST_F(Discover, ARunningProgramReachesAPvdAnnouncedAfterItStartedAndStopsWithIt) {
+  const std::string d = dir_.path(), bsvc6 = lab_->hostAddr6("bsvc"), prefixB = lab_->fact("pvd.b.prefix6");
+  ASSERT_TRUE(lab_->shell("ip -6 addr del " + lab_->addr6("a") + "/64 dev " + link_ +
+                          " && ip -6 route del ::/0 from " + lab_->fact("pvd.a.prefix6") +
+                          " && ip -6 route del ::/0 via " + lab_->gateway6("a"))
+                  .ok());
+  const std::string policy = dir_.write("announced.toml",
+                                        "[pvd.announced]\nid = \"b.example\"\n\n"
+                                        "[default]\npvd = \"announced\"\nstrict = true\n");
+  ASSERT_TRUE(startListener()) << log();
+  const std::string prog = "/usr/bin/python3 " + std::string(MIF_SOURCE_DIR) +
+                           "/tests/e2e/programs/connect_every.py " + bsvc6;
+  CommandResult r = lab_->shell("cd " + d + " && (MIF_RUN_DIR=" + d + " XDG_CONFIG_HOME=" + d + " " +
+                                mif::e2e::mifBinary() + " run --policy " + policy + " -- " + prog +
+                                " >mif.out 2>&1 </dev/null & echo $! >mif.pid; " + prog +
+                                " >plain.out 2>&1 </dev/null & echo $! >plain.pid)");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  struct Kill {  // both loops end with the test, whatever happens
+    const Lab& lab;
+    std::string dir;
+    ~Kill() { lab.shell("kill $(cat " + dir + "/mif.pid " + dir + "/plain.pid) 2>/dev/null"); }
+  } stopLoops{*lab_, d};
+  struct Attempt {
+    double at;
+    bool ok;
+    std::string what;  // the client address seen, or the errno
+  };
+  auto attempts = [&](const std::string& name) {
+    std::vector<Attempt> out;
+    std::istringstream in(slurp(d + "/" + name + ".out"));
+    double at;
+    std::string result, what;
+    while (in >> at >> result >> what) out.push_back({at, result == "ok", what});
+    return out;
+  };
+  auto now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+  };
+  // Both running for a few attempts: under mif refused, the PvD not being announced.
+  ASSERT_TRUE(waitFor([&] { return attempts("mif").size() >= 3 && attempts("plain").size() >= 3; }, 5s))
+      << slurp(d + "/mif.out") << slurp(d + "/plain.out");
+  for (const Attempt& a : attempts("mif")) EXPECT_EQ(a.what, "ENETUNREACH") << a.at;
+  EXPECT_TRUE(attempts("plain").back().ok) << slurp(d + "/plain.out");
+
+  // Times are taken before the sender starts: the advertisement leaves a little later.
+  const double announced = now();
+  ASSERT_TRUE(advertise("b", "pvd=b.example,1 pio=600,300," + prefixB + " rdnss=600," + lab_->dns6("b")).ok());
+  ASSERT_TRUE(waitFor([&] {
+    auto all = attempts("mif");
+    return !all.empty() && all.back().ok;
+  }, 3s)) << slurp(d + "/mif.out") << log();
+  double firstOk = 0;
+  for (const Attempt& a : attempts("mif")) {
+    if (!a.ok) continue;
+    if (firstOk == 0) firstOk = a.at;
+    EXPECT_TRUE(inB(a.what)) << a.what;
+  }
+  EXPECT_LE(firstOk - announced, 1.0) << "reached " << firstOk - announced << " s after the advertisement";
+  std::printf("first success under mif %.3f s after the advertisement\n", firstOk - announced);
+
+  const double withdrawn = now();
+  ASSERT_TRUE(advertise("b", "--router-lifetime 0 pvd=b.example,2 pio=0,0," + prefixB + " rdnss=0," +
+                                 lab_->dns6("b"))
+                  .ok());
+  // Until 1.5 s after the withdrawal: every attempt starting 1 s after it is refused.
+  ASSERT_TRUE(waitFor([&] {
+    auto all = attempts("mif");
+    return !all.empty() && all.back().at > withdrawn + 1.5;
+  }, 5s)) << slurp(d + "/mif.out");
+  double lastOk = 0;
+  int after = 0;
+  for (const Attempt& a : attempts("mif")) {
+    if (a.ok) lastOk = a.at;
+    if (a.at > withdrawn + 1.0) {
+      ++after;
+      EXPECT_EQ(a.what, "ENETUNREACH") << a.at - withdrawn << " s after the withdrawal";
+    }
+  }
+  EXPECT_GE(after, 3);
+  std::printf("last success under mif %.3f s after the withdrawal\n", lastOk - withdrawn);
+  // Without mif the program went on through router b all along.
+  auto plain = attempts("plain");
+  ASSERT_FALSE(plain.empty());
+  EXPECT_TRUE(plain.back().ok) << slurp(d + "/plain.out");
+  EXPECT_GT(plain.back().at, withdrawn + 1.0);
+  EXPECT_TRUE(inB(plain.back().what)) << plain.back().what;
 }
 
 }  // namespace

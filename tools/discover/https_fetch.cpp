@@ -75,60 +75,99 @@ FetchResult fetchOverPvd(const FetchRequest& req, const HttpsOptions& opts) {
   if (!haveSource) return failed("no address of this host in the PvD's prefixes");
   if (pvd.dns.empty()) return failed("no DNS server announced for the PvD");
 
+  // A host name resolved through the PvD's own servers only (an address literal as is).
   dns::Resolver resolver;
   const policy::PvdId order[] = {*id};
-  dns::Answer answer = resolver.lookup(*snap, order, req.id, false, true, "discover");
-  policy::IpAddress server;
-  bool found = false;
-  for (const auto& a : answer.addresses)
-    if (a.family == policy::Family::V6) {
-      server = a;
-      found = true;
-      break;
+  auto resolve = [&](const std::string& host, policy::IpAddress& out, std::string& why) {
+    const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+    if (auto literal = policy::IpAddress::parse(bracketed ? host.substr(1, host.size() - 2) : host)) {
+      out = *literal;
+      if (out.family == policy::Family::V6) return true;
+      why = host + " is not an IPv6 address";
+      return false;
     }
-  if (answer.status != dns::Status::Ok || !found)
-    return failed("resolving " + req.id + " through the PvD's DNS servers: " +
-                  dns::statusName(answer.status) + (answer.why.empty() ? "" : " (" + answer.why + ")"));
+    dns::Answer answer = resolver.lookup(*snap, order, host, false, true, "discover");
+    for (const auto& a : answer.addresses)
+      if (a.family == policy::Family::V6 && answer.status == dns::Status::Ok) {
+        out = a;
+        return true;
+      }
+    why = "resolving " + host + " through the PvD's DNS servers: " + dns::statusName(answer.status) +
+          (answer.why.empty() ? "" : " (" + answer.why + ")");
+    return false;
+  };
 
   static std::once_flag init;
   std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* c = curl_easy_init();
-  if (!c) return failed("libcurl: no handle");
-  const std::string url = "https://" + req.id + "/.well-known/pvd";
-  curl_slist* resolve = curl_slist_append(nullptr, (req.id + ":443:[" + server.toString() + "]").c_str());
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/pvd+json");
-  std::string body;
-  char error[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
-  curl_easy_setopt(c, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy from the environment
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.timeoutMs));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "mif-discover");
-  curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, bindSocket);
-  curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, &bind);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collectBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-  if (!opts.caFile.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts.caFile.c_str());
-  CURLcode rc = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  curl_slist_free_all(resolve);
-  curl_slist_free_all(headers);
-  const std::string from = " from [" + server.toString() + "]:443 via " + bind.ifname + " from " +
-                           bind.source.toString();
-  if (rc == CURLE_WRITE_ERROR)
-    return failed("larger than " + std::to_string(kMaxPvdInfoBytes) + " bytes" + from);
-  if (rc != CURLE_OK)
-    return failed(std::string(*error ? error : curl_easy_strerror(rc)) + from);
-  if (status != 200) return failed("HTTP status " + std::to_string(status) + from);
-  return FetchResult{true, std::move(body), {}};
+  std::string url = "https://" + req.id + "/.well-known/pvd";
+  // RFC 8801 4.1: a status of 300-399 is followed (at most kMaxRedirects times), each
+  // location's host resolved through the PvD again, https only.
+  constexpr int kMaxRedirects = 5;
+  for (int hop = 0;; ++hop) {
+    std::string host, port, why;
+    CURLU* u = curl_url();
+    char* part = nullptr;
+    if (u && curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK) {
+      host = part;
+      curl_free(part);
+      if (curl_url_get(u, CURLUPART_PORT, &part, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        port = part;
+        curl_free(part);
+      }
+    }
+    curl_url_cleanup(u);
+    if (host.empty() || port.empty()) return failed("not a URL: " + url);
+    policy::IpAddress server;
+    if (!resolve(host, server, why)) return failed(why);
+    CURL* c = curl_easy_init();
+    if (!c) return failed("libcurl: no handle");
+    curl_slist* pinned = curl_slist_append(nullptr, (host + ":" + port + ":[" + server.toString() + "]").c_str());
+    curl_slist* headers = curl_slist_append(nullptr, "Accept: application/pvd+json");
+    std::string body;
+    char error[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_RESOLVE, pinned);
+    curl_easy_setopt(c, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy from the environment
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // followed here, resolved through the PvD
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.timeoutMs));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "mif-discover");
+    curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, bindSocket);
+    curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, &bind);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collectBody);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+    if (!opts.caFile.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts.caFile.c_str());
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    char* location = nullptr;
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &location);
+    const std::string next = location ? location : "";
+    curl_easy_cleanup(c);
+    curl_slist_free_all(pinned);
+    curl_slist_free_all(headers);
+    const std::string from = " from " + url + " at [" + server.toString() + "]:" + port + " via " +
+                             bind.ifname + " from " + bind.source.toString();
+    if (rc == CURLE_WRITE_ERROR)
+      return failed("larger than " + std::to_string(kMaxPvdInfoBytes) + " bytes" + from);
+    if (rc != CURLE_OK) return failed(std::string(*error ? error : curl_easy_strerror(rc)) + from);
+    if (status >= 300 && status <= 399) {
+      if (next.empty()) return failed("HTTP status " + std::to_string(status) + " without a location" + from);
+      if (hop == kMaxRedirects) return failed("more than " + std::to_string(kMaxRedirects) + " redirects" + from);
+      url = next;
+      continue;
+    }
+    // RFC 8801 4.1: 200-299 may carry the document; 400 or more: there is none.
+    if (status >= 200 && status <= 299) return FetchResult{true, std::move(body), {}};
+    FetchResult r = failed("HTTP status " + std::to_string(status) + from);
+    r.abandon = status >= 400;
+    return r;
+  }
 }
 
 std::unique_ptr<InfoFetcher> makeHttpsInfoFetcher(HttpsOptions opts, InfoFetcher::Log log) {

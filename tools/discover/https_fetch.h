@@ -6,8 +6,10 @@
 // through those servers only (dns::Resolver, the library's per-PvD resolver: c-ares bound
 // to the PvD), never the system resolver, and the connection is bound to the interface
 // and that source. HTTPS is libcurl's (README.md says why): the certificate must be valid
-// for the PvD ID, against the system's CA store or `caFile`. No proxy, no redirect, at
-// most kMaxPvdInfoBytes, one timeout for the whole request.
+// for the PvD ID, against the system's CA store or `caFile`. No proxy; a redirect (RFC
+// 8801 4.1: followed) is followed at most 5 times, https only, its host resolved through
+// the PvD again; at most kMaxPvdInfoBytes; one timeout per request. A status of 2xx
+// carries the document; 400 or more is FetchResult::abandon (there is none).
 #include <memory>
 #include <string>
 

@@ -33,7 +33,23 @@ const view::PublishedPvd* find(const std::vector<view::PublishedPvd>& pvds, cons
 
 std::string url(const std::string& id) { return "https://" + id + "/.well-known/pvd"; }
 
+std::mt19937_64& rng() {
+  static std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+// A uniformly random time in [from, to] (to >= from).
+int64_t between(int64_t from, int64_t to) {
+  return from + static_cast<int64_t>(rng()() % static_cast<uint64_t>(to - from + 1));
+}
+
 }  // namespace
+
+bool serialGreater(uint16_t a, uint16_t b) {
+  // RFC 1982 3.2 with SERIAL_BITS 16: a > b when it is ahead by less than half the space.
+  const uint16_t ahead = static_cast<uint16_t>(a - b);
+  return ahead != 0 && ahead < 0x8000;
+}
 
 int64_t bootMilliseconds() {
   timespec ts{};
@@ -126,12 +142,14 @@ bool InfoFetcher::track(const std::vector<view::PublishedPvd>& pvds, int64_t now
       it = states_.erase(it);
     }
   }
-  static std::mt19937_64 random{std::random_device{}()};
   for (const auto& p : pvds) {
     if (!p.http) continue;
     auto [it, fresh] = states_.try_emplace(p.id);
     State& s = it->second;
-    if (fresh || s.sequence != p.sequence) {
+    // RFC 8801 4.1: the information changed when the sequence number is greater (serial
+    // arithmetic) than the one it was fetched for; a smaller one (an older advertisement,
+    // or a router behind the others) changes nothing.
+    if (fresh || serialGreater(p.sequence, s.sequence)) {
       if (!fresh)
         log_(p.id + ": sequence " + std::to_string(p.sequence) +
              ": its additional information changed, fetching it again");
@@ -139,9 +157,9 @@ bool InfoFetcher::track(const std::vector<view::PublishedPvd>& pvds, int64_t now
       s.info.reset();
       s.sequence = p.sequence;
       s.failures = 0;
-      // RFC 8801 3.1: a random wait of up to 2^(2 x delay) milliseconds.
-      int64_t spread = int64_t{1} << (2 * std::min<int>(p.delay, 15));
-      s.dueMs = nowMs + static_cast<int64_t>(random() % static_cast<uint64_t>(spread + 1));
+      s.refreshMs = INT64_MAX;
+      // RFC 8801 4.1: a random wait between 0 and 2^(2 x delay) milliseconds.
+      s.dueMs = between(nowMs, nowMs + (int64_t{1} << (2 * std::min<int>(p.delay, 15))));
     }
     std::string why;
     if (s.info && s.info->expires * 1000 <= nowMs) {
@@ -155,7 +173,9 @@ bool InfoFetcher::track(const std::vector<view::PublishedPvd>& pvds, int64_t now
       s.dueMs = nowMs;
       dropped = true;
     }
-    if (!s.info && !s.inFlight && s.dueMs <= nowMs) start(p.id, s);
+    // Without information: when due (first, or after a failure); with it, the update kept
+    // up to date before it expires (RFC 8801 4.1), the information kept meanwhile.
+    if (!s.inFlight && (s.info ? s.refreshMs : s.dueMs) <= nowMs) start(p.id, s);
   }
   return dropped;
 }
@@ -188,16 +208,32 @@ bool InfoFetcher::collect(const std::vector<view::PublishedPvd>& pvds, int64_t n
       log_(req.id + ": additional information from " + url(req.id) + ": " +
            (info.name.empty() ? std::string("no name") : "name \"" + info.name + "\"") +
            ", expires " + info.expiresUtc);
+      // RFC 8801 4.1: retrieved at A, valid until B: updated at a uniformly random time
+      // in [A + (B - A) / 2, B].
+      const int64_t until = std::max(nowMs, info.expires * 1000);
+      s.refreshMs = between(nowMs + (until - nowMs) / 2, until);
       s.info = std::move(info);
       s.failures = 0;
       kept = true;
       continue;
     }
+    if (res.abandon) {
+      // RFC 8801 4.1: an HTTP status of 400 or more: there is no additional information,
+      // until the sequence number says it changed.
+      kept |= s.info.has_value();
+      s.info.reset();
+      s.dueMs = s.refreshMs = INT64_MAX;
+      log_(req.id + ": additional information from " + url(req.id) + " not used: " + why +
+           " (not asked again until its sequence number changes)");
+      continue;
+    }
     int64_t wait = std::min(kMaxRetryMs, kFirstRetryMs << std::min(s.failures, 20));
     ++s.failures;
     s.dueMs = nowMs + wait;
+    if (s.info) s.refreshMs = nowMs + wait;  // kept until it expires meanwhile
     log_(req.id + ": additional information from " + url(req.id) + " not used: " + why +
-         " (again in " + std::to_string(wait / 1000) + " s)");
+         " (again in " + std::to_string(wait / 1000) + " s" +
+         (s.info ? std::string(", the one kept expires at ") + s.info->expiresUtc : std::string()) + ")");
   }
   return kept;
 }
@@ -213,7 +249,9 @@ int64_t InfoFetcher::nextDueMs() const {
   int64_t next = INT64_MAX;
   for (const auto& [id, s] : states_) {
     if (s.inFlight) continue;
-    next = std::min(next, s.info ? (s.info->expires >= INT64_MAX / 1000 ? INT64_MAX : s.info->expires * 1000)
+    next = std::min(next, s.info ? std::min(s.refreshMs, s.info->expires >= INT64_MAX / 1000
+                                                              ? INT64_MAX
+                                                              : s.info->expires * 1000)
                                  : s.dueMs);
   }
   return next;

@@ -1,11 +1,14 @@
 #pragma once
 // When to fetch the PvD Additional Information (RFC 8801 section 4) of the PvDs that
-// `mif discover` publishes, and what it keeps of it. A PvD with the H flag is fetched
-// after a random wait of up to 2^(2 x delay) ms (RFC 8801 3.1: the delay spreads the
-// hosts of a link), again when its sequence number changes (the information changed)
-// and when the information expires; a failed or refused fetch is retried after 2 s,
-// doubling up to 10 minutes. The information is kept only for the sequence number it
-// was fetched for, until its `expires`, and while it covers every prefix announced.
+// `mif discover` publishes, and what it keeps of it (RFC 8801 4.1). A PvD with the H flag
+// is fetched after a random wait between 0 and 2^(2 x delay) ms (the delay spreads the
+// hosts of a link), again after such a wait when its sequence number grows (serial
+// arithmetic, RFC 1982: the information changed), and, to keep it up to date, at a
+// uniformly random time in the second half of its validity, the old one kept meanwhile;
+// a failed or refused fetch is retried after 2 s, doubling up to 10 minutes; an HTTP
+// status of 400 or more means there is none, until the sequence number grows. The
+// information is kept only for the sequence number it was fetched for, until its
+// `expires`, and while it covers every prefix announced.
 //
 // The fetch itself (https_fetch.h) runs on a worker thread, one at a time, so that
 // advertisements keep being heard while a server is slow; it is a seam (Fetch) so that
@@ -34,7 +37,12 @@ struct FetchResult {
   bool ok = false;
   std::string body;  // the document when ok
   std::string why;   // why not, when not
+  bool abandon = false;  // not ok with an HTTP status of 400 or more (RFC 8801 4.1)
 };
+
+// RFC 1982 serial number arithmetic on 16 bits (RFC 8801's sequence numbers): a is
+// greater than b when it is ahead of b by less than 2^15.
+bool serialGreater(uint16_t a, uint16_t b);
 
 class InfoFetcher {
  public:
@@ -51,7 +59,7 @@ class InfoFetcher {
   // of some PvD was dropped (a new sequence number, expiry, a prefix no longer covered).
   bool track(const std::vector<view::PublishedPvd>& pvds, int64_t nowMs);
   // Takes the finished fetches: validates each document (pvd_info.h) against the PvD as
-  // published and keeps or refuses it, with a log line. True when something was kept.
+  // published and keeps or refuses it, with a log line. True when what is kept changed.
   // `nowUnix`: the wall clock (seconds), for `expires`.
   bool collect(const std::vector<view::PublishedPvd>& pvds, int64_t nowMs, int64_t nowUnix);
   // Sets each PvD's `info` to what is kept for it.
@@ -65,6 +73,7 @@ class InfoFetcher {
   struct State {
     uint16_t sequence = 0;
     int64_t dueMs = 0;
+    int64_t refreshMs = INT64_MAX;  // the update of the information kept (RFC 8801 4.1)
     int failures = 0;
     bool inFlight = false;
     std::optional<view::PublishedPvd::Info> info;

@@ -44,6 +44,53 @@ void stamp(std::vector<T>& v, const std::string& ifname, const policy::IpAddress
   }
 }
 
+// Renews (or withdraws, lifetime 0) the items of `o` in `items`, heard at `now`.
+void take(const view::ra::Options& o, PublishedPvd& items, int64_t routerExpires, int64_t now) {
+  for (const auto& x : o.prefixes) {
+    PublishedPvd::Prefix i;
+    i.prefix = x.prefix;
+    i.expires = x.validLifetime ? until(now, x.validLifetime) : 0;
+    i.preferred = until(now, x.preferredLifetime);
+    i.onLink = x.onLink;
+    i.autonomous = x.autonomous;
+    update(items.prefixes, i, [&](const auto& y) { return y.prefix == x.prefix; });
+  }
+  for (const auto& x : o.routes) {
+    PublishedPvd::Route i;
+    i.prefix = x.prefix;
+    i.preference = x.preference;
+    i.expires = x.lifetime ? until(now, x.lifetime) : 0;
+    update(items.routes, i, [&](const auto& y) { return y.prefix == x.prefix; });
+  }
+  for (const auto& r : o.rdnss)
+    for (const auto& a : r.servers) {
+      PublishedPvd::Server i;
+      i.addr = a;
+      i.expires = r.lifetime ? until(now, r.lifetime) : 0;
+      update(items.dns, i, [&](const auto& y) { return y.addr == a; });
+    }
+  for (const auto& d : o.dnssl)
+    for (const auto& n : d.domains) {
+      PublishedPvd::Domain i;
+      i.name = n;
+      i.expires = d.lifetime ? until(now, d.lifetime) : 0;
+      update(items.domains, i, [&](const auto& y) { return y.name == n; });
+    }
+  for (const auto& x : o.pref64) {
+    PublishedPvd::Nat64 i;
+    i.prefix = x.prefix;
+    i.expires = x.lifetime ? until(now, x.lifetime) : 0;
+    update(items.pref64, i, [&](const auto& y) { return y.prefix == x.prefix; });
+  }
+  if (o.mtu) {  // no lifetime of its own: the router's
+    PublishedPvd::Mtu i;
+    i.mtu = *o.mtu;
+    i.expires = routerExpires;
+    items.mtu.clear();
+    if (i.expires) items.mtu.push_back(i);
+  }
+}
+
 }  // namespace
 
 int64_t PvdTable::Entry::end() const { return std::max(routerExpires, items.expires()); }
@@ -84,50 +131,11 @@ std::string PvdTable::heard(const std::string& ifname, const policy::IpAddress& 
   uint16_t lifetime = p.header ? p.header->routerLifetime : ra.header.routerLifetime;
   e.routerExpires = lifetime ? now + lifetime : 0;
   auto& items = e.items;
-  const auto& o = p.options;
-  for (const auto& x : o.prefixes) {
-    PublishedPvd::Prefix i;
-    i.prefix = x.prefix;
-    i.expires = x.validLifetime ? until(now, x.validLifetime) : 0;
-    i.preferred = until(now, x.preferredLifetime);
-    i.onLink = x.onLink;
-    i.autonomous = x.autonomous;
-    update(items.prefixes, i, [&](const auto& y) { return y.prefix == x.prefix; });
-  }
-  for (const auto& x : o.routes) {
-    PublishedPvd::Route i;
-    i.prefix = x.prefix;
-    i.preference = x.preference;
-    i.expires = x.lifetime ? until(now, x.lifetime) : 0;
-    update(items.routes, i, [&](const auto& y) { return y.prefix == x.prefix; });
-  }
-  for (const auto& r : o.rdnss)
-    for (const auto& a : r.servers) {
-      PublishedPvd::Server i;
-      i.addr = a;
-      i.expires = r.lifetime ? until(now, r.lifetime) : 0;
-      update(items.dns, i, [&](const auto& y) { return y.addr == a; });
-    }
-  for (const auto& d : o.dnssl)
-    for (const auto& n : d.domains) {
-      PublishedPvd::Domain i;
-      i.name = n;
-      i.expires = d.lifetime ? until(now, d.lifetime) : 0;
-      update(items.domains, i, [&](const auto& y) { return y.name == n; });
-    }
-  for (const auto& x : o.pref64) {
-    PublishedPvd::Nat64 i;
-    i.prefix = x.prefix;
-    i.expires = x.lifetime ? until(now, x.lifetime) : 0;
-    update(items.pref64, i, [&](const auto& y) { return y.prefix == x.prefix; });
-  }
-  if (o.mtu) {  // no lifetime of its own: the router's
-    PublishedPvd::Mtu i;
-    i.mtu = *o.mtu;
-    i.expires = e.routerExpires;
-    items.mtu.clear();
-    if (i.expires) items.mtu.push_back(i);
-  }
+  // RFC 8801 3.4: everything the advertisement carries belongs to the explicit PvD of
+  // its PvD option, its own options (outside the PvD option) as well as the nested ones;
+  // the nested ones last, so that they win where both carry the same item.
+  take(ra.options, items, e.routerExpires, now);
+  take(p.options, items, e.routerExpires, now);
   stamp(items.prefixes, ifname, router);
   stamp(items.routes, ifname, router);
   stamp(items.dns, ifname, router);

@@ -1,7 +1,8 @@
 #pragma once
 // What `mif discover` keeps of the explicit PvDs it heard: per interface and per router,
 // the PvD that router last announced (RFC 8801: at most one per advertisement), with each
-// nested option's lifetime. Pure: advertisements and times in, PublishedPvds out; the
+// option's lifetime: the options nested in the PvD option and, RFC 8801 3.4, those of the
+// advertisement that carries it. Pure: advertisements and times in, PublishedPvds out; the
 // listener (listener.h) owns the socket and the clock.
 //
 // Lifetimes (docs/discovery.md): each item (prefix, route, DNS server, domain, NAT64

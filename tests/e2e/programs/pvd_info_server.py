@@ -2,6 +2,9 @@
 """Serves the PvD Additional Information (RFC 8801 section 4) over HTTPS, as a PvD's
 server would: GET /.well-known/pvd answers the current content of DOC (read at each
 request, so that a test can change it) as application/pvd+json; anything else is 404.
+While DOC.status exists, /.well-known/pvd answers the status it holds instead (e.g.
+"404", or "302 https://svc.b.example/moved/pvd": a redirect there); /moved/pvd answers
+DOC too.
 
   pvd_info_server.py ADDR PORT CERT KEY DOC LOG
 
@@ -22,8 +25,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with open(sys.argv[6], "a") as log:
             log.write("%s %s\n" % (self.client_address[0], self.path))
-        if self.path != "/.well-known/pvd":
+        if self.path not in ("/.well-known/pvd", "/moved/pvd"):
             self.send_error(404)
+            return
+        try:
+            with open(sys.argv[5] + ".status") as f:
+                status = f.read().split()
+        except FileNotFoundError:
+            status = []
+        if status and self.path == "/.well-known/pvd":
+            self.send_response(int(status[0]))
+            if len(status) > 1:
+                self.send_header("Location", status[1])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         with open(sys.argv[5], "rb") as f:
             body = f.read()

@@ -45,6 +45,54 @@ ra::Advertisement advert(const char* id, uint16_t routerLifetime, uint32_t life,
   return a;
 }
 
+// RFC 8801 3.4: "Hosts MUST associate received RAs and included configuration information
+// (e.g., Router Valid Lifetime, Prefix Information [RFC4861], Recursive DNS Server
+// [RFC8106], Routing Information [RFC4191] options) with the explicit PvD identified by the
+// first PvD Option present in the received RA": the advertisement's own options (outside
+// the PvD option) are the PvD's too, and withdrawn the same way.
+TEST(PvdTable, Rfc8801Section3_4_TheAdvertisementsOwnOptionsBelongToItsExplicitPvd) {
+  PvdTable t;
+  ra::Advertisement a = advert("a.example", 1800, 600);
+  ra::PrefixInfo pi;
+  pi.prefix = pfx("2001:db8:c::/64");
+  pi.onLink = pi.autonomous = true;
+  pi.validLifetime = 900;
+  pi.preferredLifetime = 300;
+  a.options.prefixes.push_back(pi);
+  ra::Rdnss r;
+  r.lifetime = 900;
+  r.servers.push_back(ip("2001:db8:c::53"));
+  a.options.rdnss.push_back(r);
+  ra::RouteInfo ri;
+  ri.prefix = pfx("2001:db8:cc::/48");
+  ri.lifetime = 900;
+  a.options.routes.push_back(ri);
+  t.heard("eth0", ip("fe80::a"), a, 100);
+  auto pvds = t.pvds();
+  ASSERT_EQ(pvds.size(), 1u);
+  ASSERT_EQ(pvds[0].prefixes.size(), 2u);
+  EXPECT_EQ(pvds[0].prefixes[0].prefix, pfx("2001:db8:c::/64"));
+  EXPECT_EQ(pvds[0].prefixes[0].expires, 100 + 900);
+  EXPECT_EQ(pvds[0].prefixes[0].router, ip("fe80::a"));
+  EXPECT_EQ(pvds[0].prefixes[1].prefix, pfx("2001:db8:a::/64"));
+  ASSERT_EQ(pvds[0].dns.size(), 2u);
+  EXPECT_EQ(pvds[0].dns[0].addr, ip("2001:db8:c::53"));
+  ASSERT_EQ(pvds[0].routes.size(), 1u);
+  EXPECT_EQ(pvds[0].routes[0].prefix, pfx("2001:db8:cc::/48"));
+  // The outer PIO withdrawn (lifetime 0) goes; the nested one stays.
+  a.options.prefixes[0].validLifetime = a.options.prefixes[0].preferredLifetime = 0;
+  t.heard("eth0", ip("fe80::a"), a, 200);
+  pvds = t.pvds();
+  ASSERT_EQ(pvds[0].prefixes.size(), 1u);
+  EXPECT_EQ(pvds[0].prefixes[0].prefix, pfx("2001:db8:a::/64"));
+  // An advertisement without a PvD option: its options are no explicit PvD's.
+  ra::Advertisement plain;
+  plain.header.routerLifetime = 1800;
+  plain.options.prefixes.push_back(pi);
+  t.heard("eth0", ip("fe80::c"), plain, 300);
+  EXPECT_EQ(t.pvds().size(), 1u);
+}
+
 TEST(PvdTable, TwoRoutersOnOneLinkEachWithItsOwnPvd) {
   PvdTable t;
   EXPECT_NE(t.heard("eth0", ip("fe80::a"), advert("a.example", 1800, 600), 100), "");
