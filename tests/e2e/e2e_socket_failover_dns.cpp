@@ -125,6 +125,32 @@ TEST_F(DnsFailover, CurlRacesToTheNextPvdsOwnAnswer) {
   EXPECT_TRUE(has(c[2], "\"errno\":0")) << c[2];
 }
 
+// The same blackhole for Python's asyncio (getaddrinfo in an executor thread, a
+// non-blocking connect waited for in epoll): raced inside the event loop's epoll_wait.
+TEST_F(DnsFailover, AsyncioRacesToTheNextPvdsOwnAnswer) {
+  breakRoute("blackhole", "wifi", www4_, www6_);
+  const char* kAsyncio = R"PY(
+import asyncio, socket, sys, time
+async def main():
+    t0 = time.monotonic()
+    r, w = await asyncio.wait_for(asyncio.open_connection(sys.argv[1], 80, family=socket.AF_INET), 10)
+    ms = (time.monotonic() - t0) * 1000
+    w.write(b'GET / HTTP/1.0\r\n\r\n')
+    body = await r.read()
+    print('ok ms %d | %s' % (ms, body.decode(errors='replace').split('\r\n\r\n', 1)[-1].strip()), flush=True)
+asyncio.run(main())
+)PY";
+  auto r = run({"--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, {"/usr/bin/python3", "-c", kAsyncio, kName});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::printf("asyncio: %s", r.out.c_str());
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_)) << r.out;
+  auto c = connects();
+  ASSERT_GE(c.size(), 2u);
+  EXPECT_TRUE(has(c.back(), "\"pvd\":\"cell\"")) << c.back();
+  EXPECT_TRUE(has(c.back(), "\"destination\":\"" + svc4_ + "\"")) << c.back();
+  EXPECT_TRUE(has(c.back(), "\"errno\":0")) << c.back();
+}
+
 // A strict pin to Wi-Fi alone: the name resolves through Wi-Fi, the connect fails as it
 // would without mif, and not a packet goes through cellular (nor a query to its DNS).
 TEST_F(DnsFailover, AStrictPinMakesNoAttemptElsewhere) {
