@@ -6,10 +6,10 @@
 //
 // A socket bound to one device cannot be moved to another without CAP_NET_RAW, and its
 // source address cannot be unbound: every attempt after the first uses a fresh socket,
-// given the options the program set that can be carried (below), pinned to the next PvD,
-// and put in place of the program's descriptor with dup3 once it is connected. When every
-// attempt fails the program's own socket is untouched and the first error is returned, as
-// without failover.
+// given the options the program set that can be carried (mif/view/carry_options.h),
+// pinned to the next PvD, and put in place of the program's descriptor with dup3 once it
+// is connected. When every attempt fails the program's own socket is untouched and the
+// first error is returned, as without failover.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "mif/view/carry_options.h"
 #include "real_libc.h"
 #include "runtime.h"
 #include "sockaddr.h"
@@ -32,77 +33,6 @@
 namespace mif::preload {
 
 namespace {
-
-struct CarriedOption {
-  int level;
-  int name;
-  bool onlyV6;   // IPv6 sockets only
-  bool onlyV4;   // IPv4 sockets only
-};
-
-// The options carried to a failover socket: those a program sets before connecting that
-// the kernel lets an unprivileged program set again. SO_RCVBUF/SO_SNDBUF are handled
-// apart (the kernel doubles what is set). Not carried: SO_BINDTODEVICE (a program's own
-// device binding means no failover), SO_MARK and IP_TRANSPARENT (privileged; carried when
-// the process has the privilege), socket filters (SO_ATTACH_FILTER/BPF, cannot be read
-// back), TCP_MD5SIG, TCP_REPAIR, IP options, O_ASYNC and F_SETOWN.
-constexpr CarriedOption kCarried[] = {
-    {IPPROTO_IPV6, IPV6_V6ONLY, true, false},  // first: before anything else is decided
-    {SOL_SOCKET, SO_REUSEADDR, false, false},
-    {SOL_SOCKET, SO_REUSEPORT, false, false},
-    {SOL_SOCKET, SO_KEEPALIVE, false, false},
-    {SOL_SOCKET, SO_OOBINLINE, false, false},
-    {SOL_SOCKET, SO_LINGER, false, false},
-    {SOL_SOCKET, SO_PRIORITY, false, false},
-    {SOL_SOCKET, SO_RCVTIMEO, false, false},
-    {SOL_SOCKET, SO_SNDTIMEO, false, false},
-    {SOL_SOCKET, SO_RCVLOWAT, false, false},
-    {SOL_SOCKET, SO_MARK, false, false},
-    {IPPROTO_TCP, TCP_NODELAY, false, false},
-    {IPPROTO_TCP, TCP_KEEPIDLE, false, false},
-    {IPPROTO_TCP, TCP_KEEPINTVL, false, false},
-    {IPPROTO_TCP, TCP_KEEPCNT, false, false},
-    {IPPROTO_TCP, TCP_USER_TIMEOUT, false, false},
-    {IPPROTO_TCP, TCP_SYNCNT, false, false},
-    {IPPROTO_TCP, TCP_NOTSENT_LOWAT, false, false},
-    {IPPROTO_TCP, TCP_CONGESTION, false, false},
-    {IPPROTO_TCP, TCP_FASTOPEN_CONNECT, false, false},
-    {IPPROTO_IP, IP_TOS, false, true},
-    {IPPROTO_IP, IP_TTL, false, true},
-    {IPPROTO_IP, IP_MTU_DISCOVER, false, true},
-    {IPPROTO_IP, IP_FREEBIND, false, true},
-    {IPPROTO_IP, IP_TRANSPARENT, false, true},
-    {IPPROTO_IPV6, IPV6_TCLASS, true, false},
-    {IPPROTO_IPV6, IPV6_UNICAST_HOPS, true, false},
-    {IPPROTO_IPV6, IPV6_MTU_DISCOVER, true, false},
-    {IPPROTO_IPV6, IPV6_FREEBIND, true, false},
-    {IPPROTO_IPV6, IPV6_TRANSPARENT, true, false},
-};
-
-// Sets on `to` every carried option whose value on `from` differs from a fresh socket's
-// (so nothing the program left at its default is touched). Failures are ignored: an option
-// that cannot be set again is one the program could not have set either, or a privileged
-// one.
-void carryOptions(int from, int to, int domain) noexcept {
-  for (const CarriedOption& c : kCarried) {
-    if ((c.onlyV6 && domain != AF_INET6) || (c.onlyV4 && domain != AF_INET)) continue;
-    alignas(8) char had[64], fresh[64];
-    socklen_t hl = sizeof had, fl = sizeof fresh;
-    if (getsockopt(from, c.level, c.name, had, &hl) != 0) continue;
-    if (getsockopt(to, c.level, c.name, fresh, &fl) != 0) continue;
-    if (hl == fl && std::memcmp(had, fresh, hl) == 0) continue;
-    setsockopt(to, c.level, c.name, had, hl);
-  }
-  // The kernel doubles the size it is given and reports the doubled value.
-  for (int name : {SO_RCVBUF, SO_SNDBUF}) {
-    int had = 0, fresh = 0;
-    socklen_t hl = sizeof had, fl = sizeof fresh;
-    if (getsockopt(from, SOL_SOCKET, name, &had, &hl) != 0) continue;
-    if (getsockopt(to, SOL_SOCKET, name, &fresh, &fl) != 0 || had == fresh) continue;
-    const int half = had / 2;
-    setsockopt(to, SOL_SOCKET, name, &half, sizeof half);
-  }
-}
 
 // Whether the socket holds a local port of the program's own (bind() with a port, or a
 // wildcard bind that picked one). After a failed connect the kernel has given back a port
@@ -274,7 +204,7 @@ int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcom
     return -1;
   const int fresh = realSocket(domain, type | SOCK_CLOEXEC | flags, protocol);
   if (fresh < 0) return -1;
-  carryOptions(fd, fresh, domain);
+  view::carryOptions(fd, fresh, domain);
   // The PvD tried first in the line (the trace's `pvd`, the health fed).
   std::rotate(next->decision.pvds.begin(), next->decision.pvds.begin() + index,
               next->decision.pvds.begin() + next->decision.count);

@@ -19,6 +19,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "mif/view/path_error.h"
+
 #include "mif/policy/policy.h"
 
 namespace mif::preload {
@@ -92,13 +94,8 @@ class HealthTable {
   std::atomic<uint32_t> changes_{0};
 };
 
-// Whether a connect's error says the path through the PvD is broken (failover and the race
-// go on to the next PvD), not that the server answered. ECONNREFUSED is left out: a TCP
-// socket reports a refusal by the server (RST) and one by an ICMP error on the way with the
-// same errno, and a refusal by the server would be the same through every PvD.
-inline bool pathBroken(int err) noexcept {
-  return err == ENETUNREACH || err == EHOSTUNREACH || err == ETIMEDOUT;
-}
+// Whether a connect's error alone says the path through the PvD is broken (mif/view/path_error.h).
+using view::pathBroken;
 
 // Monotonic milliseconds (CLOCK_MONOTONIC_COARSE through the vDSO: no system call).
 uint64_t healthNowMs() noexcept;

@@ -1,4 +1,6 @@
-#include "path_error.h"
+#include "mif/view/path_error.h"
+
+#include <time.h>  // struct timespec, which <linux/errqueue.h> uses
 
 #include <linux/errqueue.h>
 #include <netinet/in.h>
@@ -8,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mif::preload {
+namespace mif::view {
 namespace {
 
 // The error queue's ICMP entry for this failure, if any (the entry is consumed).
@@ -71,4 +73,4 @@ void disarmRecvErr(int fd) noexcept {
   setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &off, sizeof off);
 }
 
-}  // namespace mif::preload
+}  // namespace mif::view
