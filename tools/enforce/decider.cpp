@@ -41,6 +41,20 @@ const view::DnsServer* serverFor(const view::BoundPvd& pvd, int socketFamily) {
   return nullptr;
 }
 
+// What an attempt needs of a PvD (pinSocket, the trace): no list is copied.
+view::BoundPvd forAttempt(const view::BoundPvd& b) {
+  view::BoundPvd out;
+  out.id = b.id;
+  out.ifindex = b.ifindex;
+  out.ifname = b.ifname;
+  out.state = b.state;
+  out.hasSource4 = b.hasSource4;
+  out.hasSource6 = b.hasSource6;
+  out.source4 = b.source4;
+  out.source6 = b.source6;
+  return out;
+}
+
 std::string sourceText(const view::BoundPvd* pvd, Family f) {
   if (!pvd) return "";
   if (f == Family::V4) return pvd->hasSource4 ? pvd->source4.toString() : "";
@@ -127,7 +141,7 @@ void Decider::trace(const char* call, pid_t tid, const Endpoint* to, const Decis
 }
 
 Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketInfo& info,
-                             const Endpoint& to, bool apply) {
+                             const Endpoint& to, bool apply, std::vector<view::BoundPvd>* order) {
   Verdict v;
   if (staysOnHost(to.address)) {
     // A socket pinned at its creation cannot reach the loopback device: give it back.
@@ -206,6 +220,24 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
   }
   if (info.boundIf == 0 || rebind) rememberPin(fd);
   trace(call, tid, &to, &d, pvd, v.kind == Verdict::Kind::Redirect ? "redirected" : "pinned", 0);
+  // A strict decision's list is its own: failing over along it never leaves it.
+  // A socket bound at its creation (a strict pin's, pinnedByUs) fails over too: its
+  // binding stays, the next PvDs' attempts are fresh sockets.
+  if (order && d.count >= 2 && info.type == SOCK_STREAM && v.kind == Verdict::Kind::Continue &&
+      q.kind == Query::Kind::Connect &&
+      (info.boundIf == 0 || (info.boundIf == pvd->ifindex && pinnedByUs(fd)))) {
+    bool after = false;
+    for (unsigned i = 0; i < d.count; ++i) {
+      auto id = d.pvds[i];
+      if (id >= snap->pvds.size()) continue;
+      const view::BoundPvd& b = snap->pvds[id];
+      if (after && b.ifindex != pvd->ifindex && b.state.usable(to.address.family)) {
+        if (order->empty()) order->push_back(forAttempt(*pvd));
+        order->push_back(forAttempt(b));
+      }
+      after = after || &b == pvd;
+    }
+  }
   return v;
 }
 

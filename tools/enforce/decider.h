@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "enforce/sockets.h"
 #include "enforce/trace.h"
@@ -33,8 +34,12 @@ class Decider {
   // connect, sendto, sendmsg, sendmmsg to `to` on socket `fd` of thread `tid`.
   // `apply`: pin the socket (false for the later names of one sendmmsg, which are only
   // checked for refusal). `call` names the call in the trace.
+  // `order` (a TCP connect only): when the pin was made here on a socket nobody had bound
+  // to a device (or at its creation, createPinned), filled with the PvD the socket was pinned to, then the decision's later
+  // PvDs usable for the destination's family, in order: what a held connect may fail over
+  // along (held_connect.h). Left empty otherwise.
   Verdict destination(const char* call, pid_t tid, int fd, const SocketInfo& info,
-                      const Endpoint& to, bool apply);
+                      const Endpoint& to, bool apply, std::vector<view::BoundPvd>* order = nullptr);
   // bind(fd, local).
   Verdict bind(pid_t tid, int fd, const SocketInfo& info, const Endpoint& local);
   // socket(domain, type, protocol) under a strict pin: a new socket of ours already bound

@@ -37,6 +37,7 @@ struct ChildReport {
   int filterError = 0;  // errno when the filter could not be installed
   int mountError = -1;  // -1 not tried, 0 done, else errno
   int mode = 0;         // FilterMode actually installed
+  bool killableWait = false;  // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV accepted
 };
 
 void fail(const std::string& why) { cli::error("run", why); }
@@ -76,7 +77,7 @@ FilterMode chooseMode(const policy::Policy& pol, const view::Snapshot* snap) {
     if (r.mountError != 0) mode = FilterMode::PerCall;
   }
   r.mode = static_cast<int>(mode);
-  int fd = installFilter(mode);
+  int fd = installFilter(mode, &r.killableWait);
   if (fd < 0) r.filterError = -fd;
   r.listenerFd = fd;
   // A pipe, not SCM_RIGHTS: sendmsg is itself supervised from here on, and the parent has
@@ -185,6 +186,7 @@ int runEnforced(const EnforceOptions& options, char** argv) {
          "): its DNS connects are redirected to the PvD's servers instead");
 
   Supervisor sup(pol, static_cast<FilterMode>(r.mode), listener, trace);
+  sup.holdConnects(r.killableWait);
   std::optional<SupervisorThread> notifier;
   notifier.emplace(sup);
   if (!notifier->started()) {

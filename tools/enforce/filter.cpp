@@ -78,7 +78,8 @@ const char* filterModeName(FilterMode mode) {
   return mode == FilterMode::PerCall ? "per-call" : "pin-at-creation";
 }
 
-int installFilter(FilterMode mode) {
+int installFilter(FilterMode mode, bool* killableWait) {
+  if (killableWait) *killableWait = false;
   Context ctx;
   if (!ctx.get()) return -ENOMEM;
   int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
@@ -117,6 +118,7 @@ int installFilter(FilterMode mode) {
                     base | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
   // Kernels before 5.19 refuse the flag (EINVAL): the filter goes in without it, and a
   // signal during a decision behaves as described above (docs/architecture.md).
+  if (fd >= 0 && killableWait) *killableWait = true;
   if (fd < 0 && errno == EINVAL) fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, base, &prog);
   return fd < 0 ? -errno : static_cast<int>(fd);
 }

@@ -23,7 +23,9 @@ const char* filterModeName(FilterMode);
 // io_uring submits connect/sendmsg without those system calls; programs fall back to the
 // calls the filter sees. Calls of other architectures (int 0x80, x32) kill the process:
 // the supervisor only understands the native layouts, and letting them run would leak.
-int installFilter(FilterMode mode);
+// *killableWait (if given): whether SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV was accepted
+// (Linux 5.19+), so that a call the supervisor holds is ended by fatal signals only.
+int installFilter(FilterMode mode, bool* killableWait = nullptr);
 
 // `mif run` without --enforce when anything can be strict (a --strict pin, a strict
 // [default] or rule): io_uring submits connect, sendmsg and socket in the kernel, past

@@ -39,7 +39,12 @@ NotifSizes notifSizes() {
 
 Supervisor::Supervisor(const policy::Policy& policy, FilterMode mode, int listener,
                        const Trace& trace)
-    : policy_(policy), mode_(mode), listener_(listener), decider_(policy, trace) {
+    : policy_(policy),
+      mode_(mode),
+      listener_(listener),
+      decider_(policy, trace),
+      held_(policy, trace, listener,
+            [this](uint64_t id, int error, int64_t value) { respond(id, error, false, value); }) {
   NotifSizes s = notifSizes();
   notifBuf_.resize(s.notif);
   respBuf_.resize(s.resp);
@@ -49,7 +54,8 @@ bool Supervisor::stillValid(uint64_t id) const {
   return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-bool Supervisor::readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len, Endpoint* out) {
+bool Supervisor::readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len, Endpoint* out,
+                              sockaddr_storage* raw, socklen_t* rawLen) {
   if (addr == 0 || len < sizeof(sa_family_t)) return false;
   sockaddr_storage ss{};
   size_t want = std::min<uint64_t>(len, sizeof ss);
@@ -57,6 +63,8 @@ bool Supervisor::readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t le
   auto e = endpointOf(ss, want);
   if (!e) return false;
   *out = *e;
+  if (raw) *raw = ss;
+  if (rawLen) *rawLen = static_cast<socklen_t>(want);
   return true;
 }
 
@@ -107,10 +115,29 @@ Supervisor::Answer Supervisor::onConnect(const seccomp_notif& n) {
   if (!socketInfo(s.get(), &info)) return {};
   if (info.family != AF_INET && info.family != AF_INET6) return {};
   Endpoint to;
-  if (!readEndpoint(n, n.data.args[1], n.data.args[2], &to)) return {};
+  sockaddr_storage raw;
+  socklen_t rawLen = 0;
+  if (!readEndpoint(n, n.data.args[1], n.data.args[2], &to, &raw, &rawLen)) return {};
   if (!stillValid(n.id)) return {true};
-  return fromVerdict(decider_.destination("connect", tid, s.get(), info, to, true), s.get(), info,
-                     true);
+  std::vector<view::BoundPvd> order;
+  const bool mayHold = holdConnects_ && info.type == SOCK_STREAM;
+  Verdict v = decider_.destination("connect", tid, s.get(), info, to, true, mayHold ? &order : nullptr);
+  if (order.size() < 2) return fromVerdict(v, s.get(), info, true);
+  // Several PvDs to try: the supervisor runs the attempts itself (held_connect.h).
+  int error = 0;
+  switch (held_.begin(n, std::move(s), info, raw, rawLen, to, std::move(order), &error)) {
+    case HeldConnects::Start::Continue:
+      return {};
+    case HeldConnects::Start::Answered: {
+      Answer a;
+      a.cont = false;
+      a.error = error;
+      return a;
+    }
+    case HeldConnects::Start::Held:
+      break;
+  }
+  return {true};
 }
 
 Supervisor::Answer Supervisor::decideSend(const seccomp_notif& n, const char* call, int fd,
@@ -280,15 +307,19 @@ bool Supervisor::handleOne() {
       break;
   }
   if (a.handled) return true;
+  return respond(req->id, a.error, a.cont, a.value);
+}
+
+bool Supervisor::respond(uint64_t id, int error, bool cont, int64_t value) {
   auto* resp = reinterpret_cast<seccomp_notif_resp*>(respBuf_.data());
   std::fill(respBuf_.begin(), respBuf_.end(), 0);
-  resp->id = req->id;
-  if (a.error != 0) {
-    resp->error = -a.error;
-  } else if (a.cont) {
+  resp->id = id;
+  if (error != 0) {
+    resp->error = -error;
+  } else if (cont) {
     resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
   } else {
-    resp->val = a.value;
+    resp->val = value;
   }
   // ENOENT: the thread was killed while we decided; nothing to answer.
   if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, resp) != 0 && errno != ENOENT && errno != EINTR)
@@ -335,8 +366,25 @@ SupervisorThread::~SupervisorThread() {
 }
 
 void Supervisor::run() {
-  while (!stop_.load() && handleOne()) {
+  std::vector<pollfd> fds;
+  while (!stop_.load()) {
+    if (held_.empty()) {
+      // Nothing held: block in the receive, as ever.
+      if (!handleOne()) break;
+      continue;
+    }
+    // Connects are held: wait for a new notification, an attempt's outcome or a timer.
+    fds.clear();
+    fds.push_back({listener_, POLLIN, 0});
+    held_.pollSet(&fds);
+    int rc = poll(fds.data(), fds.size(), held_.timeoutMs());
+    if (rc < 0 && errno != EINTR) break;
+    if (rc < 0) continue;
+    held_.step(fds.data() + 1, fds.size() - 1);
+    // POLLHUP: no process uses the filter any more; handleOne() sees it and says so.
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !handleOne()) break;
   }
+  held_.abandonAll();
 }
 
 }  // namespace mif::enforce

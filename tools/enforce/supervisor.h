@@ -10,6 +10,7 @@
 
 #include "enforce/decider.h"
 #include "enforce/filter.h"
+#include "enforce/held_connect.h"
 #include "enforce/remote.h"
 #include "enforce/trace.h"
 
@@ -31,6 +32,12 @@ class Supervisor {
 
   Decider& decider() { return decider_; }
 
+  // Holds TCP connects whose decision lists several PvDs and fails them over
+  // (held_connect.h). Only where a held call cannot be ended by a non-fatal signal
+  // (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV was accepted): otherwise a signal would
+  // restart the connect while the supervisor runs it. Off until set.
+  void holdConnects(bool on) { holdConnects_ = on; }
+
  private:
   struct Answer {
     bool handled = false;  // already answered (ADDFD with SEND), or the call vanished
@@ -39,6 +46,9 @@ class Supervisor {
     bool cont = true;      // let the kernel run the call
   };
   bool stillValid(uint64_t id) const;
+  // Sends the response to notification `id`: error > 0 fails the call with it; else
+  // `cont` lets the kernel run it, or it returns `value`. False when the listener failed.
+  bool respond(uint64_t id, int error, bool cont, int64_t value);
   Answer untaken(const seccomp_notif& n);
   Answer onConnect(const seccomp_notif& n);
   Answer onSendto(const seccomp_notif& n);
@@ -47,7 +57,9 @@ class Supervisor {
   Answer onBind(const seccomp_notif& n);
   Answer onSocket(const seccomp_notif& n);
   // Reads a sockaddr of `len` bytes at `addr`; false when unreadable or not IP.
-  bool readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len, Endpoint* out);
+  // `raw`/`rawLen` (optional): the sockaddr's bytes as read.
+  bool readEndpoint(const seccomp_notif& n, uint64_t addr, uint64_t len, Endpoint* out,
+                    sockaddr_storage* raw = nullptr, socklen_t* rawLen = nullptr);
   // True when a control buffer already names the interface per datagram (IP_PKTINFO /
   // IPV6_PKTINFO with an index): the program's (or the library's) choice.
   bool controlChoosesInterface(pid_t tid, uint64_t control, uint64_t len);
@@ -61,6 +73,8 @@ class Supervisor {
   PidfdCache pidfds_;
   std::vector<unsigned char> notifBuf_, respBuf_;
   std::atomic<bool> stop_{false};
+  bool holdConnects_ = false;
+  HeldConnects held_;  // last: answers through respond() until destroyed
 };
 
 // Runs a Supervisor on a thread of its own (the caller's thread stays free for signals

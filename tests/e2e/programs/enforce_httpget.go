@@ -1,7 +1,7 @@
 // A CGO_ENABLED=0 Go HTTP client: Go's own resolver (reads /etc/resolv.conf) and raw
 // system calls, so LD_PRELOAD never sees it. Prints the body; exit 1 on error.
 //
-//	enforce_httpget URL
+//	enforce_httpget URL [TIMEOUT]   TIMEOUT: a Go duration, 5s when not given
 package main
 
 import (
@@ -13,11 +13,20 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: enforce_httpget URL")
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: enforce_httpget URL [TIMEOUT]")
 		os.Exit(64)
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	timeout := 5 * time.Second
+	if len(os.Args) == 3 {
+		t, err := time.ParseDuration(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "enforce_httpget:", err)
+			os.Exit(64)
+		}
+		timeout = t
+	}
+	client := &http.Client{Timeout: timeout}
 	resp, err := client.Get(os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "enforce_httpget:", err)

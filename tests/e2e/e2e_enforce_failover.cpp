@@ -1,0 +1,169 @@
+// Failover under --enforce (issue 29): a static Go program (CGO_ENABLED=0: raw system
+// calls and its own netpoller, out of reach of the preload library) and a static C program
+// making a raw blocking connect, under `mif run --enforce --pvd wifi --pvd cell`, reach
+// svc.cell.example through cellular when Wi-Fi's router refuses the connection with an ICMP
+// error (tests/e2e/programs/icmp_reject.py, as in e2e_socket_failover_refused.cpp) or drops
+// it without a word (a blackhole: the next PvD after the attempt delay). The supervisor
+// holds the connect, runs the attempts itself and puts the winner in place of the
+// program's descriptor (docs/architecture.md, "Held connects"). A strict pin fails over
+// within its own list only: to Wi-Fi alone it never tries cellular.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "oneway_pvds.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class EnforceFailover : public mif::e2e::OnewayPvds {
+ protected:
+  // The attempt delay is long: what starts cellular after an ICMP refusal is the refusal,
+  // not the race's timer (the blackhole test writes a policy of its own).
+  EnforceFailover()
+      : OnewayPvds("e2e-enf-failover", "[failover]\nattempt_delay_ms = 2000\n", /*shared=*/true) {}
+
+  void SetUp() override {
+    OnewayPvds::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    std::string why;
+    go_ = mif::e2e::goProgram("enforce_httpget", &why);
+    ASSERT_FALSE(go_.empty()) << why;
+  }
+
+  void TearDown() override {
+    if (rejecter_ > 0) {
+      ::kill(rejecter_, SIGTERM);
+      rejecter_ = 0;
+    }
+    OnewayPvds::TearDown();
+  }
+
+  // Wi-Fi's router answers every SYN to svc.cell.example with ICMP port unreachable.
+  void rejectOnWifi() {
+    breakRoute("blackhole", "wifi", svc4_, svc6_);
+    const std::string ready = dir_.path() + "/rejecter.ready";
+    auto r = lab_->shell("/usr/bin/python3 " + mif::e2e::icmpRejectProgram() + " node " + ready +
+                             " 30 " + svc4_ + " " + svc6_ + " >" + dir_.path() +
+                             "/rejecter.log 2>&1 & echo $!",
+                         opts().in("router.wifi"));
+    ASSERT_TRUE(r.ok()) << r.describe();
+    rejecter_ = std::stoi(r.out);
+    struct stat st;
+    for (int i = 0; i < 500 && ::stat(ready.c_str(), &st) != 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(::stat(ready.c_str(), &st), 0) << "icmp_reject.py did not start";
+  }
+
+  static std::string url(const std::string& host) {
+    return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + "/";
+  }
+  // The supervisor's connect lines with `action` in the trace.
+  std::vector<std::string> actions(const std::string& action) const {
+    std::vector<std::string> out;
+    for (const auto& l : traceLines("connect"))
+      if (has(l, "\"action\":\"" + action + "\"")) out.push_back(l);
+    return out;
+  }
+  static std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  static int msSince(std::chrono::steady_clock::time_point t0) {
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count());
+  }
+
+  std::string go_;
+  int rejecter_ = 0;
+};
+
+// Go dials with a non-blocking connect and waits in its own netpoller: refused without
+// mif; through cellular under --enforce, at once (the attempt delay is 2 s), IPv4 and IPv6.
+TEST_F(EnforceFailover, GoFailsOverWhenTheFirstPvdsRouterRejectsWithIcmp) {
+  rejectOnWifi();
+  for (const std::string& host : {svc4_, svc6_}) {
+    auto plain = lab_->exec({go_, url(host), "3s"}, opts());
+    EXPECT_FALSE(plain.ok()) << plain.describe();
+    EXPECT_TRUE(has(plain.err, "connection refused")) << plain.err;
+
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run({"--enforce", "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+                 {go_, url(host), "3s"});
+    const int ms = msSince(t0);
+    for (const auto& l : traceLines("connect")) std::printf("%s\n", l.c_str());
+    ASSERT_TRUE(r.ok()) << host << ": " << r.describe();
+    EXPECT_TRUE(has(r.out, "host=cellsvc client=" + (host == svc4_ ? cell4_ : cell6_))) << r.out;
+    std::printf("%s: without mif %s; with mif through cellular, whole run %d ms\n", host.c_str(),
+                trimmed(plain.err).c_str(), ms);
+    EXPECT_LT(ms, 1900) << "cellular started by the attempt delay, not by Wi-Fi's refusal";
+  }
+  auto broken = actions("attempt-path-broken");
+  ASSERT_EQ(broken.size(), 2u);
+  EXPECT_TRUE(has(broken[0], "\"pvd\":\"wifi\"")) << broken[0];
+  auto won = actions("failed-over");
+  ASSERT_EQ(won.size(), 2u);
+  EXPECT_TRUE(has(won[0], "\"pvd\":\"cell\"")) << won[0];
+}
+
+// A raw blocking connect (static C): the same, on the blocking path (the program's socket
+// is blocking again when the winner takes its number).
+TEST_F(EnforceFailover, StaticBlockingConnectFailsOverOnIcmpPortUnreachable) {
+  rejectOnWifi();
+  const std::string client = std::string(MIF_BIN_DIR) + "/enforce_connect";
+  auto plain = lab_->exec({client, svc4_, "80"}, opts());
+  EXPECT_EQ(plain.status, 2) << plain.describe();
+  auto r = run({"--enforce", "--pvd", "wifi", "--pvd", "cell"}, {client, svc4_, "80"});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_)) << r.out;
+}
+
+// A strict pin fails over within its own list only: to Wi-Fi alone it is refused, with no
+// packet to the destination on cellular; to [wifi, cell] (sockets pinned to Wi-Fi at their
+// creation) it goes on to cellular.
+TEST_F(EnforceFailover, StrictPinFailsOverOnlyWithinItsOwnList) {
+  rejectOnWifi();
+  auto cell = lab_->capture("cell", "host " + svc4_);
+  ASSERT_TRUE(cell.running()) << cell.error();
+  auto r = run({"--enforce", "--strict", "--pvd", "wifi"}, {go_, url(svc4_), "3s"});
+  cell.stop();
+  EXPECT_FALSE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.err, "connection refused")) << r.err;
+  EXPECT_EQ(cell.count(), 0u) << "an attempt left through cellular";
+
+  auto both = run({"--enforce", "--strict", "--pvd", "wifi", "--pvd", "cell"}, {go_, url(svc4_), "3s"});
+  ASSERT_TRUE(both.ok()) << both.describe();
+  EXPECT_TRUE(has(both.out, "host=cellsvc client=" + cell4_)) << both.out;
+}
+
+// Wi-Fi's router drops the SYNs without a word: Go's dial times out without mif; under
+// --enforce cellular's attempt starts after the attempt delay (200 ms here) and wins.
+TEST_F(EnforceFailover, GoRacesTheNextPvdWhenTheFirstIsABlackhole) {
+  breakRoute("blackhole", "wifi", svc4_);
+  const std::string fast = dir_.write(
+      "fast.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\n[pvd.cell]\ninterface = \"" +
+                       lab_->link("cell") + "\"\n[failover]\nattempt_delay_ms = 200\n");
+  auto plain = lab_->exec({go_, url(svc4_), "1s"}, opts());
+  EXPECT_FALSE(plain.ok()) << plain.describe();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = lab_->mifRun({"--policy", fast, "--enforce", "--pvd", "wifi", "--pvd", "cell",
+                         "--trace=" + trace_},
+                        {go_, url(svc4_), "3s"}, opts());
+  const int ms = msSince(t0);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_)) << r.out;
+  std::printf("without mif: %s; with mif through cellular, whole run %d ms\n",
+              trimmed(plain.err).c_str(), ms);
+  auto won = actions("failed-over");
+  ASSERT_EQ(won.size(), 1u);
+  EXPECT_TRUE(has(won[0], "\"pvd\":\"cell\"")) << won[0];
+}
+
+}  // namespace
