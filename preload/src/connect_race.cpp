@@ -28,6 +28,7 @@
 
 #include "guard.h"
 #include "hook.h"
+#include "known_fds.h"
 #include "monotonic.h"
 #include "path_error.h"
 
@@ -299,7 +300,7 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   // a source to bind, getsockname says (port 0 until connect picks one).
   if (o.hasSource) {
     if (!o.sourceBound) return false;
-  } else {
+  } else if (!(o.knownFresh && knownfd::notBound(fd))) {
     sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) return false;
@@ -311,9 +312,13 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
     p->flags = fl;
     return false;
   }
+  // The program's timeout: none on a socket it never set one on (known_fds.h).
   timeval tv{};
   socklen_t tl = sizeof tv;
-  if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) != 0) return false;
+  if (!(o.knownFresh && knownfd::defaultSendTimeout(fd)) &&
+      getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) != 0) {
+    return false;
+  }
   const int64_t programUs = static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
   const int64_t delayUs = static_cast<int64_t>(rt->attemptDelayMs()) * 1000;
   // The program's own timeout ends its connect before a second attempt would start.

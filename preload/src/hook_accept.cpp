@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "datagram_cache.h"
+#include "known_fds.h"
 #include "unicast_if.h"
 #include "guard.h"
 #include "hook.h"
@@ -82,6 +83,7 @@ int forgotten(int fd) noexcept {
   if (fd >= 0 && !mif::preload::ReentryGuard::active()) {
     mif::preload::dgram::forget(fd);
     mif::preload::ucif::forget(fd);
+    mif::preload::knownfd::forget(fd);
   }
   return fd;
 }

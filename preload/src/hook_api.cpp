@@ -21,6 +21,7 @@
 #include "datagram_cache.h"
 #include "engine_api.h"
 #include "guard.h"
+#include "known_fds.h"
 #include "hook.h"
 #include "process_pvd.h"
 #include "real_libc.h"
@@ -151,6 +152,7 @@ int socketSetPvd(int fd, const char* pvd, char* why, size_t len) noexcept {
   // Whatever this socket's last datagram decided no longer holds once it is bound to a
   // device (or unbound): the next one is decided again (datagram_cache.h).
   dgram::forget(fd);
+  knownfd::programBound();  // a device binding and a source of the program's choosing
   if (pvd == nullptr) {
     if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "", 0) != 0) {
       const int err = errno;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "datagram_cache.h"
+#include "known_fds.h"
 #include "unicast_if.h"
 #include "guard.h"
 #include "hook.h"
@@ -25,6 +26,7 @@ MIF_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) noexcept {
   if (!ReentryGuard::active()) {
     dgram::forget(fd);
     if (ucif::held(fd)) ucif::leave(fd);
+    knownfd::programBound();
   }
   Endpoint local;
   // An address the kernel would refuse (unreadable: EFAULT; oversized: EINVAL) is left to
@@ -58,6 +60,7 @@ MIF_EXPORT int listen(int fd, int backlog) noexcept {
     return -1;
   }
   if (ReentryGuard::active()) return realListen(fd, backlog);
+  knownfd::programBound();
   // Only a strict setup cares; a process that is not yet initialised asks the socket's
   // family first so that an AF_UNIX listener never loads the policy.
   Runtime* rt = Runtime::peek();

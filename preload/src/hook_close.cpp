@@ -15,6 +15,7 @@
 #include "datagram_cache.h"
 #include "nb_race.h"
 #include "unicast_if.h"
+#include "known_fds.h"
 #include "own_fds.h"
 #include "real_libc.h"
 
@@ -55,6 +56,7 @@ MIF_EXPORT int close(int fd) {
   } else {
     dgram::forget(fd);
     ucif::forget(fd);
+    knownfd::forget(fd);
     if (nbrace::pending()) nbrace::end(fd);  // its fresh sockets go with it
   }
   return realClose(fd);
@@ -69,6 +71,7 @@ MIF_EXPORT int close_range(unsigned int first, unsigned int last, int flags) noe
   if (!ReentryGuard::active() && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) {
     dgram::forgetRange(first, last);
     ucif::forgetRange(first, last);
+    knownfd::forgetRange(first, last);
     if (nbrace::pending()) nbrace::endRange(first, last);
   }
   // CLOSE_RANGE_CLOEXEC only marks descriptors close-on-exec; ours are already.
@@ -86,6 +89,7 @@ MIF_EXPORT void closefrom(int lowfd) noexcept {
   if (!ReentryGuard::active()) {
     dgram::forgetRange(lo, UINT_MAX);
     ucif::forgetRange(lo, UINT_MAX);
+    knownfd::forgetRange(lo, UINT_MAX);
     if (nbrace::pending()) nbrace::endRange(lo, UINT_MAX);
   }
   const int own = ReentryGuard::active() ? -1 : ownfds::lowestIn(lo, UINT_MAX);
@@ -114,6 +118,7 @@ MIF_EXPORT int dup2(int oldfd, int newfd) noexcept {
     ownfds::remove(newfd);
     dgram::forget(newfd);
     if (newfd != oldfd) ucif::forget(newfd);  // dup2(fd, fd) leaves the socket as it is
+    if (newfd != oldfd) knownfd::forget(newfd);
     if (newfd != oldfd && nbrace::pending()) nbrace::end(newfd);
   }
   return realDup2(oldfd, newfd);
@@ -129,6 +134,7 @@ MIF_EXPORT int dup3(int oldfd, int newfd, int flags) noexcept {
     ownfds::remove(newfd);
     dgram::forget(newfd);
     ucif::forget(newfd);
+    knownfd::forget(newfd);
     if (newfd != oldfd && nbrace::pending()) nbrace::end(newfd);
   }
   return realDup3(oldfd, newfd, flags);
@@ -150,6 +156,13 @@ MIF_EXPORT int socket(int domain, int type, int protocol) noexcept {
   } else if (fd >= 0) {
     dgram::forget(fd);  // a number the program closed behind our back, now a new socket
     ucif::forget(fd);
+    // What the program's socket has set is known from here on (known_fds.h).
+    const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if ((domain == AF_INET || domain == AF_INET6) && (base == SOCK_STREAM || base == SOCK_DGRAM)) {
+      knownfd::made(fd);
+    } else {
+      knownfd::forget(fd);
+    }
     if (nbrace::pending()) nbrace::end(fd);
   }
   return fd;

@@ -42,6 +42,7 @@ Symbol<PpollFn> ppoll{"ppoll"};
 Symbol<SelectFn> select{"select"};
 Symbol<PselectFn> pselect{"pselect"};
 Symbol<GetsockoptFn> getsockopt{"getsockopt"};
+Symbol<SetsockoptFn> setsockopt{"setsockopt"};
 Symbol<EpollCtlFn> epollCtl{"epoll_ctl"};
 Symbol<EpollWaitFn> epollWait{"epoll_wait"};
 Symbol<EpollPwaitFn> epollPwait{"epoll_pwait"};

@@ -17,6 +17,7 @@
 #include "captive.h"
 #include "decision_order.h"
 #include "guard.h"
+#include "known_fds.h"
 #include "mif/sys/calls.h"
 #include "mif/view/socket_class.h"
 #include "process_pvd.h"
@@ -186,7 +187,14 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   }
   if (dst.scopeId != 0) return o;
   char dev[IFNAMSIZ];
-  if (!boundDevice(fd, dev)) return o;
+  // A socket the program made through our socket() hook and never bound to a device has
+  // none: no getsockopt (known_fds.h). Any other is asked.
+  o.knownFresh = knownfd::takeUnbound(fd);
+  if (o.knownFresh) {
+    dev[0] = '\0';
+  } else if (!boundDevice(fd, dev)) {
+    return o;
+  }
   // Already bound to a device and nothing can be strict: the binding stands whatever the
   // decision, so a repeated connect (EALREADY/EISCONN) pays no decide().
   if (dev[0] != '\0' && !strictPossible()) return o;
@@ -221,7 +229,11 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   if (settledWithoutPvd(&o)) return o;
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
   if (bp == nullptr || bp->ifname.empty()) return o;
-  if (!pinToPvd(fd, bp, dst.addr.family, dst.socketFamily, &o) && o.decision.strict) {
+  if (!pinToPvd(fd, bp, dst.addr.family, dst.socketFamily, &o)) {
+    // Known as a socket, but the number was closed behind our back and now names something
+    // else (known_fds.h): libc reports what it is, as without mif.
+    if (o.knownFresh && (errno == ENOTSOCK || errno == EBADF)) return begin(call, dst);
+    if (!o.decision.strict) return o;
     o.error = ENETUNREACH;
     o.note = "could not bind to the PvD's interface";
   }

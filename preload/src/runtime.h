@@ -42,6 +42,9 @@ struct Outcome {
   bool hasSource = false;
   policy::IpAddress source;  // also the source bound on the connect path
   bool sourceBound = false;
+  // The socket's first connect since the program made it, with what it set known without
+  // asking the kernel (known_fds.h): no device binding; armRace reads the rest.
+  bool knownFresh = false;
   // A strict pin and a DNS query to a loopback resolver (port 53 on 127.0.0.0/8 or ::1):
   // the pinned PvD's server to send it to instead, as a sockaddr of the socket's family
   // (0 = none). The hook passes this copy to the real call; the program's own sockaddr is

@@ -46,7 +46,7 @@ static __thread int loading __attribute__((tls_model("initial-exec")));
 enum Fn {
   F_connect, F_sendto, F_sendmsg, F_sendmmsg, F_bind, F_listen, F_accept, F_accept4,
   F_close, F_close_range, F_closefrom, F_dup2, F_dup3, F_socket,
-  F_poll, F_poll_chk, F_ppoll, F_ppoll_chk, F_select, F_pselect, F_getsockopt,
+  F_poll, F_poll_chk, F_ppoll, F_ppoll_chk, F_select, F_pselect, F_getsockopt, F_setsockopt,
   F_epoll_ctl, F_epoll_wait, F_epoll_pwait, F_epoll_pwait2,
   F_getaddrinfo, F_freeaddrinfo, F_getnameinfo, F_gethostbyname, F_gethostbyname2,
   F_gethostbyname_r, F_gethostbyname2_r, F_gethostbyaddr, F_gethostbyaddr_r,
@@ -56,7 +56,7 @@ enum Fn {
 static const char* const names[F_count] = {
   "connect", "sendto", "sendmsg", "sendmmsg", "bind", "listen", "accept", "accept4",
   "close", "close_range", "closefrom", "dup2", "dup3", "socket",
-  "poll", "__poll_chk", "ppoll", "__ppoll_chk", "select", "pselect", "getsockopt",
+  "poll", "__poll_chk", "ppoll", "__ppoll_chk", "select", "pselect", "getsockopt", "setsockopt",
   "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
   "getaddrinfo", "freeaddrinfo", "getnameinfo", "gethostbyname", "gethostbyname2",
   "gethostbyname_r", "gethostbyname2_r", "gethostbyaddr", "gethostbyaddr_r",
@@ -294,6 +294,11 @@ EXPORT int pselect(int n, fd_set* r, fd_set* w, fd_set* e, const struct timespec
 }
 EXPORT int getsockopt(int fd, int l, int o, void* v, socklen_t* len) {
   return CALL(F_getsockopt, int (*)(int, int, int, void*, socklen_t*), fd, l, o, v, len);
+}
+/* setsockopt never loads the engine either: it only tells the engine what the program
+   changed on a socket made since the engine loaded (known_fds.h). */
+EXPORT int setsockopt(int fd, int l, int o, const void* v, socklen_t len) {
+  return CALL(F_setsockopt, int (*)(int, int, int, const void*, socklen_t), fd, l, o, v, len);
 }
 EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event* e) {
   return CALL(F_epoll_ctl, int (*)(int, int, int, struct epoll_event*), ep, op, fd, e);

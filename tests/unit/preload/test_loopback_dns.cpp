@@ -58,7 +58,7 @@ except OSError as e:
     print('sendto4', 'errno=' + errno.errorcode[e.errno], 'dev=' + dev(s))
 )PY";
 
-// The private namespace: mifpre-t0 holds 192.0.2.1/24 and 2001:db8::1/64 (the PvD).
+// The private namespace: mifpre-t0 holds 192.0.2.1/24 and 2001:db8::1/64 (the PvD), up.
 std::string inNamespace(const std::string& env, const std::string& script) {
   return "unshare -n sh -c '"
          "ip link set lo up && "
@@ -66,6 +66,10 @@ std::string inNamespace(const std::string& env, const std::string& script) {
          "ip addr add 192.0.2.1/24 dev mifpre-t0 && "
          "ip addr add 2001:db8::1/64 dev mifpre-t0 nodad && "
          "ip link set mifpre-t0 up && ip link set mifpre-t1 up && "
+         // A veth's operstate turns UP through linkwatch, up to a second later under load:
+         // until then the PvD is not usable and a strict pin refuses everything.
+         "for i in $(seq 200); do ip -o link show mifpre-t0 | grep -q \"state UP\" && break; "
+         "sleep 0.01; done && "
          "env LD_PRELOAD=" MIF_TEST_PRELOAD_PREFIX MIF_PRELOAD_LIBRARY " " + env + " python3 " + script + "' 2>&1";
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,13 @@ struct IpAddress {
   std::string toString() const;
 
   auto operator<=>(const IpAddress&) const = default;
+  // Two words, not a byte-wise memcmp: asked on every connect (Snapshot::ownerOf).
+  bool operator==(const IpAddress& o) const noexcept {
+    uint64_t a[2], b[2];
+    std::memcpy(a, bytes.data(), sizeof a);
+    std::memcpy(b, o.bytes.data(), sizeof b);
+    return family == o.family && a[0] == b[0] && a[1] == b[1];
+  }
 };
 
 struct Prefix {

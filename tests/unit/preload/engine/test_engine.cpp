@@ -13,7 +13,9 @@
 #include <netinet/in.h>
 #include <resolv.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -542,3 +544,47 @@ TEST_F(Engine, StrictStaysStrictAndNothingLeaksWhenEachCallOfTheDnsSocketsFails)
 }
 
 }  // namespace
+
+// Issue 26: a connect on a socket the program made through the hooked socket() asks the
+// kernel nothing about the socket's device binding (known_fds.h); one the program may have
+// bound since (a device set through a dup of it) is asked, as every socket was before; and
+// a number closed behind the library's back and reused by a pipe gets libc's ENOTSOCK even
+// under a strict pin, never the pin's ENETUNREACH.
+TEST_F(Engine, AConnectAsksTheKernelOnlyWhatTheHooksCouldNotSee) {
+  install({"vpn"}, true);
+  const sockaddr_in sa = v4("203.0.113.7", 9);
+  const auto* to = reinterpret_cast<const sockaddr*>(&sa);
+  const int older = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int fresh = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(older, 0);
+  ASSERT_GE(fresh, 0);
+
+  int asked = faults::made(faults::Call::Getsockopt);
+  EXPECT_EQ(connect(fresh, to, sizeof sa), 0);
+  EXPECT_EQ(device(fresh), "lo");  // pinned to the PvD's interface all the same
+  EXPECT_EQ(faults::made(faults::Call::Getsockopt) - asked, 0);
+  asked = faults::made(faults::Call::Getsockopt);
+  EXPECT_EQ(connect(fresh, to, sizeof sa), 0);  // a repeated connect asks: mif bound it
+  EXPECT_GE(faults::made(faults::Call::Getsockopt) - asked, 1);
+
+  const int alias = dup(older);
+  ASSERT_EQ(setsockopt(alias, SOL_SOCKET, SO_BINDTODEVICE, "lo", 2), 0);
+  asked = faults::made(faults::Call::Getsockopt);
+  EXPECT_EQ(connect(older, to, sizeof sa), 0);
+  EXPECT_GE(faults::made(faults::Call::Getsockopt) - asked, 1);
+  close(alias);
+  close(older);
+  close(fresh);
+
+  const int reused = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(reused, 0);
+  ASSERT_EQ(syscall(SYS_close, reused), 0);  // not through the close hook
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(p[0], reused);
+  errno = 0;
+  EXPECT_EQ(connect(reused, to, sizeof sa), -1);
+  EXPECT_EQ(errno, ENOTSOCK);
+  close(p[0]);
+  close(p[1]);
+}

@@ -1,0 +1,54 @@
+#pragma once
+// What the library knows of a program's socket without asking the kernel (issue 26).
+//
+// A connect has to know whether the socket is already bound to a device (the program's
+// binding stands, or a strict pin refuses it) before it pins the socket to the PvD, and a
+// blocking connect raced across PvDs has to know the program's send timeout and whether it
+// bound a local port. Asked of the kernel, that is a getsockopt(SO_BINDTODEVICE) on every
+// connect, and a getsockopt(SO_SNDTIMEO) and getsockname on every raced one: more system
+// calls than the pinning itself. For a socket the program made through the socket() hook
+// after the library was loaded, the answers are known: the program can only have changed
+// them through setsockopt and bind, which are hooked too.
+//
+// One stamp per descriptor (below dgram::kSlots), taken from a process-wide counter when
+// socket() returns it, and three process-wide stamps: the counter's value at the program's
+// last SO_BINDTODEVICE/SO_BINDTOIFINDEX, SO_SNDTIMEO, and bind, on any descriptor. A
+// socket made after the last such call cannot have been changed by one; a socket made
+// before it might have been (through a dup'd number, which no table tracks), and is asked
+// of the kernel as before. So a program that binds one socket to a device makes the
+// library ask for every older socket, never trust a wrong answer. fork() makes every
+// socket "older" in both processes (the other side may change the shared socket).
+//
+// What the stamps cannot see, each leaving the socket as the kernel has it: a raw
+// syscall(SYS_setsockopt) or io_uring operation on the socket, another process holding the
+// socket (SCM_RIGHTS), and a number closed behind the library's back (a raw close, glibc's
+// internal one after fdopen + fclose) and reused by a non-socket (open, pipe: the pin's
+// setsockopt then fails with ENOTSOCK and the call is left to libc) or by accept (hooked:
+// forgotten). docs/architecture.md, "What a connect asks the kernel".
+//
+// Lock-free: a relaxed-or-acquire load per question; a fetch_add per socket() and per
+// program call that changes one of the three.
+namespace mif::preload::knownfd {
+
+// The socket() hook: fd is the program's new AF_INET/AF_INET6 socket.
+void made(int fd) noexcept;
+// The number now names something else, or nothing (close, dup2/dup3 onto it, accept,
+// a socket of another domain).
+void forget(int fd) noexcept;
+void forgetRange(unsigned lo, unsigned hi) noexcept;
+
+// The program's own setsockopt (not the library's: the caller checks the guard).
+void programSetOption(int level, int name) noexcept;
+// The program's own bind, listen, or mif_socket_set_pvd: a local address, and perhaps a
+// device binding the library chose for it.
+void programBound() noexcept;
+
+// True, once, when fd is known to have no device binding: the caller is about to bind it
+// to a PvD's device (a later connect on it asks the kernel).
+bool takeUnbound(int fd) noexcept;
+// True when fd is known to have the default send timeout (none).
+bool defaultSendTimeout(int fd) noexcept;
+// True when fd is known to have no local address (the program never bound it).
+bool notBound(int fd) noexcept;
+
+}  // namespace mif::preload::knownfd
