@@ -45,12 +45,14 @@ class EnforceFailover : public mif::e2e::OnewayPvds {
     OnewayPvds::TearDown();
   }
 
-  // Wi-Fi's router answers every SYN to svc.cell.example with ICMP port unreachable.
-  void rejectOnWifi() {
-    breakRoute("blackhole", "wifi", svc4_, svc6_);
+  // Wi-Fi's router answers every SYN to svc.cell.example (or to v4 and v6) with ICMP port
+  // unreachable.
+  void rejectOnWifi() { rejectOnWifi(svc4_, svc6_); }
+  void rejectOnWifi(const std::string& v4, const std::string& v6) {
+    breakRoute("blackhole", "wifi", v4, v6);
     const std::string ready = dir_.path() + "/rejecter.ready";
     auto r = lab_->shell("/usr/bin/python3 " + mif::e2e::icmpRejectProgram() + " node " + ready +
-                             " 30 " + svc4_ + " " + svc6_ + " >" + dir_.path() +
+                             " 30 " + v4 + " " + v6 + " >" + dir_.path() +
                              "/rejecter.log 2>&1 & echo $!",
                          opts().in("router.wifi"));
     ASSERT_TRUE(r.ok()) << r.describe();
@@ -111,6 +113,26 @@ TEST_F(EnforceFailover, GoFailsOverWhenTheFirstPvdsRouterRejectsWithIcmp) {
   auto won = actions("failed-over");
   ASSERT_EQ(won.size(), 2u);
   EXPECT_TRUE(has(won[0], "\"pvd\":\"cell\"")) << won[0];
+}
+
+// A name: Go's own resolver reads the resolv.conf --enforce gives it (the PvDs' servers, in
+// order) and dials www.example.com's addresses; Wi-Fi's router rejects both. Pinned to
+// Wi-Fi alone the dial is refused; with cellular next it goes through cellular.
+TEST_F(EnforceFailover, GoFailsOverForANameItResolvesItself) {
+  const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
+  rejectOnWifi(www4, www6);
+  const std::string names = dir_.write(
+      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
+                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n");
+  const std::vector<std::string> go{go_, "http://www.example.com/", "3s"};
+  auto alone = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi"}, go, opts());
+  EXPECT_FALSE(alone.ok()) << alone.describe();
+  EXPECT_TRUE(has(alone.err, "connection refused")) << alone.err;
+  auto r = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi", "--pvd", "cell"}, go, opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=www client=" + cell4_) || has(r.out, "host=www client=" + cell6_))
+      << r.out;
 }
 
 // A raw blocking connect (static C): the same, on the blocking path (the program's socket
