@@ -86,21 +86,12 @@ struct Portal {
 std::vector<Portal> checkPortals(const std::vector<probe::Result>& results,
                                  const view::Snapshot& snap, const probe::Options& opts) {
   std::vector<Portal> out;
-  const std::string path = view::raStatePath();
   for (size_t k = 0; k < results.size(); ++k) {
     const view::BoundPvd& b = snap.pvds[results[k].id];
     for (const auto& c : b.captive) {
-      Portal p;
-      p.result = k;
-      p.uri = c.uri;
-      probe::PortalAnswer a = probe::askPortalApi(b, c.uri, opts.timeout);
-      p.open = a.asked ? !a.captive : results[k].verdict == probe::Verdict::Ok;
-      p.by = a.asked ? "api" : "probe";
-      p.why = a.why;
-      std::string why;
-      if (!view::recordPortalCheck(path, b.ifindex, c.router, c.uri, p.open, &why))
-        p.why += (p.why.empty() ? "" : "; ") + std::string("not recorded: ") + why;
-      out.push_back(std::move(p));
+      const probe::PortalCheck pc =
+          probe::checkPortal(b, c, results[k].verdict == probe::Verdict::Ok, opts.timeout);
+      out.push_back(Portal{k, c.uri, pc.open, pc.by, pc.why});
     }
   }
   return out;

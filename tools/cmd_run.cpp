@@ -4,7 +4,8 @@
 // Checks what it can check before the program starts (the policy, the PvD names, whether
 // the loader will honour LD_PRELOAD for PROGRAM), then hands the choice to libmif.so
 // through the environment (DESIGN.md "Environment contract") and execs PROGRAM: no mif
-// process stays behind, and PROGRAM's exit status is the status. Like env(1): 125 when mif
+// process stays behind (but the prober of a policy with `probe`, probe/prober.h, which is
+// not the program's child and ends with it), and PROGRAM's exit status is the status. Like env(1): 125 when mif
 // itself fails, 126 when PROGRAM cannot be executed, 127 when it is not found.
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
 #include "probe/probe.h"
+#include "probe/prober.h"
 
 namespace mif::cmd {
 namespace {
@@ -53,6 +55,10 @@ constexpr const char* kUsage =
     "                  PvDs that are not ok to its end; nothing is added or removed, and\n"
     "                  --strict still never uses a PvD outside --pvd\n"
     "  --trace[=FILE]  one JSON line per decision, to FILE or stderr\n"
+    "\n"
+    "A PvD of the policy with 'probe' is probed every 'probe_interval_ms' while PROGRAM\n"
+    "runs, by a prober process of mif's (not PROGRAM's child), and PROGRAM's health of\n"
+    "the PvD follows (docs/policy.md, \"Active probes\").\n"
     "\n"
     "Inside 'mif lab exec NAME' (MIF_LAB_POLICY set), the lab's policy is the policy\n"
     "file unless --policy is given: 'mif lab exec wifi-vpn -- mif run --pvd vpn -- ...'.\n"
@@ -454,6 +460,12 @@ int run(int argc, char** argv) {
     }
   }
 
+  // Active probes (a PvD with `probe`): a prober of its own runs them while the program
+  // runs, and the program's library reads what it finds (probe/prober.h).
+  const probe::ProberStart prober = probe::startProber(*compiled);
+  if (!prober.error.empty())
+    cli::error("run", "probe: " + prober.error + "; the program runs without active probes");
+
   setenv("LD_PRELOAD", prependPreload(*lib).c_str(), 1);
   reserveStaticTls();
   preloadSanitizerRuntime();
@@ -461,6 +473,7 @@ int run(int argc, char** argv) {
   setOrUnset("MIF_PVD", join(o.pvds));
   setOrUnset("MIF_DNS", join(o.dns));
   setOrUnset("MIF_STRICT", o.strict ? "1" : "");
+  setOrUnset("MIF_PROBES", prober.path);
   setOrUnset("MIF_TRACE", !o.trace ? "" : *o.trace == "stderr" ? "stderr" : absolutePath(*o.trace));
 
   o.program.push_back(nullptr);

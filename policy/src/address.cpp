@@ -3,6 +3,10 @@
 // scope ids) are rejected the same way everywhere.
 #include "mif/policy/address.h"
 
+#include <charconv>
+
+#include "mif/policy/model.h"
+
 #include <cstdio>
 
 namespace mif::policy {
@@ -248,5 +252,39 @@ bool Prefix::contains(const IpAddress& a) const {
 }
 
 std::string Prefix::toString() const { return addr.toString() + "/" + std::to_string(length); }
+
+std::string HostPort::toString() const {
+  const std::string a = addr.toString();
+  return (addr.family == Family::V6 ? "[" + a + "]" : a) + ":" + std::to_string(port);
+}
+
+std::string parseHostPort(std::string_view t, HostPort* out) {
+  std::string_view host, port;
+  if (!t.empty() && t[0] == '[') {
+    const size_t close = t.find(']');
+    if (close == std::string_view::npos) return "'[' without ']'";
+    host = t.substr(1, close - 1);
+    if (close + 1 >= t.size() || t[close + 1] != ':') return "expected ':PORT' after ']'";
+    port = t.substr(close + 2);
+  } else {
+    const size_t colon = t.rfind(':');
+    if (colon == std::string_view::npos) return "expected ADDRESS:PORT";
+    host = t.substr(0, colon);
+    port = t.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return "an IPv6 target is written [ADDRESS]:PORT";
+  }
+  const auto a = IpAddress::parse(host);
+  if (!a) {
+    return "'" + std::string(host) +
+           "' is not an IP address (a name would first have to be resolved through each PvD)";
+  }
+  unsigned long v = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || v < 1 || v > 65535)
+    return "port '" + std::string(port) + "' is not 1-65535";
+  out->addr = a->unmapped();
+  out->port = static_cast<uint16_t>(v);
+  return {};
+}
 
 }  // namespace mif::policy

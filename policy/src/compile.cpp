@@ -11,7 +11,8 @@ namespace {
 
 bool sameDefinition(const PvdDef& a, const PvdDef& b) {
   return a.interfaceGlob == b.interfaceGlob && a.dns == b.dns && a.domains == b.domains &&
-         a.prefixes == b.prefixes && a.source == b.source && a.explicitId == b.explicitId;
+         a.prefixes == b.prefixes && a.source == b.source && a.explicitId == b.explicitId &&
+         a.probe == b.probe;
 }
 
 Diagnostic at(const SourceRef& where, std::string message, Severity sev = Severity::Error) {

@@ -23,7 +23,8 @@ using namespace std::string_view_literals;
 
 constexpr std::string_view kRootKeys[] = {"pvd"sv, "rule"sv, "default"sv, "failover"sv};
 constexpr std::string_view kPvdKeys[] = {"interface"sv, "id"sv, "dns"sv, "domains"sv,
-                                         "prefixes"sv, "source"sv};
+                                         "prefixes"sv, "source"sv, "probe"sv,
+                                         "probe_interval_ms"sv};
 constexpr std::string_view kRuleKeys[] = {"domain"sv, "dst"sv,    "port"sv,   "proto"sv, "dscp"sv,
                                           "app"sv,    "pvd"sv,    "strict"sv, "locked"sv};
 constexpr std::string_view kDefaultKeys[] = {"pvd"sv, "strict"sv};
@@ -273,6 +274,7 @@ class Loader {
       add(name.source(), "PvD name " + quoted(p.name) +
                              " must be 1-64 letters, digits, '_', '-' or '.'");
     bool haveInterface = false;
+    const toml::node* interval = nullptr;  // probe_interval_ms, checked once probe is known
     for (const auto& [k, v] : *t) {
       if (k == "interface") {
         if (auto s = v.as_string()) {
@@ -313,13 +315,63 @@ class Loader {
         prefixList(v, "prefixes", &p.prefixes);
       } else if (k == "source") {
         prefixList(v, "source", &p.source);
+      } else if (k == "probe") {
+        loadProbe(v, &p);
+      } else if (k == "probe_interval_ms") {
+        interval = &v;
       } else {
         unknownKey(k, "pvd." + p.name, kPvdKeys);
       }
     }
+    if (interval != nullptr) loadProbeInterval(*interval, &p);
     if (!haveInterface)
       add(name.source(), "PvD " + quoted(p.name) + " has no 'interface' (nor an explicit PvD 'id')");
     result_.doc.pvds.push_back(std::move(p));
+  }
+
+  // probe = true (the PvD's DNS servers, as `mif probe`), false (none), or a target
+  // "ADDRESS:PORT" or a list of them.
+  void loadProbe(const toml::node& v, PvdDef* p) {
+    if (auto b = v.as_boolean()) {
+      if (b->get()) p->probe.emplace();
+      return;
+    }
+    if (!v.is_string() && !v.is_array()) {
+      wrongType(v, "probe", "true, or a target \"ADDRESS:PORT\" or a list of them");
+      return;
+    }
+    ProbeDef d;
+    for (const auto& [text, src] : stringList(v, "probe")) {
+      HostPort hp;
+      if (std::string why = parseHostPort(text, &hp); !why.empty()) {
+        add(*src, "probe target " + quoted(text) + ": " + why);
+        continue;
+      }
+      d.targets.push_back(hp);
+    }
+    if (v.is_array() && v.as_array()->empty())
+      add(v.source(), "'probe' lists no target (probe = true probes the PvD's DNS servers)");
+    if (!d.targets.empty()) p->probe = std::move(d);
+  }
+
+  void loadProbeInterval(const toml::node& v, PvdDef* p) {
+    auto i = v.as_integer();
+    if (!i) {
+      wrongType(v, "probe_interval_ms", "an integer (milliseconds)");
+      return;
+    }
+    const int64_t ms = i->get();
+    if (ms < ProbeDef::kMinIntervalMs || ms > ProbeDef::kMaxIntervalMs) {
+      add(v.source(), "probe_interval_ms " + std::to_string(ms) + " is outside " +
+                          std::to_string(ProbeDef::kMinIntervalMs) + "-" +
+                          std::to_string(ProbeDef::kMaxIntervalMs) + " (1 s to 1 hour)");
+      return;
+    }
+    if (!p->probe) {
+      add(v.source(), "probe_interval_ms without 'probe' in pvd." + p->name + ": nothing to probe");
+      return;
+    }
+    p->probe->intervalMs = static_cast<uint32_t>(ms);
   }
 
   void loadPort(const toml::node& v, RuleDef* r) {

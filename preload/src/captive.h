@@ -10,12 +10,16 @@
 #include "mif/policy/policy.h"
 #include "mif/view/captive.h"
 #include "mif/view/snapshot.h"
+#include "probe_watch.h"
 
 namespace mif::preload {
 
 // Moves the captive PvDs of `d` to its end, in order (a stable partition, as health's
 // demotion). True when the order changed. One pass over the list when no PvD is captive.
+// `probes` (null when no PvD is probed): what an active probe found of a PvD's portal
+// overrides what the view knows (open: not captive; captive: captive for every
+// destination but a portal the view knows of the PvD).
 bool demoteCaptive(policy::Decision* d, const view::Snapshot& snap, std::string_view name,
-                   const policy::IpAddress& dst) noexcept;
+                   const policy::IpAddress& dst, const ProbeWatch* probes = nullptr) noexcept;
 
 }  // namespace mif::preload

@@ -235,7 +235,8 @@ void Runtime::traceHealth(policy::PvdId pvd, const HealthChange& c, const char* 
   j.str("to", healthName(c.to));
   j.str("reason", reason);
   j.unum("failures", c.failures);
-  if (c.to == HealthState::Failed) j.unum("retry_in_ms", c.retryInMs);
+  // Failed by a probe: until a probe succeeds, no back-off (probe_watch.h).
+  if (c.to == HealthState::Failed && !c.untilProbe) j.unum("retry_in_ms", c.retryInMs);
   line.emit(trace_);
   errno = savedErrno;
 }

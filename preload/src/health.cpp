@@ -21,41 +21,56 @@ uint32_t HealthTable::backoffMs(uint32_t failures) noexcept {
   return ms > kMaxBackoffMs ? kMaxBackoffMs : static_cast<uint32_t>(ms);
 }
 
+uint64_t HealthTable::next(uint64_t w, HealthEvent e, uint64_t nowMs) noexcept {
+  const HealthState from = stateOf(w);
+  switch (e) {
+    case HealthEvent::Success:
+      return 0;
+    case HealthEvent::ProbeOk:
+      // Ends what a probe said, and a degradation (the probe's target answered); a failure
+      // the program's own connects found keeps its back-off: the probe's target is not
+      // their destination (as a DNS answer, failover.cpp).
+      return from == HealthState::Failed && !probeOf(w) ? w : 0;
+    case HealthEvent::ProbeDown:
+      if (from == HealthState::Failed && probeOf(w)) return w;
+      return pack(HealthState::Failed, failuresOf(w) + 1, kHeld, true);
+    case HealthEvent::ProbePoor:
+      if (from == HealthState::Failed && !probeOf(w)) return w;  // its back-off runs on
+      if (from == HealthState::Degraded && probeOf(w)) return w;
+      return pack(HealthState::Degraded, failuresOf(w), 0, true);
+    case HealthEvent::PathBroken:
+    case HealthEvent::Timeout:
+      break;
+  }
+  // Connects that were already under way when the PvD failed report the same outage:
+  // they do not lengthen its back-off (nor end a probe's hold).
+  if (from == HealthState::Failed && nowMs < retryAtOf(w)) return w;
+  const uint32_t failures = failuresOf(w) + 1;
+  const bool fail = e == HealthEvent::PathBroken || from == HealthState::Failed ||
+                    failures >= kTimeoutsToFail;
+  return fail ? pack(HealthState::Failed, failures, nowMs + backoffMs(failures))
+              : pack(HealthState::Degraded, failures, 0);
+}
+
 HealthChange HealthTable::report(policy::PvdId pvd, HealthEvent e, uint64_t nowMs) noexcept {
   HealthChange c;
   if (pvd >= kSlots) return c;
   std::atomic<uint64_t>& slot = slots_[pvd];
   uint64_t w = slot.load(std::memory_order_relaxed);
   // The common case on the hot path: a success on a PvD that never failed writes nothing.
-  if (e == HealthEvent::Success && w == 0) return c;
-  uint64_t next;
+  if ((e == HealthEvent::Success || e == HealthEvent::ProbeOk) && w == 0) return c;
   for (;;) {
-    const HealthState from = stateOf(w);
-    // Connects that were already under way when the PvD failed report the same outage:
-    // they do not lengthen its back-off.
-    if (e != HealthEvent::Success && from == HealthState::Failed && nowMs < retryAtOf(w)) return c;
-    HealthState to = HealthState::Usable;
-    uint32_t failures = 0;
-    uint64_t retryAt = 0;
-    if (e != HealthEvent::Success) {
-      failures = failuresOf(w) + 1;
-      const bool fail = e == HealthEvent::PathBroken || from == HealthState::Failed ||
-                        failures >= kTimeoutsToFail;
-      if (fail) {
-        to = HealthState::Failed;
-        retryAt = nowMs + backoffMs(failures);
-      } else {
-        to = HealthState::Degraded;
-      }
-    }
-    next = pack(to, failures, retryAt);
-    if (next == w) return c;
-    if (slot.compare_exchange_weak(w, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      c.changed = from != to || e != HealthEvent::Success;
+    const uint64_t n = next(w, e, nowMs);
+    if (n == w) return c;
+    if (slot.compare_exchange_weak(w, n, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      const HealthState from = stateOf(w), to = stateOf(n);
+      const bool success = e == HealthEvent::Success || e == HealthEvent::ProbeOk;
+      c.changed = from != to || !success;
       c.from = from;
       c.to = to;
-      c.failures = failures;
-      c.retryInMs = retryAt > nowMs ? retryAt - nowMs : 0;
+      c.failures = failuresOf(n);
+      c.untilProbe = probeOf(n);
+      c.retryInMs = !c.untilProbe && retryAtOf(n) > nowMs ? retryAtOf(n) - nowMs : 0;
       changes_.fetch_add(1, std::memory_order_relaxed);
       if (from == HealthState::Usable && to != HealthState::Usable) {
         notUsable_.fetch_add(1, std::memory_order_relaxed);
@@ -65,6 +80,10 @@ HealthChange HealthTable::report(policy::PvdId pvd, HealthEvent e, uint64_t nowM
       return c;
     }
   }
+}
+
+bool HealthTable::byProbe(policy::PvdId pvd) const noexcept {
+  return pvd < kSlots && probeOf(slots_[pvd].load(std::memory_order_relaxed));
 }
 
 HealthState HealthTable::state(policy::PvdId pvd) const noexcept {

@@ -10,6 +10,10 @@
 //   any    ──success──▶ usable (failures = 0)
 //   failed, back-off elapsed: tried again (its place in the list comes back); another
 //   failure doubles the back-off (1 s, 2 s, 4 s ... 64 s), a success makes it usable.
+//   Active probes (the policy's `probe` key, probe_watch.cpp): a probe that found the PvD
+//   down fails it until a probe succeeds (no back-off retry), a poor one degrades it; a
+//   probe's success ends what a probe said (and a degradation), not a failure that the
+//   program's own connects found, whose back-off runs on.
 //
 // Threading: any thread, and a signal handler. Each PvD's state is one 64-bit atomic word
 // (state, consecutive failures, retry time) changed by compare-and-swap: no lock, no
@@ -32,6 +36,9 @@ enum class HealthEvent : uint8_t {
   Success,     // a connect through the PvD completed (or was refused by the server)
   PathBroken,  // ENETUNREACH, EHOSTUNREACH: a router on the way said no
   Timeout,     // a connect (ETIMEDOUT) or every DNS server of the PvD timed out
+  ProbeDown,   // an active probe: nothing answered through the PvD
+  ProbePoor,   // an active probe: half or more of its attempts lost
+  ProbeOk,     // an active probe: answered
 };
 
 struct HealthChange {
@@ -40,6 +47,7 @@ struct HealthChange {
   HealthState to = HealthState::Usable;
   uint32_t failures = 0;    // consecutive failures after the event
   uint64_t retryInMs = 0;   // failed: until the back-off elapses
+  bool untilProbe = false;  // failed or degraded by a probe: until a probe succeeds
 };
 
 class HealthTable {
@@ -62,6 +70,8 @@ class HealthTable {
   HealthChange report(policy::PvdId pvd, HealthEvent e, uint64_t nowMs) noexcept;
   HealthState state(policy::PvdId pvd) const noexcept;
   uint32_t failures(policy::PvdId pvd) const noexcept;
+  // The state was set by an active probe (ProbeDown, ProbePoor): a probe ends it.
+  bool byProbe(policy::PvdId pvd) const noexcept;
   // Failed and its back-off not elapsed: tried last, and not failed over to.
   bool avoid(policy::PvdId pvd, uint64_t nowMs) const noexcept;
   // Moves the PvDs to avoid to the end of the decision's list, keeping the order of the
@@ -75,19 +85,26 @@ class HealthTable {
   // taken again under the next. (A back-off elapsing is no change: demoted decisions are
   // not remembered.)
   uint32_t changes() const noexcept { return changes_.load(std::memory_order_relaxed); }
+  // Counts a change decided elsewhere (a probe's captive portal verdict, probe_watch.cpp).
+  void touch() noexcept { changes_.fetch_add(1, std::memory_order_relaxed); }
 
   static uint32_t backoffMs(uint32_t failures) noexcept;
 
  private:
-  // Word: bits 0-1 state, 2-9 consecutive failures (saturating at 255), 10-63 retry time
-  // in ms. Zero is "usable, no failure", the state of every PvD at start.
-  static uint64_t pack(HealthState s, uint32_t failures, uint64_t retryAt) noexcept {
+  // Word: bits 0-1 state, 2-9 consecutive failures (saturating at 255), 10 set by a probe,
+  // 11-63 retry time in ms (kHeld: until a probe succeeds). Zero is "usable, no failure",
+  // the state of every PvD at start.
+  static constexpr uint64_t kHeld = (uint64_t{1} << 53) - 1;
+  static uint64_t pack(HealthState s, uint32_t failures, uint64_t retryAt, bool probe = false) noexcept {
     return static_cast<uint64_t>(s) | (static_cast<uint64_t>(failures > 255 ? 255 : failures) << 2) |
-           (retryAt << 10);
+           (static_cast<uint64_t>(probe) << 10) | ((retryAt > kHeld ? kHeld : retryAt) << 11);
   }
   static HealthState stateOf(uint64_t w) noexcept { return static_cast<HealthState>(w & 3); }
   static uint32_t failuresOf(uint64_t w) noexcept { return static_cast<uint32_t>((w >> 2) & 255); }
-  static uint64_t retryAtOf(uint64_t w) noexcept { return w >> 10; }
+  static bool probeOf(uint64_t w) noexcept { return ((w >> 10) & 1) != 0; }
+  static uint64_t retryAtOf(uint64_t w) noexcept { return w >> 11; }
+  // What an event makes of the word `w` (the same word: no change).
+  static uint64_t next(uint64_t w, HealthEvent e, uint64_t nowMs) noexcept;
 
   std::atomic<uint64_t> slots_[kSlots] = {};
   std::atomic<uint32_t> notUsable_{0};  // PvDs whose state is not Usable

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
@@ -88,6 +89,7 @@ Runtime::Config configFromEnvironment() {
   }
   c.pin.strict = envTrue("MIF_STRICT");
   if (const char* t = std::getenv("MIF_TRACE")) c.trace = t;
+  if (const char* f = std::getenv("MIF_PROBES")) c.probes = f;
   c.app = appName();
   return c;
 }
@@ -111,7 +113,10 @@ Runtime* initialise() {
           pthread_atfork(lockForFork, unlockAfterFork, unlockAfterFork);
           // A child forgets the parent's non-blocking races and closes its copies of their
           // fresh sockets (nb_race.h); the parent's races go on.
-          pthread_atfork(nullptr, nullptr, [] { nbrace::forgetAfterFork(); });
+          pthread_atfork(nullptr, nullptr, [] {
+            nbrace::forgetAfterFork();
+            if (Runtime* rt = Runtime::peek()) rt->probesAfterFork();  // probe_watch.h
+          });
           instance.store(r, std::memory_order_release);
           state.store(State::Ready, std::memory_order_release);
         } else {
@@ -208,6 +213,10 @@ std::unique_ptr<Runtime> Runtime::create(const Config& config, std::string* erro
   rt->strictPossible_ = config.pin.strict || (p.defaults() && p.defaults()->strict);
   rt->needsDscp_ = p.usesDscp();
   rt->attemptDelayMs_ = p.attemptDelayMs();
+  // Active probes: only when mif run started a prober and some PvD has `probe`.
+  if (!config.probes.empty() &&
+      std::any_of(p.pvds().begin(), p.pvds().end(), [](const policy::PvdDef& d) { return d.probe.has_value(); }))
+    rt->probes_.start(config.probes);
   for (const auto& rule : p.rules()) {
     if (rule.proto != policy::Proto::Any) rt->needsProto_ = true;
     if (rule.strict) rt->strictPossible_ = true;

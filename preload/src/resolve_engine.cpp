@@ -81,6 +81,7 @@ void planWith(policy::Query& q, Plan* p) noexcept {
     if (p->decision.unmanaged()) return;
     // A PvD failed by the process's own traffic is asked last (issue 29), as connects try
     // it last: its server would cost a timeout first. One relaxed load when none failed.
+    rt->pollProbes();  // active probes feed health too (probe_watch.h)
     if (!rt->health().allUsable()) rt->health().demote(&p->decision, healthNowMs());
     p->resolver = resolverFor(rt);
   } catch (...) {

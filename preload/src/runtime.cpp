@@ -211,10 +211,12 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   o.decision = decideFor(q, snap, &dst);
   o.taggedPvd = static_cast<int16_t>(q.taggedPvd);
   const bool tagFirst = q.taggedPvd >= 0 && o.decision.count > 0 && o.decision.pvds[0] == q.taggedPvd;
+  // Active probes feed health and the captive rule (probe_watch.h): one load when idle.
+  const bool probing = pollProbes();
   // A PvD that failed recently is tried last until its back-off elapses (failover.cpp).
   if (!health_.allUsable()) health_.demote(&o.decision, healthNowMs());
   // So is one behind a captive portal not found open, for all but the portal (captive.h).
-  demoteCaptive(&o.decision, *snap, q.name, dst.addr);
+  demoteCaptive(&o.decision, *snap, q.name, dst.addr, probing ? &probes_ : nullptr);
   keepTagFirst(&o.decision, q.taggedPvd, tagFirst);  // the program's address is its answer
   o.name = q.name.empty() ? "" : q.name.data();
   o.decided = true;
@@ -368,6 +370,7 @@ void Runtime::redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* fact
 
 int Runtime::pinnedDatagram(int fd, const Endpoint& dst) noexcept {
   if (trace_.enabled() || needsDscp_ || dst.loopback() || dst.scopeId != 0) return 0;
+  pollProbes();  // before the key: a probe's verdict changes health
   const uint64_t key = datagramKey(view_->generation(), health_);
   int ifindex = 0;
   return dgram::pinnedHit(fd, key, dst.addr, dst.port, tagOf(dst.addr), &ifindex) ? ifindex : 0;
@@ -381,6 +384,8 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
     return o;
   }
   if (dst.scopeId != 0) return o;
+  // Active probes (probe_watch.h), before any key is read: a verdict changes health.
+  const bool probing = pollProbes();
   // The same destination as this socket's last datagram, nothing changed since: the same
   // decision, without asking the socket its binding and type or deciding again.
   if (dgram::occupied(fd)) {
@@ -463,7 +468,7 @@ Outcome Runtime::datagram(Call call, int fd, const Endpoint& dst, SocketFacts* f
   if (!health_.allUsable()) demoted = health_.demote(&o.decision, healthNowMs());
   // Nor one behind a captive portal (captive.h); remembered, as the view's generation
   // changes when the portal's state does.
-  demoteCaptive(&o.decision, *snap, q.name, dst.addr);
+  demoteCaptive(&o.decision, *snap, q.name, dst.addr, probing ? &probes_ : nullptr);
   // A datagram to an address a PvD's DNS gave goes through that PvD, as before its
   // decision listed failover PvDs after it (a datagram is never re-addressed).
   keepTagFirst(&o.decision, q.taggedPvd, tagFirst);

@@ -20,6 +20,7 @@
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
 #include "health.h"
+#include "probe_watch.h"
 #include "sockaddr.h"
 #include "trace.h"
 
@@ -180,6 +181,16 @@ class Runtime {
   // Makes the per-PvD resolver report each PvD's answers and timeouts to health() (for the
   // process's runtime, which is never freed).
   void listenToResolver() noexcept;
+  // Active probes (probe_watch.h): feeds health and the captive rule with what `mif run`'s
+  // prober published, when a look is due. Idle (no MIF_PROBES, or no PvD with `probe`):
+  // one relaxed load. True when probes are watched.
+  bool pollProbes() noexcept {
+    if (probes_.idle()) return false;
+    pollProbesSlow();
+    return true;
+  }
+  const ProbeWatch& probes() const noexcept { return probes_; }
+  void probesAfterFork() noexcept { probes_.afterFork(); }
   // A trace line for a change of a PvD's health (nothing when the trace is off).
   void traceHealth(policy::PvdId pvd, const HealthChange& c, const char* reason) const noexcept;
 
@@ -197,6 +208,7 @@ class Runtime {
     policy::Pin pin;
     std::string trace;                    // "", "stderr" or a path
     std::string app;
+    std::string probes;                   // MIF_PROBES: the prober's results file, or ""
     // Seams for unit tests of the runtime (issue 27; system calls are the third, chosen at
     // link time: mif/sys/calls.h). `view` makes the view instead of a LiveView on netlink
     // (LiveView::fed); `resolver` is what the resolve engine asks instead of the
@@ -227,12 +239,14 @@ class Runtime {
   void redirectLoopbackDns(int fd, const Endpoint& dst, SocketFacts* facts,
                            Outcome* o) const noexcept;
   void writeTrace(const Outcome& o, int err) const noexcept;
+  void pollProbesSlow() noexcept;
 
   std::optional<policy::Policy> policy_;
   std::unique_ptr<view::LiveView> view_;
   std::string app_;
   Trace trace_;
   HealthTable health_;
+  ProbeWatch probes_;
   dns::Lookups* resolver_ = nullptr;  // Config::resolver
   bool needsProto_ = false;     // some rule has `proto`: ask the socket its type
   bool needsDscp_ = false;      // some rule has `dscp`: ask the socket its traffic class

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mif/view/ra_state.h"
 #include "probe/probe.h"
 
 namespace mif::probe {
@@ -147,6 +148,19 @@ PortalAnswer askPortalApi(const view::BoundPvd& pvd, const std::string& uri,
   }
   out.asked = true;
   out.captive = captive == 1;
+  return out;
+}
+
+PortalCheck checkPortal(const view::BoundPvd& pvd, const view::CaptivePortal& c, bool probeOk,
+                        std::chrono::milliseconds timeout) {
+  PortalCheck out;
+  const PortalAnswer a = askPortalApi(pvd, c.uri, timeout);
+  out.open = a.asked ? !a.captive : probeOk;
+  out.by = a.asked ? "api" : "probe";
+  out.why = a.why;
+  std::string why;
+  if (!view::recordPortalCheck(view::raStatePath(), pvd.ifindex, c.router, c.uri, out.open, &why))
+    out.why += (out.why.empty() ? "" : "; ") + std::string("not recorded: ") + why;
   return out;
 }
 

@@ -21,6 +21,18 @@ struct PortalAnswer {
 PortalAnswer askPortalApi(const view::BoundPvd& pvd, const std::string& uri,
                           std::chrono::milliseconds timeout);
 
+// Whether the portal `c` of `pvd` is open, asked as `mif probe` asks: its API when it can
+// be asked, else `probeOk` (the PvD's probe verdict was ok: the portal lets traffic
+// through). Recorded in the RA state (mif/view/ra_state.h) for `mif show` and programs
+// started later. `by`: "api" or "probe"; `why`: why not the API, why not recorded.
+struct PortalCheck {
+  bool open = false;
+  std::string by;
+  std::string why;
+};
+PortalCheck checkPortal(const view::BoundPvd& pvd, const view::CaptivePortal& c, bool probeOk,
+                        std::chrono::milliseconds timeout);
+
 // The value of the member "captive" of a JSON object `body` (RFC 8908 5): 1 true, 0 false,
 // -1 absent or not a boolean. A scan, not a parser: enough for one top-level boolean.
 int captiveMember(const std::string& body);

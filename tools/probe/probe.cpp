@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cli.h"
 
 namespace mif::probe {
 namespace {
@@ -221,38 +220,6 @@ void judge(Result& r) {
 
 }  // namespace
 
-std::string Endpoint::toString() const {
-  const std::string a = addr.toString();
-  return (addr.family == Family::V6 ? "[" + a + "]" : a) + ":" + std::to_string(port);
-}
-
-std::string parseEndpoint(std::string_view t, Endpoint* out) {
-  std::string_view host, port;
-  if (!t.empty() && t[0] == '[') {
-    size_t close = t.find(']');
-    if (close == std::string_view::npos) return "'[' without ']'";
-    host = t.substr(1, close - 1);
-    if (close + 1 >= t.size() || t[close + 1] != ':') return "expected ':PORT' after ']'";
-    port = t.substr(close + 2);
-  } else {
-    size_t colon = t.rfind(':');
-    if (colon == std::string_view::npos) return "expected ADDRESS:PORT";
-    host = t.substr(0, colon);
-    port = t.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return "an IPv6 target is written [ADDRESS]:PORT";
-  }
-  auto a = policy::IpAddress::parse(host);
-  if (!a) {
-    return "'" + std::string(host) +
-           "' is not an IP address (a name would first have to be resolved through each PvD)";
-  }
-  long v = 0;
-  if (!cli::parseNumber(port, 1, 65535, &v)) return "port '" + std::string(port) + "' is not 1-65535";
-  out->addr = a->unmapped();
-  out->port = static_cast<uint16_t>(v);
-  return {};
-}
-
 const char* verdictName(Verdict v) {
   switch (v) {
     case Verdict::Ok:
@@ -302,15 +269,17 @@ std::vector<Result> run(const policy::Policy& policy, const view::Snapshot& snap
       c.to = to;
       r.checks.push_back(c);
     };
-    for (const auto& s : p->dns) add(Check::Kind::Dns, Endpoint{s.addr, s.port});
-    if (opts.targets.empty()) {
+    const std::vector<Endpoint>& targets = opts.targetsFor.size() == ids.size() ? opts.targetsFor[k] : opts.targets;
+    if (opts.dnsQueries || targets.empty())
+      for (const auto& s : p->dns) add(Check::Kind::Dns, Endpoint{s.addr, s.port});
+    if (targets.empty()) {
       for (const auto& s : p->dns) add(Check::Kind::Tcp, Endpoint{s.addr, s.port});
     } else {
-      for (const auto& t : opts.targets) add(Check::Kind::Tcp, t);
+      for (const auto& t : targets) add(Check::Kind::Tcp, t);
     }
     if (r.checks.empty()) {
       r.verdict = Verdict::Unknown;
-      r.why = p->dns.empty() && opts.targets.empty()
+      r.why = p->dns.empty() && targets.empty()
                   ? "nothing to probe: no DNS server and no target"
                   : "nothing to probe: no DNS server or target of a family it has";
       continue;

@@ -27,20 +27,23 @@
 
 namespace mif::probe {
 
-struct Endpoint {
-  policy::IpAddress addr;
-  uint16_t port = 0;
-  std::string toString() const;  // 192.0.2.1:53, [2001:db8::1]:53
-};
-
 // "ADDRESS:PORT" or "[V6]:PORT" (an address, not a name: a name would have to be resolved
-// through each PvD first). "" on success, else why not.
-std::string parseEndpoint(std::string_view text, Endpoint* out);
+// through each PvD first), as a policy's `probe` key takes it.
+using Endpoint = policy::HostPort;
+inline std::string parseEndpoint(std::string_view text, Endpoint* out) {
+  return policy::parseHostPort(text, out);
+}
 
 struct Options {
   int count = 5;                               // attempts per check
   std::chrono::milliseconds timeout{1000};     // per attempt
   std::vector<Endpoint> targets;               // empty: each DNS server on TCP
+  // Per PvD, in the order of run()'s `ids` (the prober: each PvD's policy `probe`
+  // targets); when given, instead of `targets`.
+  std::vector<std::vector<Endpoint>> targetsFor;
+  // Also a DNS query to each of the PvD's servers over UDP (the prober: only when the
+  // policy's `probe` names no target).
+  bool dnsQueries = true;
 };
 
 // ok: loss below kPoorLossPercent. poor: some came back, but not enough. down: nothing

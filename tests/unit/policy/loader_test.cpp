@@ -140,6 +140,60 @@ TEST(Loader, AttemptDelayWithinRfc8305Bounds) {
   EXPECT_EQ(compiled({"[failover]\nattempt_delay_ms = 1000\n", "[failover]\nattempt_delay_ms = 150\n"}), 150u);
 }
 
+// [pvd.NAME] probe: true (the PvD's DNS servers), a target "ADDRESS:PORT" or a list of
+// them, as `mif probe --target` takes it; probe_interval_ms 1 s - 1 h, 30 s by default.
+TEST(Loader, ProbeKey) {
+  auto ok = load("[pvd.w]\ninterface = \"w0\"\nprobe = [\"203.0.113.10:80\", \"[2001:db8::1]:443\"]\n"
+                 "probe_interval_ms = 2000\n");
+  ASSERT_TRUE(ok.diagnostics.empty()) << testing::PrintToString(lines(ok.diagnostics));
+  ASSERT_TRUE(ok.doc.pvds.at(0).probe);
+  const ProbeDef& d = *ok.doc.pvds[0].probe;
+  ASSERT_EQ(d.targets.size(), 2u);
+  EXPECT_EQ(d.targets[0].toString(), "203.0.113.10:80");
+  EXPECT_EQ(d.targets[1].toString(), "[2001:db8::1]:443");
+  EXPECT_EQ(d.intervalMs, 2000u);
+
+  auto dns = load("[pvd.w]\ninterface = \"w0\"\nprobe = true\n");
+  ASSERT_TRUE(dns.diagnostics.empty()) << testing::PrintToString(lines(dns.diagnostics));
+  ASSERT_TRUE(dns.doc.pvds.at(0).probe);
+  EXPECT_TRUE(dns.doc.pvds[0].probe->targets.empty());
+  EXPECT_EQ(dns.doc.pvds[0].probe->intervalMs, 30000u);
+  auto none = load("[pvd.w]\ninterface = \"w0\"\nprobe = false\n");
+  ASSERT_TRUE(none.diagnostics.empty());
+  EXPECT_FALSE(none.doc.pvds.at(0).probe);
+  EXPECT_FALSE(load("[pvd.w]\ninterface = \"w0\"\n").doc.pvds.at(0).probe);
+
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = \"www.example:80\"\n"), 3, 9,
+            "probe target 'www.example:80': 'www.example' is not an IP address");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = [\"192.0.2.1:80\", \"192.0.2.2\"]\n"), 3, 26,
+            "probe target '192.0.2.2': expected ADDRESS:PORT");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = \"2001:db8::1:80\"\n"), 3, 9,
+            "an IPv6 target is written [ADDRESS]:PORT");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = \"192.0.2.1:0\"\n"), 3, 9, "port '0' is not 1-65535");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = 80\n"), 3, 9,
+            "'probe' must be true, or a target \"ADDRESS:PORT\" or a list of them, not an integer");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = []\n"), 3, 9, "'probe' lists no target");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = true\nprobe_interval_ms = 999\n"), 4, 21,
+            "probe_interval_ms 999 is outside 1000-3600000");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = true\nprobe_interval_ms = 3600001\n"), 4, 21,
+            "outside 1000-3600000");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe = true\nprobe_interval_ms = \"30s\"\n"), 4, 21,
+            "'probe_interval_ms' must be an integer (milliseconds), not a string");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe_interval_ms = 5000\n"), 3, 21,
+            "probe_interval_ms without 'probe' in pvd.w");
+  expectOne(load("[pvd.w]\ninterface = \"w0\"\nprobe_intervl_ms = 5000\n"), 3, 1,
+            "did you mean 'probe_interval_ms'?");
+
+  // Part of the definition: a later layer repeating the PvD must repeat its probe too.
+  std::vector<PolicyDoc> docs;
+  docs.push_back(loadString("[pvd.w]\ninterface = \"w0\"\nprobe = true\n", "s.toml", Layer::System).doc);
+  docs.push_back(loadString("[pvd.w]\ninterface = \"w0\"\n", "u.toml", Layer::User).doc);
+  auto c = Policy::compile(std::move(docs), Pin{});
+  ASSERT_FALSE(c.diagnostics.empty());
+  EXPECT_NE(c.diagnostics[0].message.find("is already defined at s.toml:1"), std::string::npos)
+      << c.diagnostics[0].format();
+}
+
 TEST(Loader, BadPrefixes) {
   expectOne(load("[[rule]]\npvd = \"x\"\ndst = \"10.0.0.0/33\"\n"), 3, 7,
             "prefix length 33 is longer than the 32 bits of an IPv4 address");

@@ -95,6 +95,76 @@ TEST(Health, ASuccessMakesItUsableAgain) {
   EXPECT_EQ(h.report(4, HealthEvent::PathBroken, 4000).retryInMs, 1000u);
 }
 
+// Active probes (the policy's `probe`, probe_watch.h): a probe that found nothing fails the
+// PvD until a probe succeeds, whatever the time; the program's own failures meanwhile
+// change nothing.
+TEST(Health, AProbeDownFailsUntilAProbeSucceeds) {
+  HealthTable h;
+  HealthChange c = h.report(5, HealthEvent::ProbeDown, 100);
+  EXPECT_TRUE(c.changed);
+  EXPECT_EQ(c.from, HealthState::Usable);
+  EXPECT_EQ(c.to, HealthState::Failed);
+  EXPECT_TRUE(c.untilProbe);
+  EXPECT_EQ(c.retryInMs, 0u);
+  EXPECT_TRUE(h.byProbe(5));
+  EXPECT_TRUE(h.avoid(5, 100));
+  EXPECT_TRUE(h.avoid(5, 100 + 3600 * 1000));  // no back-off retry: only a probe ends it
+  // The next rounds say the same: no change, nothing to trace.
+  EXPECT_FALSE(h.report(5, HealthEvent::ProbeDown, 2000).changed);
+  EXPECT_FALSE(h.report(5, HealthEvent::PathBroken, 2100).changed);
+  EXPECT_FALSE(h.report(5, HealthEvent::Timeout, 2200).changed);
+  c = h.report(5, HealthEvent::ProbeOk, 3000);
+  EXPECT_TRUE(c.changed);
+  EXPECT_EQ(c.from, HealthState::Failed);
+  EXPECT_EQ(c.to, HealthState::Usable);
+  EXPECT_FALSE(h.avoid(5, 3000));
+  EXPECT_TRUE(h.allUsable());
+  EXPECT_EQ(h.failures(5), 0u);
+  EXPECT_FALSE(h.report(5, HealthEvent::ProbeOk, 4000).changed);  // usable stays, writes nothing
+}
+
+TEST(Health, AProbeOkDoesNotEndAFailureTheProgramFound) {
+  HealthTable h;
+  ASSERT_TRUE(h.report(6, HealthEvent::PathBroken, 0).changed);
+  // The probe's target answered, the program's destination did not: the back-off runs on.
+  EXPECT_FALSE(h.report(6, HealthEvent::ProbeOk, 10).changed);
+  EXPECT_TRUE(h.avoid(6, 10));
+  EXPECT_FALSE(h.byProbe(6));
+  // A probe that finds it down holds it failed past the back-off.
+  HealthChange c = h.report(6, HealthEvent::ProbeDown, 20);
+  EXPECT_TRUE(c.changed);
+  EXPECT_TRUE(c.untilProbe);
+  EXPECT_EQ(c.failures, 2u);
+  EXPECT_TRUE(h.avoid(6, 5000));
+  // A connect that gets through (every other PvD failed too) makes it usable at once.
+  c = h.report(6, HealthEvent::Success, 6000);
+  EXPECT_EQ(c.to, HealthState::Usable);
+  EXPECT_FALSE(h.byProbe(6));
+}
+
+TEST(Health, APoorProbeDegradesAndAnOkProbeEndsADegradation) {
+  HealthTable h;
+  HealthChange c = h.report(7, HealthEvent::ProbePoor, 0);
+  EXPECT_TRUE(c.changed);
+  EXPECT_EQ(c.to, HealthState::Degraded);
+  EXPECT_FALSE(h.avoid(7, 0));  // still tried in its place
+  EXPECT_FALSE(h.report(7, HealthEvent::ProbePoor, 1000).changed);
+  c = h.report(7, HealthEvent::ProbeOk, 2000);
+  EXPECT_EQ(c.to, HealthState::Usable);
+  // A degradation by the program's timeouts ends with an ok probe too.
+  h.report(7, HealthEvent::Timeout, 3000);
+  EXPECT_EQ(h.report(7, HealthEvent::ProbeOk, 3100).to, HealthState::Usable);
+  // Poor after down: degraded, tried in its place again.
+  h.report(7, HealthEvent::ProbeDown, 4000);
+  c = h.report(7, HealthEvent::ProbePoor, 5000);
+  EXPECT_EQ(c.from, HealthState::Failed);
+  EXPECT_EQ(c.to, HealthState::Degraded);
+  EXPECT_FALSE(h.avoid(7, 5000));
+  // A poor probe leaves a back-off of the program's own alone.
+  h.report(8, HealthEvent::PathBroken, 0);
+  EXPECT_FALSE(h.report(8, HealthEvent::ProbePoor, 10).changed);
+}
+
 TEST(Health, DemoteMovesFailedPvdsToTheEndUntilTheirBackOffElapses) {
   HealthTable h;
   Decision d = decisionOf({0, 1, 2});

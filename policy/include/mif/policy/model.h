@@ -55,6 +55,30 @@ struct PortRange {
   bool contains(uint16_t p) const { return p >= lo && p <= hi; }
 };
 
+// A target of a PvD's active probe: "ADDRESS:PORT" or "[V6]:PORT", an address rather than a
+// name (a name would first have to be resolved through the PvD). `mif probe --target`
+// takes the same text.
+struct HostPort {
+  IpAddress addr;
+  uint16_t port = 0;
+  std::string toString() const;  // 192.0.2.1:53, [2001:db8::1]:53
+  bool operator==(const HostPort&) const = default;
+};
+// "" on success (*out set), else why the text is no HostPort.
+std::string parseHostPort(std::string_view text, HostPort* out);
+
+// `probe` and `probe_interval_ms` of a [pvd.NAME] (docs/policy.md): while a program runs
+// under `mif run`, a prober checks the PvD through itself every interval as `mif probe`
+// does, and the program's health follows (docs/architecture.md, "Active probes").
+struct ProbeDef {
+  static constexpr uint32_t kDefaultIntervalMs = 30000;
+  static constexpr uint32_t kMinIntervalMs = 1000;
+  static constexpr uint32_t kMaxIntervalMs = 3600000;
+  std::vector<HostPort> targets;  // empty: the PvD's DNS servers (probe = true)
+  uint32_t intervalMs = kDefaultIntervalMs;
+  bool operator==(const ProbeDef&) const = default;
+};
+
 struct PvdDef {
   std::string name;
   std::string interfaceGlob;            // exact name or fnmatch glob ("wl*")
@@ -73,6 +97,7 @@ struct PvdDef {
   // Made for a rule's or [default]'s `pvd` entry that is a PvD ID no table defines
   // (docs/policy.md, "A PvD by its identity"): name and explicitId are that ID.
   bool byIdentity = false;
+  std::optional<ProbeDef> probe;        // active probes while a program runs (absent: none)
 };
 
 struct RuleDef {

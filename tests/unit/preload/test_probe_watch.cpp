@@ -1,0 +1,143 @@
+// Active probes, the library's side (preload/src/probe_watch.h): the results file's format
+// (mif/view/probe_results.h, one writer and one reader), the watch's looks at the file,
+// and a probe's captive portal verdict in the captive rule (captive.h).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "captive.h"
+#include "mif/view/probe_results.h"
+#include "probe_watch.h"
+
+namespace mif::preload {
+namespace {
+
+struct Seen {
+  std::vector<std::string> lines;
+  static void add(void* ctx, const view::ProbeLine& l) {
+    static const char* verdicts[] = {"-", "ok", "poor", "down"};
+    static const char* portals[] = {"-", "open", "captive"};
+    static_cast<Seen*>(ctx)->lines.push_back(std::string(l.name) + " " + verdicts[int(l.verdict)] +
+                                             " " + portals[int(l.portal)]);
+  }
+};
+
+TEST(ProbeResults, WhatTheProberWritesTheLibraryReads) {
+  std::vector<view::ProbeLine> in(3);
+  in[0] = {"wifi", view::ProbeVerdict::Down, view::PortalVerdict::None};
+  in[1] = {"cell", view::ProbeVerdict::Ok, view::PortalVerdict::Captive};
+  in[2] = {"corp", view::ProbeVerdict::None, view::PortalVerdict::Open};
+  const std::string text = view::formatProbeResults(in);
+  EXPECT_EQ(text, "mif-probes 1\nwifi down -\ncell ok captive\ncorp - open\n");
+  Seen s;
+  ASSERT_TRUE(view::parseProbeResults(text, &Seen::add, &s));
+  EXPECT_EQ(s.lines, (std::vector<std::string>{"wifi down -", "cell ok captive", "corp - open"}));
+}
+
+TEST(ProbeResults, OtherVersionsAndCutLinesAreNotRead) {
+  Seen s;
+  EXPECT_FALSE(view::parseProbeResults("mif-probes 2\nwifi down -\n", &Seen::add, &s));
+  EXPECT_FALSE(view::parseProbeResults("", &Seen::add, &s));
+  // A later field is ignored; an unknown verdict is "not judged"; a line without its
+  // newline (a buffer cut short) is not used.
+  ASSERT_TRUE(view::parseProbeResults("mif-probes 1\nwifi poor open 12ms\ncell maybe\n\ncorp down", &Seen::add, &s));
+  EXPECT_EQ(s.lines, (std::vector<std::string>{"wifi poor open", "cell - -"}));
+}
+
+class ProbeWatchTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/mif-probe-watch-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/run-1";
+  }
+  void TearDown() override {
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  void write(const std::vector<view::ProbeLine>& lines) {
+    std::string why;
+    ASSERT_TRUE(view::writeProbeResults(path_, view::formatProbeResults(lines), &why)) << why;
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(ProbeWatchTest, IdleUntilStartedThenLooksAtMostEveryHalfSecond) {
+  ProbeWatch w;
+  EXPECT_TRUE(w.idle());
+  EXPECT_FALSE(w.claim(0));
+  w.start(path_);
+  EXPECT_FALSE(w.idle());
+  write({{"wifi", view::ProbeVerdict::Down, view::PortalVerdict::None}});
+  ASSERT_TRUE(w.claim(1000));
+  Seen s;
+  EXPECT_EQ(w.read(&Seen::add, &s), ProbeWatch::Seen::Changed);
+  EXPECT_EQ(s.lines, std::vector<std::string>{"wifi down -"});
+  EXPECT_FALSE(w.claim(1499));  // within kCheckMs of the last look: no system call
+  ASSERT_TRUE(w.claim(1500));
+  EXPECT_EQ(w.read(&Seen::add, &s), ProbeWatch::Seen::Unchanged);  // a stat, no read
+  EXPECT_EQ(s.lines.size(), 1u);
+  write({{"wifi", view::ProbeVerdict::Ok, view::PortalVerdict::None}});
+  ASSERT_TRUE(w.claim(2000));
+  EXPECT_EQ(w.read(&Seen::add, &s), ProbeWatch::Seen::Changed);
+  EXPECT_EQ(s.lines.back(), "wifi ok -");
+  ::unlink(path_.c_str());
+  ASSERT_TRUE(w.claim(2500));
+  EXPECT_EQ(w.read(&Seen::add, &s), ProbeWatch::Seen::Gone);
+  ASSERT_TRUE(w.claim(3000));
+  EXPECT_EQ(w.read(&Seen::add, &s), ProbeWatch::Seen::Unchanged);  // gone once
+}
+
+TEST_F(ProbeWatchTest, OneCallerClaimsEachLook) {
+  ProbeWatch w;
+  w.start(path_);
+  EXPECT_TRUE(w.claim(10));
+  EXPECT_FALSE(w.claim(10));
+  // Still reading (not released by read()): the next due look is skipped, not doubled.
+  EXPECT_FALSE(w.claim(600));
+  Seen s;
+  w.read(&Seen::add, &s);
+  EXPECT_TRUE(w.claim(1200));
+}
+
+// A probe's portal verdict overrides what the view knows of the PvD's portal: captive
+// sends every destination but the portal's own to the next PvD, open lets them through.
+TEST(ProbeWatch, APortalVerdictOverridesTheView) {
+  view::Snapshot snap;
+  snap.pvds.resize(2);
+  snap.pvds[0].id = 0;
+  snap.pvds[1].id = 1;
+  view::CaptivePortal portal;
+  portal.uri = "http://192.0.2.80/api";
+  portal.open = true;  // what mif knew when the program started
+  snap.pvds[0].captive.push_back(portal);
+  const auto www = *policy::IpAddress::parse("203.0.113.10");
+  const auto portalAddr = *policy::IpAddress::parse("192.0.2.80");
+  auto order = [&](const ProbeWatch* w, const policy::IpAddress& dst, std::string_view name = "") {
+    policy::Decision d;
+    d.pvds[d.count++] = 0;
+    d.pvds[d.count++] = 1;
+    demoteCaptive(&d, snap, name, dst, w);
+    return std::to_string(d.pvds[0]) + std::to_string(d.pvds[1]);
+  };
+  ProbeWatch w;
+  EXPECT_EQ(order(nullptr, www), "01");
+  EXPECT_EQ(order(&w, www), "01");
+  EXPECT_TRUE(w.setPortal(0, view::PortalVerdict::Captive));
+  EXPECT_FALSE(w.setPortal(0, view::PortalVerdict::Captive));
+  EXPECT_EQ(order(&w, www), "10");
+  EXPECT_EQ(order(&w, portalAddr), "01");  // the portal itself
+  EXPECT_EQ(order(&w, www, "192.0.2.80"), "01");
+  snap.pvds[0].captive[0].open = false;
+  EXPECT_EQ(order(nullptr, www), "10");
+  w.setPortal(0, view::PortalVerdict::Open);
+  EXPECT_EQ(order(&w, www), "01");
+}
+
+}  // namespace
+}  // namespace mif::preload
