@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,9 +58,60 @@ struct Attempt {
   bool live = false;
 };
 
+// How much earlier than the attempt delay the kernel's timeout of a blocking first attempt
+// ends (armRace), and the race waits for the rest.
+constexpr int64_t kEarlyUs = 10000;
+
+// The next attempt's socket made ahead of its start (Race::run); closed if never started.
+class Prepared {
+ public:
+  explicit Prepared(real::CloseFn close) noexcept : close_(close) {}
+  ~Prepared() {
+    if (fd < 0) return;
+    const int saved = errno;  // the race's outcome for the program
+    close_(fd);
+    errno = saved;
+  }
+  Prepared(const Prepared&) = delete;
+  Prepared& operator=(const Prepared&) = delete;
+  int take() noexcept {
+    const int f = fd;
+    fd = -1;
+    return f;
+  }
+
+  unsigned index = 0;  // the decision's PvD it was made for (0: none made)
+  int fd = -1;
+
+ private:
+  real::CloseFn close_;
+};
+
 int32_t msSince(int64_t startUs, int64_t now) noexcept {
   return static_cast<int32_t>((now - startUs) / 1000);
 }
+
+// The race's waits end on a high-resolution timer, which the kernel may fire up to the
+// thread's timer slack late (50 µs by default): a tenth of a veth's round trip added to
+// every attempt's start. Lowered to 1 ns for the race only, and put back (only a race pays
+// the three prctl calls; the thread is inside the program's connect, so nothing of the
+// program's can observe the change).
+class TightTimers {
+ public:
+  TightTimers() noexcept : old_(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)) {
+    if (old_ > 1) prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+  }
+  ~TightTimers() {
+    const int saved = errno;  // the race's outcome for the program
+    if (old_ > 1) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_), 0, 0, 0);
+    errno = saved;
+  }
+  TightTimers(const TightTimers&) = delete;
+  TightTimers& operator=(const TightTimers&) = delete;
+
+ private:
+  const long old_;
+};
 
 class Race {
  public:
@@ -71,6 +123,7 @@ class Race {
   // `firstBroken`: the first attempt's error says its path is broken (pathBrokenOn, read
   // by the hook before disarming: the error queue it may need is emptied then).
   int run(Outcome& first, int firstErr, bool firstBroken) {
+    const TightTimers timers;
     first.ownName(name_);
     Attempt& a0 = a_[0];
     a0.fd = fd_;
@@ -97,6 +150,7 @@ class Race {
     const int64_t deadline = p_.programTimeoutUs != 0 ? p_.startUs + p_.programTimeoutUs : INT64_MAX;
     unsigned next = 1;  // the decision's next PvD to start
     bool stop = false;  // a server answered (a refusal): no further attempt starts
+    Prepared prep(close_);
     for (;;) {
       if (interrupted) {
         interrupted = false;
@@ -112,7 +166,9 @@ class Race {
       while (!stop && next < d.count && now >= nextStartUs && n_ < policy::kMaxListed) {
         Attempt& t = a_[n_];
         int fresh;
-        {
+        if (prep.index == next) {
+          fresh = prep.take();  // t.o was filled when it was made; -1 if that failed
+        } else {
           ReentryGuard guard;
           fresh = rt_->freshSocketFor(fd_, first, next, &t.o, SOCK_NONBLOCK);
         }
@@ -148,6 +204,15 @@ class Race {
         }
         errno = firstError_;  // every attempt failed: the first PvD's error, its socket
         return -1;
+      }
+      // The next attempt's socket is made, its options carried and pinned while the first
+      // attempt's last milliseconds run (the kernel's timeout ends kEarlyUs before the
+      // delay, armRace), so that at the delay only its connect is left to start.
+      if (more && prep.index == 0 && nextStartUs > now && nextStartUs - now <= 2 * kEarlyUs) {
+        prep.index = next;
+        ReentryGuard guard;
+        prep.fd = rt_->freshSocketFor(fd_, first, next, &a_[n_].o, SOCK_NONBLOCK);
+        now = monotonicUs();  // the wait below ends at the start, not the making's length late
       }
       const int64_t until = more && nextStartUs < deadline ? nextStartUs : deadline;
       // ppoll: a timeout to the microsecond (poll's milliseconds would start the next
@@ -327,7 +392,7 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   // tick: a connect armed with the whole delay returns up to a tick late (252 ms for 250 at
   // HZ 250, more under load). Armed 10 ms short (a tick at HZ 100, the coarsest), it
   // returns before the delay ends, and race() waits for the rest with ppoll.
-  const int64_t armUs = delayUs > 20000 ? delayUs - 10000 : delayUs;
+  const int64_t armUs = delayUs > 2 * kEarlyUs ? delayUs - kEarlyUs : delayUs;
   const timeval delay{static_cast<time_t>(armUs / 1000000), static_cast<suseconds_t>(armUs % 1000000)};
   if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &delay, sizeof delay) != 0) return false;
   p->armed = true;
