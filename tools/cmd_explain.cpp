@@ -214,12 +214,15 @@ std::string healthText(const PvdFacts& f, bool captive, bool lookup) {
 }
 
 // The decision's list as the library tries it: captive PvDs last (lookups are not
-// reordered by the portal: its resolver's answers stay its own).
+// reordered by the portal: its resolver's answers stay its own), except the PvD whose DNS
+// gave the address when it decided first (--from-dns: the program's own connect goes to
+// that address, through that PvD; keepTagFirst in the library).
 std::vector<PvdId> triedOrder(const Explainer& ex, const Asked& a, const policy::Decision& d) {
   std::vector<PvdId> front, back;
+  const bool tagFirst = d.count > 0 && a.query.taggedPvd >= 0 && d.pvds[0] == a.query.taggedPvd;
   for (uint8_t i = 0; i < d.count; ++i) {
-    const bool last =
-        a.query.kind != policy::Query::Kind::Resolve && ex.captiveFor(d.pvds[i], a.query);
+    const bool last = a.query.kind != policy::Query::Kind::Resolve && !(tagFirst && i == 0) &&
+                      ex.captiveFor(d.pvds[i], a.query);
     (last ? back : front).push_back(d.pvds[i]);
   }
   front.insert(front.end(), back.begin(), back.end());

@@ -11,6 +11,7 @@
 #include <new>
 #include <string>
 
+#include "decision_order.h"
 #include "guard.h"
 #include "health.h"
 #include "hook.h"
@@ -82,7 +83,11 @@ void planWith(policy::Query& q, Plan* p) noexcept {
     // A PvD failed by the process's own traffic is asked last (issue 29), as connects try
     // it last: its server would cost a timeout first. One relaxed load when none failed.
     rt->pollProbes();  // active probes feed health too (probe_watch.h)
+    // The PvD whose DNS gave an address (a reverse lookup's tag) stays first, as for its
+    // connects (keepTagFirst).
+    const bool tagFirst = q.taggedPvd >= 0 && p->decision.count > 0 && p->decision.pvds[0] == q.taggedPvd;
     if (!rt->health().allUsable()) rt->health().demote(&p->decision, healthNowMs());
+    keepTagFirst(&p->decision, q.taggedPvd, tagFirst);
     p->resolver = resolverFor(rt);
   } catch (...) {
     // Out of memory while deciding: what could have been strict is refused (no silent

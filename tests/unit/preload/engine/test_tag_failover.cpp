@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -91,9 +92,13 @@ struct PerPvdResolver : mif::dns::Lookups {
     }
     return a;
   }
-  Answer reverse(const mif::view::Snapshot&, std::span<const PvdId>, const IpAddress&,
+  Answer reverse(const mif::view::Snapshot&, std::span<const PvdId> order, const IpAddress&,
                  std::string_view) override {
-    return Answer{};
+    asked.emplace_back(std::vector<PvdId>(order.begin(), order.end()), "PTR");
+    Answer a;
+    a.pvd = order.empty() ? -1 : int(order[0]);
+    a.status = Status::NotFound;
+    return a;
   }
   RawAnswer raw(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view, int, int,
                 bool, std::string_view) override {
@@ -225,6 +230,27 @@ TEST_F(TagFailover, HealthNeverMovesTheTagsPvdFromTheFirstPlace) {
   // wifi's answer: the program's connect goes to wifi's address, so through wifi.
   const Outcome tagged = rt->connectLike(Call::Connect, tcp(), to("203.0.113.80", 80));
   EXPECT_EQ(order(tagged), (std::vector<PvdId>{1, 2}));
+}
+
+// A reverse lookup of an address a PvD's DNS gave asks that PvD first, failed or not, as
+// its connects go there first; the rest of the order follows by health.
+TEST_F(TagFailover, AReverseLookupOfATaggedAddressAsksTheTagsPvdFirst) {
+  Runtime* rt = install({"wifi", "cell", "vpn"}, false);
+  mif::dns::recordTag(ip("203.0.113.80"), 1, "cdn.example.com", 60);
+  rt->health().report(1, mif::preload::HealthEvent::PathBroken, mif::preload::healthNowMs());
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  inet_pton(AF_INET, "203.0.113.80", &sa.sin_addr);
+  char host[256];
+  getnameinfo(reinterpret_cast<const sockaddr*>(&sa), sizeof sa, host, sizeof host, nullptr, 0,
+              NI_NAMEREQD);
+  ASSERT_EQ(resolver_.asked.size(), 1u);
+  EXPECT_EQ(resolver_.asked[0].first, (std::vector<PvdId>{1, 2, 0}));
+  inet_pton(AF_INET, "203.0.113.9", &sa.sin_addr);  // no tag: the failed wifi asked last
+  getnameinfo(reinterpret_cast<const sockaddr*>(&sa), sizeof sa, host, sizeof host, nullptr, 0,
+              NI_NAMEREQD);
+  ASSERT_EQ(resolver_.asked.size(), 2u);
+  EXPECT_EQ(resolver_.asked[1].first, (std::vector<PvdId>{2, 0, 1}));
 }
 
 TEST_F(TagFailover, AStrictListNeverGainsAPvd) {
