@@ -69,10 +69,10 @@ TEST(FaultInjection, StrictStaysStrictAndNothingLeaksWhenMifsOwnCallsFail) {
       // no preloaded library sees.
       {"bindtodevice:EPERM", "resolved ENETUNREACH"},
       {"bindtodevice:ENODEV", "resolved ENETUNREACH"},
-      // Not injectable this way, found while writing this test: the live view's netlink
-      // sockets are opened through a libc pointer that skips libraries preloaded after
-      // libmif.so, and the DNS sockets use raw system calls; faults there need the seams
-      // of issue "One resolve engine behind every resolver API".
+      // The DNS sockets use raw system calls and are not injectable this way (the unit
+      // tests' system-call seam covers them, and the view's netlink socket: ViewFaults.*).
+      // mif's own calls reach a library preloaded after libmif.so (its stub's RTLD_NEXT
+      // lookup once skipped it: a tail call made dlsym see the engine as its caller).
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.fault);
