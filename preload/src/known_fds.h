@@ -24,7 +24,10 @@
 // socket (SCM_RIGHTS), and a number closed behind the library's back (a raw close, glibc's
 // internal one after fdopen + fclose) and reused by a non-socket (open, pipe: the pin's
 // setsockopt then fails with ENOTSOCK and the call is left to libc) or by accept (hooked:
-// forgotten). docs/architecture.md, "What a connect asks the kernel".
+// forgotten). A socket bound by another process holding it is caught when mif's own
+// binding fails (EPERM without CAP_NET_RAW): the connect then asks the kernel and judges it
+// as any bound socket. docs/architecture.md,
+// "What a connect asks the kernel".
 //
 // Lock-free: a relaxed-or-acquire load per question; a fetch_add per socket() and per
 // program call that changes one of the three.

@@ -232,9 +232,20 @@ Outcome Runtime::connectLike(Call call, int fd, const Endpoint& dst) noexcept {
   const view::BoundPvd* bp = boundPvd(snap, o.decision.pvds[0]);
   if (bp == nullptr || bp->ifname.empty()) return o;
   if (!pinToPvd(fd, bp, dst.addr.family, dst.socketFamily, &o)) {
-    // Known as a socket, but the number was closed behind our back and now names something
-    // else (known_fds.h): libc reports what it is, as without mif.
-    if (o.knownFresh && (errno == ENOTSOCK || errno == EBADF)) return begin(call, dst);
+    if (o.knownFresh) {
+      const int err = errno;
+      // Known as a socket, but the number was closed behind our back and now names
+      // something else (known_fds.h): libc reports what it is, as without mif.
+      if (err == ENOTSOCK || err == EBADF) return begin(call, dst);
+      // Bound after all where no hook could see it (another process holding the socket:
+      // SCM_RIGHTS, a supervisor), and re-binding a bound socket without CAP_NET_RAW is
+      // EPERM. Judged as any bound socket is.
+      char bound[IFNAMSIZ];
+      if (boundDevice(fd, bound) && bound[0] != '\0') {
+        judgeBoundSocket(bound, snap, &o);
+        return o;
+      }
+    }
     if (!o.decision.strict) return o;
     o.error = ENETUNREACH;
     o.note = "could not bind to the PvD's interface";

@@ -576,6 +576,16 @@ TEST_F(Engine, AConnectAsksTheKernelOnlyWhatTheHooksCouldNotSee) {
   close(older);
   close(fresh);
 
+  // Bound where no hook could see (the --enforce supervisor pins sockets at creation), and
+  // mif's own binding refused as it is without CAP_NET_RAW: judged as a bound socket, not
+  // refused as a pin that failed.
+  const int pinnedElsewhere = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(syscall(SYS_setsockopt, pinnedElsewhere, SOL_SOCKET, SO_BINDTODEVICE, "lo", 2), 0);
+  faults::arm(faults::Call::Setsockopt, EPERM, -1, SO_BINDTODEVICE);
+  EXPECT_EQ(connect(pinnedElsewhere, to, sizeof sa), 0) << std::strerror(errno);
+  faults::disarm();
+  close(pinnedElsewhere);
+
   const int reused = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(reused, 0);
   ASSERT_EQ(syscall(SYS_close, reused), 0);  // not through the close hook
