@@ -120,6 +120,10 @@ bool RaStore::load(std::string_view text, Clock::time_point now, int64_t bootNow
       case 2: {
         auto p = policy::Prefix::parse(f[6]);
         if (!p.prefix || p.prefix->addr.family != Family::V6) continue;
+        // Only the lengths a PREF64 option can carry (RFC 8781 / RFC 6052): a file edited
+        // or damaged by hand gives nothing a live RA could not (fuzz_view_ra found /128).
+        const unsigned len = p.prefix->length;
+        if (len != 96 && len != 64 && len != 56 && len != 48 && len != 40 && len != 32) continue;
         e.kind = Kind::Pref64;
         e.prefix = *p.prefix;
         break;

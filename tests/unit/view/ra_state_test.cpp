@@ -36,6 +36,22 @@ const char* kFile =
     "pref64 3 wlan0 fe80::1 90000 600 2001:db8:64::/96\n"
     "captive 3 wlan0 fe80::1 90000 forever http://192.0.2.1/api captive -\n";
 
+// A PREF64 option carries one of six lengths (RFC 8781); a state file naming another (a
+// bare address is /128) is skipped, line by line, as a live RA with it would be.
+TEST(RaState, APref64OfALengthNoRaCanCarryIsSkipped) {
+  RaStore s;
+  auto t = Clock::now();
+  ASSERT_TRUE(s.load("mif-ra-state 1\n"
+                     "pref64 3 wlan0 fe80::1 90000 600 2001:db8:64::1\n"
+                     "pref64 3 wlan0 fe80::1 90000 600 2001:db8:64::/97\n"
+                     "pref64 3 wlan0 fe80::1 90000 600 2001:db8:64::/40\n",
+                     t, 100000));
+  s.routesSeen({defaultVia(3, "fe80::1")});
+  auto b = factsOf(s, 3, t);
+  ASSERT_EQ(b.pref64.size(), 1u);
+  EXPECT_EQ(b.pref64[0].prefix.toString(), "2001:db8::/40");
+}
+
 TEST(RaState, RecordedFactsComeBackWithTheirAgeWhileTheirRouterIsThere) {
   RaStore s;
   auto t = Clock::now();
