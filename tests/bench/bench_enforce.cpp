@@ -4,17 +4,25 @@
 // server at 198.51.100.1 across a veth) and removes them at the end.
 //
 //   bench_enforce [ROUNDS [FIGURES]]   (default 5 rounds; FIGURES a comma list of tcp,
-//                                        compute, udp: default all three)
+//                                        held, compute, udp: default all four)
 //
 // Every figure runs its ways once per round, the order rotated from round to round, and
 // reports for each way the median time and the median of its per-round ratios against
 // the figure's first way. Loop workloads report their loop's wall time and the CPU time
 // the process spent in it (CLOCK_PROCESS_CPUTIME_ID): on a shared machine the CPU figure
-// is the one to judge by, the wall figure mostly measures waiting for a CPU.
+// is the one to judge by, the wall figure mostly measures waiting for a CPU. "all cpu" is
+// the CPU time of the whole run, mif's supervisor included (warm-up and start too): the
+// figure for work moved from the program into the supervisor, as a held connect does.
 //
 // 1. TCP connect+accept+close loop (20,000 after 500 warm-up iterations, as bench_socket):
 //    `mif run --enforce --pvd mifenfb0` against `mif run --pvd mifenfb0` (the preload
 //    library alone), and no mif.
+// 1b. The same loop in a static program (bench_enforce_tcp_static: no preload library can
+//    reach it, the supervisor decides every connect): `mif run --enforce --pvd mifenfb0`
+//    (one PvD: the connect is pinned and continued in the program) against `--pvd
+//    mifenfb0 --pvd mifenfb1` (a list whose first PvD works: the supervisor holds the
+//    connect and makes it itself, issue 29) and no mif. A second veth, mifenfb1
+//    100.64.99.2/24, makes the second PvD usable; nothing is sent through it.
 // 2. A program without network calls (syscalls and arithmetic): the whole run, spawn to
 //    exit (wall time, and CPU time of mif and all it waited for), under
 //    `mif run --enforce --pvd mifenfb0` against `mif run --pvd`.
@@ -61,6 +69,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kClientNs = "mifenf-bench-c";
 constexpr const char* kServerNs = "mifenf-bench-s";
 constexpr const char* kLink = "mifenfb0";
+constexpr const char* kLink2 = "mifenfb1";  // the second PvD of the held figure
 constexpr const char* kServer = "198.51.100.1";
 constexpr uint16_t kTcpPort = 8080, kUdpPort = 9999;
 
@@ -203,6 +212,12 @@ bool setup() {
          sh("ip -n " + c + " link set " + kLink + " up") &&
          sh("ip -n " + s + " addr add " + kServer + "/24 dev srv0") &&
          sh("ip -n " + s + " link set srv0 up") &&
+         sh("ip link add " + std::string(kLink2) + " netns " + c +
+            " type veth peer name srv1 netns " + s) &&
+         sh("ip -n " + c + " addr add 100.64.99.2/24 dev " + kLink2) &&
+         sh("ip -n " + c + " link set " + kLink2 + " up") &&
+         sh("ip -n " + s + " addr add 100.64.99.1/24 dev srv1") &&
+         sh("ip -n " + s + " link set srv1 up") &&
          // As bench_socket: 20,000 connections per run never wait for a free port.
          sh("ip netns exec " + c + " sysctl -qw net.ipv4.ip_local_port_range='1024 65000'");
 }
@@ -311,6 +326,7 @@ struct Way {
   bool wall = false;       // whole run (wall and CPU) rather than the workload's own loop
   bool anyFilter = false;  // under the allow-all seccomp filter (the floor)
   std::vector<double> times, cpu;
+  std::vector<double> all;  // CPU of the whole run: mif (its supervisor) and the program
 };
 
 // The median of the per-round ratios of `w` against `base` (same round, back to back).
@@ -328,14 +344,17 @@ void measure(const char* title, std::vector<Way>& ways, int rounds) {
       Run run = spawn(w.argv, w.env, w.anyFilter);
       w.times.push_back(w.wall ? run.wall : run.loop);
       w.cpu.push_back(w.wall ? run.cpu : run.loopCpu);
+      w.all.push_back(run.cpu);
     }
   }
   std::printf("%s\n", title);
-  std::printf("  %-52s %9s %7s   %9s %7s\n", "", "wall", "ratio", "cpu", "ratio");
+  std::printf("  %-52s %9s %7s   %9s %7s   %9s %7s\n", "", "wall", "ratio", "cpu", "ratio",
+              "all cpu", "ratio");
   const Way& base = ways[0];
   for (const auto& w : ways) {
-    std::printf("  %-52s %8.3fs %7.3f   %8.3fs %7.3f\n", w.name, median(w.times),
-                medianRatio(w.times, base.times), median(w.cpu), medianRatio(w.cpu, base.cpu));
+    std::printf("  %-52s %8.3fs %7.3f   %8.3fs %7.3f   %8.3fs %7.3f\n", w.name, median(w.times),
+                medianRatio(w.times, base.times), median(w.cpu), medianRatio(w.cpu, base.cpu),
+                median(w.all), medianRatio(w.all, base.all));
   }
   std::fflush(stdout);
 }
@@ -348,13 +367,15 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--compute") == 0)
     return computeWorkload(std::atol(argv[2]));
   int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
-  const std::string figures = argc > 2 ? std::string(",") + argv[2] + "," : ",tcp,compute,udp,";
+  const std::string figures =
+      argc > 2 ? std::string(",") + argv[2] + "," : ",tcp,held,compute,udp,";
   auto wanted = [&](const char* f) { return figures.find(std::string(",") + f + ",") != std::string::npos; };
   if (geteuid() != 0) {
     std::fprintf(stderr, "bench_enforce: needs root (network namespaces)\n");
     return 1;
   }
-  const std::string mif = selfDir() + "/mif", self = selfExe();
+  const std::string mif = selfDir() + "/mif", self = selfExe(),
+                    staticTcp = selfDir() + "/bench_enforce_tcp_static";
   if (access(mif.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "bench_enforce: %s not found (build the mif target)\n", mif.c_str());
     return 1;
@@ -385,6 +406,22 @@ int main(int argc, char** argv) {
       {"no mif", tcp, {}, false, false, {}, {}},
   };
   if (wanted("tcp")) measure("TCP connect+accept+close x20000 (client's loop)", tcpWays, rounds);
+
+  std::vector<std::string> staticLoop{staticTcp, kServer, std::to_string(kTcpPort), "20000"};
+  std::vector<Way> heldWays = {
+      {"static, mif run --enforce --pvd (continued)", under({"--enforce", "--pvd", kLink}, staticLoop),
+       {}, false, false, {}, {}},
+      {"static, --enforce --pvd --pvd (held, first works)",
+       under({"--enforce", "--pvd", kLink, "--pvd", kLink2}, staticLoop), {}, false, false, {}, {}},
+      {"static, no mif", staticLoop, {}, false, false, {}, {}},
+  };
+  if (wanted("held")) {
+    if (access(staticTcp.c_str(), X_OK) != 0)
+      std::fprintf(stderr, "bench_enforce: %s not found (build the bench_enforce target)\n",
+                   staticTcp.c_str());
+    else
+      measure("TCP connect+accept+close x20000, static client (client's loop)", heldWays, rounds);
+  }
 
   std::vector<std::string> compute{self, "--compute", "20000"};
   std::vector<Way> computeWays = {

@@ -113,11 +113,7 @@ HeldConnects::Start HeldConnects::begin(const seccomp_notif& n, RemoteFd own,
                                         socklen_t len, const Endpoint& dest,
                                         std::vector<view::BoundPvd> order, int* error) {
   const int flags = fcntl(own.get(), F_GETFL);
-  int protocol = 0;
-  socklen_t pl = sizeof protocol;
-  if (flags < 0 || order.size() < 2 ||
-      getsockopt(own.get(), SOL_SOCKET, SO_PROTOCOL, &protocol, &pl) != 0)
-    return Start::Continue;
+  if (flags < 0 || order.size() < 2) return Start::Continue;
   // A local port the program bound itself would be lost on a fresh socket: no failover.
   sockaddr_storage local{};
   socklen_t ll = sizeof local;
@@ -130,7 +126,6 @@ HeldConnects::Start HeldConnects::begin(const seccomp_notif& n, RemoteFd own,
   h.tid = static_cast<pid_t>(n.pid);
   h.number = static_cast<int>(n.data.args[0]);
   h.info = info;
-  h.protocol = protocol;
   h.to = to;
   h.len = len;
   h.dest = dest;
@@ -182,6 +177,16 @@ bool HeldConnects::startNext(Held& h, uint64_t now) {
         trace(h, h.pvds[0], "no-failover-epoll", 0);
         return false;
       }
+    }
+    if (h.protocol < 0) {
+      // Read only when a fresh socket is made: a connect whose first PvD works never asks.
+      int protocol = 0;
+      socklen_t pl = sizeof protocol;
+      if (getsockopt(h.own.get(), SOL_SOCKET, SO_PROTOCOL, &protocol, &pl) != 0) {
+        h.stopStarting = true;
+        return false;
+      }
+      h.protocol = protocol;
     }
     const size_t index = h.started++;
     const view::BoundPvd& pvd = h.pvds[index];

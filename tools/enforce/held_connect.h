@@ -82,7 +82,7 @@ class HeldConnects {
     int number = -1;  // the program's descriptor number
     RemoteFd own;
     SocketInfo info;
-    int protocol = 0;
+    int protocol = -1;  // SO_PROTOCOL, read when the first fresh socket is made
     sockaddr_storage to{};
     socklen_t len = 0;
     Endpoint dest;
