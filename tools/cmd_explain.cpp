@@ -2,8 +2,13 @@
 // [--from-dns PVD] [--json] TARGET`: which PvD a name or an address would use, and why — the precedence step, the
 // rule (FILE:LINE) that decided, and every match that lost (RFC 6418 4.3: conflicts
 // between layers and actors made visible).
+//
+// Longer than ~400 lines because the text and the JSON writer of one explanation, and the
+// health and order they both print (live view, recorded portals, a running program's probe
+// verdicts), are kept beside each other so the two formats cannot drift apart.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -17,6 +22,7 @@
 #include "mif/policy/policy.h"
 #include "mif/view/captive.h"
 #include "mif/view/live_view.h"
+#include "mif/view/probe_results.h"
 
 namespace mif::cmd {
 namespace {
@@ -28,7 +34,7 @@ void usage(FILE* out) {
   std::fprintf(out,
                "Usage: mif explain [--policy FILE] [--pvd NAME]... [--dns ADDR]... [--strict]\n"
                "                   [--app NAME] [--udp] [--dscp DSCP] [--from-dns PVD] [--json]\n"
-               "                   [--assume-usable]\n"
+               "                   [--assume-usable] [--probes FILE]\n"
                "                   [--system-policy FILE] [--user-policy FILE] TARGET\n\n"
                "Explains which PvD a name or an address would use, and why. TARGET is\n"
                "HOST[:PORT], an address, or [V6]:PORT.\n\n"
@@ -49,6 +55,10 @@ void usage(FILE* out) {
                "  --json                machine-readable output\n"
                "  --assume-usable       treat every PvD as up on both families instead of\n"
                "                        reading the live interfaces\n"
+               "  --probes FILE         what a running program's prober found (its MIF_PROBES,\n"
+               "                        the default when set; 'mif show' lists them): each\n"
+               "                        probed PvD's verdict in its health, the order as the\n"
+               "                        program tries it; \"\" for none\n"
                "  --system-policy FILE  the system layer (default %s; \"\" for none)\n"
                "  --user-policy FILE    the user layer (default $XDG_CONFIG_HOME/mif/policy.toml;\n"
                "                        \"\" for none)\n\n"
@@ -113,11 +123,15 @@ struct PvdFacts {
   std::string source4, source6;
   std::vector<std::string> dns;
   std::string portal;  // a portal its router announced that no probe found open
+  // What a running program's prober found of it (--probes), or null; the file's age.
+  const view::ProbeFile::Line* probe = nullptr;
+  int64_t probeAgeMs = 0;
 };
 
 class Explainer {
  public:
-  Explainer(const policy::Policy& p, bool assumeUsable) : policy_(p) {
+  Explainer(const policy::Policy& p, bool assumeUsable, const view::ProbeFile* probes)
+      : policy_(p), probes_(probes) {
     if (assumeUsable) {
       states_.assign(p.pvds().size(), policy::PvdState{true, true, true});
     } else {
@@ -132,11 +146,23 @@ class Explainer {
 
   policy::View view() const { return policy::View{states_}; }
 
-  // Captive for this destination (view/captive.h): the library tries the PvD last.
+  // Captive for this destination (view/captive.h): the library tries the PvD last. A
+  // probe's portal verdict overrides the view's record, as in the library (captive.h).
   bool captiveFor(PvdId id, const policy::Query& q) const {
     const view::BoundPvd* b =
         snapshot_ && id < snapshot_->pvds.size() ? &snapshot_->pvds[id] : nullptr;
-    return b != nullptr && view::captiveFor(*b, q.name, q.hasAddress ? q.address : IpAddress{});
+    const IpAddress dst = q.hasAddress ? q.address : IpAddress{};
+    if (const view::ProbeFile::Line* l = probeOf(id)) {
+      if (l->portal == view::PortalVerdict::Open) return false;
+      if (l->portal == view::PortalVerdict::Captive) return b == nullptr || !view::toPortal(*b, q.name, dst);
+    }
+    return b != nullptr && view::captiveFor(*b, q.name, dst);
+  }
+
+  // The prober's line of a PvD that has `probe`, or null.
+  const view::ProbeFile::Line* probeOf(PvdId id) const {
+    if (probes_ == nullptr || !policy_.pvds()[id].probe) return nullptr;
+    return probes_->of(policy_.pvds()[id].name);
   }
 
   PvdFacts facts(PvdId id) const {
@@ -153,6 +179,13 @@ class Explainer {
     if (b && !b->ifname.empty()) f.interface = b->ifname;
     if (b)
       if (const view::CaptivePortal* c = view::closedPortal(*b)) f.portal = c->uri;
+    f.probe = probeOf(id);
+    if (f.probe != nullptr) {
+      f.probeAgeMs = probes_->ageMs;
+      if (f.probe->portal == view::PortalVerdict::Open) f.portal.clear();
+      if (f.probe->portal == view::PortalVerdict::Captive)
+        f.portal = b != nullptr && !b->captive.empty() ? b->captive.front().uri : "(announced)";
+    }
     if (b && b->hasSource4) f.source4 = b->source4.toString();
     if (b && b->hasSource6) f.source6 = b->source6.toString();
     if (b && !b->dns.empty()) {
@@ -165,6 +198,7 @@ class Explainer {
 
  private:
   const policy::Policy& policy_;
+  const view::ProbeFile* probes_;
   std::unique_ptr<view::Snapshot> snapshot_;
   std::vector<policy::PvdState> states_;
 };
@@ -202,31 +236,48 @@ std::string queryText(const Asked& a, const Target& t) {
 }
 
 // What this process can know of a PvD's health (docs/architecture.md, "Failover"): the
-// live view's link state and the portals recorded under /run/mif/ra; not what a running
-// program's own connects and lookups have taught it.
-std::string healthText(const PvdFacts& f, bool captive, bool lookup) {
+// live view's link state, the portals recorded under /run/mif/ra and, with --probes, what
+// a running program's prober found (as the program's health takes it: probe_watch.cpp);
+// not what the program's own connects and lookups have taught it.
+std::string healthText(const PvdFacts& f, bool captive) {
   if (!f.present) return "failed (absent)";
   if (!f.v4 && !f.v6) return "failed (not usable)";
-  if (f.portal.empty()) return "usable";
-  if (lookup) return "captive (portal " + f.portal + ")";
-  return captive ? "failed for this destination (captive: portal " + f.portal + " not found open)"
-                 : "usable for its portal (captive: " + f.portal + ")";
+  const std::string ago =
+      f.probe != nullptr ? ", " + std::to_string(f.probeAgeMs / 1000) + " s ago" : std::string();
+  if (f.probe != nullptr && f.probe->verdict == view::ProbeVerdict::Down)
+    return "failed (probe: nothing answered" + ago + ")";
+  const bool byProbe = f.probe != nullptr && f.probe->portal == view::PortalVerdict::Captive;
+  if (!f.portal.empty())
+    return captive ? "failed for this destination (captive: portal " + f.portal +
+                         (byProbe ? " found closed by the probe" + ago : " not found open") + ")"
+                   : "usable for its portal (captive: " + f.portal + ")";
+  if (f.probe != nullptr && f.probe->verdict == view::ProbeVerdict::Poor)
+    return "degraded (probe: half or more lost" + ago + ")";
+  if (f.probe != nullptr && f.probe->verdict == view::ProbeVerdict::Ok)
+    return "usable (probe answered" + ago + ")";
+  return "usable";
 }
 
-// The decision's list as the library tries it: captive PvDs last (lookups are not
-// reordered by the portal: its resolver's answers stay its own), except the PvD whose DNS
-// gave the address when it decided first (--from-dns: the program's own connect goes to
-// that address, through that PvD; keepTagFirst in the library).
+// The decision's list as the library tries it: a PvD its probe found down after the others
+// (health), captive PvDs last, for lookups too (a
+// hotspot's resolver answers every name with its portal, whose address its tag would then
+// take back through it), except the PvD whose DNS gave the address when it decided first
+// (--from-dns: the program's own connect goes to that address, through that PvD;
+// keepTagFirst in the library).
 std::vector<PvdId> triedOrder(const Explainer& ex, const Asked& a, const policy::Decision& d) {
-  std::vector<PvdId> front, back;
+  // Stable partitions, as the library's: by health first, then by the captive rule.
+  std::vector<PvdId> bucket[4];  // [captive][down]
   const bool tagFirst = d.count > 0 && a.query.taggedPvd >= 0 && d.pvds[0] == a.query.taggedPvd;
   for (uint8_t i = 0; i < d.count; ++i) {
-    const bool last = a.query.kind != policy::Query::Kind::Resolve && !(tagFirst && i == 0) &&
-                      ex.captiveFor(d.pvds[i], a.query);
-    (last ? back : front).push_back(d.pvds[i]);
+    const view::ProbeFile::Line* l = ex.probeOf(d.pvds[i]);
+    const bool kept = tagFirst && i == 0;
+    const bool down = !kept && l != nullptr && l->verdict == view::ProbeVerdict::Down;
+    const bool captive = !kept && ex.captiveFor(d.pvds[i], a.query);
+    bucket[(captive ? 2 : 0) + (down ? 1 : 0)].push_back(d.pvds[i]);
   }
-  front.insert(front.end(), back.begin(), back.end());
-  return front;
+  std::vector<PvdId> out;
+  for (const auto& b : bucket) out.insert(out.end(), b.begin(), b.end());
+  return out;
 }
 
 std::string listedText(const std::vector<PvdId>& ids, const Explainer& ex) {
@@ -249,9 +300,12 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
     std::vector<PvdId> ids(d.pvds.begin(), d.pvds.begin() + d.count);
     std::printf("  result     %s%s\n", listedText(ids, ex).c_str(), d.strict ? " (strict)" : "");
     const std::vector<PvdId> tried = triedOrder(ex, a, d);
+    bool probedDown = false;
+    for (PvdId id : ids)
+      if (const view::ProbeFile::Line* l = ex.probeOf(id)) probedDown |= l->verdict == view::ProbeVerdict::Down;
     if (tried != ids)
-      std::printf("  order      %s (as tried: a captive PvD last)\n",
-                  listedText(tried, ex).c_str());
+      std::printf("  order      %s (as tried: %s last)\n", listedText(tried, ex).c_str(),
+                  probedDown ? "a PvD its probe found down or a captive PvD" : "a captive PvD");
   }
   std::printf("  step       %d (%s)\n", policy::stepNumber(d.step),
               d.unmanaged() ? "nothing decided" : policy::stepName(d.step));
@@ -268,8 +322,7 @@ void printText(const policy::Policy& p, const Explainer& ex, const Asked& a, con
     std::string dns;
     for (const auto& s : f.dns) dns += (dns.empty() ? "" : " ") + s;
     line += ", dns " + (dns.empty() ? std::string("none known") : dns);
-    line += ", health " + healthText(f, ex.captiveFor(tried[i], a.query),
-                                     a.query.kind == policy::Query::Kind::Resolve);
+    line += ", health " + healthText(f, ex.captiveFor(tried[i], a.query));
     std::printf("  %-10s %s\n", i == 0 ? "pvds" : "", line.c_str());
   }
   if (d.step == policy::Step::DnsTag && d.count > 1)
@@ -305,6 +358,21 @@ std::string pvdJson(const PvdFacts& f, const std::string& health) {
   cli::strOrNull(o, "source6", f.source6).strings("dns", f.dns);
   o.str("health", health);
   cli::strOrNull(o, "captive_portal", f.portal);
+  if (f.probe != nullptr) {
+    std::string probe;
+    json::StringSink probeSink(&probe);
+    cli::JsonObject j(probeSink);
+    j.str("verdict", f.probe->verdict == view::ProbeVerdict::None ? "none" : view::probeVerdictWord(f.probe->verdict));
+    if (f.probe->portal == view::PortalVerdict::None)
+      j.null("portal");
+    else
+      j.str("portal", view::portalVerdictWord(f.probe->portal));
+    j.num("age", f.probeAgeMs / 1000);
+    j.close();
+    o.raw("probe", probe);
+  } else {
+    o.null("probe");
+  }
   o.close();
   return out;
 }
@@ -349,7 +417,7 @@ std::string decisionJson(const policy::Policy& p, const Explainer& ex, const Ask
     json::Array<json::StringSink> list(pvdsSink);
     for (uint8_t i = 0; i < d.count; ++i) {
       const PvdFacts f = ex.facts(d.pvds[i]);
-      list.raw(pvdJson(f, healthText(f, ex.captiveFor(d.pvds[i], a.query), resolve)));
+      list.raw(pvdJson(f, healthText(f, ex.captiveFor(d.pvds[i], a.query))));
     }
     list.close();
     o.raw("pvds", pvds);
@@ -391,6 +459,9 @@ int explain(int argc, char** argv) {
   int dscp = -1;
   bool udp = false, json = false, assumeUsable = false;
   std::string targetText, fromDns;
+  const char* probesEnv = std::getenv("MIF_PROBES");
+  std::string probesPath = probesEnv != nullptr ? probesEnv : "";
+  bool probesGiven = false;
   cli::Args args("explain", argc, argv);
   std::string v;
   while (args.next()) {
@@ -418,6 +489,9 @@ int explain(int argc, char** argv) {
       }
     } else if (args.value("--from-dns", &v)) {
       fromDns = v;
+    } else if (args.value("--probes", &v)) {
+      probesPath = v;
+      probesGiven = true;
     } else if (args.value("--app", &v)) {
       app = v;
     } else if (args.value("--dscp", &v)) {
@@ -492,7 +566,20 @@ int explain(int argc, char** argv) {
     }
     taggedPvd = *id;
   }
-  Explainer ex(p, assumeUsable);
+  // A running program's probe verdicts: --probes FILE, else its MIF_PROBES when this runs
+  // in its environment (a run that ended has removed the file: said, and not used).
+  view::ProbeFile probes;
+  bool haveProbes = false;
+  if (!probesPath.empty()) {
+    std::string why;
+    haveProbes = view::readProbeFile(probesPath, &probes, &why);
+    if (!haveProbes && probesGiven) {
+      cli::error("explain: --probes", why);
+      return cli::kExitFailure;
+    }
+    if (!haveProbes) std::fprintf(stderr, "mif: explain: MIF_PROBES: %s (not used)\n", why.c_str());
+  }
+  Explainer ex(p, assumeUsable, haveProbes ? &probes : nullptr);
 
   std::vector<Asked> asks;
   policy::Query base;

@@ -28,6 +28,7 @@
 #include "mif/policy/policy.h"
 #include "mif/view/captive.h"
 #include "mif/view/live_view.h"
+#include "mif/view/probe_results.h"
 #include "mif/view/published_pvds.h"
 #include "mif/view/ra_state.h"
 
@@ -81,6 +82,8 @@ struct Row {
   const policy::PvdDef* def = nullptr;
   const BoundPvd* pvd = nullptr;
   const Interface* ifc = nullptr;
+  // What the probers of running programs published (mif/view/probe_results.h).
+  const std::vector<view::ProbeFile>* probes = nullptr;
 };
 
 std::string linkState(const Interface* i) {
@@ -280,6 +283,27 @@ const Field<Row> kRowFields[] = {
        if (view::closedPortal(*r.pvd) != nullptr)
          return Value::s("captive (usable for its portal only)");
        return Value::s("usable");
+     }},
+    // What a running program's prober found of the PvD (its `probe` key, docs/policy.md):
+    // one entry per program under mif run, matched by the PvD's name; what the program's
+    // own connects taught it stays inside it.
+    {"probes", "probe",
+     [](const Row& r, const Snapshot&) {
+       Value v(Value::Kind::ObjList);
+       if (!r.def || !r.probes) return v;
+       for (const view::ProbeFile& f : *r.probes)
+         if (const view::ProbeFile::Line* l = f.of(r.def->name))
+           v.objs.push_back(
+               Obj{{"verdict", Value::s(l->verdict == view::ProbeVerdict::None
+                                            ? "none"
+                                            : view::probeVerdictWord(l->verdict))},
+                   {"portal", l->portal == view::PortalVerdict::None
+                                  ? Value{}
+                                  : Value::s(view::portalVerdictWord(l->portal))},
+                   {"age", Value::life(static_cast<uint32_t>(f.ageMs / 1000))},
+                   {"pid", Value::n(f.pid)},
+                   {"program", Value::s(f.program)}});
+       return v;
      }},
     {"warnings", "warning",
      [](const Row& r, const Snapshot&) {
@@ -549,6 +573,10 @@ void usage(FILE* out) {
                "What it heard is kept in $MIF_RUN_DIR/ra (default /run/mif/ra; when it may\n"
                "write there) for programs started later; each fact shows its age. A PvD with\n"
                "a captive portal is shown captive until 'mif probe' finds the portal open.\n"
+               "For each program running under 'mif run' whose policy probes a PvD (its\n"
+               "'probe' key), the prober's last verdict on it ('probe': ok, poor, down or\n"
+               "none; its portal open or captive; its age; the program's PID and name), as\n"
+               "published in $MIF_RUN_DIR/probe (default /run/mif/probe).\n"
                "Then the explicit PvDs (RFC 8801) that 'mif discover' heard and published in\n"
                "$MIF_RUN_DIR/pvds (default /run/mif/pvds): identity, routers, prefixes,\n"
                "routes, DNS, domains, NAT64 prefixes, MTU, each with the seconds it has left.\n\n"
@@ -598,10 +626,12 @@ int show(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", snap->error.c_str());
     return cli::kExitFailure;
   }
+  // The verdicts that running programs' probers published.
+  const std::vector<view::ProbeFile> probes = view::runningProbes(view::probeDir());
   std::vector<Row> rows;
   std::vector<bool> inPvd(snap->interfaces.size(), false);
   for (const auto& p : snap->pvds) {
-    Row r{&compiled->pvds()[p.id], &p, snap->interfaceByIndex(p.ifindex)};
+    Row r{&compiled->pvds()[p.id], &p, snap->interfaceByIndex(p.ifindex), &probes};
     if (r.ifc) inPvd[static_cast<size_t>(r.ifc - snap->interfaces.data())] = true;
     rows.push_back(r);
   }

@@ -11,6 +11,7 @@
 #include <new>
 #include <string>
 
+#include "captive.h"
 #include "decision_order.h"
 #include "guard.h"
 #include "health.h"
@@ -82,11 +83,15 @@ void planWith(policy::Query& q, Plan* p) noexcept {
     if (p->decision.unmanaged()) return;
     // A PvD failed by the process's own traffic is asked last (issue 29), as connects try
     // it last: its server would cost a timeout first. One relaxed load when none failed.
-    rt->pollProbes();  // active probes feed health too (probe_watch.h)
+    const bool probing = rt->pollProbes();  // active probes feed health too (probe_watch.h)
     // The PvD whose DNS gave an address (a reverse lookup's tag) stays first, as for its
     // connects (keepTagFirst).
     const bool tagFirst = q.taggedPvd >= 0 && p->decision.count > 0 && p->decision.pvds[0] == q.taggedPvd;
     if (!rt->health().allUsable()) rt->health().demote(&p->decision, healthNowMs());
+    // A PvD behind a captive portal not found open is asked last for every name but its
+    // portal's (captive.h), as its connects go last: a hotspot's resolver answers every
+    // name with its portal's address, which its tag would then take back through it.
+    demoteCaptive(&p->decision, *p->snap, q.name, q.address, probing ? &rt->probes() : nullptr);
     keepTagFirst(&p->decision, q.taggedPvd, tagFirst);
     p->resolver = resolverFor(rt);
   } catch (...) {

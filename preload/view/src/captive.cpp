@@ -1,7 +1,5 @@
 #include "mif/view/captive.h"
 
-#include <cctype>
-
 namespace mif::view {
 
 namespace {
@@ -10,10 +8,13 @@ bool sameName(std::string_view a, std::string_view b) noexcept {
   if (!a.empty() && a.back() == '.') a.remove_suffix(1);
   if (!b.empty() && b.back() == '.') b.remove_suffix(1);
   if (a.size() != b.size() || a.empty()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+  // ASCII only: the program's locale (a library inside it may be called under any) has
+  // no say in how a host name compares.
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
   return true;
 }
 
@@ -43,6 +44,15 @@ bool captiveFor(const BoundPvd& pvd, std::string_view name, const policy::IpAddr
     captive = true;
   }
   return captive;
+}
+
+bool toPortal(const BoundPvd& pvd, std::string_view name, const policy::IpAddress& dst) noexcept {
+  for (const CaptivePortal& c : pvd.captive) {
+    const std::string_view host = portalHost(c.uri);
+    if (sameName(host, name)) return true;
+    if (const auto literal = policy::IpAddress::parse(host); literal && *literal == dst) return true;
+  }
+  return false;
 }
 
 const CaptivePortal* closedPortal(const BoundPvd& pvd) noexcept {

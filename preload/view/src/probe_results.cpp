@@ -1,11 +1,17 @@
 #include "mif/view/probe_results.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "mif/view/published_pvds.h"
 
@@ -15,7 +21,9 @@ namespace {
 
 constexpr std::string_view kHeader = "mif-probes 1";
 
-const char* verdictWord(ProbeVerdict v) {
+}  // namespace
+
+const char* probeVerdictWord(ProbeVerdict v) noexcept {
   switch (v) {
     case ProbeVerdict::Ok: return "ok";
     case ProbeVerdict::Poor: return "poor";
@@ -25,7 +33,7 @@ const char* verdictWord(ProbeVerdict v) {
   return "-";
 }
 
-const char* portalWord(PortalVerdict p) {
+const char* portalVerdictWord(PortalVerdict p) noexcept {
   switch (p) {
     case PortalVerdict::Open: return "open";
     case PortalVerdict::Captive: return "captive";
@@ -33,6 +41,8 @@ const char* portalWord(PortalVerdict p) {
   }
   return "-";
 }
+
+namespace {
 
 // The next space-separated field of `line` (removed from it).
 std::string_view field(std::string_view* line) noexcept {
@@ -53,9 +63,9 @@ std::string formatProbeResults(const std::vector<ProbeLine>& lines) {
   for (const ProbeLine& l : lines) {
     out.append(l.name);
     out += ' ';
-    out += verdictWord(l.verdict);
+    out += probeVerdictWord(l.verdict);
     out += ' ';
-    out += portalWord(l.portal);
+    out += portalVerdictWord(l.portal);
     out += '\n';
   }
   return out;
@@ -122,5 +132,72 @@ bool parseProbeResults(std::string_view text, void (*fn)(void* ctx, const ProbeL
   }
   return true;
 }
+
+const ProbeFile::Line* ProbeFile::of(std::string_view name) const noexcept {
+  for (const Line& l : lines)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+bool readProbeFile(const std::string& path, ProbeFile* out, std::string* why) {
+  std::ifstream in(path);
+  struct stat st {};
+  if (!in || ::stat(path.c_str(), &st) != 0) {
+    *why = path + ": " + std::strerror(errno ? errno : ENOENT);
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  out->path = path;
+  out->lines.clear();
+  const std::string body = text.str();
+  const bool ok = parseProbeResults(
+      body,
+      [](void* ctx, const ProbeLine& l) {
+        static_cast<ProbeFile*>(ctx)->lines.push_back({std::string(l.name), l.verdict, l.portal});
+      },
+      out);
+  if (!ok) {
+    *why = path + ": not a probe results file (its first line is not '" + std::string(kHeader) + "')";
+    return false;
+  }
+  const auto mtime = std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  out->ageMs = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - mtime).count());
+  const size_t slash = path.rfind('/');
+  const std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  out->pid = 0;
+  if (base.rfind("run-", 0) == 0 && base.size() > 4 && base.size() < 16 &&
+      base.find_first_not_of("0123456789", 4) == std::string::npos)
+    out->pid = std::stol(base.substr(4));
+  out->program.clear();
+  if (out->pid > 0) {
+    std::ifstream comm("/proc/" + std::to_string(out->pid) + "/comm");
+    std::getline(comm, out->program);
+  }
+  return true;
+}
+
+std::vector<ProbeFile> runningProbes(const std::string& dir) {
+  std::vector<ProbeFile> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind("run-", 0) != 0 || name.size() <= 4 || name.size() >= 16 ||
+        name.find_first_not_of("0123456789", 4) != std::string::npos)
+      continue;  // also the prober's temporary files (run-PID.tmp)
+    const long pid = std::stol(name.substr(4));
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) continue;
+    ProbeFile f;
+    std::string why;
+    if (readProbeFile(dir + "/" + name, &f, &why)) out.push_back(std::move(f));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const ProbeFile& a, const ProbeFile& b) { return a.pid < b.pid; });
+  return out;
+}
+
+std::string probeDir() { return runDir() + "/probe"; }
 
 }  // namespace mif::view

@@ -211,6 +211,68 @@ interface = "tun0"
   EXPECT_NE(name.out.find("TARGET must be an address"), std::string::npos) << name.out;
 }
 
+// A running program's probe verdicts (its MIF_PROBES file, or --probes FILE) in each
+// PvD's health, and the order as the program tries it: a PvD its probe found down after
+// the others, a captive one last (for all but its portal).
+TEST_F(Cli, ExplainShowsAProbedPvdsVerdict) {
+  std::string pol = write("probed.toml", R"(
+[pvd.wifi]
+interface = "wl*"
+probe = "203.0.113.10:80"
+[pvd.cell]
+interface = "wwan0"
+[pvd.corp]
+interface = "tun0"
+probe = true
+[pvd.lab]
+interface = "eth9"
+probe = true
+)");
+  const std::string probes = write("run-1", "mif-probes 1\nwifi down -\ncorp ok captive\ncell down -\nlab poor -\n");
+  std::string ctx = "explain --system-policy '' --user-policy '' --assume-usable --policy " + quote(pol) +
+                    " --pvd wifi,cell,corp,lab ";
+  Result r = mif(ctx + "--probes " + quote(probes) + " 203.0.113.10:80", false);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("result     wifi, cell, corp, lab\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("order      cell, lab, wifi, corp (as tried: a PvD its probe found down or a captive PvD last)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("wifi: interface wl*, source chosen by the kernel, dns none known, health failed "
+                       "(probe: nothing answered, 0 s ago)"),
+            std::string::npos)
+      << r.out;
+  // cell has no `probe`: a line for it is not the program's health of it.
+  EXPECT_NE(r.out.find("cell: interface wwan0, source chosen by the kernel, dns none known, health usable\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("health failed for this destination (captive: portal (announced) found closed by the "
+                       "probe, 0 s ago)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("health degraded (probe: half or more lost, 0 s ago)"), std::string::npos) << r.out;
+  // The program's MIF_PROBES is the default; JSON carries the verdict as read.
+  ::setenv("MIF_PROBES", probes.c_str(), 1);
+  Result j = mif(ctx + "--json 203.0.113.10:80", false);
+  EXPECT_NE(j.out.find("\"tried\":[\"cell\",\"lab\",\"wifi\",\"corp\"]"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"probe\":{\"verdict\":\"down\",\"portal\":null,\"age\":0}"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"probe\":{\"verdict\":\"ok\",\"portal\":\"captive\",\"age\":0}"), std::string::npos)
+      << j.out;
+  // A file that cannot be read, or is not the prober's: the argument named, exit 1.
+  Result missing = mif(ctx + "--probes /nonexistent/run-1 203.0.113.10:80", false);
+  EXPECT_EQ(missing.status, 1) << missing.out;
+  EXPECT_NE(missing.out.find("mif: explain: --probes: /nonexistent/run-1: "), std::string::npos) << missing.out;
+  Result other = mif(ctx + "--probes " + quote(pol) + " 203.0.113.10:80", false);
+  EXPECT_EQ(other.status, 1) << other.out;
+  EXPECT_NE(other.out.find("not a probe results file"), std::string::npos) << other.out;
+  // A run that ended (its MIF_PROBES gone): said on stderr, explained without it.
+  ::setenv("MIF_PROBES", "/nonexistent/run-1", 1);
+  Result gone = mif(ctx + "203.0.113.10:80", false);
+  ::unsetenv("MIF_PROBES");
+  EXPECT_EQ(gone.status, 0) << gone.out;
+  EXPECT_NE(gone.out.find("MIF_PROBES: /nonexistent/run-1"), std::string::npos) << gone.out;
+  EXPECT_EQ(gone.out.find("  order      "), std::string::npos) << gone.out;
+}
+
 TEST_F(Cli, ExplainErrors) {
   std::string bad = write("bad.toml", "[[rule]]\npvd = \"nope\"\n");
   Result r = mif("explain --policy " + quote(bad) + " 192.0.2.1");

@@ -3,8 +3,10 @@
 // and a probe's captive portal verdict in the captive rule (captive.h).
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -46,6 +48,46 @@ TEST(ProbeResults, OtherVersionsAndCutLinesAreNotRead) {
   // newline (a buffer cut short) is not used.
   ASSERT_TRUE(view::parseProbeResults("mif-probes 1\nwifi poor open 12ms\ncell maybe\n\ncorp down", &Seen::add, &s));
   EXPECT_EQ(s.lines, (std::vector<std::string>{"wifi poor open", "cell - -"}));
+}
+
+// What `mif show` and `mif explain --probes` read: the files of running programs only
+// (a run that crashed left its file behind), with the PID, the program and the age.
+TEST(ProbeResults, TheCommandsReadTheFilesOfRunningPrograms) {
+  char tmpl[] = "/tmp/mif-probe-files-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string self = dir + "/run-" + std::to_string(::getpid());
+  const std::string text = "mif-probes 1\nwifi down -\ncell ok captive\n";
+  std::string why;
+  for (const std::string& f : {self, dir + "/run-" + std::to_string(dead), self + ".tmp", dir + "/other"})
+    ASSERT_TRUE(view::writeProbeResults(f, text, &why)) << why;
+  const std::vector<view::ProbeFile> files = view::runningProbes(dir);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].path, self);
+  EXPECT_EQ(files[0].pid, ::getpid());
+  std::string comm;
+  std::getline(std::ifstream("/proc/self/comm"), comm);
+  EXPECT_EQ(files[0].program, comm);
+  EXPECT_GE(files[0].ageMs, 0);
+  EXPECT_LT(files[0].ageMs, 60000);
+  ASSERT_EQ(files[0].lines.size(), 2u);
+  ASSERT_NE(files[0].of("cell"), nullptr);
+  EXPECT_EQ(files[0].of("cell")->verdict, view::ProbeVerdict::Ok);
+  EXPECT_EQ(files[0].of("cell")->portal, view::PortalVerdict::Captive);
+  EXPECT_EQ(files[0].of("wifi")->verdict, view::ProbeVerdict::Down);
+  EXPECT_EQ(files[0].of("corp"), nullptr);
+  // Not the prober's format: refused, the file named.
+  std::ofstream(dir + "/bad") << "wifi down -\n";
+  view::ProbeFile bad;
+  EXPECT_FALSE(view::readProbeFile(dir + "/bad", &bad, &why));
+  EXPECT_NE(why.find(dir + "/bad: not a probe results file"), std::string::npos) << why;
+  EXPECT_FALSE(view::readProbeFile(dir + "/none", &bad, &why));
+  EXPECT_EQ(view::runningProbes(dir + "/none").size(), 0u);
+  std::system(("rm -rf " + dir).c_str());
 }
 
 class ProbeWatchTest : public testing::Test {

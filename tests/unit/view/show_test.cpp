@@ -1,4 +1,9 @@
 // `mif show --json`, checked field by field, run as a program inside the test namespace.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -138,6 +143,38 @@ TEST_F(ShowTest, TextShowsTheSameFields) {
       << t;
   EXPECT_NE(t.find("    warning      wifi: no interface matches wl*\n"), std::string::npos) << t;
   EXPECT_NE(t.find("interface vx0\n"), std::string::npos) << t;
+}
+
+// What running programs' probers published under $MIF_RUN_DIR/probe: each PvD's verdict
+// per program (this test's process stands for one), with its age; a file whose process
+// has ended is not shown.
+TEST_F(ShowTest, ProbeVerdictsOfRunningPrograms) {
+  char tmpl[] = "/tmp/mif-show-probes-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string run = tmpl;
+  ASSERT_EQ(::mkdir((run + "/probe").c_str(), 0755), 0);
+  const std::string pid = std::to_string(::getpid());
+  std::ofstream(run + "/probe/run-" + pid) << "mif-probes 1\nlan ok captive\ncorp down -\n";
+  std::ofstream(run + "/probe/run-999999999") << "mif-probes 1\nlan down -\n";
+  const std::string env = "MIF_RUN_DIR=" + run + " ";
+  std::string t = capture(env + mif("--policy " + policyFile_));
+  // (The age: seconds since the file was written, a moment ago.)
+  const size_t at = t.find("    probe        ok portal captive age ");
+  ASSERT_NE(at, std::string::npos) << t;
+  EXPECT_EQ(t.substr(t.find("s pid ", at), 6 + pid.size() + 9), "s pid " + pid + " program ") << t;
+  EXPECT_NE(t.find("    probe        down age "), std::string::npos) << t;
+  EXPECT_EQ(t.find("pid 999999999"), std::string::npos) << t;
+  Flat j = flatten(env + mif("--json --policy " + policyFile_));
+  EXPECT_EQ(j["pvds.1.name"], "\"lan\"");
+  EXPECT_EQ(j["pvds.1.probes#"], "1");
+  EXPECT_EQ(j["pvds.1.probes.0.verdict"], "\"ok\"");
+  EXPECT_EQ(j["pvds.1.probes.0.portal"], "\"captive\"");
+  EXPECT_LT(std::stoi(j["pvds.1.probes.0.age"]), 60);
+  EXPECT_EQ(j["pvds.1.probes.0.pid"], pid);
+  EXPECT_EQ(j["pvds.0.probes.0.verdict"], "\"down\"");
+  EXPECT_EQ(j["pvds.0.probes.0.portal"], "null");
+  EXPECT_EQ(j["pvds.2.probes#"], "0");
+  std::system(("rm -rf " + run).c_str());
 }
 
 TEST_F(ShowTest, AdHocPvdAndUsage) {

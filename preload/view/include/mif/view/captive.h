@@ -19,6 +19,11 @@ std::string_view portalHost(std::string_view uri) noexcept;
 // that portal's host.
 bool captiveFor(const BoundPvd& pvd, std::string_view name, const policy::IpAddress& dst) noexcept;
 
+// True when the destination is one of the PvD's portals, open or not: its name is a
+// portal URI's host, or its address that host's literal. What a probe's "captive" verdict
+// still lets through the PvD (the library's captive rule, `mif explain`).
+bool toPortal(const BoundPvd& pvd, std::string_view name, const policy::IpAddress& dst) noexcept;
+
 // A portal of the PvD that no probe found open (the first such), or null.
 const CaptivePortal* closedPortal(const BoundPvd& pvd) noexcept;
 
