@@ -30,6 +30,7 @@
 #include "guard.h"
 #include "hook.h"
 #include "known_fds.h"
+#include "mif/sys/calls.h"
 #include "monotonic.h"
 #include "path_error.h"
 
@@ -292,7 +293,7 @@ class Race {
   bool handOver(Attempt& t) noexcept {
     if (t.fd == fd_) return true;
     ReentryGuard guard;
-    fcntl(t.fd, F_SETFL, p_.flags);
+    sys::fcntl(t.fd, F_SETFL, p_.flags);
     const bool ok = Runtime::adoptSocket(t.fd, fd_);  // closes t.fd either way
     t.fd = fd_;
     return ok;
@@ -358,7 +359,12 @@ bool raceContinues(int err, bool broken) noexcept {
 }
 
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept {
-  const int fl = fcntl(fd, F_GETFL);
+  // Blocking or not: known for a socket made through the socket() hook whose flags no
+  // fcntl(F_SETFL) or ioctl(FIONBIO) of the program's may have changed since (known_fds.h);
+  // asked otherwise.
+  int fl = o.knownFresh ? knownfd::statusFlags(fd) : -1;
+  p->flagsKnown = fl >= 0;
+  if (fl < 0) fl = sys::fcntl(fd, F_GETFL, 0);
   if (fl < 0) return false;
   // A local port of the program's own (bind before connect) would be lost on a fresh
   // socket. connectLike's source bind fails (EINVAL) on a socket the program bound; without
@@ -381,7 +387,7 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   timeval tv{};
   socklen_t tl = sizeof tv;
   if (!(o.knownFresh && knownfd::defaultSendTimeout(fd)) &&
-      getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) != 0) {
+      sys::getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) != 0) {
     return false;
   }
   const int64_t programUs = static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
@@ -394,7 +400,7 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   // returns before the delay ends, and race() waits for the rest with ppoll.
   const int64_t armUs = delayUs > 2 * kEarlyUs ? delayUs - kEarlyUs : delayUs;
   const timeval delay{static_cast<time_t>(armUs / 1000000), static_cast<suseconds_t>(armUs % 1000000)};
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &delay, sizeof delay) != 0) return false;
+  if (sys::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &delay, sizeof delay) != 0) return false;
   p->armed = true;
   // An ICMP error on the way is told from the server's RST by the error queue, which IPv6
   // fills only with IPV6_RECVERR (path_error.h). IPv4 (a mapped address too) needs nothing.
@@ -408,8 +414,21 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   return true;
 }
 
+bool nonBlockingAfterAll(int fd, RacePrep* p) noexcept {
+  const int fl = sys::fcntl(fd, F_GETFL, 0);
+  if (fl >= 0 && (fl & O_NONBLOCK) == 0) return false;  // blocking, as the hooks knew
+  p->armed = false;
+  p->flagsKnown = false;
+  if (fl < 0) return true;  // closed meanwhile: the kernel's answer stands, no race
+  // Changed where no hook could see (a raw fcntl): no socket made so far is trusted for it.
+  knownfd::programSetFlags();
+  p->nonBlocking = true;
+  p->flags = fl;
+  return true;
+}
+
 void disarmRace(int fd, const RacePrep& p) noexcept {
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &p.programTimeout, sizeof p.programTimeout);
+  sys::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &p.programTimeout, sizeof p.programTimeout);
   if (p.recvErr) disarmRecvErr(fd);
 }
 

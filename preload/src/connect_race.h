@@ -30,6 +30,8 @@ struct RacePrep {
   // its race runs in the program's waits instead (nb_race.h); `flags` is filled.
   bool nonBlocking = false;
   bool recvErr = false;  // IPV6_RECVERR set by armRace, cleared by disarmRace
+  // `flags` came from the socket() hook's knowledge (known_fds.h), not from F_GETFL.
+  bool flagsKnown = false;
 };
 
 // Whether the connect on `fd` (pinned by connectLike, rt->mayRace(o) true) is raced here: a
@@ -40,6 +42,13 @@ struct RacePrep {
 // (p->nonBlocking, p->flags) for nbrace::begin after its EINPROGRESS.
 // Call under ReentryGuard. Leaves errno changed (the hook restores it).
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept;
+// For a connect armed on flags known without asking (p->flagsKnown) whose first attempt
+// did not connect at once: whether the socket is non-blocking after all, made so where no
+// hook could see (a raw fcntl, known_fds.h), which F_GETFL says before a race would hold
+// the program's call. If so, p is no longer armed and, unless the socket is gone (F_GETFL
+// failed: nothing more to do), marked non-blocking with its flags as armRace marks one.
+// Only when a race would start. Call under ReentryGuard.
+bool nonBlockingAfterAll(int fd, RacePrep* p) noexcept;
 // Gives the socket back the program's own SO_SNDTIMEO (and IPV6_RECVERR). Read the first
 // attempt's error (pathBrokenOn) before: clearing IPV6_RECVERR empties the error queue.
 void disarmRace(int fd, const RacePrep& p) noexcept;

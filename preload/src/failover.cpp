@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "mif/sys/calls.h"
 #include "mif/view/carry_options.h"
 #include "real_libc.h"
 #include "runtime.h"
@@ -167,7 +168,7 @@ bool Runtime::mayFailOver(const Outcome& o, int fd, int err) const noexcept {
   // A non-blocking connect reports its failure later (poll, SO_ERROR): not retried here.
   // (ETIMEDOUT from a blocking connect is the kernel's SYN retries, not SO_SNDTIMEO, which
   // ends a blocking connect with EINPROGRESS.)
-  const int fl = fcntl(fd, F_GETFL);
+  const int fl = sys::fcntl(fd, F_GETFL, 0);
   if (fl < 0 || (fl & O_NONBLOCK) != 0) return false;
   int type = 0;
   socklen_t len = sizeof type;
@@ -216,7 +217,7 @@ int Runtime::freshSocketFor(int fd, const Outcome& first, unsigned index, Outcom
 }
 
 bool Runtime::adoptSocket(int fresh, int fd) noexcept {
-  const int fdFlags = fcntl(fd, F_GETFD);
+  const int fdFlags = sys::fcntl(fd, F_GETFD, 0);
   auto realDup3 = real::dup3.get();
   bool ok = fdFlags >= 0 && realDup3 != nullptr &&
             realDup3(fresh, fd, (fdFlags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0) == fd;

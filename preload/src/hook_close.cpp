@@ -159,7 +159,7 @@ MIF_EXPORT int socket(int domain, int type, int protocol) noexcept {
     // What the program's socket has set is known from here on (known_fds.h).
     const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if ((domain == AF_INET || domain == AF_INET6) && (base == SOCK_STREAM || base == SOCK_DGRAM)) {
-      knownfd::made(fd);
+      knownfd::made(fd, (type & SOCK_NONBLOCK) != 0);
     } else {
       knownfd::forget(fd);
     }

@@ -1,4 +1,5 @@
 // connect(2) and its glibc alias __connect: decide, pin the socket, then the real call.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -8,6 +9,8 @@
 #include "datagram_cache.h"
 #include "unicast_if.h"
 #include "guard.h"
+#include "known_fds.h"
+#include "mif/sys/calls.h"
 #include "monotonic.h"
 #include "nb_race.h"
 #include "path_error.h"
@@ -79,6 +82,21 @@ int failOver(Runtime* rt, real::ConnectFn realConnect, int fd, const sockaddr* a
   return -1;
 }
 
+// A socket made with SOCK_NONBLOCK by what the hooks saw (race.flagsKnown) whose connect
+// returned EINPROGRESS: non-blocking still, unless the program set a send timeout, which
+// ends a blocking connect with EINPROGRESS too and may have come with a raw fcntl no hook
+// saw (known_fds.h); then F_GETFL says. A blocking one returns as is, not raced. errno kept.
+bool blockingAfterAll(int fd, const RacePrep& race) noexcept {
+  if (!race.flagsKnown || knownfd::defaultSendTimeout(fd)) return false;
+  const int saved = errno;
+  ReentryGuard guard;
+  const int fl = sys::fcntl(fd, F_GETFL, 0);
+  const bool blocking = fl >= 0 && (fl & O_NONBLOCK) == 0;
+  if (blocking) knownfd::programSetFlags();  // changed where no hook could see
+  errno = saved;
+  return blocking;
+}
+
 int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, socklen_t len) {
   if (realConnect == nullptr) {
     errno = ENOSYS;
@@ -140,12 +158,20 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
       if (rc < 0) broken = pathBrokenOn(fd, err);  // before disarming: it empties the queue
       disarmRace(fd, race);
     }
-    if (rc < 0 && raceContinues(err, broken)) {
+    bool nonBlocking = false;
+    if (rc < 0 && raceContinues(err, broken) && race.flagsKnown) {
+      // Blocking by what the hooks saw; a raw fcntl may have made it non-blocking, whose
+      // connect returns at once: a race here would hold the program's call (known_fds.h).
+      ReentryGuard guard;
+      nonBlocking = nonBlockingAfterAll(fd, &race);
+    }
+    if (rc < 0 && raceContinues(err, broken) && !nonBlocking) {
       return ::mif::preload::race(rt, realConnect, fd, addr, len, o, err, broken, race, keep);
     }
     errno = err;
-  } else if (race.nonBlocking && rc < 0 && errno == EINPROGRESS) {
-    // EINPROGRESS as without mif; the race runs in the program's waits (nb_race.h).
+  }
+  // EINPROGRESS as without mif; the race runs in the program's waits (nb_race.h).
+  if (race.nonBlocking && rc < 0 && errno == EINPROGRESS && !blockingAfterAll(fd, race)) {
     {
       ReentryGuard guard;
       nbrace::begin(rt, fd, o, o.destination(addr), o.destinationLength(len), race.flags,

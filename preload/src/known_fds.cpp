@@ -1,5 +1,6 @@
 #include "known_fds.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -12,15 +13,19 @@
 namespace mif::preload::knownfd {
 namespace {
 
-// A slot: (stamp << 1) | taken, 0 when nothing is known. `taken`: a connect has bound the
-// socket to a device since (takeUnbound answered once).
+// A slot: (stamp << 2) | nonBlocking | taken, 0 when nothing is known. `taken`: a connect
+// has bound the socket to a device since (takeUnbound answered once). `nonBlocking`: made
+// with SOCK_NONBLOCK.
 constexpr uint64_t kTaken = 1;
+constexpr uint64_t kNonBlocking = 2;
+constexpr unsigned kStampShift = 2;
 
 std::atomic<uint64_t> counter{1};
 // The counter's value at the program's last call that changed the kind of fact asked.
 std::atomic<uint64_t> lastDevice{0};
 std::atomic<uint64_t> lastTimeout{0};
 std::atomic<uint64_t> lastBind{0};
+std::atomic<uint64_t> lastFlags{0};
 std::atomic<uint64_t> slots[dgram::kSlots];
 
 std::once_flag atforkOnce;
@@ -28,13 +33,24 @@ std::atomic<bool> atforkSet{false};  // std::call_once alone costs a TLS lookup 
 
 uint64_t tick() noexcept { return counter.fetch_add(1, std::memory_order_acq_rel) + 1; }
 
+// Every socket made so far is older than the call being recorded in `last`: `last` is
+// raised to the counter (a socket made later gets a larger stamp: made() adds one first).
+// Never lowered, so two threads recording at once cannot leave the older value; no store
+// at all when nothing was made since the last call of the kind (a loop of fcntl calls).
+void older(std::atomic<uint64_t>& last) noexcept {
+  const uint64_t now = counter.load(std::memory_order_acquire);
+  uint64_t seen = last.load(std::memory_order_acquire);
+  while (seen < now && !last.compare_exchange_weak(seen, now, std::memory_order_acq_rel)) {
+  }
+}
+
 // Both processes now share every socket made so far: neither knows what the other does
 // with them.
 void everySocketOlder() noexcept {
-  const uint64_t now = tick();
-  lastDevice.store(now, std::memory_order_release);
-  lastTimeout.store(now, std::memory_order_release);
-  lastBind.store(now, std::memory_order_release);
+  older(lastDevice);
+  older(lastTimeout);
+  older(lastBind);
+  older(lastFlags);
 }
 
 // The stamp of fd when it is known and newer than `last`; 0 otherwise.
@@ -42,13 +58,13 @@ uint64_t newerThan(int fd, const std::atomic<uint64_t>& last, uint64_t* raw) noe
   if (fd < 0 || fd >= dgram::kSlots) return 0;
   const uint64_t v = slots[fd].load(std::memory_order_acquire);
   *raw = v;
-  const uint64_t stamp = v >> 1;
+  const uint64_t stamp = v >> kStampShift;
   return stamp != 0 && stamp > last.load(std::memory_order_acquire) ? stamp : 0;
 }
 
 }  // namespace
 
-void made(int fd) noexcept {
+void made(int fd, bool nonBlocking) noexcept {
   if (fd < 0 || fd >= dgram::kSlots) return;
   if (!atforkSet.load(std::memory_order_acquire)) {
     std::call_once(atforkOnce, [] {
@@ -56,7 +72,7 @@ void made(int fd) noexcept {
       atforkSet.store(true, std::memory_order_release);
     });
   }
-  slots[fd].store(tick() << 1, std::memory_order_release);
+  slots[fd].store((tick() << kStampShift) | (nonBlocking ? kNonBlocking : 0), std::memory_order_release);
 }
 
 void forget(int fd) noexcept {
@@ -73,11 +89,11 @@ void programSetOption(int level, int name) noexcept {
   switch (name) {
     case SO_BINDTODEVICE:
     case SO_BINDTOIFINDEX:
-      lastDevice.store(tick(), std::memory_order_release);
+      older(lastDevice);
       break;
     case SO_SNDTIMEO_OLD:
     case SO_SNDTIMEO_NEW:
-      lastTimeout.store(tick(), std::memory_order_release);
+      older(lastTimeout);
       break;
     default:
       break;
@@ -87,10 +103,11 @@ void programSetOption(int level, int name) noexcept {
 void programBound() noexcept {
   // A bind or listen may bind the socket to a device too (Runtime::bindLocal: the strong
   // host model, or a strict pin of a wildcard listener).
-  const uint64_t now = tick();
-  lastDevice.store(now, std::memory_order_release);
-  lastBind.store(now, std::memory_order_release);
+  older(lastDevice);
+  older(lastBind);
 }
+
+void programSetFlags() noexcept { older(lastFlags); }
 
 bool takeUnbound(int fd) noexcept {
   uint64_t v;
@@ -107,6 +124,14 @@ bool defaultSendTimeout(int fd) noexcept {
 bool notBound(int fd) noexcept {
   uint64_t v;
   return newerThan(fd, lastBind, &v) != 0;
+}
+
+int statusFlags(int fd) noexcept {
+  uint64_t v;
+  if (newerThan(fd, lastFlags, &v) == 0) return -1;
+  // What socket(2) gives a new socket's open file (sock_alloc_file): read and write, and
+  // O_NONBLOCK from SOCK_NONBLOCK; KnownFds.TheFlagsAreWhatTheKernelSays checks it.
+  return O_RDWR | ((v & kNonBlocking) != 0 ? O_NONBLOCK : 0);
 }
 
 }  // namespace mif::preload::knownfd

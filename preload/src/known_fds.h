@@ -6,13 +6,17 @@
 // blocking connect raced across PvDs has to know the program's send timeout and whether it
 // bound a local port. Asked of the kernel, that is a getsockopt(SO_BINDTODEVICE) on every
 // connect, and a getsockopt(SO_SNDTIMEO) and getsockname on every raced one: more system
-// calls than the pinning itself. For a socket the program made through the socket() hook
-// after the library was loaded, the answers are known: the program can only have changed
-// them through setsockopt and bind, which are hooked too.
+// calls than the pinning itself; and a raced connect (blocking or not) needs the socket's
+// file status flags (O_NONBLOCK: raced in the connect or in the program's waits), an
+// fcntl(F_GETFL). For a socket the program made through the socket() hook after the
+// library was loaded, the answers are known: the program can only have changed them
+// through setsockopt, bind, fcntl(F_SETFL) and ioctl(FIONBIO, FIOASYNC), which are hooked
+// too (the socket's flags at creation: O_RDWR, and O_NONBLOCK from SOCK_NONBLOCK).
 //
 // One stamp per descriptor (below dgram::kSlots), taken from a process-wide counter when
-// socket() returns it, and three process-wide stamps: the counter's value at the program's
-// last SO_BINDTODEVICE/SO_BINDTOIFINDEX, SO_SNDTIMEO, and bind, on any descriptor. A
+// socket() returns it, and four process-wide stamps: the counter's value at the program's
+// last SO_BINDTODEVICE/SO_BINDTOIFINDEX, SO_SNDTIMEO, bind, and F_SETFL/FIONBIO/FIOASYNC,
+// on any descriptor. A
 // socket made after the last such call cannot have been changed by one; a socket made
 // before it might have been (through a dup'd number, which no table tracks), and is asked
 // of the kernel as before. So a program that binds one socket to a device makes the
@@ -20,7 +24,10 @@
 // socket "older" in both processes (the other side may change the shared socket).
 //
 // What the stamps cannot see, each leaving the socket as the kernel has it: a raw
-// syscall(SYS_setsockopt) or io_uring operation on the socket, another process holding the
+// syscall(SYS_setsockopt), syscall(SYS_fcntl) or io_uring operation on the socket (a
+// socket made non-blocking that way, whose connect returns at once, is caught by the
+// connect hook: it asks F_GETFL before a race would hold the call, hook_connect.cpp; one
+// made blocking that way is only not raced), another process holding the
 // socket (SCM_RIGHTS), and a number closed behind the library's back (a raw close, glibc's
 // internal one after fdopen + fclose) and reused by a non-socket (open, pipe: the pin's
 // setsockopt then fails with ENOTSOCK and the call is left to libc) or by accept (hooked:
@@ -29,12 +36,14 @@
 // as any bound socket. docs/architecture.md,
 // "What a connect asks the kernel".
 //
-// Lock-free: a relaxed-or-acquire load per question; a fetch_add per socket() and per
-// program call that changes one of the three.
+// Lock-free: a relaxed-or-acquire load per question; a fetch_add per socket(); a program
+// call that changes one of the four loads the counter and raises that stamp to it (a
+// compare-and-swap only when a socket was made since the last such call).
 namespace mif::preload::knownfd {
 
-// The socket() hook: fd is the program's new AF_INET/AF_INET6 socket.
-void made(int fd) noexcept;
+// The socket() hook: fd is the program's new AF_INET/AF_INET6 socket, made with
+// SOCK_NONBLOCK or not.
+void made(int fd, bool nonBlocking) noexcept;
 // The number now names something else, or nothing (close, dup2/dup3 onto it, accept,
 // a socket of another domain).
 void forget(int fd) noexcept;
@@ -45,6 +54,9 @@ void programSetOption(int level, int name) noexcept;
 // The program's own bind, listen, or mif_socket_set_pvd: a local address, and perhaps a
 // device binding the library chose for it.
 void programBound() noexcept;
+// The program's own fcntl(F_SETFL) or ioctl(FIONBIO, FIOASYNC) on any descriptor: file
+// status flags changed (perhaps of a socket through a dup of it).
+void programSetFlags() noexcept;
 
 // True, once, when fd is known to have no device binding: the caller is about to bind it
 // to a PvD's device (a later connect on it asks the kernel).
@@ -53,5 +65,8 @@ bool takeUnbound(int fd) noexcept;
 bool defaultSendTimeout(int fd) noexcept;
 // True when fd is known to have no local address (the program never bound it).
 bool notBound(int fd) noexcept;
+// fd's file status flags as fcntl(F_GETFL) would return them (O_RDWR, with O_NONBLOCK when
+// made with SOCK_NONBLOCK) when known; -1 otherwise.
+int statusFlags(int fd) noexcept;
 
 }  // namespace mif::preload::knownfd

@@ -21,6 +21,7 @@
 
 #include "guard.h"
 #include "health.h"
+#include "mif/sys/calls.h"
 #include "monotonic.h"
 #include "path_error.h"
 #include "real_libc.h"
@@ -190,7 +191,7 @@ bool win(int fd, Slot& s, unsigned i, int64_t now) noexcept {
   o.ms = msSince(t.startUs, now);
   bool ok = true;
   if (i != 0) {
-    fcntl(t.fd, F_SETFL, s.flags);
+    sys::fcntl(t.fd, F_SETFL, s.flags);
     ok = Runtime::adoptSocket(t.fd, fd);  // closes t.fd either way
     if (ok) epollBack(fd, s, true);
   }

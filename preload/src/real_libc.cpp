@@ -47,5 +47,9 @@ Symbol<EpollCtlFn> epollCtl{"epoll_ctl"};
 Symbol<EpollWaitFn> epollWait{"epoll_wait"};
 Symbol<EpollPwaitFn> epollPwait{"epoll_pwait"};
 Symbol<EpollPwait2Fn> epollPwait2{"epoll_pwait2"};
+Symbol<FcntlFn> fcntl{"fcntl"};
+Symbol<FcntlFn> fcntl64{"fcntl64"};
+Symbol<FcntlFn> fcntlAlias{"__fcntl"};
+Symbol<IoctlFn> ioctl{"ioctl"};
 
 }  // namespace mif::preload::real

@@ -43,6 +43,9 @@ using EpollCtlFn = int (*)(int, int, int, epoll_event*);
 using EpollWaitFn = int (*)(int, epoll_event*, int, int);
 using EpollPwaitFn = int (*)(int, epoll_event*, int, int, const sigset_t*);
 using EpollPwait2Fn = int (*)(int, epoll_event*, int, const timespec*, const sigset_t*);
+// fcntl and ioctl: what the program changes of its sockets' file status flags (known_fds.h).
+using FcntlFn = int (*)(int, int, ...);
+using IoctlFn = int (*)(int, unsigned long, ...);
 
 // Resolves `name`, refusing `self` (the hook's own address). Null only if libc itself
 // lacks the symbol (close_range on an old glibc).
@@ -96,5 +99,9 @@ extern Symbol<EpollCtlFn> epollCtl;
 extern Symbol<EpollWaitFn> epollWait;
 extern Symbol<EpollPwaitFn> epollPwait;
 extern Symbol<EpollPwait2Fn> epollPwait2;
+extern Symbol<FcntlFn> fcntl;
+extern Symbol<FcntlFn> fcntl64;
+extern Symbol<FcntlFn> fcntlAlias;  // __fcntl
+extern Symbol<IoctlFn> ioctl;
 
 }  // namespace mif::preload::real

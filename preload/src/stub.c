@@ -27,8 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -47,6 +50,7 @@ enum Fn {
   F_connect, F_sendto, F_sendmsg, F_sendmmsg, F_bind, F_listen, F_accept, F_accept4,
   F_close, F_close_range, F_closefrom, F_dup2, F_dup3, F_socket,
   F_poll, F_poll_chk, F_ppoll, F_ppoll_chk, F_select, F_pselect, F_getsockopt, F_setsockopt,
+  F_fcntl, F_fcntl64, F_fcntl_alias, F_ioctl,
   F_epoll_ctl, F_epoll_wait, F_epoll_pwait, F_epoll_pwait2,
   F_getaddrinfo, F_freeaddrinfo, F_getnameinfo, F_gethostbyname, F_gethostbyname2,
   F_gethostbyname_r, F_gethostbyname2_r, F_gethostbyaddr, F_gethostbyaddr_r,
@@ -57,6 +61,7 @@ static const char* const names[F_count] = {
   "connect", "sendto", "sendmsg", "sendmmsg", "bind", "listen", "accept", "accept4",
   "close", "close_range", "closefrom", "dup2", "dup3", "socket",
   "poll", "__poll_chk", "ppoll", "__ppoll_chk", "select", "pselect", "getsockopt", "setsockopt",
+  "fcntl", "fcntl64", "__fcntl", "ioctl",
   "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
   "getaddrinfo", "freeaddrinfo", "getnameinfo", "gethostbyname", "gethostbyname2",
   "gethostbyname_r", "gethostbyname2_r", "gethostbyaddr", "gethostbyaddr_r",
@@ -307,6 +312,32 @@ EXPORT int getsockopt(int fd, int l, int o, void* v, socklen_t* len) {
 EXPORT int setsockopt(int fd, int l, int o, const void* v, socklen_t len) {
   return CALL(F_setsockopt, int (*)(int, int, int, const void*, socklen_t), fd, l, o, v, len);
 }
+/* fcntl, its other names and ioctl never load the engine either (known_fds.h). The
+   variadic argument is taken as glibc's wrappers take it, one pointer-sized word, and
+   passed on to a variadic call. */
+typedef int (*fcntl_t)(int, int, ...);
+#define FCNTL_ARG(last) \
+  va_list ap;           \
+  va_start(ap, last);   \
+  void* arg = va_arg(ap, void*); \
+  va_end(ap)
+EXPORT int fcntl(int fd, int cmd, ...) {
+  FCNTL_ARG(cmd);
+  return CALL(F_fcntl, fcntl_t, fd, cmd, arg);
+}
+EXPORT int fcntl64(int fd, int cmd, ...) {
+  FCNTL_ARG(cmd);
+  return CALL(F_fcntl64, fcntl_t, fd, cmd, arg);
+}
+EXPORT int __fcntl(int fd, int cmd, ...) {
+  FCNTL_ARG(cmd);
+  return CALL(F_fcntl_alias, fcntl_t, fd, cmd, arg);
+}
+EXPORT int ioctl(int fd, unsigned long request, ...) {
+  FCNTL_ARG(request);
+  return CALL(F_ioctl, int (*)(int, unsigned long, ...), fd, request, arg);
+}
+#undef FCNTL_ARG
 EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event* e) {
   return CALL(F_epoll_ctl, int (*)(int, int, int, struct epoll_event*), ep, op, fd, e);
 }

@@ -464,8 +464,9 @@ int main(int argc, char** argv) {
     }
     std::printf("  ratio two/one = %.3f (--pvd mpbc --pvd mpbc2 against --pvd mpbc)\n",
                 median(ways[1].seconds) / median(ways[0].seconds));
-    // Since issue 30 a list of two arms the race around a blocking connect (F_GETFL, and
-    // SO_SNDTIMEO read, set and restored): the client's own CPU time shows it best.
+    // Since issue 30 a list of two arms the race around a blocking connect (SO_SNDTIMEO set
+    // and restored; F_GETFL and the SO_SNDTIMEO read before the ninth session's
+    // known_fds.h): the client's own CPU time shows it best.
     std::printf("  client CPU, us/iteration:");
     for (const auto& w : ways) std::printf(" %s %.2f", w.name, median(w.cpu) * 1e6 / static_cast<double>(iterations));
     std::printf("; two/one = %.3f\n", median(ways[1].cpu) / median(ways[0].cpu));
@@ -474,6 +475,14 @@ int main(int argc, char** argv) {
                   median(ways[3].seconds) / median(ways[2].seconds),
                   median(ways[0].seconds) / median(ways[2].seconds),
                   median(ways[1].seconds) / median(ways[3].seconds));
+      // Each round runs every way back to back: the median of the per-round ratios is less
+      // at the mercy of the host's load drifting between rounds than a ratio of medians.
+      std::printf("  per-round ratio medians: two/two-base wall %.3f cpu %.3f; one/one-base wall %.3f"
+                  " cpu %.3f; two/one wall %.3f cpu %.3f; two-base/one-base wall %.3f cpu %.3f\n",
+                  medianRatio(ways[1].seconds, ways[3].seconds), medianRatio(ways[1].cpu, ways[3].cpu),
+                  medianRatio(ways[0].seconds, ways[2].seconds), medianRatio(ways[0].cpu, ways[2].cpu),
+                  medianRatio(ways[1].seconds, ways[0].seconds), medianRatio(ways[1].cpu, ways[0].cpu),
+                  medianRatio(ways[3].seconds, ways[2].seconds), medianRatio(ways[3].cpu, ways[2].cpu));
     }
   }
 

@@ -151,6 +151,63 @@ asyncio.run(main())
   EXPECT_TRUE(has(c.back(), "\"errno\":0")) << c.back();
 }
 
+// Nothing broken: a name Wi-Fi's DNS answered, connected under the list of two, goes
+// through Wi-Fi alone (issues 29/30's figure for a destination decided by its DNS tag): no
+// packet through cellular, one connect line without attempts, and as many inet stream
+// socket() calls as under Wi-Fi alone (no second socket), for the blocking C client (raced
+// in its connect) and curl (non-blocking, raced in its poll).
+// The attempt delay is 2 s: the lab's first IPv6 connect through Wi-Fi, just after the lab
+// came up, once took longer than the default 250 ms (and was rightly raced).
+TEST_F(DnsFailover, AWorkingFirstPvdIsNotRaced) {
+  auto cell = lab_->capture("cell", "tcp port 80");
+  ASSERT_TRUE(cell.running()) << cell.error();
+  const std::string client = std::string(MIF_BIN_DIR) + "/blocking_client";
+  const std::string policy = policyWithDelay(2000);
+  const std::vector<std::string> list = {"--pvd", "wifi", "--pvd", "cell"};
+  auto r = lab_->mifRun({"--policy", policy, "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+                        {client, kName, "80"}, opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::printf("blocking C client: %s", r.out.c_str());
+  EXPECT_TRUE(has(r.out, "host=www")) << r.out;
+  r = lab_->mifRun({"--policy", policy, "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_}, curl(5),
+                   opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=www client=" + lab_->addr4("wifi"))) << r.out;
+  cell.stop();
+  EXPECT_EQ(cell.count(), 0u) << "an attempt went through cellular";
+  auto c = connects();
+  ASSERT_EQ(c.size(), 2u);
+  for (const auto& l : c) {
+    EXPECT_TRUE(has(l, "\"pvd\":\"wifi\"")) << l;
+    EXPECT_TRUE(has(l, "\"step_name\":\"DNS tag\"")) << l;
+    EXPECT_FALSE(has(l, "\"attempt\"")) << l;
+  }
+  EXPECT_TRUE(traceLines("health").empty());
+
+  // The blocking client's inet stream socket() calls, counted by strace over mif run and
+  // the program: under the list of two as under Wi-Fi alone.
+  auto inetSockets = [&](std::vector<std::string> pvds) {
+    const std::string log = dir_.path() + "/strace.txt";
+    std::vector<std::string> argv = {"strace", "-f", "-qq", "-e", "trace=socket", "-o", log,
+                                     mif::e2e::mifBinary(), "run", "--policy", policy};
+    argv.insert(argv.end(), pvds.begin(), pvds.end());
+    for (const std::string& a : {std::string("--"), client, std::string(kName), std::string("80")})
+      argv.push_back(a);
+    auto run = lab_->exec(argv, opts());
+    EXPECT_TRUE(run.ok() && has(run.out, "host=www")) << run.describe();
+    std::ifstream in(log);
+    int n = 0;
+    for (std::string line; std::getline(in, line);)
+      n += has(line, "socket(AF_INET, SOCK_STREAM") || has(line, "socket(AF_INET6, SOCK_STREAM");
+    return n;
+  };
+  const int one = inetSockets({"--pvd", "wifi"}), two = inetSockets(list);
+  std::printf("inet stream socket() calls, blocking client to %s: --pvd wifi %d, --pvd wifi --pvd cell %d\n",
+              kName, one, two);
+  EXPECT_GE(one, 1);
+  EXPECT_EQ(two, one);
+}
+
 // A strict pin to Wi-Fi alone: the name resolves through Wi-Fi, the connect fails as it
 // would without mif, and not a packet goes through cellular (nor a query to its DNS).
 TEST_F(DnsFailover, AStrictPinMakesNoAttemptElsewhere) {

@@ -3,6 +3,7 @@
 // in tests/unit/preload/engine/sys_faults.cpp identical.
 #include "mif/sys/calls.h"
 
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcep
 }
 ssize_t recv(int fd, void* buf, size_t len, int flags) noexcept { return ::recv(fd, buf, len, flags); }
 int fstat(int fd, struct stat* st) noexcept { return ::fstat(fd, st); }
+int fcntl(int fd, int cmd, int arg) noexcept { return ::fcntl(fd, cmd, arg); }
 
 namespace raw {
 int socket(int domain, int type, int protocol) noexcept {

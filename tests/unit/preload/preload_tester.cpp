@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <net/if.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -208,6 +210,81 @@ void closeCases() {
   CASE("close_range_high", close_range(906, 906, 0));
   CASE("close_after_range", close(906));
   close(fd);
+}
+
+extern "C" int __fcntl(int fd, int cmd, ...);  // exported by glibc, not declared
+
+// fcntl (and fcntl64, __fcntl) and ioctl, hooked to keep what the library knows of a
+// socket's file status flags (known_fds.h): every result, the flags read back, the values
+// written through the program's pointers and errno as libc's, for the commands that take
+// an integer, a pointer or nothing; and a connect after the flags changed blocks or not as
+// the program asked.
+void fcntlCases() {
+  CASE("fcntl_bad_fd", fcntl(-1, F_GETFL));
+  CASE("fcntl_closed_fd", fcntl(902, F_GETFD));
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  CASE("fcntl_getfl_socket", fcntl(s, F_GETFL));
+  CASE("fcntl_setfl_nonblock", fcntl(s, F_SETFL, O_NONBLOCK));
+  CASE("fcntl_getfl_nonblock", fcntl(s, F_GETFL));
+  int off = 0, on = 1;
+  CASE("ioctl_fionbio_off", ioctl(s, FIONBIO, &off));
+  CASE("fcntl64_getfl_after_fionbio", fcntl64(s, F_GETFL));
+  CASE("ioctl_fionbio_on", ioctl(s, FIONBIO, &on));
+  CASE("__fcntl_getfl_after_fionbio", __fcntl(s, F_GETFL));
+  CASE("fcntl_setfl_odirect", fcntl(s, F_SETFL, O_DIRECT));
+  CASE("fcntl_getfd", fcntl(s, F_GETFD));
+  CASE("fcntl_setfd", fcntl(s, F_SETFD, FD_CLOEXEC));
+  CASE("fcntl_getfd_cloexec", fcntl(s, F_GETFD));
+  CASE("fcntl_dupfd", fcntl(s, F_DUPFD, 907));
+  CASE("fcntl_dupfd_cloexec", fcntl(s, F_DUPFD_CLOEXEC, 907));
+  close(907);
+  close(908);
+  CASE("fcntl_unknown_cmd", fcntl(s, 0x7fff, 0));
+  int n = -1;
+  CASE("ioctl_fionread", ioctl(s, FIONREAD, &n));
+  std::printf("ioctl_fionread_value %d\n", n);
+  termios t{};
+  CASE("ioctl_tcgets_socket", ioctl(s, TCGETS, &t));
+  CASE("ioctl_fionbio_efault", ioctl(s, FIONBIO, reinterpret_cast<int*>(8)));
+  CASE("ioctl_bad_fd", ioctl(-1, FIONBIO, &on));
+  close(s);
+
+  // Locks: a pointer argument read and written by the kernel.
+  int m = memfd_create("mif-tester", MFD_CLOEXEC);
+  struct flock lk{};
+  lk.l_type = F_WRLCK;
+  lk.l_whence = SEEK_SET;
+  CASE("fcntl_getlk", fcntl(m, F_GETLK, &lk));
+  std::printf("fcntl_getlk_type %d\n", lk.l_type);
+  lk.l_type = F_WRLCK;
+  CASE("fcntl_setlkw", fcntl(m, F_SETLKW, &lk));
+  CASE("fcntl64_ofd_getlk_efault", fcntl64(m, F_OFD_GETLK, reinterpret_cast<struct flock*>(8)));
+  CASE("fcntl_getlk_null", fcntl(m, F_GETLK, nullptr));
+  close(m);
+
+  // The flags the program set are the ones a connect goes by: made non-blocking, made
+  // blocking again, made non-blocking by ioctl.
+  sockaddr_in peer = v4(peer4, 9);
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in here = v4(local4, 0);
+  bind(l, sa(&here), sizeof here);
+  listen(l, 4);
+  socklen_t hl = sizeof here;
+  getsockname(l, reinterpret_cast<sockaddr*>(&here), &hl);
+  int b = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CASE("fcntl_setfl_blocking", fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK));
+  CASE("connect_made_blocking", connect(b, sa(&here), sizeof here));
+  close(b);
+  int nb = socket(AF_INET, SOCK_STREAM, 0);
+  CASE("ioctl_fionbio_before_connect", ioctl(nb, FIONBIO, &on));
+  CASE("connect_made_nonblocking", connect(nb, sa(&peer), sizeof peer));
+  CASE("fcntl_getfl_after_connect", fcntl(nb, F_GETFL));
+  close(nb);
+  int f = socket(AF_INET, SOCK_STREAM, 0);
+  CASE("fcntl_setfl_nonblock_before_connect", fcntl(f, F_SETFL, O_NONBLOCK));
+  CASE("connect_made_nonblocking_fcntl", connect(f, sa(&peer), sizeof peer));
+  close(f);
+  close(l);
 }
 
 // Caller memory the kernel rejects: invalid pointers (EFAULT) and lengths (EINVAL), for
@@ -464,6 +541,7 @@ int main(int argc, char** argv) {
   sendCases();
   bindCases();
   closeCases();
+  fcntlCases();
   std::printf("-- caller memory the kernel rejects\n");
   faultCases();
   return 0;

@@ -72,6 +72,12 @@ TEST(PreloadParity, SameResultsAndErrnoWithAndWithoutTheLibrary) {
   EXPECT_NE(plain.find("connect_again_isconn rc=-1 errno=EISCONN"), std::string::npos);
   EXPECT_NE(plain.find("connect_established rc=0 errno_kept=1"), std::string::npos);
   EXPECT_NE(plain.find("sendmsg_msghdr_untouched 1"), std::string::npos);
+  // fcntl and ioctl pass through (known_fds.h): pointers, errno, and flags a connect obeys.
+  EXPECT_NE(plain.find("fcntl_getlk_type 2\n"), std::string::npos);  // F_UNLCK
+  EXPECT_NE(plain.find("ioctl_fionbio_efault rc=-1 errno=EFAULT"), std::string::npos);
+  EXPECT_NE(plain.find("connect_made_blocking rc=0"), std::string::npos);
+  EXPECT_NE(plain.find("connect_made_nonblocking rc=-1 errno=EINPROGRESS"), std::string::npos);
+  EXPECT_NE(plain.find("connect_made_nonblocking_fcntl rc=-1 errno=EINPROGRESS"), std::string::npos);
 
   // And the library did act: the decisions went through the pinned interface.
   std::ifstream in(trace);
@@ -162,7 +168,8 @@ void checkExports(const std::string& library) {
     EXPECT_NE(allowed.find(" " + name + ";"), std::string::npos) << library << " exports " << name;
   }
   for (const char* hook : {"connect", "sendto", "sendmsg", "sendmmsg", "bind", "accept",
-                           "accept4", "close", "close_range"}) {
+                           "accept4", "close", "close_range", "fcntl", "fcntl64", "__fcntl",
+                           "ioctl"}) {
     EXPECT_TRUE(exported.count(hook)) << hook << " is not exported by " << library;
   }
   // Nothing of the runtime, libnl, c-ares, toml++ or libstdc++.

@@ -3,6 +3,7 @@
 // link fails with duplicate definitions, which is the intended loud failure).
 #include "sys_faults.h"
 
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,11 +42,11 @@ bool fault(Call c, int key = -1) noexcept {
 }  // namespace
 
 const char* name(Call c) noexcept {
-  static const char* const kNames[] = {"socket",     "bind",           "close",
-                                       "setsockopt", "getsockopt",     "recv",
-                                       "fstat",      "raw socket",     "raw bind",
-                                       "raw connect", "raw close",     "raw setsockopt",
-                                       "raw recvfrom", "raw sendmsg"};
+  static const char* const kNames[] = {"socket",      "bind",          "close",          "setsockopt",
+                                       "getsockopt",  "recv",          "fstat",          "fcntl",
+                                       "raw socket",  "raw bind",      "raw connect",    "raw close",
+                                       "raw setsockopt", "raw recvfrom", "raw sendmsg"};
+  static_assert(sizeof kNames / sizeof kNames[0] == size_t(Call::Count));
   return kNames[int(c)];
 }
 
@@ -100,6 +101,9 @@ ssize_t recv(int fd, void* buf, size_t len, int flags) noexcept {
   return fault(Call::Recv) ? -1 : ::recv(fd, buf, len, flags);
 }
 int fstat(int fd, struct stat* st) noexcept { return fault(Call::Fstat) ? -1 : ::fstat(fd, st); }
+int fcntl(int fd, int cmd, int arg) noexcept {
+  return fault(Call::Fcntl, cmd) ? -1 : ::fcntl(fd, cmd, arg);
+}
 
 namespace raw {
 int socket(int domain, int type, int protocol) noexcept {

@@ -8,14 +8,15 @@
 namespace mif::sys::faults {
 
 enum class Call : int {
-  Socket, Bind, Close, Setsockopt, Getsockopt, Recv, Fstat,                  // mif::sys
+  Socket, Bind, Close, Setsockopt, Getsockopt, Recv, Fstat, Fcntl,           // mif::sys
   RawSocket, RawBind, RawConnect, RawClose, RawSetsockopt, RawRecvfrom, RawSendmsg,  // raw
   Count
 };
 const char* name(Call c) noexcept;
 
 // From now on `call` fails with `err`: `times` times (-1: until disarm()), and only when
-// `match` (-1: any) equals the option name (setsockopt, getsockopt) or the domain (socket).
+// `match` (-1: any) equals the option name (setsockopt, getsockopt), the domain (socket) or
+// the command (fcntl).
 void arm(Call call, int err, int times = -1, int match = -1) noexcept;
 void disarm() noexcept;
 // How often `call` was made (faulted or not) since the last disarm().

@@ -30,6 +30,9 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) no
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcept;
 ssize_t recv(int fd, void* buf, size_t len, int flags) noexcept;
 int fstat(int fd, struct stat* st) noexcept;
+// fcntl with an integer argument (F_GETFL, F_SETFL, F_GETFD, F_SETFD: what the library
+// asks and sets on a program's socket).
+int fcntl(int fd, int cmd, int arg) noexcept;
 
 namespace raw {
 int socket(int domain, int type, int protocol) noexcept;

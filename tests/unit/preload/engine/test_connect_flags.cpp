@@ -1,0 +1,235 @@
+// What a raced connect asks the kernel of the program's file status flags (known_fds.h,
+// issues 29/30): a socket made through the socket() hook is blocking or not as its
+// SOCK_NONBLOCK said until the program's fcntl(F_SETFL) or ioctl(FIONBIO) on any
+// descriptor says otherwise, so a connect under a list of two PvDs needs no F_GETFL; one
+// the program may have changed is asked; and a socket made non-blocking where no hook
+// could see (a raw fcntl) is still raced in the program's waits, never held in its
+// connect. The same seams as test_engine.cpp (a fed view, this process in a namespace of
+// its own); F_GETFL is counted through the system-call seam (sys_faults.h).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fixture.h"
+#include "mif/dns/resolver.h"
+#include "mif/view/live_view.h"
+#include "nb_race.h"
+#include "runtime.h"
+#include "sys_faults.h"
+
+namespace {
+
+using mif::policy::PvdId;
+using mif::preload::Runtime;
+namespace faults = mif::sys::faults;
+namespace nbrace = mif::preload::nbrace;
+using faults::Call;
+
+// wifi is PvD 0, cell 1; both on `lo`, this namespace's only interface, without an address
+// of their own (nothing to bind: the connect's questions are the socket's).
+const char* kPolicy = R"(
+[pvd.wifi]
+interface = "wlan0"
+[pvd.cell]
+interface = "wwan0"
+)";
+
+std::unique_ptr<mif::view::Snapshot> snapshot() {
+  auto s = std::make_unique<mif::view::Snapshot>();
+  s->generation = 1;
+  mif::view::Interface lo;
+  lo.index = int(if_nametoindex("lo"));
+  lo.name = "lo";
+  lo.kind = "loopback";
+  lo.adminUp = lo.operUp = lo.carrier = true;
+  s->interfaces.push_back(lo);
+  for (PvdId id = 0; id < 2; ++id) {
+    mif::view::BoundPvd b;
+    b.id = id;
+    b.ifindex = lo.index;
+    b.ifname = "lo";
+    b.state.present = b.state.v4 = true;
+    s->states.push_back(b.state);
+    s->pvds.push_back(b);
+  }
+  return s;
+}
+
+sockaddr_in v4(const char* a, uint16_t port) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  inet_pton(AF_INET, a, &s.sin_addr);
+  return s;
+}
+
+class ConnectFlags : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MIFDNS_REQUIRE_NETNS();
+    policyFile_ = "/tmp/mif-connect-flags-test." + std::to_string(getpid()) + ".toml";
+    std::ofstream(policyFile_) << kPolicy;
+    Runtime::Config c;
+    c.layerFiles = {policyFile_};
+    c.pin.pvds = {"wifi", "cell"};
+    c.app = "connect_flags_tests";
+    c.view = [](const mif::policy::Policy& p) { return mif::view::LiveView::fed(p, snapshot()); };
+    c.resolver = &none_;
+    std::string error;
+    runtimes_.push_back(Runtime::create(c, &error));
+    ASSERT_EQ(error, "");
+    Runtime::installForTest(runtimes_.back().get());
+    // A listener on one of lo's addresses (fixture.cpp), made with raw system calls: no
+    // hook sees it, so it changes nothing the hooks know of the sockets below.
+    listener_ = int(syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_GE(listener_, 0);
+    sockaddr_in here = v4("198.51.100.10", 0);
+    ASSERT_EQ(syscall(SYS_bind, listener_, &here, sizeof here), 0);
+    ASSERT_EQ(syscall(SYS_listen, listener_, 16), 0);
+    socklen_t hl = sizeof here;
+    ASSERT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&here), &hl), 0);
+    server_ = here;
+  }
+  void TearDown() override {
+    faults::disarm();
+    for (int fd : fds_) close(fd);
+    if (listener_ >= 0) syscall(SYS_close, listener_);
+    Runtime::installForTest(nullptr);
+    std::remove(policyFile_.c_str());
+  }
+
+  int tcp(int flags = 0) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    fds_.push_back(fd);
+    return fd;
+  }
+  // The program's connect to the listener (a working first PvD), counting F_GETFL.
+  int getflAsked(int fd) {
+    faults::disarm();
+    EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&server_), sizeof server_), 0)
+        << std::strerror(errno);
+    return faults::made(Call::Fcntl);
+  }
+
+  struct NoResolver : mif::dns::Lookups {
+    mif::dns::Answer lookup(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view,
+                            bool, bool, std::string_view) override {
+      return {};
+    }
+    mif::dns::Answer reverse(const mif::view::Snapshot&, std::span<const PvdId>,
+                             const mif::policy::IpAddress&, std::string_view) override {
+      return {};
+    }
+    mif::dns::RawAnswer raw(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view,
+                            int, int, bool, std::string_view) override {
+      return {};
+    }
+  };
+
+  NoResolver none_;
+  std::string policyFile_;
+  int listener_ = -1;
+  sockaddr_in server_{};
+  std::vector<int> fds_;
+  static inline std::vector<std::unique_ptr<Runtime>> runtimes_;
+};
+
+std::string device(int fd) {
+  char dev[IFNAMSIZ + 1] = {};
+  socklen_t len = IFNAMSIZ;
+  getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len);
+  return dev;
+}
+
+// The blocking connect under a list of two is armed for the race (the send timeout set to
+// the attempt delay and put back: the pin and those two are the seam's setsockopt calls)
+// without an F_GETFL; the socket stays blocking with no timeout, as the program left it.
+TEST_F(ConnectFlags, NoGetflForASocketSeenMadeBlocking) {
+  const int fd = tcp();
+  EXPECT_EQ(getflAsked(fd), 0);
+  EXPECT_GE(faults::made(Call::Setsockopt), 3);
+  EXPECT_EQ(device(fd), "lo");
+  EXPECT_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+  timeval tv{1, 1};
+  socklen_t tl = sizeof tv;
+  ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl), 0);
+  EXPECT_EQ(tv.tv_sec, 0);
+  EXPECT_EQ(tv.tv_usec, 0);
+}
+
+// fcntl(F_SETFL) or ioctl(FIONBIO) on any descriptor (here a pipe: it could have been a
+// dup of the socket) makes every socket made before it asked; one made after is known.
+TEST_F(ConnectFlags, AskedAfterFcntlSetflOnAnyDescriptor) {
+  const int older = tcp();
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+  const int newer = tcp();
+  EXPECT_EQ(getflAsked(older), 1);
+  EXPECT_EQ(getflAsked(newer), 0);
+
+  const int beforeIoctl = tcp();
+  int on = 1;
+  ASSERT_EQ(ioctl(p[1], FIONBIO, &on), 0);
+  EXPECT_EQ(getflAsked(beforeIoctl), 1);
+  // fcntl64 and __fcntl are the same call under glibc's other names.
+  const int beforeFcntl64 = tcp();
+  ASSERT_EQ(fcntl64(p[0], F_SETFL, 0), 0);
+  EXPECT_EQ(getflAsked(beforeFcntl64), 1);
+  // Reading flags changes nothing.
+  const int beforeGetfl = tcp();
+  ASSERT_GE(fcntl(p[0], F_GETFL), 0);
+  int n = 0;
+  ASSERT_EQ(ioctl(p[0], FIONREAD, &n), 0);
+  EXPECT_EQ(getflAsked(beforeGetfl), 0);
+  close(p[0]);
+  close(p[1]);
+}
+
+// Made with SOCK_NONBLOCK: the connect returns EINPROGRESS at once and its race is left to
+// the program's waits (nb_race.h), with no F_GETFL.
+TEST_F(ConnectFlags, ASocketMadeNonBlockingIsRacedInTheWaitsNotInTheConnect) {
+  const int fd = tcp(SOCK_NONBLOCK);
+  const sockaddr_in far = v4("203.0.113.7", 9);  // out through lo, never answered
+  faults::disarm();
+  EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&far), sizeof far), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  EXPECT_EQ(faults::made(Call::Fcntl), 0);
+  EXPECT_TRUE(nbrace::racing(fd));
+  EXPECT_EQ(device(fd), "lo");
+}
+
+// A socket the hooks saw made blocking, made non-blocking by a raw fcntl (outside their
+// sight): its connect returns at once, so the connect hook asks F_GETFL before a race
+// would hold the call, and the program gets EINPROGRESS with the race in its waits. (Held,
+// the call would have returned EINPROGRESS only at the program's 2 s timeout, not raced.)
+TEST_F(ConnectFlags, ASocketMadeNonBlockingWhereNoHookSawIsNeverHeldInItsConnect) {
+  const int witness = tcp();
+  const int fd = tcp();
+  const timeval tv{2, 0};  // longer than the attempt delay: a blocking connect is raced
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+  ASSERT_EQ(syscall(SYS_fcntl, fd, F_SETFL, O_RDWR | O_NONBLOCK), 0);
+  const sockaddr_in far = v4("203.0.113.7", 9);
+  faults::disarm();
+  EXPECT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&far), sizeof far), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  EXPECT_EQ(faults::made(Call::Fcntl), 1);
+  EXPECT_TRUE(nbrace::racing(fd));
+  // From then on no socket made before is trusted for its flags.
+  EXPECT_EQ(getflAsked(witness), 1);
+}
+
+}  // namespace
