@@ -147,6 +147,37 @@ TEST_F(EnforceFailover, StaticBlockingConnectFailsOverOnIcmpPortUnreachable) {
   EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_)) << r.out;
 }
 
+// The supervisor keeps each PvD's health for the run (the library's rules): once Wi-Fi's
+// router has refused a held connect, Wi-Fi is failed for its back-off, and the program's
+// next connect (here a second process of the same run) is pinned to cellular at once, with
+// no attempt on Wi-Fi. Without the health, every connect tries Wi-Fi first again (two
+// refused attempts).
+TEST_F(EnforceFailover, ALaterConnectGoesStraightToTheNextPvdOnceTheFirstHasFailed) {
+  rejectOnWifi();
+  const std::string client = std::string(MIF_BIN_DIR) + "/enforce_connect";
+  const std::string once = client + " " + svc4_ + " 80";
+  auto r = run({"--enforce", "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+               {"/bin/sh", "-c", once + " && " + once});
+  for (const auto& l : traceLines("connect")) std::printf("%s\n", l.c_str());
+  for (const auto& l : traceLines("health")) std::printf("%s\n", l.c_str());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  const std::string through = "host=cellsvc client=" + cell4_;
+  ASSERT_NE(r.out.find(through), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(through, r.out.find(through) + 1), std::string::npos) << r.out;
+  auto broken = actions("attempt-path-broken");
+  ASSERT_EQ(broken.size(), 1u) << "the second connect tried Wi-Fi again";
+  EXPECT_TRUE(has(broken[0], "\"pvd\":\"wifi\"")) << broken[0];
+  auto health = traceLines("health");
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_TRUE(has(health[0], "\"pvd\":\"wifi\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"to\":\"failed\"")) << health[0];
+  EXPECT_TRUE(has(health[0], "\"by\":\"enforce\"")) << health[0];
+  auto pinned = actions("pinned");
+  ASSERT_EQ(pinned.size(), 2u);
+  EXPECT_TRUE(has(pinned[0], "\"pvd\":\"wifi\"")) << pinned[0];
+  EXPECT_TRUE(has(pinned[1], "\"pvd\":\"cell\"")) << pinned[1];
+}
+
 // A strict pin fails over within its own list only: to Wi-Fi alone it is refused, with no
 // packet to the destination on cellular; to [wifi, cell] (sockets pinned to Wi-Fi at their
 // creation) it goes on to cellular.

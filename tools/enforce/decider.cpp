@@ -161,6 +161,9 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
   q.app = app;
   if (policy_.usesDscp()) q.dscp = view::socketDscp(fd, to.address.family);
   Decision d = policy_.decide(q, snap->view());
+  // A failed PvD in its back-off is tried last, within the decision's own list (one relaxed
+  // load while every PvD is usable).
+  health_.demote(&d, view::healthNowMs());
   if (d.unmanaged()) {
     trace(call, tid, &to, &d, nullptr, "unmanaged", 0);
     return v;

@@ -13,6 +13,7 @@
 #include "enforce/sockets.h"
 #include "enforce/trace.h"
 #include "mif/policy/policy.h"
+#include "mif/view/health.h"
 #include "mif/view/live_view.h"
 
 namespace mif::enforce {
@@ -53,6 +54,10 @@ class Decider {
   bool trustsDeviceBinding() const { return !anyStrict_; }
 
   view::LiveView& view();
+  // Per-PvD health of this supervised run (the library's rules, mif/view/health.h): fed by
+  // the connects the supervisor holds (held_connect.h); a PvD failed and in its back-off
+  // goes to the end of every decision's list, as in the library.
+  view::HealthTable& health() { return health_; }
 
  private:
   const view::BoundPvd* choose(const policy::Decision& d, const view::Snapshot& snap,
@@ -67,6 +72,7 @@ class Decider {
   const policy::Policy& policy_;
   const Trace& trace_;
   std::unique_ptr<view::LiveView> view_;  // built at the first decision
+  view::HealthTable health_;
   bool anyStrict_ = false;
   bool needApp_ = false;
   // Sockets (st_dev, st_ino) this supervisor bound to a device: those it may move to

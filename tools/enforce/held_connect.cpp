@@ -85,9 +85,10 @@ bool closeOnExec(pid_t tid, int number) {
 }
 
 HeldConnects::HeldConnects(const policy::Policy& policy, const Trace& trace, int listener,
-                           Answer answer)
+                           Answer answer, view::HealthTable& health)
     : policy_(policy),
       trace_(trace),
+      health_(health),
       listener_(listener),
       answer_(std::move(answer)),
       delayMs_(policy.attemptDelayMs()) {}
@@ -106,6 +107,40 @@ void HeldConnects::trace(const Held& h, const view::BoundPvd& pvd, const char* a
   r.action = action;
   r.error = error;
   trace_.write(r);
+}
+
+void HeldConnects::traceHealth(pid_t tid, const view::BoundPvd& pvd, const view::HealthChange& c,
+                               const char* reason) const {
+  if (!c.changed || !trace_.enabled()) return;
+  std::string_view name;
+  if (pvd.id < policy_.pvds().size()) name = policy_.pvds()[pvd.id].name;
+  trace_.health(tid, name, c, reason);
+}
+
+void HeldConnects::tell(pid_t tid, const view::BoundPvd& pvd, int err, bool broken) {
+  view::HealthEvent e;
+  if (err == 0) {
+    e = view::HealthEvent::Success;
+  } else if (err == ETIMEDOUT) {
+    e = view::HealthEvent::Timeout;
+  } else if (err == ENETUNREACH || err == EHOSTUNREACH || broken) {
+    e = view::HealthEvent::PathBroken;
+  } else {
+    return;
+  }
+  if (e == view::HealthEvent::Success && health_.allUsable()) return;
+  const view::HealthChange c = health_.report(pvd.id, e, view::healthNowMs());
+  char reason[48];
+  const char* name = err != 0 ? strerrorname_np(err) : nullptr;
+  std::snprintf(reason, sizeof reason, "connect %s%s", name != nullptr ? name : "succeeded",
+                broken && !view::pathBroken(err) ? " (ICMP on the way)" : "");
+  traceHealth(tid, pvd, c, reason);
+}
+
+void HeldConnects::lost(const Held& h, const Attempt& a) {
+  const view::BoundPvd& pvd = h.pvds[a.pvd];
+  traceHealth(h.tid, pvd, health_.report(pvd.id, view::HealthEvent::Timeout, view::healthNowMs()),
+              "connect lost the race");
 }
 
 HeldConnects::Start HeldConnects::begin(const seccomp_notif& n, RemoteFd own,
@@ -150,6 +185,7 @@ HeldConnects::Start HeldConnects::begin(const seccomp_notif& n, RemoteFd own,
     // Connected at once, or refused for a reason another PvD would not change (EISCONN,
     // EALREADY, EADDRNOTAVAIL...): answered as the kernel would have. (An error an ICMP
     // message may have caused is judged by settle().)
+    if (err == 0) tell(h.tid, h.pvds[0], 0, false);
     *error = err;
     return Start::Answered;
   }
@@ -212,6 +248,7 @@ bool HeldConnects::startNext(Held& h, uint64_t now) {
 void HeldConnects::settle(Held& h, Attempt& a, int err, uint64_t now) {
   if (h.done) return;
   if (err == 0) {
+    tell(h.tid, h.pvds[a.pvd], 0, false);
     finish(h, &a, 0, 0);
     return;
   }
@@ -221,6 +258,7 @@ void HeldConnects::settle(Held& h, Attempt& a, int err, uint64_t now) {
   // Before the close: the classification reads the socket (TCP_INFO, error queue).
   const bool broken = view::pathBrokenOn(a.fd, err);
   trace(h, h.pvds[a.pvd], broken ? "attempt-path-broken" : "attempt-failed", err);
+  tell(h.tid, h.pvds[a.pvd], err, broken);
   if (a.pvd != 0) {
     ::close(a.fd);
     a.fd = -1;
@@ -251,6 +289,11 @@ bool HeldConnects::install(Held& h, const Attempt& a) {
 void HeldConnects::finish(Held& h, const Attempt* winner, int error, int64_t value) {
   if (h.done) return;
   h.done = true;
+  if (winner && winner->pvd != 0 && error == 0) {
+    // Those still trying when another PvD connected lost by timing out (degraded).
+    for (const Attempt& a : h.attempts)
+      if (a.live && &a != winner) lost(h, a);
+  }
   if (winner && winner->pvd != 0) {
     if (install(h, *winner)) {
       trace(h, h.pvds[winner->pvd], error == 0 ? "failed-over" : "failed-over-pending", error);

@@ -32,6 +32,7 @@
 #include "enforce/sockets.h"
 #include "enforce/trace.h"
 #include "mif/policy/policy.h"
+#include "mif/view/health.h"
 #include "mif/view/snapshot.h"
 
 namespace mif::enforce {
@@ -41,7 +42,9 @@ class HeldConnects {
   // `answer(id, error, value)` sends the notification's response (error > 0: fail the call
   // with it). `listener`: for SECCOMP_IOCTL_NOTIF_ADDFD.
   using Answer = std::function<void(uint64_t id, int error, int64_t value)>;
-  HeldConnects(const policy::Policy& policy, const Trace& trace, int listener, Answer answer);
+  // `health`: the run's per-PvD health, told what each attempt showed of its PvD.
+  HeldConnects(const policy::Policy& policy, const Trace& trace, int listener, Answer answer,
+               view::HealthTable& health);
   ~HeldConnects();
   HeldConnects(const HeldConnects&) = delete;
   HeldConnects& operator=(const HeldConnects&) = delete;
@@ -105,9 +108,18 @@ class HeldConnects {
   void finish(Held& h, const Attempt* winner, int error, int64_t value);
   bool install(Held& h, const Attempt& a);
   void trace(const Held& h, const view::BoundPvd& pvd, const char* action, int error) const;
+  // What an attempt on `pvd` ended with (`err`, `broken`) says of its health, as the library
+  // judges its own connects (preload/src/failover.cpp): connected = success; ETIMEDOUT =
+  // a timeout; broken on the way = failed; the server's refusal says nothing.
+  void tell(pid_t tid, const view::BoundPvd& pvd, int err, bool broken);
+  // `a` was still trying when another PvD's attempt won: it lost by timing out.
+  void lost(const Held& h, const Attempt& a);
+  void traceHealth(pid_t tid, const view::BoundPvd& pvd, const view::HealthChange& c,
+                   const char* reason) const;
 
   const policy::Policy& policy_;
   const Trace& trace_;
+  view::HealthTable& health_;
   int listener_;
   Answer answer_;
   uint32_t delayMs_;

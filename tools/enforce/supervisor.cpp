@@ -44,7 +44,8 @@ Supervisor::Supervisor(const policy::Policy& policy, FilterMode mode, int listen
       listener_(listener),
       decider_(policy, trace),
       held_(policy, trace, listener,
-            [this](uint64_t id, int error, int64_t value) { respond(id, error, false, value); }) {
+            [this](uint64_t id, int error, int64_t value) { respond(id, error, false, value); },
+            decider_.health()) {
   NotifSizes s = notifSizes();
   notifBuf_.resize(s.notif);
   respBuf_.resize(s.resp);

@@ -47,4 +47,21 @@ void Trace::write(const TraceRecord& r) const {
   (void)n;
 }
 
+void Trace::health(pid_t pid, std::string_view pvd, const view::HealthChange& c,
+                   std::string_view reason) const {
+  if (fd_ < 0) return;
+  std::string line;
+  json::StringSink sink(&line);
+  json::Object<json::StringSink> o(sink);
+  json::traceHeader(o, "health", pid);
+  o.str("pvd", pvd).str("from", view::healthName(c.from)).str("to", view::healthName(c.to));
+  o.str("reason", reason).unum("failures", c.failures);
+  if (c.to == view::HealthState::Failed && !c.untilProbe) o.unum("retry_in_ms", c.retryInMs);
+  o.str("by", "enforce");
+  o.close();
+  line += '\n';
+  ssize_t n = ::write(fd_, line.data(), line.size());
+  (void)n;
+}
+
 }  // namespace mif::enforce

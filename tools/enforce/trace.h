@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "enforce/sockets.h"
+#include "mif/view/health.h"
 
 namespace mif::enforce {
 
@@ -36,6 +37,10 @@ class Trace {
   bool open(const std::string& spec);
   bool enabled() const { return fd_ >= 0; }
   void write(const TraceRecord& r) const;
+  // A PvD's health changed (the library's `health` line, "by":"enforce"): `pid` the
+  // supervised thread whose connect showed it, `reason` what showed it.
+  void health(pid_t pid, std::string_view pvd, const view::HealthChange& c,
+              std::string_view reason) const;
 
  private:
   int fd_ = -1;

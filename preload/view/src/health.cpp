@@ -1,10 +1,10 @@
-#include "health.h"
+#include "mif/view/health.h"
 
 #include <time.h>
 
-#include "decision_order.h"
+#include "mif/view/decision_order.h"
 
-namespace mif::preload {
+namespace mif::view {
 
 const char* healthName(HealthState s) noexcept {
   switch (s) {
@@ -111,4 +111,4 @@ uint64_t healthNowMs() noexcept {
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-}  // namespace mif::preload
+}  // namespace mif::view
