@@ -3,7 +3,9 @@
 # closing) under the pinning floor (bench_socket's shim: SO_BINDTODEVICE +
 # IP_BIND_ADDRESS_NO_PORT + bind by hand) and under `mif run --pvd IF`, counted by
 # callgrind, with the system calls of each per connect (strace -c): figures the host's load
-# does not move, beside bench_socket's connect ratios, which it does. Needs root, valgrind
+# does not move, beside bench_socket's connect ratios, which it does; and under `mif run
+# --pvd mpbc --pvd mpbc2` (`list`: a list of two PvDs whose first works, the race armed
+# around each blocking connect; mpbc2 a second veth pair, 10.98.0.1). Needs root, valgrind
 # and strace. Builds two namespaces of its own (a veth pair, 10.99.0.1 -> 10.99.0.2, a
 # python accept loop on 10.99.0.2:7777) and removes them.
 #   tests/bench/connect_instructions.sh [BUILD_DIR] [CONNECTS]
@@ -26,6 +28,13 @@ cleanup() {
 }
 trap cleanup EXIT
 veth_pair "$ns"
+ip -n "$ns" link add mpbc2 type veth peer name mpbp2
+ip -n "$ns" link set mpbp2 netns "$ns-peer"
+ip -n "$ns" addr add 10.98.0.1/24 dev mpbc2
+ip -n "$ns-peer" addr add 10.98.0.2/24 dev mpbp2
+ip -n "$ns" link set mpbc2 up
+ip -n "$ns-peer" link set mpbp2 up
+for _ in $(seq 100); do ip -n "$ns" link show mpbc2 | grep -q "state UP" && break; sleep 0.05; done
 ip netns exec "$ns-peer" /usr/bin/python3 -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -37,6 +46,7 @@ sleep 0.5
 
 shim=(env LD_PRELOAD="$b/tests/bench/libbench_socket_shim.so" MIF_SHIM_DEV=mpbc MIF_SHIM_SRC=10.99.0.1)
 mif=("$b/bin/mif" run --pvd mpbc --)
+list=("$b/bin/mif" run --pvd mpbc --pvd mpbc2 --)
 client=("$b/bin/bench_socket" --client 10.99.0.2 7777)
 # Instructions of one client run (WAY shim|mif, K connects after bench_socket's 500 warm-up).
 count() {
@@ -49,10 +59,12 @@ count() {
 # The difference between N connects and 1 leaves out start-up and the warm-up.
 s=$(( $(count shim "$n") - $(count shim 1) ))
 m=$(( $(count mif "$n") - $(count mif 1) ))
-awk -v s="$s" -v m="$m" -v n="$n" 'BEGIN {
-  printf "user-space instructions per connect (%d connects): shim %.0f, mif %.0f\n", n, s / (n - 1), m / (n - 1) }'
+l=$(( $(count list "$n") - $(count list 1) ))
+awk -v s="$s" -v m="$m" -v l="$l" -v n="$n" 'BEGIN {
+  printf "user-space instructions per connect (%d connects): shim %.0f, mif %.0f, list %.0f\n",
+         n, s / (n - 1), m / (n - 1), l / (n - 1) }'
 # System calls per connect, 200 connects (plus the warm-up's 500).
-for w in shim mif; do
+for w in shim mif list; do
   declare -n way=$w
   ip netns exec "$ns" "${way[@]}" strace -f -c -o "$work/$w.strace" "${client[@]}" 200 >/dev/null 2>&1
   printf '%s system calls per connect:' "$w"
