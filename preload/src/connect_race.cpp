@@ -20,7 +20,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +32,7 @@
 #include "mif/sys/calls.h"
 #include "monotonic.h"
 #include "path_error.h"
+#include "race_timing.h"
 
 namespace mif::preload {
 namespace {
@@ -58,10 +58,6 @@ struct Attempt {
   int64_t startUs = 0;
   bool live = false;
 };
-
-// How much earlier than the attempt delay the kernel's timeout of a blocking first attempt
-// ends (armRace), and the race waits for the rest.
-constexpr int64_t kEarlyUs = 10000;
 
 // The next attempt's socket made ahead of its start (Race::run); closed if never started.
 class Prepared {
@@ -91,28 +87,6 @@ class Prepared {
 int32_t msSince(int64_t startUs, int64_t now) noexcept {
   return static_cast<int32_t>((now - startUs) / 1000);
 }
-
-// The race's waits end on a high-resolution timer, which the kernel may fire up to the
-// thread's timer slack late (50 µs by default): a tenth of a veth's round trip added to
-// every attempt's start. Lowered to 1 ns for the race only, and put back (only a race pays
-// the three prctl calls; the thread is inside the program's connect, so nothing of the
-// program's can observe the change).
-class TightTimers {
- public:
-  TightTimers() noexcept : old_(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)) {
-    if (old_ > 1) prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
-  }
-  ~TightTimers() {
-    const int saved = errno;  // the race's outcome for the program
-    if (old_ > 1) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_), 0, 0, 0);
-    errno = saved;
-  }
-  TightTimers(const TightTimers&) = delete;
-  TightTimers& operator=(const TightTimers&) = delete;
-
- private:
-  const long old_;
-};
 
 class Race {
  public:
@@ -381,6 +355,10 @@ bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept 
   if ((fl & O_NONBLOCK) != 0) {
     p->nonBlocking = true;  // raced in the program's waits (nb_race.h)
     p->flags = fl;
+    // The attempt delay runs from before the first attempt's connect, as the blocking
+    // race's: taken after it, the next start came that connect's own length late (its SYN
+    // sent inside the call: 20-40 us).
+    p->startUs = monotonicUs();
     return false;
   }
   // The program's timeout: none on a socket it never set one on (known_fds.h).

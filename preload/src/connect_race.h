@@ -39,7 +39,7 @@ struct RacePrep {
 // longer than the attempt delay. If so, sets SO_SNDTIMEO to the delay, so that the
 // program's blocking connect returns EINPROGRESS when the delay elapses, and fills `p`. A
 // non-blocking socket without a port of the program's own is not armed but marked
-// (p->nonBlocking, p->flags) for nbrace::begin after its EINPROGRESS.
+// (p->nonBlocking, p->flags, p->startUs) for nbrace::begin after its EINPROGRESS.
 // Call under ReentryGuard. Leaves errno changed (the hook restores it).
 bool armRace(const Runtime* rt, int fd, const Outcome& o, RacePrep* p) noexcept;
 // For a connect armed on flags known without asking (p->flagsKnown) whose first attempt

@@ -175,7 +175,7 @@ int connectVia(real::ConnectFn realConnect, int fd, const sockaddr* addr, sockle
     {
       ReentryGuard guard;
       nbrace::begin(rt, fd, o, o.destination(addr), o.destinationLength(len), race.flags,
-                    monotonicUs());
+                    race.startUs);
     }
     rt->finish(o, EINPROGRESS);
     errno = EINPROGRESS;

@@ -66,11 +66,16 @@ struct Step {
   unsigned nFresh = 0;
   int fresh[policy::kMaxListed] = {};  // live fresh attempts' descriptors
   int64_t nextStartUs = INT64_MAX;     // when the next attempt starts (INT64_MAX: none)
+  // When a wait must step the race again: kEarlyUs (race_timing.h) before the next start,
+  // to make its socket ahead, then the start itself (INT64_MAX: nothing more starts).
+  int64_t wakeUs = INT64_MAX;
   int error = 0;               // Failed: the error the program gets
 };
 
 // Steps the race on `fd` without waiting: every live attempt that has completed is settled
-// (a zero-timeout poll, SO_ERROR), attempts due by `nowUs` start, a winner is handed over.
+// (a zero-timeout poll, SO_ERROR), attempts due by `nowUs` start, a winner is handed over,
+// and the next attempt's socket is made when its start is at most kEarlyUs away (Step::
+// wakeUs says when to step again).
 // Call outside ReentryGuard (it sets its own); not from a signal handler.
 Step advance(int fd, int64_t nowUs) noexcept;
 

@@ -18,6 +18,7 @@
 #include "caller_memory.h"
 #include "monotonic.h"
 #include "nb_race.h"
+#include "race_timing.h"
 #include "real_libc.h"
 
 namespace mif::preload::nbrace {
@@ -112,6 +113,9 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
   }
   const int64_t deadline = timeoutUs < 0 ? INT64_MAX : monotonicUs() + timeoutUs;
   Step st[kMaxRacing];
+  // Tightened from the first wait a race's time ends, put back when this call returns
+  // (race_timing.h): the kernel's default 50 µs slack would start an attempt that late.
+  TightTimers timers(false);
   for (;;) {
     const int64_t now = monotonicUs();
     bool resolved = false;
@@ -127,13 +131,14 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
       }
       if (st[k].state == State::Racing) {
         extras += st[k].nFresh;
-        next = std::min(next, st[k].nextStartUs);
+        next = std::min(next, st[k].wakeUs);
       } else {
         resolved = true;
       }
       ++k;
     }
     if (m == 0) {  // nothing of ours left in this wait: the program's own, for the time left
+      timers.relax();
       if (deadline == INT64_MAX) return realPpoll(fds, n, nullptr, mask);
       timespec left = toTimespec(deadline - now);
       return realPpoll(fds, n, &left, mask);
@@ -149,7 +154,9 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
       re[k] = RacingEntry{idx[k], st[k].state == State::Racing && st[k].ownLive, st[k].nFresh, st[k].fresh};
     const nfds_t total = buildWait(fds, n, re, m, buf.get());
     const int64_t until = std::min(deadline, next);
-    timespec ts = toTimespec(until - now);
+    if (next <= deadline && next != INT64_MAX) timers.tighten();
+    // From now: a step above may have made a socket (advance's preparation).
+    timespec ts = toTimespec(until - monotonicUs());
     const int r = realPpoll(buf.get(), total, until == INT64_MAX ? nullptr : &ts, mask);
     if (r < 0) return -1;
     bool visible = false;
@@ -252,6 +259,7 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
   }
   const int64_t deadline = timeoutUs < 0 ? INT64_MAX : monotonicUs() + timeoutUs;
   Step st[kMaxRacing];
+  TightTimers timers(false);  // as pollRacing's
   for (;;) {
     int64_t now = monotonicUs();
     bool resolved = false;
@@ -267,20 +275,22 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
       }
       if (st[k].state == State::Racing) {
         for (unsigned f = 0; f < st[k].nFresh; ++f) pf[np++] = pollfd{st[k].fresh[f], POLLOUT, 0};
-        next = std::min(next, st[k].nextStartUs);
+        next = std::min(next, st[k].wakeUs);
       } else {
         resolved = true;
       }
       ++k;
     }
     if (m == 0) {
+      timers.relax();
       const int64_t left = deadline == INT64_MAX ? -1 : (deadline - now + 999) / 1000;
       return realPwait(epfd, events, maxevents, left > INT_MAX ? INT_MAX : static_cast<int>(left), mask);
     }
     bool look = resolved || timeoutUs == 0 || now >= deadline;
     if (!look) {
       const int64_t until = std::min(deadline, next);
-      timespec ts = toTimespec(until - now);
+      if (next <= deadline && next != INT64_MAX) timers.tighten();
+      timespec ts = toTimespec(until - monotonicUs());
       const int r = realPpoll(pf, np, until == INT64_MAX ? nullptr : &ts, mask);
       if (r < 0) return -1;
       look = pf[0].revents != 0;
@@ -312,6 +322,7 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
     }
     m = still;
     if (m == 0) {
+      timers.relax();
       const int64_t left = deadline == INT64_MAX ? -1 : (deadline - now + 999) / 1000;
       return realPwait(epfd, events, maxevents, left > INT_MAX ? INT_MAX : static_cast<int>(left), mask);
     }

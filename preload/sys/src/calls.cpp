@@ -4,6 +4,7 @@
 #include "mif/sys/calls.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) noexcep
 ssize_t recv(int fd, void* buf, size_t len, int flags) noexcept { return ::recv(fd, buf, len, flags); }
 int fstat(int fd, struct stat* st) noexcept { return ::fstat(fd, st); }
 int fcntl(int fd, int cmd, int arg) noexcept { return ::fcntl(fd, cmd, arg); }
+long timerSlack() noexcept { return ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0); }
+int setTimerSlack(unsigned long ns) noexcept { return ::prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0); }
 
 namespace raw {
 int socket(int domain, int type, int protocol) noexcept {

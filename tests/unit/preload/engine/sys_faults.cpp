@@ -4,6 +4,7 @@
 #include "sys_faults.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ bool fault(Call c, int key = -1) noexcept {
 const char* name(Call c) noexcept {
   static const char* const kNames[] = {"socket",      "bind",          "close",          "setsockopt",
                                        "getsockopt",  "recv",          "fstat",          "fcntl",
+                                       "timer slack", "set timer slack",
                                        "raw socket",  "raw bind",      "raw connect",    "raw close",
                                        "raw setsockopt", "raw recvfrom", "raw sendmsg"};
   static_assert(sizeof kNames / sizeof kNames[0] == size_t(Call::Count));
@@ -103,6 +105,12 @@ ssize_t recv(int fd, void* buf, size_t len, int flags) noexcept {
 int fstat(int fd, struct stat* st) noexcept { return fault(Call::Fstat) ? -1 : ::fstat(fd, st); }
 int fcntl(int fd, int cmd, int arg) noexcept {
   return fault(Call::Fcntl, cmd) ? -1 : ::fcntl(fd, cmd, arg);
+}
+long timerSlack() noexcept {
+  return fault(Call::TimerSlack) ? -1 : ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+}
+int setTimerSlack(unsigned long ns) noexcept {
+  return fault(Call::SetTimerSlack) ? -1 : ::prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
 }
 
 namespace raw {

@@ -8,7 +8,8 @@
 namespace mif::sys::faults {
 
 enum class Call : int {
-  Socket, Bind, Close, Setsockopt, Getsockopt, Recv, Fstat, Fcntl,           // mif::sys
+  Socket, Bind, Close, Setsockopt, Getsockopt, Recv, Fstat, Fcntl, TimerSlack,  // mif::sys
+  SetTimerSlack,
   RawSocket, RawBind, RawConnect, RawClose, RawSetsockopt, RawRecvfrom, RawSendmsg,  // raw
   Count
 };

@@ -33,6 +33,10 @@ int fstat(int fd, struct stat* st) noexcept;
 // fcntl with an integer argument (F_GETFL, F_SETFL, F_GETFD, F_SETFD: what the library
 // asks and sets on a program's socket).
 int fcntl(int fd, int cmd, int arg) noexcept;
+// The calling thread's timer slack in nanoseconds (prctl PR_GET_TIMERSLACK, -1 on error) and
+// its change (PR_SET_TIMERSLACK): the races lower it for their own waits (race_timing.h).
+long timerSlack() noexcept;
+int setTimerSlack(unsigned long ns) noexcept;
 
 namespace raw {
 int socket(int domain, int type, int protocol) noexcept;
