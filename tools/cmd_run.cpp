@@ -481,6 +481,7 @@ int run(int argc, char** argv) {
     enforce::EnforceOptions eo;
     eo.policy = &*compiled;
     eo.trace = !o.trace ? "" : *o.trace == "stderr" ? "stderr" : absolutePath(*o.trace);
+    eo.probes = prober.path;
     return enforce::runEnforced(eo, o.program.data());
   }
   // io_uring connects and sends in the kernel, where the preload never sees it: a program

@@ -54,20 +54,6 @@ ProbeWatch::Seen ProbeWatch::read(void (*fn)(void*, const view::ProbeLine&), voi
   return seen;
 }
 
-namespace {
-
-const char* verdictReason(view::ProbeVerdict v) {
-  switch (v) {
-    case view::ProbeVerdict::Down: return "probe: nothing answered";
-    case view::ProbeVerdict::Poor: return "probe: half or more lost";
-    case view::ProbeVerdict::Ok: return "probe answered";
-    case view::ProbeVerdict::None: break;
-  }
-  return "probe";
-}
-
-}  // namespace
-
 void Runtime::pollProbesSlow() noexcept {
   const uint64_t now = healthNowMs();
   if (!probes_.claim(now)) return;
@@ -95,7 +81,7 @@ void Runtime::pollProbesSlow() noexcept {
         }
         if (e != HealthEvent::Success) {
           const HealthChange ch = rt.health_.report(id, e, c.now);
-          if (ch.changed) rt.traceHealth(id, ch, verdictReason(line.verdict));
+          if (ch.changed) rt.traceHealth(id, ch, view::probeReason(line.verdict));
         }
         if (rt.probes_.setPortal(id, line.portal)) {
           rt.health_.touch();  // decisions remembered under the old portal state are taken again

@@ -178,6 +178,44 @@ TEST_F(EnforceFailover, ALaterConnectGoesStraightToTheNextPvdOnceTheFirstHasFail
   EXPECT_TRUE(has(pinned[1], "\"pvd\":\"cell\"")) << pinned[1];
 }
 
+// Active probes under --enforce: with `probe` on Wi-Fi, mif run's prober finds Wi-Fi's
+// router answering the probed service unreachable, and the supervisor (reading the run's MIF_PROBES as
+// the library does) pins the static program's first connect to cellular at once: no
+// attempt on Wi-Fi. Without it the connect pays an attempt through Wi-Fi first
+// (checked: an attempt-path-broken line on Wi-Fi, then cellular).
+TEST_F(EnforceFailover, AProbeFoundDownSendsTheFirstConnectToTheNextPvd) {
+  // Unreachable (EHOSTUNREACH: the probe finds nothing answering; a port refusal would be
+  // an answer to it).
+  breakRoute("unreachable", "wifi", svc4_, svc6_);
+  const std::string policy = dir_.write(
+      "probe.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\nprobe = \"" + svc4_ +
+                        ":80\"\nprobe_interval_ms = 1000\n[pvd.cell]\ninterface = \"" +
+                        lab_->link("cell") + "\"\n[failover]\nattempt_delay_ms = 2000\n");
+  const std::string client = std::string(MIF_BIN_DIR) + "/enforce_connect";
+  // The program waits for the prober's verdict (the file MIF_PROBES names), then connects.
+  const std::string script =
+      "i=0; until grep -q '^wifi down' \"$MIF_PROBES\" 2>/dev/null; do i=$((i+1)); "
+      "[ $i -gt 100 ] && break; sleep 0.1; done; echo waited $i; exec " + client + " " + svc4_ + " 80";
+  auto r = lab_->mifRun({"--policy", policy, "--enforce", "--pvd", "wifi", "--pvd", "cell",
+                         "--trace=" + trace_},
+                        {"/bin/sh", "-c", script},
+                        opts().withEnv("MIF_RUN_DIR=" + dir_.path() + "/run"));
+  for (const auto& l : traceLines("connect")) std::printf("%s\n", l.c_str());
+  for (const auto& l : traceLines("health")) std::printf("%s\n", l.c_str());
+  std::printf("%s", r.out.c_str());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_)) << r.out;
+  EXPECT_TRUE(actions("attempt-path-broken").empty()) << "the connect tried Wi-Fi first";
+  auto pinned = actions("pinned");
+  ASSERT_EQ(pinned.size(), 1u);
+  EXPECT_TRUE(has(pinned[0], "\"pvd\":\"cell\"")) << pinned[0];
+  bool probeLine = false;
+  for (const auto& l : traceLines("health"))
+    probeLine = probeLine || (has(l, "\"pvd\":\"wifi\"") && has(l, "\"to\":\"failed\"") &&
+                              has(l, "probe: nothing answered") && has(l, "\"by\":\"enforce\""));
+  EXPECT_TRUE(probeLine) << "no health line of the supervisor's from the probe";
+}
+
 // A strict pin fails over within its own list only: to Wi-Fi alone it is refused, with no
 // packet to the destination on cellular; to [wifi, cell] (sockets pinned to Wi-Fi at their
 // creation) it goes on to cellular.

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
+#include "mif/view/probe_results.h"
 #include "mif/view/socket_class.h"
 
 namespace mif::enforce {
@@ -163,7 +166,9 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
   Decision d = policy_.decide(q, snap->view());
   // A failed PvD in its back-off is tried last, within the decision's own list (one relaxed
   // load while every PvD is usable).
-  health_.demote(&d, view::healthNowMs());
+  const uint64_t now = view::healthNowMs();
+  if (!probes_.path.empty()) pollProbes(tid, now);
+  health_.demote(&d, now);
   if (d.unmanaged()) {
     trace(call, tid, &to, &d, nullptr, "unmanaged", 0);
     return v;
@@ -242,6 +247,59 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
     }
   }
   return v;
+}
+
+void Decider::pollProbes(pid_t tid, uint64_t nowMs) {
+  if (nowMs < probes_.checkAtMs) return;
+  probes_.checkAtMs = nowMs + 500;
+  auto traceChange = [&](policy::PvdId id, const view::HealthChange& c, const char* reason) {
+    if (c.changed && id < policy_.pvds().size()) trace_.health(tid, policy_.pvds()[id].name, c, reason);
+  };
+  struct stat st {};
+  if (::stat(probes_.path.c_str(), &st) != 0) {
+    if (!probes_.existed) return;
+    // The prober stopped: what its probes said no longer holds.
+    probes_.existed = false;
+    for (policy::PvdId id = 0; id < policy_.pvds().size() && id < view::HealthTable::kSlots; ++id) {
+      if (health_.byProbe(id))
+        traceChange(id, health_.report(id, view::HealthEvent::ProbeOk, nowMs), "probe ended");
+    }
+    return;
+  }
+  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (probes_.existed && st.st_dev == probes_.dev && st.st_ino == probes_.ino &&
+      st.st_size == probes_.size && mtime == probes_.mtimeNs)
+    return;
+  probes_.existed = true;
+  probes_.dev = st.st_dev;
+  probes_.ino = st.st_ino;
+  probes_.size = st.st_size;
+  probes_.mtimeNs = mtime;
+  std::ifstream in(probes_.path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  struct Ctx {
+    Decider* self;
+    const decltype(traceChange)* report;
+    uint64_t now;
+  } ctx{this, &traceChange, nowMs};
+  view::parseProbeResults(
+      text,
+      [](void* p, const view::ProbeLine& line) {
+        Ctx& c = *static_cast<Ctx*>(p);
+        const auto& pvds = c.self->policy_.pvds();
+        policy::PvdId id = 0;
+        while (id < pvds.size() && pvds[id].name != line.name) ++id;
+        if (id >= pvds.size() || !pvds[id].probe) return;
+        view::HealthEvent e;
+        switch (line.verdict) {
+          case view::ProbeVerdict::Ok: e = view::HealthEvent::ProbeOk; break;
+          case view::ProbeVerdict::Poor: e = view::HealthEvent::ProbePoor; break;
+          case view::ProbeVerdict::Down: e = view::HealthEvent::ProbeDown; break;
+          default: return;  // not judged
+        }
+        (*c.report)(id, c.self->health_.report(id, e, c.now), view::probeReason(line.verdict));
+      },
+      &ctx);
 }
 
 Verdict Decider::bind(pid_t tid, int fd, const SocketInfo& info, const Endpoint& local) {

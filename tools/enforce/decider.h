@@ -58,6 +58,12 @@ class Decider {
   // the connects the supervisor holds (held_connect.h); a PvD failed and in its back-off
   // goes to the end of every decision's list, as in the library.
   view::HealthTable& health() { return health_; }
+  // The run's probe results file (MIF_PROBES; "" = none): a verdict is a health event, as
+  // in the library (preload/src/probe_watch.cpp): down fails the PvD until a probe
+  // answers, poor degrades it; the file is looked at on a decision, at most every 0.5 s.
+  // (Its captive portal verdicts are the library's alone: the supervisor has no captive
+  // rule.)
+  void watchProbes(std::string path) { probes_.path = std::move(path); }
 
  private:
   const view::BoundPvd* choose(const policy::Decision& d, const view::Snapshot& snap,
@@ -73,6 +79,16 @@ class Decider {
   const Trace& trace_;
   std::unique_ptr<view::LiveView> view_;  // built at the first decision
   view::HealthTable health_;
+  struct Probes {
+    std::string path;
+    uint64_t checkAtMs = 0;
+    bool existed = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    int64_t mtimeNs = 0;
+  } probes_;
+  void pollProbes(pid_t tid, uint64_t nowMs);
   bool anyStrict_ = false;
   bool needApp_ = false;
   // Sockets (st_dev, st_ino) this supervisor bound to a device: those it may move to

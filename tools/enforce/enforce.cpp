@@ -187,6 +187,7 @@ int runEnforced(const EnforceOptions& options, char** argv) {
 
   Supervisor sup(pol, static_cast<FilterMode>(r.mode), listener, trace);
   sup.holdConnects(r.killableWait);
+  sup.decider().watchProbes(options.probes);
   std::optional<SupervisorThread> notifier;
   notifier.emplace(sup);
   if (!notifier->started()) {

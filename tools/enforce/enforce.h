@@ -15,6 +15,9 @@ struct EnforceOptions {
   // Where to write one JSON line per decision taken by the supervisor: "" (off),
   // "stderr", or a file path (appended to). Same format as MIF_TRACE, with "by":"enforce".
   std::string trace;
+  // The run's probe results file (MIF_PROBES, mif/view/probe_results.h), "" when no PvD
+  // is probed: the supervisor's health follows its verdicts as the library's does.
+  std::string probes;
 };
 
 // Forks, installs the filter in the child, execs argv[0] (PATH searched) with the

@@ -23,6 +23,16 @@ constexpr std::string_view kHeader = "mif-probes 1";
 
 }  // namespace
 
+const char* probeReason(ProbeVerdict v) noexcept {
+  switch (v) {
+    case ProbeVerdict::Down: return "probe: nothing answered";
+    case ProbeVerdict::Poor: return "probe: half or more lost";
+    case ProbeVerdict::Ok: return "probe answered";
+    case ProbeVerdict::None: break;
+  }
+  return "probe";
+}
+
 const char* probeVerdictWord(ProbeVerdict v) noexcept {
   switch (v) {
     case ProbeVerdict::Ok: return "ok";

@@ -49,6 +49,10 @@ bool writeProbeResults(const std::string& path, const std::string& text, std::st
 bool parseProbeResults(std::string_view text, void (*fn)(void* ctx, const ProbeLine& line),
                        void* ctx) noexcept;
 
+// What a verdict tells a PvD's health, as the `reason` of a trace `health` line (the
+// library's and the --enforce supervisor's).
+const char* probeReason(ProbeVerdict v) noexcept;
+
 // The words of the format ("-" for None), for what the commands print.
 const char* probeVerdictWord(ProbeVerdict v) noexcept;
 const char* portalVerdictWord(PortalVerdict p) noexcept;
