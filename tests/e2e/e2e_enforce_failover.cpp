@@ -7,13 +7,10 @@
 // holds the connect, runs the attempts itself and puts the winner in place of the
 // program's descriptor (docs/architecture.md, "Held connects"). A strict pin fails over
 // within its own list only: to Wi-Fi alone it never tries cellular.
-#include <signal.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "oneway_pvds.h"
@@ -37,32 +34,6 @@ class EnforceFailover : public mif::e2e::OnewayPvds {
     ASSERT_FALSE(go_.empty()) << why;
   }
 
-  void TearDown() override {
-    if (rejecter_ > 0) {
-      ::kill(rejecter_, SIGTERM);
-      rejecter_ = 0;
-    }
-    OnewayPvds::TearDown();
-  }
-
-  // Wi-Fi's router answers every SYN to svc.cell.example (or to v4 and v6) with ICMP port
-  // unreachable.
-  void rejectOnWifi() { rejectOnWifi(svc4_, svc6_); }
-  void rejectOnWifi(const std::string& v4, const std::string& v6) {
-    breakRoute("blackhole", "wifi", v4, v6);
-    const std::string ready = dir_.path() + "/rejecter.ready";
-    auto r = lab_->shell("/usr/bin/python3 " + mif::e2e::icmpRejectProgram() + " node " + ready +
-                             " 30 " + v4 + " " + v6 + " >" + dir_.path() +
-                             "/rejecter.log 2>&1 & echo $!",
-                         opts().in("router.wifi"));
-    ASSERT_TRUE(r.ok()) << r.describe();
-    rejecter_ = std::stoi(r.out);
-    struct stat st;
-    for (int i = 0; i < 500 && ::stat(ready.c_str(), &st) != 0; ++i)
-      std::this_thread::sleep_for(10ms);
-    ASSERT_EQ(::stat(ready.c_str(), &st), 0) << "icmp_reject.py did not start";
-  }
-
   static std::string url(const std::string& host) {
     return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + "/";
   }
@@ -84,7 +55,6 @@ class EnforceFailover : public mif::e2e::OnewayPvds {
   }
 
   std::string go_;
-  int rejecter_ = 0;
 };
 
 // Go dials with a non-blocking connect and waits in its own netpoller: refused without

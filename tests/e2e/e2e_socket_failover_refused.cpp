@@ -6,13 +6,10 @@
 // answers each with ICMP (ICMPv6) port unreachable, as `iptables -j REJECT` would (the lab
 // has no netfilter tools); Wi-Fi's link, address and default route stay fine.
 // How mif tells the two apart: docs/architecture.md, "Refused on the way or by the server".
-#include <signal.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "oneway_pvds.h"
@@ -50,30 +47,6 @@ class RefusedOnTheWay : public mif::e2e::OnewayPvds {
   RefusedOnTheWay()
       : OnewayPvds("e2e-refused", "[failover]\nattempt_delay_ms = 2000\n", /*shared=*/true) {}
 
-  void TearDown() override {
-    if (rejecter_ > 0) {
-      ::kill(rejecter_, SIGTERM);
-      rejecter_ = 0;
-    }
-    OnewayPvds::TearDown();
-  }
-
-  // Wi-Fi's router answers every SYN to svc.cell.example with ICMP port unreachable.
-  void rejectOnWifi() {
-    breakRoute("blackhole", "wifi", svc4_, svc6_);
-    const std::string ready = dir_.path() + "/rejecter.ready";
-    auto r = lab_->shell("/usr/bin/python3 " + mif::e2e::icmpRejectProgram() + " node " + ready +
-                             " 30 " + svc4_ + " " + svc6_ + " >" + dir_.path() +
-                             "/rejecter.log 2>&1 & echo $!",
-                         opts().in("router.wifi"));
-    ASSERT_TRUE(r.ok()) << r.describe();
-    rejecter_ = std::stoi(r.out);
-    struct stat st;
-    for (int i = 0; i < 500 && ::stat(ready.c_str(), &st) != 0; ++i)
-      std::this_thread::sleep_for(10ms);
-    ASSERT_EQ(::stat(ready.c_str(), &st), 0) << "icmp_reject.py did not start";
-  }
-
   std::vector<std::string> curl(const std::string& host, const char* port = "80") const {
     return {"curl",
             "-sS",
@@ -92,7 +65,6 @@ class RefusedOnTheWay : public mif::e2e::OnewayPvds {
       for (const auto& l : traceLines(call)) std::printf("%s\n", l.c_str());
   }
 
-  int rejecter_ = 0;
 };
 
 // curl (a non-blocking connect): refused by Wi-Fi's router without mif; through cellular

@@ -6,14 +6,20 @@
 // route stay fine (the live view still sees a usable PvD):
 //   breakRoute("unreachable", ...)  the router answers ICMP unreachable (failover, issue 29)
 //   breakRoute("blackhole", ...)    the router drops every packet without a word (the race)
+//   rejectOnWifi(...)               Wi-Fi's router answers each SYN with ICMP port
+//                                   unreachable, a firewall's REJECT (programs/icmp_reject.py)
 //
 // A fixture built with `shared = true` brings the lab up once for its whole suite and
 // removes the routes each test broke when the test ends, so several cases cost one lab.
+#include <signal.h>
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -53,6 +59,10 @@ class OnewayPvds : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (rejecter_ > 0) {
+      ::kill(rejecter_, SIGTERM);
+      rejecter_ = 0;
+    }
     if (lab_ == nullptr) return;
     for (const auto& [pvd, family, dst] : broken_)
       lab_->exec({"ip", family, "route", "del", dst}, ExecOptions().in("router." + pvd));
@@ -71,6 +81,25 @@ class OnewayPvds : public ::testing::Test {
       ASSERT_TRUE(r.ok()) << r.describe();
       broken_.emplace_back(pvd, family, dst);
     }
+  }
+
+  // Wi-Fi's router answers every SYN to svc.cell.example (or to v4 and v6) with ICMP port
+  // unreachable: a blackhole route, and icmp_reject.py answering what it drops (stopped
+  // when the test ends).
+  void rejectOnWifi() { rejectOnWifi(svc4_, svc6_); }
+  void rejectOnWifi(const std::string& v4, const std::string& v6) {
+    using namespace std::chrono_literals;
+    breakRoute("blackhole", "wifi", v4, v6);
+    const std::string ready = dir_.path() + "/rejecter.ready";
+    auto r = lab_->shell("/usr/bin/python3 " + icmpRejectProgram() + " node " + ready + " 30 " +
+                             v4 + " " + v6 + " >" + dir_.path() + "/rejecter.log 2>&1 & echo $!",
+                         opts().in("router.wifi"));
+    ASSERT_TRUE(r.ok()) << r.describe();
+    rejecter_ = std::stoi(r.out);
+    struct stat st;
+    for (int i = 0; i < 500 && ::stat(ready.c_str(), &st) != 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(::stat(ready.c_str(), &st), 0) << "icmp_reject.py did not start";
   }
 
   CommandResult run(std::vector<std::string> mifArgs, const std::vector<std::string>& argv,
@@ -115,6 +144,7 @@ class OnewayPvds : public ::testing::Test {
     return lab;
   }
   std::unique_ptr<Lab> ownLab_;
+  int rejecter_ = 0;
   std::vector<std::tuple<std::string, std::string, std::string>> broken_;
 };
 
