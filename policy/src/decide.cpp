@@ -43,6 +43,20 @@ void addUsable(Decision& d, const Ids& ids, size_t n, const Query& q, const IpAd
   }
 }
 
+// Takes a match into d when one of its PvDs is usable, or when it is strict (then possibly
+// blocked); false when the match falls through.
+template <typename List>
+bool takeList(Decision& d, const List& l, bool strict, Step step, int rule, const Query& q,
+              const IpAddress& addr, const View& v) noexcept {
+  d.count = 0;
+  addUsable(d, l.ids, l.count, q, addr, v);
+  if (d.count == 0 && !strict) return false;
+  d.strict = strict;
+  d.step = step;
+  d.rule = rule;
+  return true;
+}
+
 }  // namespace
 
 bool Policy::Impl::ruleMatches(uint32_t i, const Query& q, const QueryKeys& k) const noexcept {
@@ -125,16 +139,8 @@ Decision Policy::Impl::decideFast(const Query& q, const View& v) const noexcept 
   const std::string_view name = k.name;
   const IpAddress& addr = k.addr;
   Decision d;
-  // Takes a match when one of its PvDs is usable, or when it is strict (then possibly
-  // blocked); otherwise the match falls through.
   auto take = [&](const PvdList& l, bool strict, Step step, int rule) {
-    d.count = 0;
-    addUsable(d, l.ids, l.count, q, addr, v);
-    if (d.count == 0 && !strict) return false;
-    d.strict = strict;
-    d.step = step;
-    d.rule = rule;
-    return true;
+    return takeList(d, l, strict, step, rule, q, addr, v);
   };
 
   // 1. Locked system rules.
@@ -180,13 +186,7 @@ Decision Policy::Impl::decideBelowTag(const Query& q, const View& v, std::string
                                       const IpAddress& addr) const noexcept {
   Decision d;
   auto take = [&](const PvdList& l, bool strict, Step step, int rule) {
-    d.count = 0;
-    addUsable(d, l.ids, l.count, q, addr, v);
-    if (d.count == 0 && !strict) return false;
-    d.strict = strict;
-    d.step = step;
-    d.rule = rule;
-    return true;
+    return takeList(d, l, strict, step, rule, q, addr, v);
   };
   // 5. PvD domains (longest suffix), then PvD prefixes (longest prefix).
   if (!name.empty() && !pvdDomains.empty()) {
