@@ -105,6 +105,98 @@ TEST_F(EnforceFailover, GoFailsOverForANameItResolvesItself) {
       << r.out;
 }
 
+// A name answered differently per PvD (the DnsFailover tests' cdn.example.com: Wi-Fi's
+// server says www, cellular's cellsvc, reachable only through cellular), with Wi-Fi's
+// router refusing www by ICMP, then (attempt delay 200 ms) dropping it silently. Go's own
+// resolver asks the supervisor's DNS stub (the program's resolv.conf names it), which
+// forwards each query through both PvDs and remembers each one's answer; the held connect
+// to Wi-Fi's answer fails over to cellular's own answer for the name, through cellular.
+// Before the stub, cellular's attempt went to Wi-Fi's address (host=www through cellular:
+// the wrong server, checked).
+TEST_F(EnforceFailover, GoFailsOverToTheNextPvdsOwnAnswerForAName) {
+  const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
+  auto names = [&](int delayMs) {
+    return dir_.write("names" + std::to_string(delayMs) + ".toml",
+                      "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
+                          lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                          "\"\ndns = \"" + lab_->dns4("cell") + "\"\n[failover]\nattempt_delay_ms = " +
+                          std::to_string(delayMs) + "\n");
+  };
+  const std::vector<std::string> go{go_, "http://cdn.example.com/", "5s"};
+  rejectOnWifi(www4, www6);
+  auto r = lab_->mifRun({"--policy", names(2000), "--enforce", "--pvd", "wifi", "--pvd", "cell",
+                         "--trace=" + trace_},
+                        go, opts());
+  for (const auto& l : traceLines("connect")) std::printf("%s\n", l.c_str());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_) || has(r.out, "host=cellsvc client=" + cell6_))
+      << r.out;
+  auto won = actions("failed-over");
+  ASSERT_EQ(won.size(), 1u);
+  EXPECT_TRUE(has(won[0], "\"pvd\":\"cell\"")) << won[0];
+  EXPECT_TRUE(has(won[0], "\"destination\":\"" + svc4_ + ":80\"") ||
+              has(won[0], "\"destination\":\"[" + svc6_ + "]:80\""))
+      << won[0];
+  TearDown();  // Wi-Fi's refusal ends; a blackhole instead
+
+  breakRoute("blackhole", "wifi", www4, www6);
+  r = lab_->mifRun({"--policy", names(200), "--enforce", "--pvd", "wifi", "--pvd", "cell"}, go, opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_) || has(r.out, "host=cellsvc client=" + cell6_))
+      << r.out;
+}
+
+// What the program sees of the stub: its resolv.conf names one loopback server, which
+// answers as Wi-Fi's server (the first PvD) would, over UDP and over TCP (dig +tcp: a
+// truncated answer's retry), to a static resolver too (busybox nslookup), NXDOMAIN
+// included.
+TEST_F(EnforceFailover, TheStubAnswersAsTheFirstPvdsServerOverUdpAndTcp) {
+  const std::string names = dir_.write(
+      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
+                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n");
+  const std::string script =
+      "grep nameserver /etc/resolv.conf; dig +short cdn.example.com; dig +short +tcp cdn.example.com AAAA; "
+      "dig nosuch.example.com | grep -o 'status: [A-Z]*'; busybox nslookup cdn.example.com";
+  auto r = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi", "--pvd", "cell"},
+                        {"/bin/sh", "-c", script}, opts());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  std::printf("%s", r.out.c_str());
+  EXPECT_TRUE(has(r.out, "nameserver 127.53.")) << r.out;
+  EXPECT_FALSE(has(r.out, "nameserver " + lab_->dns4("wifi"))) << r.out;
+  const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
+  EXPECT_TRUE(has(r.out, www4 + "\n" + www6 + "\n")) << "dig over UDP, then TCP: " << r.out;
+  EXPECT_TRUE(has(r.out, "status: NXDOMAIN")) << r.out;
+  EXPECT_TRUE(has(r.out, "Address: " + www4)) << "busybox: " << r.out;
+  EXPECT_FALSE(has(r.out, lab_->hostAddr4("cellsvc"))) << "cellular's answer reached the program";
+}
+
+// Strict: a pin to Wi-Fi alone gives the program Wi-Fi's server only (no stub: nothing to
+// fail over to), and not a query nor a SYN leaves through cellular; the strict list
+// [wifi, cell] fails over within itself, to cellular's own answer.
+TEST_F(EnforceFailover, StrictNamesStayWithinTheStrictList) {
+  const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
+  const std::string names = dir_.write(
+      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
+                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n[failover]\nattempt_delay_ms = 2000\n");
+  const std::vector<std::string> go{go_, "http://cdn.example.com/", "3s"};
+  rejectOnWifi(www4, www6);
+  auto cell = lab_->capture("cell", "port 53 or tcp port 80");
+  ASSERT_TRUE(cell.running()) << cell.error();
+  auto alone = lab_->mifRun({"--policy", names, "--enforce", "--strict", "--pvd", "wifi"}, go, opts());
+  cell.stop();
+  EXPECT_FALSE(alone.ok()) << alone.describe();
+  EXPECT_TRUE(has(alone.err, "connection refused")) << alone.err;
+  EXPECT_EQ(cell.count(), 0u) << "a query or an attempt left through cellular";
+
+  auto both = lab_->mifRun({"--policy", names, "--enforce", "--strict", "--pvd", "wifi", "--pvd", "cell"},
+                           go, opts());
+  ASSERT_TRUE(both.ok()) << both.describe();
+  EXPECT_TRUE(has(both.out, "host=cellsvc client=" + cell4_) || has(both.out, "host=cellsvc client=" + cell6_))
+      << both.out;
+}
+
 // A raw blocking connect (static C): the same, on the blocking path (the program's socket
 // is blocking again when the winner takes its number).
 TEST_F(EnforceFailover, StaticBlockingConnectFailsOverOnIcmpPortUnreachable) {

@@ -24,21 +24,18 @@
 #include "mif/dns/addrinfo.h"
 #include "mif/dns/hostent.h"
 #include "mif/dns/tags.h"
-#include "wire.h"
+#include "mif/dns/wire.h"
 
 using namespace mif;
 
 namespace {
 
+// The message's own question (wire::question, which the --enforce DNS stub matches
+// answers with), else a fixed name.
 std::string firstQuestion(std::span<const uint8_t> msg) {
-  if (msg.size() < 13) return "a.example";
-  char* name = nullptr;
-  long len = 0;
-  if (ares_expand_name(msg.data() + 12, msg.data(), int(msg.size()), &name, &len) != ARES_SUCCESS)
-    return "a.example";
-  std::string out = name;
-  ares_free_string(name);
-  return out;
+  std::string name;
+  uint16_t type = 0, cls = 0;
+  return dns::wire::question(msg, &name, &type, &cls) ? name : std::string("a.example");
 }
 
 // glibc's freeaddrinfo: one free per node (ai_addr lives inside it) and ai_canonname.

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "cli.h"
+#include "enforce/dns_stub.h"
 #include "enforce/filter.h"
 #include "enforce/resolv_conf.h"
 #include "enforce/supervisor.h"
@@ -119,9 +120,23 @@ int runEnforced(const EnforceOptions& options, char** argv) {
   std::unique_ptr<view::Snapshot> snap;
   if (!resolver.empty() || !pol.pin().pvds.empty()) snap = view::LiveView::readOnce(pol);
   FilterMode mode = chooseMode(pol, snap.get());
+  // Two resolver PvDs or more: the program's resolv.conf names the supervisor's DNS stub,
+  // so that a held connect can fail over to the next PvD's own answer for a name
+  // (dns_stub.h). Binding port 53 needs CAP_NET_BIND_SERVICE; without it (and then without
+  // CAP_SYS_ADMIN for the mount too) the resolv.conf names the PvDs' servers, as before.
+  std::unique_ptr<DnsStub> stub;
+  if (snap && pvdsWithServers(*snap, resolver) >= 2) {
+    stub = DnsStub::open(resolver);
+    if (!stub && errno != EACCES && errno != EPERM)
+      fail(std::string("cannot serve DNS to the program (") + strerror(errno) +
+           "): a name is not re-resolved through the next PvD on failover");
+    // A socket pinned at its creation could not reach the stub on loopback with an
+    // unconnected send (musl's resolver), which that filter does not see.
+    if (stub) mode = FilterMode::PerCall;
+  }
   std::string resolvFile;
   if (snap) {
-    std::string text = renderResolvConf(*snap, resolver);
+    std::string text = renderResolvConf(*snap, resolver, stub ? &stub->address() : nullptr);
     if (!text.empty()) {
       resolvFile = writeTempFile(text);
       if (resolvFile.empty()) fail(std::string("cannot write a resolv.conf: ") + strerror(errno));
@@ -187,6 +202,9 @@ int runEnforced(const EnforceOptions& options, char** argv) {
 
   Supervisor sup(pol, static_cast<FilterMode>(r.mode), listener, trace);
   sup.holdConnects(r.killableWait);
+  // Without its own resolv.conf the program never asks the stub.
+  if (r.mountError == 0) sup.serveDns(std::move(stub));
+  stub.reset();
   sup.decider().watchProbes(options.probes);
   std::optional<SupervisorThread> notifier;
   notifier.emplace(sup);

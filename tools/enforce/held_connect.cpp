@@ -96,12 +96,12 @@ HeldConnects::HeldConnects(const policy::Policy& policy, const Trace& trace, int
 HeldConnects::~HeldConnects() { abandonAll(); }
 
 void HeldConnects::trace(const Held& h, const view::BoundPvd& pvd, const char* action,
-                         int error) const {
+                         int error, const Endpoint* dest) const {
   if (!trace_.enabled()) return;
   TraceRecord r;
   r.call = "connect";
   r.pid = h.tid;
-  r.destination = &h.dest;
+  r.destination = dest ? dest : &h.dest;
   if (pvd.id < policy_.pvds().size()) r.pvd = policy_.pvds()[pvd.id].name;
   r.interface = pvd.ifname;
   r.action = action;
@@ -191,7 +191,7 @@ HeldConnects::Start HeldConnects::begin(const seccomp_notif& n, RemoteFd own,
   }
   const uint64_t now = nowMs();
   h.own = std::move(own);
-  h.attempts.push_back({h.own.get(), 0, now, true, 0});
+  h.attempts.push_back({h.own.get(), 0, now, true, 0, h.dest});
   h.lastStartMs = now;
   held_.push_back(std::move(h));
   Held& held = held_.back();
@@ -224,8 +224,35 @@ bool HeldConnects::startNext(Held& h, uint64_t now) {
       }
       h.protocol = protocol;
     }
+    const view::BoundPvd& pvd = h.pvds[h.started];
+    // The destination: the program's address, or, when it was one PvD's DNS answer for a
+    // name, this PvD's own answer for that name (the library's rule, failover.cpp).
+    sockaddr_storage to = h.to;
+    socklen_t len = h.len;
+    Endpoint dest = h.dest;
+    if (dns_ && !h.sourceLooked) {
+      h.sourceLooked = true;
+      h.source = dns_->sourceOf(h.dest.address, h.pvds[0].id);
+    }
+    h.waitingDns = false;
+    if (h.source && h.source->pvd != pvd.id) {
+      policy::IpAddress answer;
+      const auto known = dns_->resolve(pvd.id, h.source->name, h.dest.address.family, &answer);
+      if (known == DnsMemory::Known::Unknown) {
+        // Asked of this PvD now: step() comes back when the stub has its answer.
+        h.waitingDns = true;
+        return true;
+      }
+      if (known == DnsMemory::Known::NoAddress ||
+          (len = toSockaddr(answer, h.dest.port, h.info.family, &to)) == 0) {
+        ++h.started;
+        trace(h, pvd, "skipped-no-answer", 0);
+        continue;
+      }
+      dest.address = answer;
+      dest.mapped = h.info.family == AF_INET6 && answer.family == policy::Family::V4;
+    }
     const size_t index = h.started++;
-    const view::BoundPvd& pvd = h.pvds[index];
     const int fresh = ::socket(h.info.family, h.info.type | SOCK_NONBLOCK | SOCK_CLOEXEC, h.protocol);
     if (fresh < 0) continue;
     view::carryOptions(h.own.get(), fresh, h.info.family);
@@ -234,10 +261,10 @@ bool HeldConnects::startNext(Held& h, uint64_t now) {
       ::close(fresh);
       continue;
     }
-    trace(h, pvd, "failover", 0);
+    trace(h, pvd, "failover", 0, &dest);
     h.lastStartMs = now;
-    const int rc = ::connect(fresh, reinterpret_cast<const sockaddr*>(&h.to), h.len);
-    h.attempts.push_back({fresh, index, now, true, 0});
+    const int rc = ::connect(fresh, reinterpret_cast<const sockaddr*>(&to), len);
+    h.attempts.push_back({fresh, index, now, true, 0, dest});
     if (rc != 0 && errno == EINPROGRESS) return true;
     settle(h, h.attempts.back(), rc == 0 ? 0 : errno, now);
     return true;
@@ -257,7 +284,7 @@ void HeldConnects::settle(Held& h, Attempt& a, int err, uint64_t now) {
   if (h.firstError == 0) h.firstError = err;
   // Before the close: the classification reads the socket (TCP_INFO, error queue).
   const bool broken = view::pathBrokenOn(a.fd, err);
-  trace(h, h.pvds[a.pvd], broken ? "attempt-path-broken" : "attempt-failed", err);
+  trace(h, h.pvds[a.pvd], broken ? "attempt-path-broken" : "attempt-failed", err, &a.dest);
   tell(h.tid, h.pvds[a.pvd], err, broken);
   if (a.pvd != 0) {
     ::close(a.fd);
@@ -266,9 +293,14 @@ void HeldConnects::settle(Held& h, Attempt& a, int err, uint64_t now) {
   // The server's own answer (its RST) is the same through every PvD.
   if (!broken) h.stopStarting = true;
   if (broken) startNext(h, now);
+  finishIfOver(h);
+}
+
+void HeldConnects::finishIfOver(Held& h) {
   if (h.done) return;
+  if (h.stopStarting) h.waitingDns = false;
   bool live = std::any_of(h.attempts.begin(), h.attempts.end(), [](const Attempt& x) { return x.live; });
-  if (!live && (h.stopStarting || h.started >= h.pvds.size()))
+  if (!live && !h.waitingDns && (h.stopStarting || h.started >= h.pvds.size()))
     finish(h, nullptr, h.attempts[0].error != 0 ? h.attempts[0].error : h.firstError, 0);
 }
 
@@ -296,7 +328,8 @@ void HeldConnects::finish(Held& h, const Attempt* winner, int error, int64_t val
   }
   if (winner && winner->pvd != 0) {
     if (install(h, *winner)) {
-      trace(h, h.pvds[winner->pvd], error == 0 ? "failed-over" : "failed-over-pending", error);
+      trace(h, h.pvds[winner->pvd], error == 0 ? "failed-over" : "failed-over-pending", error,
+            &winner->dest);
     } else {
       // The program's number keeps its own socket (failed, or still trying): its error.
       error = h.attempts[0].error != 0 ? h.attempts[0].error : (h.nonblocking ? EINPROGRESS : ETIMEDOUT);
@@ -327,6 +360,8 @@ int HeldConnects::timeoutMs() const {
   const uint64_t now = nowMs();
   int64_t best = -1;
   for (const Held& h : held_) {
+    // Waiting for a PvD's answer: the stub's reply (or its timeout) wakes the loop.
+    if (h.waitingDns) continue;
     const bool more = !h.stopStarting && h.started < h.pvds.size();
     if (!more && !h.nonblocking) continue;
     const uint64_t due = h.lastStartMs + delayMs_;
@@ -354,6 +389,12 @@ void HeldConnects::step(const pollfd* fds, size_t count) {
     // The program's thread died (a fatal signal): nothing to answer, its attempts end.
     if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &h.id) != 0) {
       finish(h, nullptr, EINTR, 0);
+      continue;
+    }
+    if (h.waitingDns && !h.stopStarting) {
+      // The next PvD's answer was being asked: known now, or still under way.
+      startNext(h, now);
+      finishIfOver(h);
       continue;
     }
     if (now < h.lastStartMs + delayMs_) continue;

@@ -25,9 +25,11 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "enforce/dns_stub.h"
 #include "enforce/remote.h"
 #include "enforce/sockets.h"
 #include "enforce/trace.h"
@@ -61,6 +63,11 @@ class HeldConnects {
               const sockaddr_storage& to, socklen_t len, const Endpoint& dest,
               std::vector<view::BoundPvd> order, int* error);
 
+  // The run's DNS stub (dns_stub.h), when the program's resolv.conf names it: an attempt on
+  // a PvD other than the one whose answer the destination was connects to that PvD's own
+  // answer for the name, and skips the PvD when it has none. Not owned.
+  void resolveWith(DnsStub* stub) { dns_ = stub; }
+
   bool empty() const { return held_.empty(); }
   // The descriptors to wait on (POLLOUT each), appended to `fds`, and the poll timeout in
   // milliseconds (-1: none) until the next timer of a held connect.
@@ -78,6 +85,7 @@ class HeldConnects {
     uint64_t startMs = 0;
     bool live = true;
     int error = 0;
+    Endpoint dest;        // where it connects: the program's, or its PvD's own answer
   };
   struct Held {
     uint64_t id = 0;
@@ -98,16 +106,24 @@ class HeldConnects {
     bool stopStarting = false;  // the server answered, or failover is not safe
     bool epollChecked = false;
     bool done = false;  // answered: removed after the step
+    // The destination's name and the PvD that answered it (the DNS stub's memory), looked
+    // up when a second attempt is first considered.
+    bool sourceLooked = false;
+    std::optional<DnsMemory::Source> source;
+    bool waitingDns = false;  // the next PvD's answer is being asked of it
   };
 
   // Starts the next PvD's attempt (fresh socket). False when none is left or it cannot.
   bool startNext(Held& h, uint64_t now);
+  // Every attempt has ended and none is left to start: answered with the first error.
+  void finishIfOver(Held& h);
   // Settles an attempt whose connect ended with `err` (0: connected).
   void settle(Held& h, Attempt& a, int err, uint64_t now);
   // Answers the held call: `winner` in place (nullptr: none), with `error` or `value`.
   void finish(Held& h, const Attempt* winner, int error, int64_t value);
   bool install(Held& h, const Attempt& a);
-  void trace(const Held& h, const view::BoundPvd& pvd, const char* action, int error) const;
+  void trace(const Held& h, const view::BoundPvd& pvd, const char* action, int error,
+             const Endpoint* dest = nullptr) const;
   // What an attempt on `pvd` ended with (`err`, `broken`) says of its health, as the library
   // judges its own connects (preload/src/failover.cpp): connected = success; ETIMEDOUT =
   // a timeout; broken on the way = failed; the server's refusal says nothing.
@@ -123,6 +139,7 @@ class HeldConnects {
   int listener_;
   Answer answer_;
   uint32_t delayMs_;
+  DnsStub* dns_ = nullptr;
   std::list<Held> held_;  // stable addresses: polled_ points into it
   // What pollSet() handed out, in order: the held connect and its attempt's index.
   mutable std::vector<std::pair<Held*, size_t>> polled_;

@@ -23,7 +23,16 @@ std::vector<policy::PvdId> resolverPvds(const policy::Policy& policy) {
   return out;
 }
 
-std::string renderResolvConf(const view::Snapshot& snap, const std::vector<policy::PvdId>& pvds) {
+size_t pvdsWithServers(const view::Snapshot& snap, const std::vector<policy::PvdId>& pvds) {
+  return static_cast<size_t>(std::count_if(pvds.begin(), pvds.end(), [&](policy::PvdId id) {
+    return id < snap.pvds.size() &&
+           std::any_of(snap.pvds[id].dns.begin(), snap.pvds[id].dns.end(),
+                       [](const view::DnsServer& s) { return s.port == 53; });
+  }));
+}
+
+std::string renderResolvConf(const view::Snapshot& snap, const std::vector<policy::PvdId>& pvds,
+                             const policy::IpAddress* stub) {
   std::string servers;
   std::vector<std::string> domains;
   int count = 0;
@@ -40,6 +49,7 @@ std::string renderResolvConf(const view::Snapshot& snap, const std::vector<polic
     }
   }
   if (servers.empty()) return "";
+  if (stub) servers = "nameserver " + stub->toString() + "\n";
   std::string out = "# written by mif run --enforce for this program only\n" + servers;
   if (!domains.empty()) {
     out += "search";

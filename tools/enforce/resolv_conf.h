@@ -16,8 +16,13 @@ std::vector<policy::PvdId> resolverPvds(const policy::Policy& policy);
 
 // resolv.conf text: "nameserver" lines for the PvDs' servers in order (at most three, the
 // glibc/musl limit; only port 53, the only port the file can name) and one "search" line
-// of their domains. "" when none of them has a server.
-std::string renderResolvConf(const view::Snapshot& snap, const std::vector<policy::PvdId>& pvds);
+// of their domains. "" when none of them has a server. With `stub` (the run's DNS stub,
+// dns_stub.h), its address is the one nameserver instead.
+std::string renderResolvConf(const view::Snapshot& snap, const std::vector<policy::PvdId>& pvds,
+                             const policy::IpAddress* stub = nullptr);
+
+// How many of the PvDs have a server a resolv.conf can name (port 53).
+size_t pvdsWithServers(const view::Snapshot& snap, const std::vector<policy::PvdId>& pvds);
 
 // Writes `text` to a new file under $TMPDIR (or /tmp); its path, or "" with errno set.
 std::string writeTempFile(const std::string& text);

@@ -366,22 +366,35 @@ SupervisorThread::~SupervisorThread() {
   }
 }
 
+void Supervisor::serveDns(std::unique_ptr<DnsStub> stub) {
+  dns_ = std::move(stub);
+  if (dns_) dns_->attach(decider_);
+  held_.resolveWith(dns_.get());
+}
+
 void Supervisor::run() {
   std::vector<pollfd> fds;
   while (!stop_.load()) {
-    if (held_.empty()) {
-      // Nothing held: block in the receive, as ever.
+    if (held_.empty() && !dns_) {
+      // Nothing held, no DNS to serve: block in the receive, as ever.
       if (!handleOne()) break;
       continue;
     }
-    // Connects are held: wait for a new notification, an attempt's outcome or a timer.
+    // Wait for a new notification, a DNS message, an attempt's outcome or a timer.
     fds.clear();
     fds.push_back({listener_, POLLIN, 0});
+    if (dns_) dns_->pollSet(&fds);
+    const size_t heldAt = fds.size();
     held_.pollSet(&fds);
-    int rc = poll(fds.data(), fds.size(), held_.timeoutMs());
+    int timeout = held_.timeoutMs();
+    const int dnsTimeout = dns_ ? dns_->timeoutMs() : -1;
+    if (dnsTimeout >= 0 && (timeout < 0 || dnsTimeout < timeout)) timeout = dnsTimeout;
+    int rc = poll(fds.data(), fds.size(), timeout);
     if (rc < 0 && errno != EINTR) break;
     if (rc < 0) continue;
-    held_.step(fds.data() + 1, fds.size() - 1);
+    // The stub first: an answer it got may be what a held connect waits for.
+    if (dns_) dns_->step(fds.data() + 1, heldAt - 1);
+    held_.step(fds.data() + heldAt, fds.size() - heldAt);
     // POLLHUP: no process uses the filter any more; handleOne() sees it and says so.
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !handleOne()) break;
   }

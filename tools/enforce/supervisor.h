@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "enforce/decider.h"
+#include "enforce/dns_stub.h"
 #include "enforce/filter.h"
 #include "enforce/held_connect.h"
 #include "enforce/remote.h"
@@ -37,6 +39,10 @@ class Supervisor {
   // (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV was accepted): otherwise a signal would
   // restart the connect while the supervisor runs it. Off until set.
   void holdConnects(bool on) { holdConnects_ = on; }
+
+  // Serves the run's DNS stub (dns_stub.h) from the notification loop, and lets held
+  // connects re-resolve through it.
+  void serveDns(std::unique_ptr<DnsStub> stub);
 
  private:
   struct Answer {
@@ -74,6 +80,7 @@ class Supervisor {
   std::vector<unsigned char> notifBuf_, respBuf_;
   std::atomic<bool> stop_{false};
   bool holdConnects_ = false;
+  std::unique_ptr<DnsStub> dns_;
   HeldConnects held_;  // last: answers through respond() until destroyed
 };
 

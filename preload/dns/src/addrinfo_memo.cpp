@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "mif/dns/tags.h"
-#include "wire.h"
+#include "mif/dns/wire.h"
 
 namespace mif::dns {
 namespace {

@@ -21,7 +21,7 @@
 #include "mif/dns/tags.h"
 #include "mif/policy/json.h"
 #include "mif/view/pins.h"
-#include "wire.h"
+#include "mif/dns/wire.h"
 
 namespace mif::dns {
 

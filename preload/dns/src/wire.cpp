@@ -1,4 +1,4 @@
-#include "wire.h"
+#include "mif/dns/wire.h"
 
 #include <ares.h>
 #include <sys/random.h>
@@ -156,6 +156,15 @@ Response parse(std::span<const uint8_t> msg, std::string_view qname, uint16_t qt
   }
   r.ttl = any ? ttl : 0;
   return r;
+}
+
+bool question(std::span<const uint8_t> msg, std::string* name, uint16_t* type, uint16_t* cls) {
+  if (msg.size() < 12 || rd16(msg.data() + 4) == 0) return false;
+  const uint8_t* p = msg.data() + 12;
+  if (!expand(p, msg, name) || p + 4 > msg.data() + msg.size()) return false;
+  *type = rd16(p);
+  *cls = rd16(p + 2);
+  return true;
 }
 
 std::string normalise(std::string_view name) {

@@ -44,6 +44,21 @@ TEST(ResolvConf, OnlyTheListedPvds) {
   EXPECT_NE(text.find("nameserver 198.51.100.53\n"), std::string::npos) << text;
 }
 
+// With the run's DNS stub (dns_stub.h) the stub is the one server; the search list stays.
+TEST(ResolvConf, TheStubIsTheOneServer) {
+  const IpAddress stub = *IpAddress::parse("127.53.1.2");
+  auto text = renderResolvConf(twoPvds(), {0, 1}, &stub);
+  EXPECT_NE(text.find("\nnameserver 127.53.1.2\nsearch corp.example home.example\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("192.0.2.53"), std::string::npos) << text;
+  view::Snapshot none;
+  none.pvds.resize(1);
+  EXPECT_EQ(renderResolvConf(none, {0}, &stub), "") << "no server behind the stub";
+  EXPECT_EQ(pvdsWithServers(twoPvds(), {0, 1}), 2u);
+  EXPECT_EQ(pvdsWithServers(twoPvds(), {1, 7}), 1u);
+  EXPECT_EQ(pvdsWithServers(none, {0}), 0u);
+}
+
 TEST(ResolvConf, NothingWithoutServers) {
   view::Snapshot snap;
   snap.pvds.resize(1);

@@ -42,6 +42,10 @@ struct Response {
 // Parses `msg` as the answer to a query for `qname` of type `qtype`.
 Response parse(std::span<const uint8_t> msg, std::string_view qname, uint16_t qtype);
 
+// The first question of a message (a query a program sent, or an answer): its name as
+// text (no trailing dot), type and class. False when the header or question is unreadable.
+bool question(std::span<const uint8_t> msg, std::string* name, uint16_t* type, uint16_t* cls);
+
 // Lower-cases ASCII and strips one trailing dot: the cache key form of a name.
 std::string normalise(std::string_view name);
 // "4.3.2.1.in-addr.arpa" / nibble form under ip6.arpa.
