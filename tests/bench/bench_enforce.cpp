@@ -4,7 +4,7 @@
 // server at 198.51.100.1 across a veth) and removes them at the end.
 //
 //   bench_enforce [ROUNDS [FIGURES]]   (default 5 rounds; FIGURES a comma list of tcp,
-//                                        held, compute, udp: default all four)
+//                                        held, stub, compute, udp: default all but stub)
 //
 // Every figure runs its ways once per round, the order rotated from round to round, and
 // reports for each way the median time and the median of its per-round ratios against
@@ -23,6 +23,9 @@
 //    mifenfb0 --pvd mifenfb1` (a list whose first PvD works: the supervisor holds the
 //    connect and makes it itself, issue 29) and no mif. A second veth, mifenfb1
 //    100.64.99.2/24, makes the second PvD usable; nothing is sent through it.
+// 1c. (`stub`, not by default) 1b's held connects with both PvDs given a DNS server, so
+//    that the run's DNS stub is served from the supervisor's poll loop, against the same
+//    PvDs without servers.
 // 2. A program without network calls (syscalls and arithmetic): the whole run, spawn to
 //    exit (wall time, and CPU time of mif and all it waited for), under
 //    `mif run --enforce --pvd mifenfb0` against `mif run --pvd`.
@@ -422,6 +425,36 @@ int main(int argc, char** argv) {
     else
       measure("TCP connect+accept+close x20000, static client (client's loop)", heldWays, rounds);
   }
+
+  // 1c. The held connects of 1b with the run's DNS stub served (both PvDs with a DNS
+  // server: the supervisor polls the stub's sockets beside its listener instead of
+  // blocking in the receive) against the same two PvDs without servers (no stub). Nothing
+  // asks the stub; the servers need not exist.
+  auto policyFile = [](const std::string& text) {
+    char path[] = "/tmp/mif-bench-policy.XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return std::string();
+    const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    return ok ? std::string(path) : std::string();
+  };
+  const std::string noDns = policyFile(std::string("[pvd.b0]\ninterface = \"") + kLink +
+                                       "\"\n[pvd.b1]\ninterface = \"" + kLink2 + "\"\n");
+  const std::string withDns =
+      policyFile(std::string("[pvd.b0]\ninterface = \"") + kLink + "\"\ndns = \"198.51.100.1\"\n" +
+                 "[pvd.b1]\ninterface = \"" + kLink2 + "\"\ndns = \"100.64.99.1\"\n");
+  std::vector<Way> stubWays = {
+      {"static, --enforce --pvd --pvd, no DNS servers (held)",
+       under({"--policy", noDns, "--enforce", "--pvd", "b0", "--pvd", "b1"}, staticLoop), {}, false,
+       false, {}, {}},
+      {"static, the same with DNS servers (held, DNS stub served)",
+       under({"--policy", withDns, "--enforce", "--pvd", "b0", "--pvd", "b1"}, staticLoop), {}, false,
+       false, {}, {}},
+  };
+  if (wanted("stub") && !noDns.empty() && !withDns.empty())
+    measure("TCP connect+accept+close x20000, static client, DNS stub (client's loop)", stubWays, rounds);
+  if (!noDns.empty()) unlink(noDns.c_str());
+  if (!withDns.empty()) unlink(withDns.c_str());
 
   std::vector<std::string> compute{self, "--compute", "20000"};
   std::vector<Way> computeWays = {

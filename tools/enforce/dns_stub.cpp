@@ -190,28 +190,25 @@ void DnsStub::receive(Query& q, Upstream& u, uint64_t now) {
   }
 }
 
-// The first PvD's answer in order; a PvD still asking holds the later ones back; one that
-// failed passes. Nothing conclusive anywhere: the first answer there was (SERVFAIL...),
-// else nothing (the program times out, as with no server answering).
+size_t pickAnswer(const std::vector<UpstreamState>& states) {
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (!states[i].done) return kAnswerWait;
+    if (states[i].good) return i;
+  }
+  for (size_t i = 0; i < states.size(); ++i)
+    if (states[i].hasReply) return i;
+  return kAnswerNone;
+}
+
 void DnsStub::answerProgram(Query& q) {
-  const Upstream* chosen = nullptr;
-  for (const Upstream& u : q.ups) {
-    if (!u.done) return;
-    if (u.good) {
-      chosen = &u;
-      break;
-    }
-  }
-  if (!chosen) {
-    for (const Upstream& u : q.ups)
-      if (!u.reply.empty()) {
-        chosen = &u;
-        break;
-      }
-  }
+  std::vector<UpstreamState> states;
+  states.reserve(q.ups.size());
+  for (const Upstream& u : q.ups) states.push_back({u.done, u.good, !u.reply.empty()});
+  const size_t chosen = pickAnswer(states);
+  if (chosen == kAnswerWait) return;
   q.replied = true;
-  if (chosen && !chosen->reply.empty()) {
-    std::vector<uint8_t> out = chosen->reply;
+  if (chosen != kAnswerNone) {
+    std::vector<uint8_t> out = q.ups[chosen].reply;
     out[0] = q.clientId[0];
     out[1] = q.clientId[1];
     ::sendto(udp_, out.data(), out.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&q.client),
