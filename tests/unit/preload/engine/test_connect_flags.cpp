@@ -23,17 +23,15 @@
 #include <string>
 #include <vector>
 
-#include "fixture.h"
-#include "mif/dns/resolver.h"
-#include "mif/view/live_view.h"
+#include "engine_fixture.h"
 #include "nb_race.h"
-#include "runtime.h"
-#include "sys_faults.h"
 
 namespace {
 
-using mif::policy::PvdId;
-using mif::preload::Runtime;
+using mif::enginetest::EngineTest;
+using mif::enginetest::v4;
+using mif::enginetest::NoLookups;
+using mif::enginetest::pvdsOnLo;
 namespace faults = mif::sys::faults;
 namespace nbrace = mif::preload::nbrace;
 using faults::Call;
@@ -47,51 +45,14 @@ interface = "wlan0"
 interface = "wwan0"
 )";
 
-std::unique_ptr<mif::view::Snapshot> snapshot() {
-  auto s = std::make_unique<mif::view::Snapshot>();
-  s->generation = 1;
-  mif::view::Interface lo;
-  lo.index = int(if_nametoindex("lo"));
-  lo.name = "lo";
-  lo.kind = "loopback";
-  lo.adminUp = lo.operUp = lo.carrier = true;
-  s->interfaces.push_back(lo);
-  for (PvdId id = 0; id < 2; ++id) {
-    mif::view::BoundPvd b;
-    b.id = id;
-    b.ifindex = lo.index;
-    b.ifname = "lo";
-    b.state.present = b.state.v4 = true;
-    s->states.push_back(b.state);
-    s->pvds.push_back(b);
-  }
-  return s;
-}
 
-sockaddr_in v4(const char* a, uint16_t port) {
-  sockaddr_in s{};
-  s.sin_family = AF_INET;
-  s.sin_port = htons(port);
-  inet_pton(AF_INET, a, &s.sin_addr);
-  return s;
-}
-
-class ConnectFlags : public ::testing::Test {
+class ConnectFlags : public EngineTest {
  protected:
+  ConnectFlags() : EngineTest("connect_flags_tests", kPolicy) {}
   void SetUp() override {
-    MIFDNS_REQUIRE_NETNS();
-    policyFile_ = "/tmp/mif-connect-flags-test." + std::to_string(getpid()) + ".toml";
-    std::ofstream(policyFile_) << kPolicy;
-    Runtime::Config c;
-    c.layerFiles = {policyFile_};
-    c.pin.pvds = {"wifi", "cell"};
-    c.app = "connect_flags_tests";
-    c.view = [](const mif::policy::Policy& p) { return mif::view::LiveView::fed(p, snapshot()); };
-    c.resolver = &none_;
-    std::string error;
-    runtimes_.push_back(Runtime::create(c, &error));
-    ASSERT_EQ(error, "");
-    Runtime::installForTest(runtimes_.back().get());
+    EngineTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_NE(install({"wifi", "cell"}, false, [] { return pvdsOnLo(2); }, &none_), nullptr);
     // A listener on one of lo's addresses (fixture.cpp), made with raw system calls: no
     // hook sees it, so it changes nothing the hooks know of the sockets below.
     listener_ = int(syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -104,18 +65,10 @@ class ConnectFlags : public ::testing::Test {
     server_ = here;
   }
   void TearDown() override {
-    faults::disarm();
-    for (int fd : fds_) close(fd);
     if (listener_ >= 0) syscall(SYS_close, listener_);
-    Runtime::installForTest(nullptr);
-    std::remove(policyFile_.c_str());
+    EngineTest::TearDown();
   }
 
-  int tcp(int flags = 0) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
-    fds_.push_back(fd);
-    return fd;
-  }
   // The program's connect to the listener (a working first PvD), counting F_GETFL.
   int getflAsked(int fd) {
     faults::disarm();
@@ -124,27 +77,9 @@ class ConnectFlags : public ::testing::Test {
     return faults::made(Call::Fcntl);
   }
 
-  struct NoResolver : mif::dns::Lookups {
-    mif::dns::Answer lookup(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view,
-                            bool, bool, std::string_view) override {
-      return {};
-    }
-    mif::dns::Answer reverse(const mif::view::Snapshot&, std::span<const PvdId>,
-                             const mif::policy::IpAddress&, std::string_view) override {
-      return {};
-    }
-    mif::dns::RawAnswer raw(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view,
-                            int, int, bool, std::string_view) override {
-      return {};
-    }
-  };
-
-  NoResolver none_;
-  std::string policyFile_;
+  NoLookups none_;
   int listener_ = -1;
   sockaddr_in server_{};
-  std::vector<int> fds_;
-  static inline std::vector<std::unique_ptr<Runtime>> runtimes_;
 };
 
 std::string device(int fd) {

@@ -29,23 +29,21 @@
 #include <string>
 #include <vector>
 
-#include "mif/dns/resolver.h"
-#include "mif/view/live_view.h"
-#include "runtime.h"
-#include "fixture.h"
-#include "sys_faults.h"
+#include "engine_fixture.h"
 
 namespace {
 
 using mif::dns::Answer;
 using mif::dns::RawAnswer;
 using mif::dns::Status;
+using mif::enginetest::EngineTest;
+using mif::enginetest::v4;
+using mif::enginetest::ip;
+using mif::enginetest::loopback;
 using mif::policy::IpAddress;
 using mif::policy::PvdId;
 using mif::preload::Runtime;
 namespace faults = mif::sys::faults;
-
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 
 // The policy: vpn (id 0) owns corp.example, wifi (id 1). Both sit on `lo` in the snapshots
 // below: the only interface of this namespace, so a socket bound to it really connects.
@@ -66,11 +64,7 @@ std::unique_ptr<mif::view::Snapshot> snapshot(uint64_t generation, bool vpnUp, b
                                               const std::string& domain = "") {
   auto s = std::make_unique<mif::view::Snapshot>();
   s->generation = generation;
-  mif::view::Interface lo;
-  lo.index = int(if_nametoindex("lo"));
-  lo.name = "lo";
-  lo.kind = "loopback";
-  lo.adminUp = lo.operUp = lo.carrier = true;
+  const mif::view::Interface lo = loopback();
   s->interfaces.push_back(lo);
   const bool up[2] = {vpnUp, wifiUp};
   const char* source[2] = {"10.8.0.10", "192.0.2.10"};
@@ -136,43 +130,16 @@ struct ScriptedResolver : mif::dns::Lookups {
   }
 };
 
-class Engine : public ::testing::Test {
+class Engine : public EngineTest {
  protected:
-  void SetUp() override {
-    MIFDNS_REQUIRE_NETNS();
-    dir_ = "/tmp/mif-engine-test." + std::to_string(getpid());
-    policyFile_ = dir_ + ".toml";
-    traceFile_ = dir_ + ".trace";
-    std::ofstream(policyFile_) << kPolicy;
-    std::remove(traceFile_.c_str());
-  }
-  void TearDown() override {
-    faults::disarm();
-    Runtime::installForTest(nullptr);
-    std::remove(policyFile_.c_str());
-    std::remove(traceFile_.c_str());
-  }
+  Engine() : EngineTest("engine_tests", kPolicy) {}
 
   // Builds and installs the process's runtime: `pins` in order, strict or not, traced,
   // asking `resolver` (the scripted one by default).
   Runtime* install(std::vector<std::string> pins, bool strict,
                    mif::dns::Lookups* resolver = nullptr) {
-    Runtime::Config c;
-    c.layerFiles = {policyFile_};
-    c.pin.pvds = std::move(pins);
-    c.pin.strict = strict;
-    c.trace = traceFile_;
-    c.app = "engine_tests";
-    c.view = [](const mif::policy::Policy& p) {
-      return mif::view::LiveView::fed(p, snapshot(1, true, true));
-    };
-    c.resolver = resolver != nullptr ? resolver : &resolver_;
-    std::string error;
-    runtimes_.push_back(Runtime::create(c, &error));
-    EXPECT_EQ(error, "");
-    Runtime* rt = runtimes_.back().get();
-    Runtime::installForTest(rt);
-    return rt;
+    return EngineTest::install(std::move(pins), strict, [] { return snapshot(1, true, true); },
+                               resolver != nullptr ? resolver : &resolver_, true);
   }
 
   // The trace's lines that mention `what`.
@@ -192,9 +159,6 @@ class Engine : public ::testing::Test {
   }
 
   ScriptedResolver resolver_;
-  std::string dir_, policyFile_, traceFile_;
-  // Never freed while a test runs; kept to the end of the process as the real one is.
-  static inline std::vector<std::unique_ptr<Runtime>> runtimes_;
 };
 
 std::string addressText(const addrinfo* ai) {
@@ -204,13 +168,6 @@ std::string addressText(const addrinfo* ai) {
   return std::string(text) + ":" + std::to_string(ntohs(sin->sin_port));
 }
 
-sockaddr_in v4(const char* addr, uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, addr, &sa.sin_addr);
-  return sa;
-}
 
 std::string device(int fd) {
   char dev[IFNAMSIZ] = {};

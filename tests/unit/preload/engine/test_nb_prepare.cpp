@@ -26,18 +26,16 @@
 #include <string>
 #include <vector>
 
-#include "fixture.h"
-#include "mif/dns/resolver.h"
-#include "mif/view/live_view.h"
+#include "engine_fixture.h"
 #include "monotonic.h"
 #include "nb_race.h"
 #include "race_timing.h"
-#include "runtime.h"
-#include "sys_faults.h"
 
 namespace {
 
-using mif::policy::PvdId;
+using mif::enginetest::EngineTest;
+using mif::enginetest::NoLookups;
+using mif::enginetest::pvdsOnLo;
 using mif::preload::Call;
 using mif::preload::kEarlyUs;
 using mif::preload::monotonicUs;
@@ -59,42 +57,6 @@ interface = "wwan0"
 )";
 constexpr int64_t kDelayUs = 100000;
 
-std::unique_ptr<mif::view::Snapshot> snapshot() {
-  auto s = std::make_unique<mif::view::Snapshot>();
-  s->generation = 1;
-  mif::view::Interface lo;
-  lo.index = int(if_nametoindex("lo"));
-  lo.name = "lo";
-  lo.kind = "loopback";
-  lo.adminUp = lo.operUp = lo.carrier = true;
-  s->interfaces.push_back(lo);
-  for (PvdId id = 0; id < 2; ++id) {
-    mif::view::BoundPvd b;
-    b.id = id;
-    b.ifindex = lo.index;
-    b.ifname = "lo";
-    b.state.present = b.state.v4 = true;
-    s->states.push_back(b.state);
-    s->pvds.push_back(b);
-  }
-  return s;
-}
-
-struct NoAnswers : mif::dns::Lookups {
-  mif::dns::Answer lookup(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view,
-                          bool, bool, std::string_view) override {
-    return {};
-  }
-  mif::dns::Answer reverse(const mif::view::Snapshot&, std::span<const PvdId>,
-                           const mif::policy::IpAddress&, std::string_view) override {
-    return {};
-  }
-  mif::dns::RawAnswer raw(const mif::view::Snapshot&, std::span<const PvdId>, std::string_view,
-                          int, int, bool, std::string_view) override {
-    return {};
-  }
-};
-
 // This process's open descriptors (but the listing's own).
 std::set<int> openFds() {
   std::set<int> out;
@@ -114,35 +76,17 @@ std::vector<int> added(const std::set<int>& before, const std::set<int>& now) {
   return out;
 }
 
-sockaddr_in blackholed() {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(80);
-  inet_pton(AF_INET, "203.0.113.9", &sa.sin_addr);
-  return sa;
-}
+sockaddr_in blackholed() { return mif::enginetest::v4("203.0.113.9", 80); }
 
-class NbPrepare : public ::testing::Test {
+class NbPrepare : public EngineTest {
  protected:
+  NbPrepare() : EngineTest("nb_prepare_tests", kPolicy) {}
   void SetUp() override {
-    MIFDNS_REQUIRE_NETNS();
-    policyFile_ = "/tmp/mif-nb-prepare-test." + std::to_string(getpid()) + ".toml";
-    std::ofstream(policyFile_) << kPolicy;
-    Runtime::Config c;
-    c.layerFiles = {policyFile_};
-    c.pin.pvds = {"wifi", "cell"};
-    c.app = "nb_prepare_tests";
-    c.view = [](const mif::policy::Policy& p) { return mif::view::LiveView::fed(p, snapshot()); };
-    c.resolver = &resolver_;
-    std::string error;
-    rt_ = Runtime::create(c, &error);
-    ASSERT_EQ(error, "");
-    Runtime::installForTest(rt_.get());
+    EngineTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    rt_ = install({"wifi", "cell"}, false, [] { return pvdsOnLo(2); }, &resolver_);
+    ASSERT_NE(rt_, nullptr);
     faults::disarm();
-  }
-  void TearDown() override {
-    Runtime::installForTest(nullptr);
-    std::remove(policyFile_.c_str());
   }
 
   // The program's non-blocking connect to the blackholed destination: EINPROGRESS, the
@@ -156,9 +100,8 @@ class NbPrepare : public ::testing::Test {
     return fd;
   }
 
-  NoAnswers resolver_;
-  std::string policyFile_;
-  std::unique_ptr<Runtime> rt_;
+  NoLookups resolver_;
+  Runtime* rt_ = nullptr;
 };
 
 TEST_F(NbPrepare, TheNextAttemptsSocketIsMadeBeforeItsStartAndOnlyConnectedAtIt) {
@@ -209,7 +152,7 @@ TEST_F(NbPrepare, ASocketMadeAheadIsClosedWhenTheFirstAttemptConnectsMeanwhile) 
   ASSERT_TRUE(rt_->mayRace(o));
   const sockaddr_in sa = blackholed();
   const int64_t t0 = monotonicUs();
-  ASSERT_TRUE(nbrace::begin(rt_.get(), sv[0], o, reinterpret_cast<const sockaddr*>(&sa), sizeof sa,
+  ASSERT_TRUE(nbrace::begin(rt_, sv[0], o, reinterpret_cast<const sockaddr*>(&sa), sizeof sa,
                             O_RDWR | O_NONBLOCK, t0));
   const std::set<int> before = openFds();
   const nbrace::Step prepared = nbrace::advance(sv[0], t0 + kDelayUs - kEarlyUs / 2);

@@ -19,17 +19,17 @@
 #include <string>
 #include <vector>
 
-#include "fixture.h"
-#include "mif/dns/resolver.h"
+#include "engine_fixture.h"
 #include "mif/dns/tags.h"
-#include "mif/view/live_view.h"
-#include "runtime.h"
 
 namespace {
 
 using mif::dns::Answer;
 using mif::dns::RawAnswer;
 using mif::dns::Status;
+using mif::enginetest::EngineTest;
+using mif::enginetest::ip;
+using mif::enginetest::pvdsOnLo;
 using mif::policy::IpAddress;
 using mif::policy::PvdId;
 using mif::policy::Step;
@@ -37,8 +37,6 @@ using mif::preload::Call;
 using mif::preload::Endpoint;
 using mif::preload::Outcome;
 using mif::preload::Runtime;
-
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 
 // vpn is PvD 0, wifi 1, cell 2; all on `lo`, this namespace's only interface.
 const char* kPolicy = R"(
@@ -49,27 +47,6 @@ interface = "wlan0"
 [pvd.cell]
 interface = "wwan0"
 )";
-
-std::unique_ptr<mif::view::Snapshot> snapshot() {
-  auto s = std::make_unique<mif::view::Snapshot>();
-  s->generation = 1;
-  mif::view::Interface lo;
-  lo.index = int(if_nametoindex("lo"));
-  lo.name = "lo";
-  lo.kind = "loopback";
-  lo.adminUp = lo.operUp = lo.carrier = true;
-  s->interfaces.push_back(lo);
-  for (PvdId id = 0; id < 3; ++id) {
-    mif::view::BoundPvd b;
-    b.id = id;
-    b.ifindex = lo.index;
-    b.ifname = "lo";
-    b.state.present = b.state.v4 = true;
-    s->states.push_back(b.state);
-    s->pvds.push_back(b);
-  }
-  return s;
-}
 
 // Answers each PvD's lookup from `answers` (by PvD id; none: NXDOMAIN), remembering who
 // was asked for what.
@@ -106,42 +83,23 @@ struct PerPvdResolver : mif::dns::Lookups {
   }
 };
 
-class TagFailover : public ::testing::Test {
+class TagFailover : public EngineTest {
  protected:
+  TagFailover() : EngineTest("tag_failover_tests", kPolicy) {}
   void SetUp() override {
-    MIFDNS_REQUIRE_NETNS();
-    policyFile_ = "/tmp/mif-tag-failover-test." + std::to_string(getpid()) + ".toml";
-    std::ofstream(policyFile_) << kPolicy;
+    EngineTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     mif::dns::clearTags();
   }
   void TearDown() override {
-    Runtime::installForTest(nullptr);
+    EngineTest::TearDown();
     mif::dns::clearTags();
-    for (int fd : fds_) close(fd);
-    std::remove(policyFile_.c_str());
   }
 
   Runtime* install(std::vector<std::string> pins, bool strict) {
-    Runtime::Config c;
-    c.layerFiles = {policyFile_};
-    c.pin.pvds = std::move(pins);
-    c.pin.strict = strict;
-    c.app = "tag_failover_tests";
-    c.view = [](const mif::policy::Policy& p) { return mif::view::LiveView::fed(p, snapshot()); };
-    c.resolver = &resolver_;
-    std::string error;
-    runtimes_.push_back(Runtime::create(c, &error));
-    EXPECT_EQ(error, "");
-    Runtime* rt = runtimes_.back().get();
-    Runtime::installForTest(rt);
-    return rt;
+    return EngineTest::install(std::move(pins), strict, [] { return pvdsOnLo(3); }, &resolver_);
   }
 
-  int tcp() {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    fds_.push_back(fd);
-    return fd;
-  }
   static Endpoint to(const char* addr, uint16_t port) {
     Endpoint e;
     e.addr = ip(addr);
@@ -154,9 +112,6 @@ class TagFailover : public ::testing::Test {
   }
 
   PerPvdResolver resolver_;
-  std::string policyFile_;
-  std::vector<int> fds_;
-  static inline std::vector<std::unique_ptr<Runtime>> runtimes_;
 };
 
 TEST_F(TagFailover, TheTagsPvdFirstThenTheOrderWithoutTheTag) {

@@ -26,16 +26,13 @@
 #include <string>
 #include <vector>
 
-#include "fixture.h"
-#include "mif/view/live_view.h"
-#include "runtime.h"
-#include "sys_faults.h"
+#include "engine_fixture.h"
 
 namespace {
 
 namespace faults = mif::sys::faults;
 using faults::Call;
-using mif::preload::Runtime;
+using mif::enginetest::EngineTest;
 
 // The PvD's interface: a veth link in this test's own namespace.
 const char* kPolicy = R"(
@@ -88,31 +85,22 @@ int viewSocket() {
   return -1;
 }
 
-class ViewFaults : public ::testing::Test {
+class ViewFaults : public EngineTest {
  protected:
+  ViewFaults() : EngineTest("view_faults", kPolicy) {}
   void SetUp() override {
-    MIFDNS_REQUIRE_NETNS();
-    policyFile_ = "/tmp/mif-view-faults." + std::to_string(getpid()) + ".toml";
-    std::ofstream(policyFile_) << kPolicy;
+    EngineTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     ASSERT_TRUE(sh("ip link add mifvf0 type veth peer name mifvf1 && ip link set mifvf1 up && "
                    "ip addr add 10.77.0.10/24 dev mifvf0"));
     ASSERT_TRUE(linkUp());
     for (int fd = viewSocket(); fd >= 0; fd = viewSocket()) gOlderViews.push_back(fd);
-    Runtime::Config c;
-    c.layerFiles = {policyFile_};
-    c.pin.pvds = {"vpn"};
-    c.pin.strict = true;
-    c.app = "view_faults";  // c.view left empty: the real LiveView on netlink
-    std::string error;
-    runtimes_.push_back(Runtime::create(c, &error));
-    ASSERT_EQ(error, "");
-    Runtime::installForTest(runtimes_.back().get());
+    // No snapshot: the real LiveView on netlink.
+    ASSERT_NE(install({"vpn"}, true, nullptr, nullptr), nullptr);
   }
   void TearDown() override {
-    faults::disarm();
-    Runtime::installForTest(nullptr);
+    EngineTest::TearDown();
     sh("ip link del mifvf0");
-    std::remove(policyFile_.c_str());
   }
   // `ip link set up`, then wait until the kernel says the link is operationally up: a
   // veth's carrier reaches its operstate through the kernel's linkwatch, up to a second
@@ -125,8 +113,6 @@ class ViewFaults : public ::testing::Test {
     }
     return false;
   }
-  std::string policyFile_;
-  static inline std::vector<std::unique_ptr<Runtime>> runtimes_;
 };
 
 TEST_F(ViewFaults, EachCallOfTheViewsNetlinkSocketFailingNeverLeavesADecisionOnAStaleView) {
