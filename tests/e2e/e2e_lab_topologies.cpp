@@ -3,6 +3,8 @@
 // needs a particular interface or source address.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "lab.h"
@@ -320,4 +322,103 @@ TEST(LabHarness, ExecReportsStatusOutputAndTimeout) {
   EXPECT_NE(r.out.find(lab.gateway4("home")), std::string::npos) << r.out;
   r = lab.exec({"/nonexistent/program"});
   EXPECT_EQ(r.status, 127);
+}
+
+// A PvD with `delay` (docs/lab.md "Poor links"): this kernel has no netem, so `mif lab
+// delay` holds every packet of the link in the router's namespace, half the delay each
+// way. What crosses the delayed link takes at least the delay per round trip — a TCP
+// handshake with a host on the router and with the internet through it, a DNS query to
+// its server, over IPv4 and IPv6 — with the node's source address intact; the router
+// still drops another PvD's source (BCP 38, now checked after the relay); and `mif lab
+// down` stops the relay. A lower bound only, which holds on any machine. About 4 s: the
+// lab, six round trips of 40 ms, and the wrong-source datagrams' 1 s wait for nothing.
+TEST(LabDelay, EveryRoundTripThroughTheDelayedPvdTakesTheDelay) {
+  MIF_E2E_REQUIRE_LAB();
+  mif::e2e::TempDir dir("e2e-delay");
+  ASSERT_TRUE(dir.ok());
+  const std::string file = dir.write("delayed.toml", R"(name = "delayed"
+[pvd.wifi]
+link = "wlan0"
+node = ["192.0.2.10/24", "2001:db8:1::10/64"]
+router = ["192.0.2.1/24", "2001:db8:1::1/64"]
+routes = [{ to = "default", metric = 100 }]
+internet = true
+
+[pvd.cell]
+link = "wwan0"
+node = ["198.51.100.10/24", "2001:db8:2::10/64"]
+router = ["198.51.100.1/24", "2001:db8:2::1/64"]
+routes = [{ to = "default", metric = 200 }]
+internet = true
+delay = "40ms"
+[pvd.cell.dns]
+[[pvd.cell.dns.record]]
+name = "svc.cell.example"
+host = "cellsvc"
+
+[[host]]
+name = "cellsvc"
+behind = "cell"
+addrs = ["203.0.113.200", "2001:db8:cc::200"]
+
+[[host]]
+name = "www"
+behind = "internet"
+addrs = ["203.0.113.80", "2001:db8:ff::80"]
+)");
+  std::string relayPid;
+  {
+    Lab lab(file);
+    ASSERT_TRUE(lab.ok()) << lab.error();
+    EXPECT_EQ(lab.fact("pvd.cell.delay_us"), "40000");
+    const std::string cell = lab.link("cell");
+    for (const std::string host : {"cellsvc", "www"}) {
+      for (const std::string& addr : {lab.hostAddr4(host), lab.hostAddr6(host)}) {
+        auto r = lab.exec({"curl", "-s", "-g", "-m", "3", "--interface", cell, "-o", "/dev/null",
+                           "-w", "%{time_connect}", url(addr)},
+                          ExecOptions().within(6s));
+        ASSERT_TRUE(r.ok()) << addr << ": " << r.describe();
+        EXPECT_GE(std::stod(r.out), 0.040) << "TCP handshake with " << addr << " through cell";
+      }
+    }
+    for (const auto& s : lab.served("cellsvc"))
+      EXPECT_TRUE(s.client == lab.addr4("cell") || s.client == lab.addr6("cell")) << s.client;
+    EXPECT_EQ(lab.served("cellsvc").size(), 2u);
+    for (const std::string& server : {lab.dns4("cell"), lab.dns6("cell")}) {
+      auto r = lab.exec({"dig", "+time=2", "+tries=1", "@" + server, "A", "svc.cell.example"},
+                        ExecOptions().within(6s));
+      ASSERT_NE(r.out.find(lab.hostAddr4("cellsvc")), std::string::npos) << r.describe();
+      const auto at = r.out.find("Query time: ");
+      ASSERT_NE(at, std::string::npos) << r.out;
+      EXPECT_GE(std::stoi(r.out.substr(at + 12)), 40) << "DNS query to " << server;
+    }
+    // Wi-Fi's source through cellular: dropped by cellular's router, after the relay.
+    static const char* kOnce =
+        "import socket, sys\n"
+        "iface, src, dst = sys.argv[1:4]\n"
+        "s = socket.socket(socket.AF_INET6 if ':' in dst else socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())\n"
+        "s.bind((src, 0))\n"
+        "s.settimeout(1)\n"
+        "s.sendto(b'ping', (dst, 7))\n"
+        "try:\n"
+        "    print(s.recv(4096).decode(errors='replace'))\n"
+        "except OSError as e:\n"
+        "    print('no answer:', e)\n";
+    for (auto [src, dst] : {std::pair{lab.addr4("wifi"), lab.hostAddr4("cellsvc")},
+                            std::pair{lab.addr6("wifi"), lab.hostAddr6("cellsvc")},
+                            std::pair{lab.addr4("cell"), lab.hostAddr4("cellsvc")}}) {
+      auto r = lab.exec({"python3", "-c", kOnce, cell, src, dst}, ExecOptions().within(5s));
+      EXPECT_EQ(r.out.find("host=cellsvc") != std::string::npos, src == lab.addr4("cell"))
+          << src << " -> " << dst << ": " << r.describe();
+    }
+    std::ifstream(lab.stateDir() + "/delay-cell.pid") >> relayPid;
+    ASSERT_FALSE(relayPid.empty());
+    ASSERT_TRUE(std::filesystem::exists("/proc/" + relayPid)) << "the relay " << relayPid;
+  }
+  // Gone with the lab (or a zombie waiting for PID 1: it holds nothing).
+  std::ifstream stat("/proc/" + relayPid + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  EXPECT_TRUE(line.empty() || line.find(") Z ") != std::string::npos) << line;
 }

@@ -1,5 +1,5 @@
 // `mif lab`: dispatch to up, down, status, facts, exec, portal, demo, and the hidden
-// `serve` the lab starts in its namespaces.
+// `serve` and `delay` the lab starts in its namespaces.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -197,6 +197,7 @@ int lab(int argc, char** argv) {
     return demo(as);
   }
   if (verb == "serve") return serve(argc - 1, argv + 1);
+  if (verb == "delay") return delayRelay(argc - 1, argv + 1);
   cli::error("lab", "unknown subcommand '" + std::string(verb) + "' (try 'mif lab --help')");
   return cli::kExitUsage;
 }

@@ -59,7 +59,7 @@ struct Pvd {
   std::vector<Route> routes;
   bool internet = false;
   int lossPercent = 0;                   // each direction
-  std::string delay;                     // netem syntax, e.g. "80ms"
+  long delayUs = 0;                      // added to the round trip, half each way (0 = none)
   std::vector<std::string> dnsServers;   // addresses the PvD's dnsmasq listens on
   std::vector<std::string> domains;      // zones its server is authoritative for
   std::vector<Record> records;
@@ -122,6 +122,9 @@ int portal(const Topology& t, std::string_view pvd, std::string_view action);
 // INSTANCE: the lab's name ("" = the topology's own, wifi-vpn).
 int demo(const std::string& instance);
 int serve(int argc, char** argv);
+// `mif lab delay` (hidden): the userspace relay that holds every packet of a PvD's link
+// (docs/lab.md "Poor links"); started by up in the PvD's router namespace.
+int delayRelay(int argc, char** argv);
 
 // Writes the PvD's dnsmasq config and (re)starts it; used by up and portal.
 bool startDns(const Topology& t, const Pvd& p, std::string& error);

@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "lab/lab.h"
+#include "lab/system.h"
 
 namespace mif::lab {
 namespace {
@@ -246,39 +247,15 @@ int serve(int argc, char** argv) {
   }
   // Into the background only now that the ports are bound: the launcher's exit tells
   // `mif lab up` the services are ready.
-  pid_t child = ::fork();
-  if (child < 0) {
-    cli::error("lab serve", std::string("fork: ") + std::strerror(errno));
-    return cli::kExitFailure;
-  }
-  if (child > 0) {
-    if (!cfg.pidFile.empty()) {
-      FILE* f = std::fopen(cfg.pidFile.c_str(), "w");
-      if (f) {
-        std::fprintf(f, "%d\n", static_cast<int>(child));
-        std::fclose(f);
-      }
-    }
-    return cli::kExitOk;
-  }
-  ::setsid();
-  int devnull = ::open("/dev/null", O_RDWR);
-  ::dup2(devnull, STDIN_FILENO);
-  ::dup2(devnull, STDOUT_FILENO);
-  ::dup2(devnull, STDERR_FILENO);
-  if (devnull > STDERR_FILENO) ::close(devnull);
-  // A daemon keeps nothing of its launcher's but stdio: not a lock (`flock` around a test
-  // run would stay held while the daemon lives), not a pipe whose reader waits for EOF.
   std::vector<int> keep = {logFd};
   for (const auto& l : ls) keep.push_back(l.fd);
-  std::sort(keep.begin(), keep.end());
-  unsigned from = STDERR_FILENO + 1;
-  for (int k : keep) {
-    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-    from = static_cast<unsigned>(k) + 1;
+  switch (sys::daemonize(cfg.pidFile, keep)) {
+    case -1:
+      cli::error("lab serve", std::string("fork: ") + std::strerror(errno));
+      return cli::kExitFailure;
+    case 1:
+      return cli::kExitOk;
   }
-  ::close_range(from, ~0u, 0);
-  (void)!::chdir("/");
   ::signal(SIGPIPE, SIG_IGN);
   std::vector<pollfd> fds;
   for (const auto& l : ls) fds.push_back({l.fd, POLLIN, 0});

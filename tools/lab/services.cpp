@@ -113,6 +113,9 @@ std::string servePidPath(const Topology& t, const std::string& role) {
 std::string serveLogPath(const Topology& t, const std::string& role) {
   return t.stateDir() + "/served-" + role + ".log";
 }
+std::string delayPidPath(const Topology& t, const Pvd& p) {
+  return t.stateDir() + "/delay-" + p.name + ".pid";
+}
 
 bool portalAuthenticated(const Topology& t, std::string_view pvd) {
   return ::access(portalFlag(t, pvd).c_str(), F_OK) == 0;
@@ -156,6 +159,18 @@ bool startServices(const Topology& t, const std::vector<std::string>& recreated,
     const std::string ns = t.ns(role);
     if (sys::aliveIn(readPid(servePidPath(t, role)), sys::namespaceInode(ns))) continue;
     launches.push_back({{argv, "", ns}, "services in " + ns});
+  }
+  // The delay relay of each PvD that has one, attached to its router's TUN devices (they
+  // outlive it, so a relay that died is simply started again).
+  for (const auto& p : t.pvds) {
+    if (!p.delayUs) continue;
+    const std::string ns = t.nsRouter(p.name);
+    if (sys::aliveIn(readPid(delayPidPath(t, p)), sys::namespaceInode(ns))) continue;
+    launches.push_back({{{sys::selfExe(), "lab", "delay", "--hold-us", std::to_string(p.delayUs / 2),
+                          "--pid-file", delayPidPath(t, p), "from-node", "to-node"},
+                         "",
+                         ns},
+                        "the delay relay of PvD " + p.name});
   }
   sys::killAll(stale, std::chrono::milliseconds(1000));
   std::vector<sys::Job> jobs;

@@ -1,6 +1,6 @@
 #pragma once
-// The lab's processes: one dnsmasq per PvD and one `mif lab serve` per namespace that has
-// hosts. Each records its PID in the state directory; `down` kills by that PID and by
+// The lab's processes: one dnsmasq per PvD, one `mif lab serve` per namespace that has
+// hosts, and one `mif lab delay` per PvD with a delay. Each records its PID in the state directory; `down` kills by that PID and by
 // scanning for any process left in the lab's namespaces.
 #include <string>
 #include <vector>
@@ -24,5 +24,6 @@ std::string dnsLogPath(const Topology& t, const Pvd& p);
 std::string dnsPidPath(const Topology& t, const Pvd& p);
 std::string servePidPath(const Topology& t, const std::string& role);
 std::string serveLogPath(const Topology& t, const std::string& role);
+std::string delayPidPath(const Topology& t, const Pvd& p);
 
 }  // namespace mif::lab

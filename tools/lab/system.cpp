@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -249,6 +250,35 @@ std::vector<pid_t> killAll(const std::vector<pid_t>& pids, std::chrono::millisec
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return left;
+}
+
+int daemonize(const std::string& pidFile, std::vector<int> keep) {
+  const pid_t child = ::fork();
+  if (child < 0) return -1;
+  if (child > 0) {
+    if (!pidFile.empty()) {
+      if (FILE* f = std::fopen(pidFile.c_str(), "w")) {
+        std::fprintf(f, "%d\n", static_cast<int>(child));
+        std::fclose(f);
+      }
+    }
+    return 1;
+  }
+  ::setsid();
+  int devnull = ::open("/dev/null", O_RDWR);
+  ::dup2(devnull, STDIN_FILENO);
+  ::dup2(devnull, STDOUT_FILENO);
+  ::dup2(devnull, STDERR_FILENO);
+  if (devnull > STDERR_FILENO) ::close(devnull);
+  std::sort(keep.begin(), keep.end());
+  unsigned from = STDERR_FILENO + 1;
+  for (int k : keep) {
+    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::close_range(from, ~0u, 0);
+  (void)!::chdir("/");
+  return 0;
 }
 
 std::string selfExe() {

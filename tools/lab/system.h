@@ -54,6 +54,14 @@ bool aliveIn(pid_t pid, ino_t inode);
 // Returns the pids still alive after that.
 std::vector<pid_t> killAll(const std::vector<pid_t>& pids, std::chrono::milliseconds bound);
 
+// Forks a daemon into the background once it is ready: the launcher's exit is the
+// readiness signal `mif lab up` waits for. In the launcher: writes the daemon's PID to
+// pidFile (unless empty) and returns 1. In the daemon: a session of its own, stdio on
+// /dev/null, every descriptor but those in keep closed (not a lock: `flock` around a test
+// run would stay held while the daemon lives; not a pipe whose reader waits for EOF),
+// working directory /; returns 0. -1 when fork fails (errno says why).
+int daemonize(const std::string& pidFile, std::vector<int> keep);
+
 // Path of the running mif binary.
 std::string selfExe();
 

@@ -162,6 +162,17 @@ std::vector<Record> readRecords(Reader& r, const toml::node* n) {
   return out;
 }
 
+// "40ms", "500us", "1s": microseconds, or 0 when not of that form or out of 1us..10s.
+long parseDelay(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 8) return 0;
+  const std::string_view unit = text.substr(digits);
+  const long scale = unit == "us" ? 1 : unit == "ms" ? 1000 : unit == "s" ? 1000000 : 0;
+  const long us = std::atol(std::string(text.substr(0, digits)).c_str()) * scale;
+  return us >= 1 && us <= 10'000'000 ? us : 0;
+}
+
 Route readRoute(Reader& r, const toml::node& el) {
   Route route;
   if (auto s = el.value<std::string>()) {
@@ -213,9 +224,17 @@ Pvd readPvd(Reader& r, std::string_view name, const toml::node& n, int index) {
   }
   p.internet = r.boolean(t, "internet", false);
   p.lossPercent = r.integer(t, "loss", 0, 0, 100);
-  p.delay = r.str(t, "delay");
-  if (!p.segment.empty() && (p.lossPercent || !p.delay.empty()))
-    fail(r.file(), n, "'loss' and 'delay' apply to a link of its own, not to a segment");
+  if (const toml::node* d = t.get("delay")) {
+    p.delayUs = parseDelay(d->value<std::string>().value_or(""));
+    if (p.delayUs <= 0)
+      fail(r.file(), *d,
+           "'delay' must be a string such as \"40ms\" (the time added to the round trip: "
+           "an integer and us, ms or s, from 1us to 10s)");
+  }
+  if (!p.segment.empty())
+    for (std::string_view key : {"loss", "delay"})
+      if (const toml::node* k = t.get(key))
+        fail(r.file(), *k, "'" + std::string(key) + "' applies to a link of its own, not to a segment");
   if (const toml::node* dn = t.get("dns")) {
     const toml::table& d = r.table(*dn, "[pvd." + p.name + ".dns]");
     r.onlyKeys(d, {"servers", "domains", "portal", "record"}, "[pvd." + p.name + ".dns]");

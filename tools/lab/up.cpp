@@ -30,6 +30,12 @@ constexpr const char* kRouterNodeLink = "node";
 constexpr const char* kRouterInetLink = "inet";
 std::string inetSideLink(const Pvd& p) { return "r-" + p.name; }
 
+// A PvD with a delay: the TUN devices of its router that `mif lab delay` relays (delay.cpp),
+// and the routing table that sends packets for the node's prefixes to `to-node`.
+constexpr const char* kDelayFromNode = "from-node";
+constexpr const char* kDelayToNode = "to-node";
+constexpr int kDelayTable = 90;
+
 // Transit link router <-> internet: 169.254.<n>.1 (internet side) and .2 (router side),
 // link-local so that nothing of it looks like a real network; IPv6 uses fe80::1 / fe80::2.
 std::string transit4(const Pvd& p, int host) {
@@ -93,24 +99,45 @@ std::string hostCidr(const std::string& a) { return a + (isIpv6(a) ? "/128" : "/
 // prohibits forwarding from the node link: only the router's own addresses answer.
 }  // namespace
 
+//
+// A PvD with a delay (delayRules) has its node's packets come back from the relay on
+// `from-node`, where the same checks apply (IPv4 too, by rules: rp_filter cannot judge a
+// packet arriving on a device other than the node's), and sends what is routed to the
+// node's prefixes through `to-node` (pref 150, behind the local table, so the router's
+// own addresses stay local); what comes back from `to-node` takes the main table.
 std::string routerRules(const Topology& t, const Pvd& p, bool v6) {
   // The local rule is deleted before the flush: after a flush in the same batch,
   // iproute2 6.1 leaves a fresh namespace's pref 0 rule in place. On a second run the
   // delete fails (-force goes on) and the flush removes what the first run added.
-  std::string b = v6 ? "rule del pref 0\nrule flush\n" : "rule flush\n";
-  if (v6) {
+  const bool delayed = p.delayUs > 0;
+  std::string b = v6 || delayed ? "rule del pref 0\nrule flush\n" : "rule flush\n";
+  std::vector<std::string> from;  // where the node's packets arrive
+  if (v6) from.push_back(kRouterNodeLink);
+  if (delayed) {
+    from.push_back(kDelayFromNode);
+    b += std::string("rule add pref 1 iif ") + kDelayToNode + " lookup main\n";
+  }
+  for (const auto& dev : from) {
     for (const auto& c : p.router)
-      if (isIpv6(c)) b += "rule add pref 10 iif node from " + networkOf(c) + " goto 100\n";
+      if (isIpv6(c) == v6) b += "rule add pref 10 iif " + dev + " from " + networkOf(c) + " goto 100\n";
+  }
+  if (v6) {
     b += "rule add pref 10 iif node from fe80::/10 goto 100\n";
     b += "rule add pref 10 iif node from ::/128 goto 100\n";
     b += "rule add pref 11 iif node to ff00::/8 goto 100\n";
-    b += "rule add pref 20 iif node prohibit\n";
-    b += "rule add pref 100 lookup local\n";
-    b += "rule add pref 32766 lookup main\n";
-  } else {
-    b += "rule add pref 32766 lookup main\nrule add pref 32767 lookup default\n";
   }
-  if (!p.portal.empty() && !portalAuthenticated(t, p.name)) b += "rule add pref 101 iif node prohibit\n";
+  for (const auto& dev : from) b += "rule add pref 20 iif " + dev + " prohibit\n";
+  if (v6 || delayed) b += "rule add pref 100 lookup local\n";
+  if (!p.portal.empty() && !portalAuthenticated(t, p.name))
+    for (const char* dev : {kRouterNodeLink, delayed ? kDelayFromNode : nullptr})
+      if (dev) b += std::string("rule add pref 101 iif ") + dev + " prohibit\n";
+  if (delayed) {
+    for (const auto& c : p.node)
+      if (isIpv6(c) == v6)
+        b += "rule add pref 150 to " + networkOf(c) + " lookup " + std::to_string(kDelayTable) + "\n";
+  }
+  b += "rule add pref 32766 lookup main\n";
+  if (!v6) b += "rule add pref 32767 lookup default\n";
   return b;
 }
 
@@ -132,12 +159,25 @@ std::string lossCommands(const std::string& dev, int loss) {
          "\"\n";
 }
 
-std::string shapeCommands(const Pvd& p, const std::string& dev) {
-  if (!p.delay.empty()) {
-    return "qdisc add dev " + dev + " root netem delay " + p.delay +
-           (p.lossPercent ? " loss " + std::to_string(p.lossPercent) + "%" : "") + "\n";
-  }
-  return lossCommands(dev, p.lossPercent);
+// Delay (no netem either): on the router's `node` interface, an ingress filter redirects
+// the node's IP packets to the TUN device `from-node`, where the relay holds them; IPv6
+// neighbour discovery (ICMPv6 with hop limit 255) stays on the link, as do IPv6 packets
+// from outside the PvD's prefixes (link-local, or a wrong source the rules then refuse).
+// ARP is not IP and is never redirected. The way back is a route (routerRules).
+std::string delayCommands(const Pvd& p) {
+  const std::string dev = kRouterNodeLink;
+  const std::string redirect =
+      std::string(" action mirred egress redirect dev ") + kDelayFromNode + "\n";
+  std::string c = "qdisc del dev " + dev + " ingress\nqdisc add dev " + dev + " ingress\n";
+  c += "filter add dev " + dev +
+       " parent ffff: protocol ipv6 prio 1 u32 match u8 58 0xff at 6 match u8 255 0xff at 7"
+       " flowid ffff:1\n";
+  for (const auto& r : p.router)
+    if (isIpv6(r))
+      c += "filter add dev " + dev + " parent ffff: protocol ipv6 prio 2 u32 match ip6 src " +
+           networkOf(r) + redirect;
+  c += "filter add dev " + dev + " parent ffff: protocol ip prio 3 u32 match u32 0 0" + redirect;
+  return c;
 }
 
 struct Plan {
@@ -148,6 +188,8 @@ struct Plan {
   std::map<std::string, std::string> rules6;
   struct Shaping {
     std::string ns, dev, commands;
+    std::string show;    // what `tc ... show dev DEV` reads back
+    std::string expect;  // and must find there
   };
   std::vector<Shaping> shaping;
   std::vector<std::string> recreated;          // PvDs whose link was (re)made
@@ -240,10 +282,22 @@ Plan plan(const Topology& t) {
                 inetSideLink(p) + " onlink\n";
       }
     }
-    if (p.lossPercent || !p.delay.empty()) {
-      // Both directions of the radio link: the node's egress and the router's.
-      pl.shaping.push_back({node, p.link, shapeCommands(p, p.link)});
-      pl.shaping.push_back({router, kRouterNodeLink, shapeCommands(p, kRouterNodeLink)});
+    if (p.lossPercent) {
+      // Both directions of the radio link: the node's egress and the router's. The root
+      // qdisc is replaced as a whole (an error when there is none, hence -force).
+      for (const auto& [ns, dev] : {std::pair{node, p.link}, std::pair{router, std::string(kRouterNodeLink)}})
+        pl.shaping.push_back({ns, dev, "qdisc del dev " + dev + " root\n" + lossCommands(dev, p.lossPercent),
+                              "qdisc", "htb"});
+    }
+    if (p.delayUs) {
+      for (const char* tun : {kDelayFromNode, kDelayToNode}) {
+        if (!linkExists(router, tun)) pl.links[router] += std::string("tuntap add dev ") + tun + " mode tun\n";
+        rb += std::string("link set ") + tun + " up\n";
+      }
+      const std::string table = " table " + std::to_string(kDelayTable) + "\n";
+      rb += std::string("route replace default dev ") + kDelayToNode + table;
+      rb += std::string("route replace ::/0 dev ") + kDelayToNode + table;
+      pl.shaping.push_back({router, kRouterNodeLink, delayCommands(p), "filter", "mirred"});
     }
   }
   // The node's routes come in a phase of their own, once both ends of every link are up:
@@ -277,23 +331,42 @@ bool runBatches(const std::map<std::string, std::string>& batches, const char* t
   return true;
 }
 
-// Shaping is replaced as a whole: delete whatever root qdisc is there (an error when there
-// is none, hence -force), add ours, then read it back to report a kernel without netem.
+// Shaping is replaced as a whole (each batch deletes what it replaces first, an error
+// when there is none, hence -force), then read back to report a kernel without the
+// qdiscs, classifiers and actions it needs.
 bool shape(const Plan& pl, std::string& error) {
   std::vector<sys::Job> jobs;
-  for (const auto& s : pl.shaping)
-    jobs.push_back({{"tc", "-n", s.ns, "-force", "-batch", "-"},
-                    "qdisc del dev " + s.dev + " root\n" + s.commands, ""});
-  sys::runAll(jobs);
-  for (const auto& s : pl.shaping) {
-    auto r = sys::run({{"tc", "-n", s.ns, "qdisc", "show", "dev", s.dev}, "", ""});
-    if (r.out.find("htb") == std::string::npos && r.out.find("netem") == std::string::npos) {
-      error = "cannot shape " + s.dev + " in " + s.ns +
-              " (delay needs the kernel's netem qdisc; loss alone does not)";
+  for (const auto& s : pl.shaping) jobs.push_back({{"tc", "-n", s.ns, "-force", "-batch", "-"}, s.commands, ""});
+  auto results = sys::runAll(jobs);
+  for (size_t i = 0; i < pl.shaping.size(); ++i) {
+    const auto& s = pl.shaping[i];
+    std::vector<std::string> argv{"tc", "-n", s.ns, s.show, "show", "dev", s.dev};
+    if (s.show == "filter") argv.push_back("ingress");
+    auto r = sys::run({argv, "", ""});
+    if (r.out.find(s.expect) == std::string::npos) {
+      error = "cannot shape " + s.dev + " in " + s.ns + " (loss needs the htb qdisc and the bpf " +
+              "classifier; delay the ingress qdisc, the u32 classifier and the mirred action): " +
+              results[i].err;
+      while (!error.empty() && error.back() == '\n') error.pop_back();
       return false;
     }
   }
   return true;
+}
+
+// A PvD with a delay: its router's rp_filter is off (the node's packets come back from the
+// relay on `from-node`, whose reverse route is the node link; the rules check their source
+// instead, routerRules), and `to-node` accepts the router's own addresses as sources (its
+// DNS server's and hosts' answers come back through it).
+void delaySysctls(const Topology& t) {
+  for (const auto& p : t.pvds) {
+    if (!p.delayUs) continue;
+    sys::inNamespace(t.nsRouter(p.name), [&] {
+      for (const char* dev : {"all", "default", kRouterNodeLink, kRouterInetLink, kDelayFromNode, kDelayToNode})
+        sysctl(std::string("net.ipv4.conf.") + dev + ".rp_filter", "0");
+      sysctl(std::string("net.ipv4.conf.") + kDelayToNode + ".accept_local", "1");
+    });
+  }
 }
 
 void setSysctls(const Topology& t) {
@@ -363,6 +436,7 @@ std::string factsText(const Topology& t) {
     if (!p.segment.empty()) f += k + "segment=" + p.segment + "\n";
     if (!p.portal.empty()) f += k + "portal=" + p.portal + "\n";
     if (p.lossPercent) f += k + "loss=" + std::to_string(p.lossPercent) + "\n";
+    if (p.delayUs) f += k + "delay_us=" + std::to_string(p.delayUs) + "\n";
   }
   std::vector<std::string> hosts;
   for (const auto& h : t.hosts) hosts.push_back(h.name);
@@ -447,7 +521,12 @@ int up(const Topology& t, bool quiet) {
 
   Plan pl = plan(t);
   std::string error;
-  if (!runBatches(pl.links, "ip", false, error) || !runBatches(pl.config, "ip", false, error) ||
+  if (!runBatches(pl.links, "ip", false, error)) {
+    cli::error("lab up", error);
+    return cli::kExitFailure;
+  }
+  delaySysctls(t);
+  if (!runBatches(pl.config, "ip", false, error) ||
       !runBatches(pl.routes, "ip", false, error) ||
       !runBatches(pl.rules4, "ip", true, error, "-4") ||
       !runBatches(pl.rules6, "ip", true, error, "-6") || !shape(pl, error)) {
