@@ -382,9 +382,10 @@ std::vector<std::string> topologyDirs() {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("MIF_LAB_DIR")) dirs.emplace_back(env);
   if (std::string exe = exeDir(); !exe.empty()) dirs.push_back(exe + "/../share/mif/lab");
-  // From a build tree: the sources this binary was built from (the compiler is given
-  // absolute paths by CMake).
-  dirs.push_back(fs::path(__FILE__).parent_path() / "topologies");
+  // From a build tree: the sources this binary was built from. Named by CMake, not by
+  // __FILE__, which ccache with CCACHE_BASEDIR (the helpers' builds) makes relative to the
+  // build directory.
+  dirs.push_back(MIF_LAB_TOPOLOGY_DIR);
   return dirs;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -74,3 +75,17 @@ TEST_F(Topology, ADelayOnASharedSegmentIsRefused) {
 }
 
 }  // namespace
+
+// Run from a build tree, the built-in topologies are those of the sources it was built
+// from, wherever the build ran from (they were looked up beside __FILE__, which a ccache
+// build with CCACHE_BASEDIR makes relative: no built-in was found then).
+TEST(TopologyBuiltins, AreFoundFromAnyWorkingDirectory) {
+  const char* cwd = "/";
+  ASSERT_EQ(::chdir(cwd), 0);
+  const auto names = mif::lab::builtinTopologies();
+  EXPECT_NE(std::find(names.begin(), names.end(), "oneway"), names.end()) << names.size();
+  mif::lab::Topology t;
+  std::string error;
+  ASSERT_TRUE(mif::lab::loadTopology("oneway", t, error)) << error;
+  EXPECT_NE(t.pvd("cell"), nullptr);
+}
