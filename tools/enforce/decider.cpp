@@ -217,7 +217,7 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
       return v;
     }
   }
-  int err = pinSocket(fd, info, *pvd, to.address.family, rebind);
+  int err = pinSocket(fd, info, *pvd, to.address.family, rebind, &v.localPort);
   if (err != 0) {
     if (d.strict) {
       trace(call, tid, &to, &d, pvd, "refused-pin-failed", ENETUNREACH);

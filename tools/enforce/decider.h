@@ -23,6 +23,10 @@ struct Verdict {
   Kind kind = Kind::Continue;
   int error = 0;      // Refuse: the errno the call fails with
   Endpoint redirect;  // Redirect: where a DNS query goes instead
+  // The socket's local port as the pin read it (a PvD with a source address: pinSocket's
+  // getsockname); -1 when the pin did not read it. A held connect's check of a port the
+  // program bound takes it instead of asking again.
+  int localPort = -1;
 };
 
 class Decider {

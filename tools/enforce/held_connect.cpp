@@ -146,15 +146,22 @@ void HeldConnects::lost(const Held& h, const Attempt& a) {
 HeldConnects::Start HeldConnects::begin(const seccomp_notif& n, RemoteFd own,
                                         const SocketInfo& info, const sockaddr_storage& to,
                                         socklen_t len, const Endpoint& dest,
-                                        std::vector<view::BoundPvd> order, int* error) {
+                                        std::vector<view::BoundPvd> order, int localPort,
+                                        int* error) {
   const int flags = fcntl(own.get(), F_GETFL);
   if (flags < 0 || order.size() < 2) return Start::Continue;
   // A local port the program bound itself would be lost on a fresh socket: no failover.
-  sockaddr_storage local{};
-  socklen_t ll = sizeof local;
-  if (getsockname(own.get(), reinterpret_cast<sockaddr*>(&local), &ll) != 0) return Start::Continue;
-  auto bound = endpointOf(local, ll);
-  if (!bound || bound->port != 0) return Start::Continue;
+  // The pin of a PvD with a source address read it already (its source bind, if any, takes
+  // no port: IP_BIND_ADDRESS_NO_PORT).
+  if (localPort < 0) {
+    sockaddr_storage local{};
+    socklen_t ll = sizeof local;
+    if (getsockname(own.get(), reinterpret_cast<sockaddr*>(&local), &ll) != 0) return Start::Continue;
+    auto bound = endpointOf(local, ll);
+    if (!bound) return Start::Continue;
+    localPort = bound->port;
+  }
+  if (localPort != 0) return Start::Continue;
 
   Held h;
   h.id = n.id;

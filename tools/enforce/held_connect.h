@@ -58,10 +58,11 @@ class HeldConnects {
   };
   // Starts the connect of notification `n` on `own` (the program's socket, already pinned
   // to order[0]) to `to` (the program's sockaddr bytes, `len` of them); `order` as
-  // Decider::destination fills it (two PvDs or more).
+  // Decider::destination fills it (two PvDs or more). `localPort`: the socket's local port
+  // as the pin read it (Verdict::localPort), -1 to ask the kernel.
   Start begin(const seccomp_notif& n, RemoteFd own, const SocketInfo& info,
               const sockaddr_storage& to, socklen_t len, const Endpoint& dest,
-              std::vector<view::BoundPvd> order, int* error);
+              std::vector<view::BoundPvd> order, int localPort, int* error);
 
   // The run's DNS stub (dns_stub.h), when the program's resolv.conf names it: an attempt on
   // a PvD other than the one whose answer the destination was connects to that PvD's own

@@ -79,22 +79,24 @@ bool socketInfo(int fd, SocketInfo* out) {
 
 namespace {
 
-// True when the socket has no local address yet (so a source bind is still possible).
-bool unbound(int fd) {
+// True when the socket has no local address yet (so a source bind is still possible);
+// its local port in *port when read.
+bool unbound(int fd, int* port) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
   auto e = endpointOf(ss, len);
+  if (e && port != nullptr) *port = e->port;
   return e && e->port == 0 && e->address.bytes == IpAddress{}.bytes;
 }
 
 }  // namespace
 
 int pinSocket(int fd, const SocketInfo& info, const view::BoundPvd& pvd, Family family,
-              bool rebind) {
+              bool rebind, int* localPort) {
   if (info.boundIf != 0 && !rebind) return info.boundIf == pvd.ifindex ? 0 : EBUSY;
   bool wantSource = family == Family::V4 ? pvd.hasSource4 : pvd.hasSource6;
-  if (wantSource && unbound(fd)) {
+  if (wantSource && unbound(fd, localPort)) {
     const IpAddress& src = family == Family::V4 ? pvd.source4 : pvd.source6;
     sockaddr_storage ss;
     socklen_t len = toSockaddr(src, 0, info.family, &ss);

@@ -45,9 +45,11 @@ bool socketInfo(int fd, SocketInfo* out);
 // index is found) and, when the PvD needs a particular source address of `family` and the
 // socket has no local address yet, binds that address with IP_BIND_ADDRESS_NO_PORT (no
 // ephemeral port burned). `rebind`: replace another device binding (CAP_NET_RAW).
-// 0 or an errno.
+// `localPort`, when given: set to the socket's local port as the pin read it (getsockname,
+// which it makes for a PvD with a source address, before its own bind), left alone when
+// the pin did not read it. 0 or an errno.
 int pinSocket(int fd, const SocketInfo& info, const view::BoundPvd& pvd, policy::Family family,
-              bool rebind);
+              bool rebind, int* localPort = nullptr);
 
 // Removes a device binding (a loopback connect of a socket pinned at creation).
 int unpinSocket(int fd);

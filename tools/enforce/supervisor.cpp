@@ -126,7 +126,7 @@ Supervisor::Answer Supervisor::onConnect(const seccomp_notif& n) {
   if (order.size() < 2) return fromVerdict(v, s.get(), info, true);
   // Several PvDs to try: the supervisor runs the attempts itself (held_connect.h).
   int error = 0;
-  switch (held_.begin(n, std::move(s), info, raw, rawLen, to, std::move(order), &error)) {
+  switch (held_.begin(n, std::move(s), info, raw, rawLen, to, std::move(order), v.localPort, &error)) {
     case HeldConnects::Start::Continue:
       return {};
     case HeldConnects::Start::Answered: {

@@ -108,5 +108,46 @@ TEST(PinSocket, BindsTheSourceWithoutAPort) {
   close(s);
 }
 
+// The pin of a PvD with a source reads the socket's local address: the port it saw is what
+// a held connect checks for a port the program bound (held_connect.cpp), with no second
+// getsockname. A pin that read nothing leaves it alone.
+TEST(PinSocket, SaysTheLocalPortItRead) {
+  view::BoundPvd lo;
+  lo.ifname = "lo";
+  lo.ifindex = static_cast<int>(if_nametoindex("lo"));
+  lo.hasSource4 = true;
+  lo.source4 = *IpAddress::parse("127.0.0.1");
+  SocketInfo info;
+  int fresh = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fresh, 0);
+  ASSERT_TRUE(socketInfo(fresh, &info));
+  int port = -1;
+  ASSERT_EQ(pinSocket(fresh, info, lo, Family::V4, false, &port), 0);
+  EXPECT_EQ(port, 0);
+  close(fresh);
+
+  int bound = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(bound, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(bind(bound, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);  // a port of its own
+  socklen_t al = sizeof any;
+  ASSERT_EQ(getsockname(bound, reinterpret_cast<sockaddr*>(&any), &al), 0);
+  ASSERT_TRUE(socketInfo(bound, &info));
+  port = -1;
+  ASSERT_EQ(pinSocket(bound, info, lo, Family::V4, false, &port), 0);
+  EXPECT_EQ(port, ntohs(any.sin_port));
+  close(bound);
+
+  lo.hasSource4 = false;  // no source to bind: the pin reads nothing
+  int plain = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(plain, 0);
+  ASSERT_TRUE(socketInfo(plain, &info));
+  port = -1;
+  ASSERT_EQ(pinSocket(plain, info, lo, Family::V4, false, &port), 0);
+  EXPECT_EQ(port, -1);
+  close(plain);
+}
+
 }  // namespace
 }  // namespace mif::enforce
