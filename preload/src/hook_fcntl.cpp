@@ -2,8 +2,9 @@
 // file status flags, O_NONBLOCK above all, say whether a connect raced across PvDs is
 // raced in the connect or in the program's waits. For a socket made since the library
 // loaded they are known without asking the kernel as long as every change passes here
-// (known_fds.h): F_SETFL, FIONBIO and FIOASYNC on any descriptor make every older socket
-// asked again. Each call goes to libc unchanged, its variadic argument passed on as
+// (known_fds.h): F_SETFL and FIONBIO on the number socket() returned are recorded for it;
+// on any other descriptor (perhaps a dup of a socket), they and FIOASYNC make every older
+// socket asked again. Each call goes to libc unchanged, its variadic argument passed on as
 // glibc's own wrappers take it (one pointer-sized word), so results and errno are libc's.
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -26,16 +27,27 @@ using namespace mif::preload;
 
 namespace {
 
+// What F_SETFL(arg) leaves of the flags known_fds.h keeps: it sets every settable flag at
+// once (the access mode and creation flags in arg are ignored).
+knownfd::Flags setflLeaves(long arg) noexcept {
+  if ((arg & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)) != 0) return knownfd::Flags::Other;
+  return (arg & O_NONBLOCK) != 0 ? knownfd::Flags::NonBlocking : knownfd::Flags::Blocking;
+}
+
 // Not noexcept: fcntl(F_SETLKW, F_OFD_SETLKW) is a cancellation point (hook.h).
 int fcntlVia(real::FcntlFn realFcntl, int fd, int cmd, void* arg) {
   if (realFcntl == nullptr) {
     errno = ENOSYS;
     return -1;
   }
+  if (cmd != F_SETFL || ReentryGuard::active()) return realFcntl(fd, cmd, arg);
   // Before the call, as setsockopt's: a connect in another thread that sees the new flags
   // must not have been told the old ones.
-  if (cmd == F_SETFL && !ReentryGuard::active()) knownfd::programSetFlags();
-  return realFcntl(fd, cmd, arg);
+  const uint64_t token = knownfd::settingFlags(fd);
+  const int r = realFcntl(fd, cmd, arg);
+  if (token != 0)  // no errno touched
+    knownfd::flagsSet(fd, token, r == 0 ? setflLeaves(reinterpret_cast<long>(arg)) : knownfd::Flags::Unchanged);
+  return r;
 }
 
 }  // namespace
@@ -79,8 +91,19 @@ MIF_EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
     return -1;
   }
   // FIONBIO sets or clears O_NONBLOCK, FIOASYNC O_ASYNC.
-  if ((request == FIONBIO || request == FIOASYNC) && !ReentryGuard::active()) knownfd::programSetFlags();
-  return realIoctl(fd, request, arg);
+  if ((request != FIONBIO && request != FIOASYNC) || ReentryGuard::active()) return realIoctl(fd, request, arg);
+  const uint64_t token = knownfd::settingFlags(fd);
+  const int r = realIoctl(fd, request, arg);
+  if (token != 0) {
+    knownfd::Flags now = knownfd::Flags::Unchanged;
+    // The kernel read the int at arg: readable.
+    if (r == 0 && request == FIONBIO)
+      now = *static_cast<const int*>(arg) != 0 ? knownfd::Flags::NonBlocking : knownfd::Flags::Blocking;
+    else if (r == 0)
+      now = knownfd::Flags::Other;
+    knownfd::flagsSet(fd, token, now);
+  }
+  return r;
 }
 
 }  // extern "C"

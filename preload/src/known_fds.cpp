@@ -13,12 +13,18 @@
 namespace mif::preload::knownfd {
 namespace {
 
-// A slot: (stamp << 2) | nonBlocking | taken, 0 when nothing is known. `taken`: a connect
-// has bound the socket to a device since (takeUnbound answered once). `nonBlocking`: made
-// with SOCK_NONBLOCK.
+// A slot: (stamp << 4) | flagsUnknown | flagsBusy | nonBlocking | taken, 0 when nothing
+// is known. `taken`: a connect has bound the socket to a device since (takeUnbound
+// answered once). `nonBlocking`: O_NONBLOCK, from SOCK_NONBLOCK at creation or the
+// program's last fcntl(F_SETFL)/ioctl(FIONBIO) on this number. `flagsBusy`: such a call is
+// under way (a connect meanwhile asks the kernel). `flagsUnknown`: the flags are asked of
+// the kernel until the number is made again (two such calls overlapped, or one set a flag
+// other than O_NONBLOCK).
 constexpr uint64_t kTaken = 1;
 constexpr uint64_t kNonBlocking = 2;
-constexpr unsigned kStampShift = 2;
+constexpr uint64_t kFlagsBusy = 4;
+constexpr uint64_t kFlagsUnknown = 8;
+constexpr unsigned kStampShift = 4;
 
 std::atomic<uint64_t> counter{1};
 // The counter's value at the program's last call that changed the kind of fact asked.
@@ -109,6 +115,37 @@ void programBound() noexcept {
 
 void programSetFlags() noexcept { older(lastFlags); }
 
+uint64_t settingFlags(int fd) noexcept {
+  if (fd >= 0 && fd < dgram::kSlots) {
+    uint64_t v = slots[fd].load(std::memory_order_acquire);
+    while ((v >> kStampShift) != 0) {
+      // Another thread's call under way on the same number: which lands last is the
+      // kernel's secret.
+      const uint64_t next = v | kFlagsBusy | ((v & kFlagsBusy) != 0 ? kFlagsUnknown : 0);
+      if (slots[fd].compare_exchange_weak(v, next, std::memory_order_acq_rel)) return next;
+    }
+  }
+  // Not a socket seen made: perhaps a dup of one (no table tracks dups), whose open file
+  // it shares.
+  older(lastFlags);
+  return 0;
+}
+
+void flagsSet(int fd, uint64_t token, Flags now) noexcept {
+  if (token == 0) return;
+  uint64_t v = slots[fd].load(std::memory_order_acquire);
+  // Unless the number was closed and made again meanwhile (a new socket, its own flags).
+  while ((v >> kStampShift) == (token >> kStampShift)) {
+    uint64_t next = v & ~kFlagsBusy;
+    if ((v & kFlagsUnknown) == 0) {
+      if (now == Flags::Other) next |= kFlagsUnknown;
+      if (now == Flags::Blocking) next &= ~kNonBlocking;
+      if (now == Flags::NonBlocking) next |= kNonBlocking;
+    }
+    if (slots[fd].compare_exchange_weak(v, next, std::memory_order_acq_rel)) return;
+  }
+}
+
 bool takeUnbound(int fd) noexcept {
   uint64_t v;
   if (newerThan(fd, lastDevice, &v) == 0 || (v & kTaken) != 0) return false;
@@ -128,9 +165,11 @@ bool notBound(int fd) noexcept {
 
 int statusFlags(int fd) noexcept {
   uint64_t v;
-  if (newerThan(fd, lastFlags, &v) == 0) return -1;
+  if (newerThan(fd, lastFlags, &v) == 0 || (v & (kFlagsBusy | kFlagsUnknown)) != 0) return -1;
   // What socket(2) gives a new socket's open file (sock_alloc_file): read and write, and
-  // O_NONBLOCK from SOCK_NONBLOCK; KnownFds.TheFlagsAreWhatTheKernelSays checks it.
+  // O_NONBLOCK from SOCK_NONBLOCK, or as the program's F_SETFL/FIONBIO set it since (F_SETFL
+  // sets the settable flags all at once: flagsSet's caller saw no other set);
+  // KnownFds.TheFlagsAreWhatTheKernelSays checks it.
   return O_RDWR | ((v & kNonBlocking) != 0 ? O_NONBLOCK : 0);
 }
 

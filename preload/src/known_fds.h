@@ -15,13 +15,17 @@
 //
 // One stamp per descriptor (below dgram::kSlots), taken from a process-wide counter when
 // socket() returns it, and four process-wide stamps: the counter's value at the program's
-// last SO_BINDTODEVICE/SO_BINDTOIFINDEX, SO_SNDTIMEO, bind, and F_SETFL/FIONBIO/FIOASYNC,
-// on any descriptor. A
+// last SO_BINDTODEVICE/SO_BINDTOIFINDEX, SO_SNDTIMEO, bind, and F_SETFL/FIONBIO/FIOASYNC
+// on a descriptor no socket() was seen to return. A
 // socket made after the last such call cannot have been changed by one; a socket made
 // before it might have been (through a dup'd number, which no table tracks), and is asked
 // of the kernel as before. So a program that binds one socket to a device makes the
 // library ask for every older socket, never trust a wrong answer. fork() makes every
 // socket "older" in both processes (the other side may change the shared socket).
+// File status flags set on the number socket() returned (curl's, nginx's, Python's
+// setblocking: the socket's own number, after socket() and before connect) are recorded in
+// its slot instead: any other number for the same open file (a dup) is one socket() did not
+// return, whose own F_SETFL makes the older sockets asked, and whose flags are asked anyway.
 //
 // What the stamps cannot see, each leaving the socket as the kernel has it: a raw
 // syscall(SYS_setsockopt), syscall(SYS_fcntl) or io_uring operation on the socket (a
@@ -38,7 +42,10 @@
 //
 // Lock-free: a relaxed-or-acquire load per question; a fetch_add per socket(); a program
 // call that changes one of the four loads the counter and raises that stamp to it (a
-// compare-and-swap only when a socket was made since the last such call).
+// compare-and-swap only when a socket was made since the last such call); an F_SETFL or
+// FIONBIO on a socket seen made, two compare-and-swaps on its slot.
+#include <cstdint>
+
 namespace mif::preload::knownfd {
 
 // The socket() hook: fd is the program's new AF_INET/AF_INET6 socket, made with
@@ -54,9 +61,20 @@ void programSetOption(int level, int name) noexcept;
 // The program's own bind, listen, or mif_socket_set_pvd: a local address, and perhaps a
 // device binding the library chose for it.
 void programBound() noexcept;
-// The program's own fcntl(F_SETFL) or ioctl(FIONBIO, FIOASYNC) on any descriptor: file
-// status flags changed (perhaps of a socket through a dup of it).
+// File status flags changed where no hook could see (a raw fcntl found by a connect):
+// every socket made so far is asked for them.
 void programSetFlags() noexcept;
+// The program's own fcntl(F_SETFL) or ioctl(FIONBIO, FIOASYNC) on fd, before the call
+// (a connect in another thread that sees the new flags must not be told the old ones):
+// a socket seen made is marked busy (asked of the kernel) until flagsSet; any other
+// descriptor (perhaps a dup of a socket seen made) is programSetFlags. Returns what
+// flagsSet needs, 0 when nothing is to be recorded.
+uint64_t settingFlags(int fd) noexcept;
+// What that call left: the flags unchanged (it failed), blocking or non-blocking with no
+// other settable flag (O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME), or something else (asked
+// of the kernel from then on).
+enum class Flags : uint8_t { Unchanged, Blocking, NonBlocking, Other };
+void flagsSet(int fd, uint64_t token, Flags now) noexcept;
 
 // True, once, when fd is known to have no device binding: the caller is about to bind it
 // to a PvD's device (a later connect on it asks the kernel).
@@ -66,7 +84,7 @@ bool defaultSendTimeout(int fd) noexcept;
 // True when fd is known to have no local address (the program never bound it).
 bool notBound(int fd) noexcept;
 // fd's file status flags as fcntl(F_GETFL) would return them (O_RDWR, with O_NONBLOCK when
-// made with SOCK_NONBLOCK) when known; -1 otherwise.
+// made with SOCK_NONBLOCK or set since on this number) when known; -1 otherwise.
 int statusFlags(int fd) noexcept;
 
 }  // namespace mif::preload::knownfd

@@ -5,7 +5,9 @@
 # callgrind, with the system calls of each per connect (strace -c): figures the host's load
 # does not move, beside bench_socket's connect ratios, which it does; and under `mif run
 # --pvd mpbc --pvd mpbc2` (`list`: a list of two PvDs whose first works, the race armed
-# around each blocking connect; mpbc2 a second veth pair, 10.98.0.1). Needs root, valgrind
+# around each blocking connect; mpbc2 a second veth pair, 10.98.0.1), and the same list
+# with curl's order (`curl`: fcntl(F_SETFL, O_NONBLOCK) after socket(), the connect waited
+# for with poll: bench_socket's MIF_BENCH_NONBLOCK). Needs root, valgrind
 # and strace. Builds two namespaces of its own (a veth pair, 10.99.0.1 -> 10.99.0.2, a
 # python accept loop on 10.99.0.2:7777) and removes them.
 #   tests/bench/connect_instructions.sh [BUILD_DIR] [CONNECTS]
@@ -47,6 +49,7 @@ sleep 0.5
 shim=(env LD_PRELOAD="$b/tests/bench/libbench_socket_shim.so" MIF_SHIM_DEV=mpbc MIF_SHIM_SRC=10.99.0.1)
 mif=("$b/bin/mif" run --pvd mpbc --)
 list=("$b/bin/mif" run --pvd mpbc --pvd mpbc2 --)
+curl=(env MIF_BENCH_NONBLOCK=1 "$b/bin/mif" run --pvd mpbc --pvd mpbc2 --)
 client=("$b/bin/bench_socket" --client 10.99.0.2 7777)
 # Instructions of one client run (WAY shim|mif, K connects after bench_socket's 500 warm-up).
 count() {
@@ -60,11 +63,12 @@ count() {
 s=$(( $(count shim "$n") - $(count shim 1) ))
 m=$(( $(count mif "$n") - $(count mif 1) ))
 l=$(( $(count list "$n") - $(count list 1) ))
-awk -v s="$s" -v m="$m" -v l="$l" -v n="$n" 'BEGIN {
-  printf "user-space instructions per connect (%d connects): shim %.0f, mif %.0f, list %.0f\n",
-         n, s / (n - 1), m / (n - 1), l / (n - 1) }'
+c=$(( $(count curl "$n") - $(count curl 1) ))
+awk -v s="$s" -v m="$m" -v l="$l" -v c="$c" -v n="$n" 'BEGIN {
+  printf "user-space instructions per connect (%d connects): shim %.0f, mif %.0f, list %.0f, curl %.0f\n",
+         n, s / (n - 1), m / (n - 1), l / (n - 1), c / (n - 1) }'
 # System calls per connect, 200 connects (plus the warm-up's 500).
-for w in shim mif list; do
+for w in shim mif list curl; do
   declare -n way=$w
   ip netns exec "$ns" "${way[@]}" strace -f -c -o "$work/$w.strace" "${client[@]}" 200 >/dev/null 2>&1
   printf '%s system calls per connect:' "$w"

@@ -1,7 +1,8 @@
 // What the library knows of a program's socket without asking the kernel
 // (preload/src/known_fds.h): a socket is known only from the socket() hook on, loses what
 // is known when the program changes that kind of fact on any socket made before (it may be
-// a dup of this one), and after fork() in both processes.
+// a dup of this one), and after fork() in both processes; file status flags set on the
+// socket's own number are recorded for it.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -96,6 +97,31 @@ TEST(KnownFds, FlagsChangedOnAnyDescriptorMakeEveryOlderSocketAskedForThem) {
   EXPECT_TRUE(knownfd::takeUnbound(51));  // the device bit and the flags bit stay apart
   EXPECT_EQ(knownfd::statusFlags(51), O_RDWR);
   knownfd::forgetRange(48, 51);
+}
+
+// The program's F_SETFL/FIONBIO on a socket seen made is recorded for that socket alone
+// (asked while the call is under way); on any other descriptor (a dup of a socket?), every
+// older socket is asked.
+TEST(KnownFds, FlagsSetOnASocketSeenMadeAreItsOwnAndOnAnyOtherMakeEveryOlderSocketAsked) {
+  knownfd::made(52, false);
+  knownfd::made(53, true);
+  const uint64_t token = knownfd::settingFlags(53);
+  ASSERT_NE(token, 0u);
+  EXPECT_EQ(knownfd::statusFlags(53), -1);  // under way
+  knownfd::flagsSet(53, token, knownfd::Flags::Blocking);
+  EXPECT_EQ(knownfd::statusFlags(53), O_RDWR);
+  EXPECT_EQ(knownfd::statusFlags(52), O_RDWR);  // not asked: nothing else changed
+  knownfd::flagsSet(52, knownfd::settingFlags(52), knownfd::Flags::Unchanged);  // it failed
+  EXPECT_EQ(knownfd::statusFlags(52), O_RDWR);
+  EXPECT_TRUE(knownfd::takeUnbound(52));  // the other facts stay
+  knownfd::flagsSet(52, knownfd::settingFlags(52), knownfd::Flags::NonBlocking);
+  EXPECT_EQ(knownfd::statusFlags(52), O_RDWR | O_NONBLOCK);
+  EXPECT_FALSE(knownfd::takeUnbound(52));  // and the taken bit with them
+
+  EXPECT_EQ(knownfd::settingFlags(54), 0u);  // never seen made: perhaps a dup of 52 or 53
+  EXPECT_EQ(knownfd::statusFlags(52), -1);
+  EXPECT_EQ(knownfd::statusFlags(53), -1);
+  knownfd::forgetRange(52, 54);
 }
 
 TEST(KnownFds, AfterForkNeitherProcessTrustsWhatItKnewOfTheSocketsTheyNowShare) {
