@@ -98,7 +98,8 @@ class Race {
   // `firstBroken`: the first attempt's error says its path is broken (pathBrokenOn, read
   // by the hook before disarming: the error queue it may need is emptied then).
   int run(Outcome& first, int firstErr, bool firstBroken) {
-    const TightTimers timers;
+    // Tightened for each wait that ends at an attempt's start, put back when it returns.
+    TightTimers timers(false);
     first.ownName(name_);
     Attempt& a0 = a_[0];
     a0.fd = fd_;
@@ -189,7 +190,12 @@ class Race {
         prep.fd = rt_->freshSocketFor(fd_, first, next, &a_[n_].o, SOCK_NONBLOCK);
         now = monotonicUs();  // the wait below ends at the start, not the making's length late
       }
-      const int64_t until = more && nextStartUs < deadline ? nextStartUs : deadline;
+      // A wait that ends at the next start ends kLeadUs before it, with a 1 ns timer slack,
+      // and the rest is spun (race_timing.h): the timer's and the scheduler's lateness is
+      // spent before the start, not after it.
+      const bool toStart = more && nextStartUs < deadline;
+      const int64_t until = toStart ? nextStartUs - kLeadUs : deadline;
+      if (toStart) timers.tighten();
       // ppoll: a timeout to the microsecond (poll's milliseconds would start the next
       // attempt up to 1 ms late).
       timespec left{};
@@ -198,8 +204,13 @@ class Race {
         left.tv_nsec = static_cast<long>((until - now) % 1000000) * 1000;
       }
       const int r = real::ppoll.get()(pf, np, until == INT64_MAX ? nullptr : &left, nullptr);
+      if (toStart) timers.relax();  // the program's slack back before the start
       if (r < 0) {
         interrupted = true;  // EINTR (ENOMEM ends the call the same way)
+        continue;
+      }
+      if (r == 0) {
+        if (toStart) spinUntil(nextStartUs);
         continue;
       }
       now = monotonicUs();

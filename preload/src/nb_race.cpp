@@ -82,6 +82,9 @@ struct Slot {
   bool prepared;
   unsigned prepIndex;
   int prepFd;
+  // Steps made, across races (never reset: a Seen of an earlier race on the number never
+  // matches a later one).
+  uint32_t gen;
 };
 
 Slot slots[kSlots];
@@ -120,6 +123,9 @@ void release(int fd, Slot& s, uint32_t to) noexcept {
   }
   s.state.store(to, std::memory_order_release);
 }
+
+// The file status flags fcntl(F_SETFL) changes (Linux's SETFL_MASK).
+constexpr int kSetFlMask = O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK;
 
 int32_t msSince(int64_t startUs, int64_t now) noexcept {
   return static_cast<int32_t>((now - startUs) / 1000);
@@ -208,7 +214,10 @@ bool win(int fd, Slot& s, unsigned i, int64_t now) noexcept {
   o.ms = msSince(t.startUs, now);
   bool ok = true;
   if (i != 0) {
-    sys::fcntl(t.fd, F_SETFL, s.flags);
+    // The program's file status flags: a fresh socket has O_NONBLOCK alone of those F_SETFL
+    // sets (freshSocketFor's SOCK_NONBLOCK), which is all a program's non-blocking socket
+    // has but for O_ASYNC, O_APPEND and the like; only those need the call.
+    if ((s.flags & kSetFlMask) != O_NONBLOCK) sys::fcntl(t.fd, F_SETFL, s.flags);
     ok = Runtime::adoptSocket(t.fd, fd);  // closes t.fd either way
     if (ok) epollBack(fd, s, true);
   }
@@ -248,6 +257,7 @@ bool begin(Runtime* rt, int fd, const Outcome& first, const sockaddr* addr, sock
   s.nLooked = 0;
   s.prepared = false;
   s.prepFd = -1;
+  ++s.gen;
   Attempt& a0 = s.a[0];
   a0.fd = fd;
   a0.live = true;
@@ -265,7 +275,7 @@ bool begin(Runtime* rt, int fd, const Outcome& first, const sockaddr* addr, sock
   return true;
 }
 
-Step advance(int fd, int64_t now) noexcept {
+Step advance(int fd, int64_t now, const Seen* seen) noexcept {
   Step st;
   if (!inRange(fd)) return st;
   uint32_t was;
@@ -294,16 +304,28 @@ Step advance(int fd, int64_t now) noexcept {
   auto realPoll = real::poll.get();
   auto realGetsockopt = real::getsockopt.get();
   auto realConnect = real::connect.get();
-  // 1. The attempts that completed.
+  // 1. The attempts that completed: as the caller's wait saw them when no other step came
+  // between (the live attempts are then those of the step it waited on, in its order: the
+  // program's own first, then Step::fresh), otherwise a zero-timeout poll.
+  const bool known = seen != nullptr && seen->gen == s.gen;
+  ++s.gen;
   pollfd pf[policy::kMaxListed];
   unsigned which[policy::kMaxListed];
   unsigned np = 0;
+  int ready = 0;
   for (unsigned i = 0; i < s.n; ++i) {
     if (!s.a[i].live) continue;
-    pf[np] = pollfd{s.a[i].fd, POLLOUT, 0};
+    short rev = 0;
+    if (known) {
+      rev = i == 0 ? seen->own : seen->fresh[np - (s.a[0].live ? 1 : 0)];
+      rev &= POLLOUT | POLLERR | POLLHUP | POLLNVAL;  // what a poll for POLLOUT reports
+      if (rev != 0) ++ready;
+    }
+    pf[np] = pollfd{s.a[i].fd, POLLOUT, rev};
     which[np++] = i;
   }
-  if (np != 0 && realPoll != nullptr && realPoll(pf, np, 0) > 0) {
+  if (np != 0 && !known && realPoll != nullptr) ready = realPoll(pf, np, 0);
+  if (ready > 0) {
     for (unsigned k = 0; k < np; ++k) {
       if (pf[k].revents == 0) continue;
       const unsigned i = which[k];
@@ -406,6 +428,7 @@ Step advance(int fd, int64_t now) noexcept {
   }
   st.nextStartUs = more ? s.nextStartUs : INT64_MAX;
   st.wakeUs = !more ? INT64_MAX : s.prepared ? s.nextStartUs : s.nextStartUs - kEarlyUs;
+  st.gen = s.gen;
   release(fd, s, kIdle);
   errno = savedErrno;
   return st;

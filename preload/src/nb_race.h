@@ -70,14 +70,27 @@ struct Step {
   // to make its socket ahead, then the start itself (INT64_MAX: nothing more starts).
   int64_t wakeUs = INT64_MAX;
   int error = 0;               // Failed: the error the program gets
+  uint32_t gen = 0;            // the race's step count after this step (Seen::gen)
+};
+
+// What the caller's own wait saw of a race's live attempts, made right after the step that
+// returned `gen`: the revents of the program's own socket (when Step::ownLive) and of each
+// of Step::fresh, in that order. Given to the next step, it stands for the zero-timeout
+// poll of the attempts that step would make, when no other step came between (the same
+// `gen`): a wait's timeout says nothing completed, a wait's wake-up says which did.
+struct Seen {
+  uint32_t gen = 0;
+  short own = 0;
+  short fresh[policy::kMaxListed] = {};
 };
 
 // Steps the race on `fd` without waiting: every live attempt that has completed is settled
 // (a zero-timeout poll, SO_ERROR), attempts due by `nowUs` start, a winner is handed over,
 // and the next attempt's socket is made when its start is at most kEarlyUs away (Step::
 // wakeUs says when to step again).
+// `seen` (may be null): what the caller's wait saw since the step it waited on (Seen).
 // Call outside ReentryGuard (it sets its own); not from a signal handler.
-Step advance(int fd, int64_t nowUs) noexcept;
+Step advance(int fd, int64_t nowUs, const Seen* seen = nullptr) noexcept;
 
 // The program reads SO_ERROR (or connects again) on a racing number: advance() without
 // waiting, and when every attempt has failed the race is forgotten, its error (Step::error)

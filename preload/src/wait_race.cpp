@@ -113,30 +113,44 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
   }
   const int64_t deadline = timeoutUs < 0 ? INT64_MAX : monotonicUs() + timeoutUs;
   Step st[kMaxRacing];
-  // Tightened from the first wait a race's time ends, put back when this call returns
+  // What the last wait saw of each race's attempts (the next step's poll; nb_race.h).
+  Seen seen[kMaxRacing];
+  bool haveSeen = false;
+  // Tightened for a wait that ends at an attempt's start and put back when it returns
   // (race_timing.h): the kernel's default 50 µs slack would start an attempt that late.
   TightTimers timers(false);
+  int64_t spinTo = 0;  // the start the last wait ended kLeadUs short of
   for (;;) {
-    const int64_t now = monotonicUs();
+    int64_t now = monotonicUs();
+    if (spinTo != 0) {
+      if (now < spinTo) now = spinUntil(spinTo);
+      spinTo = 0;
+    }
     bool resolved = false;
     int64_t next = INT64_MAX;
+    bool nextIsStart = false;
     size_t extras = 0;
     for (unsigned k = 0; k < m;) {
-      st[k] = advance(fds[idx[k]].fd, now);
+      st[k] = advance(fds[idx[k]].fd, now, haveSeen ? &seen[k] : nullptr);
       if (st[k].state == State::Busy) {
         // Another thread (or a signal handler's interrupted caller) is stepping it: this
         // wait treats the number as a plain descriptor.
         idx[k] = idx[--m];
+        seen[k] = seen[m];  // the entry moved here is stepped next, with what was seen of it
         continue;
       }
       if (st[k].state == State::Racing) {
         extras += st[k].nFresh;
-        next = std::min(next, st[k].wakeUs);
+        if (st[k].wakeUs < next || (st[k].wakeUs == next && !nextIsStart)) {
+          next = st[k].wakeUs;
+          nextIsStart = st[k].wakeUs == st[k].nextStartUs;
+        }
       } else {
         resolved = true;
       }
       ++k;
     }
+    haveSeen = false;
     if (m == 0) {  // nothing of ours left in this wait: the program's own, for the time left
       timers.relax();
       if (deadline == INT64_MAX) return realPpoll(fds, n, nullptr, mask);
@@ -153,12 +167,25 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
     for (unsigned k = 0; k < m; ++k)
       re[k] = RacingEntry{idx[k], st[k].state == State::Racing && st[k].ownLive, st[k].nFresh, st[k].fresh};
     const nfds_t total = buildWait(fds, n, re, m, buf.get());
-    const int64_t until = std::min(deadline, next);
-    if (next <= deadline && next != INT64_MAX) timers.tighten();
+    // A wait that ends at an attempt's start ends kLeadUs before it, with a 1 ns timer
+    // slack, and the rest is spun at the next round's top (race_timing.h).
+    const bool toStart = nextIsStart && next <= deadline;
+    const int64_t until = toStart ? next - kLeadUs : std::min(deadline, next);
+    if (toStart) timers.tighten();
     // From now: a step above may have made a socket (advance's preparation).
     timespec ts = toTimespec(until - monotonicUs());
     const int r = realPpoll(buf.get(), total, until == INT64_MAX ? nullptr : &ts, mask);
+    if (toStart) timers.relax();  // the program's slack back before the start
     if (r < 0) return -1;
+    if (r == 0 && toStart) spinTo = next;
+    // What the wait saw of each race's attempts: the next step's poll (nb_race.h, Seen).
+    nfds_t at = n;
+    for (unsigned k = 0; k < m; ++k) {
+      seen[k].gen = st[k].gen;
+      seen[k].own = re[k].ownLive ? buf.get()[idx[k]].revents : 0;
+      for (unsigned f = 0; f < st[k].nFresh; ++f) seen[k].fresh[f] = buf.get()[at++].revents;
+    }
+    haveSeen = true;
     bool visible = false;
     for (nfds_t i = 0; i < n && !visible; ++i)
       visible = buf.get()[i].revents != 0 && !isIn(i, idx, m);
@@ -169,7 +196,7 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
   nfds_t still[kMaxRacing], failed[kMaxRacing];
   unsigned nStill = 0, nFailed = 0;
   for (unsigned k = 0; k < m; ++k) {
-    if (st[k].state == State::Racing) st[k] = advance(fds[idx[k]].fd, now);
+    if (st[k].state == State::Racing) st[k] = advance(fds[idx[k]].fd, now, haveSeen ? &seen[k] : nullptr);
     if (st[k].state == State::Racing || st[k].state == State::Busy) still[nStill++] = idx[k];
     if (st[k].state == State::Failed) failed[nFailed++] = idx[k];
   }
@@ -260,10 +287,16 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
   const int64_t deadline = timeoutUs < 0 ? INT64_MAX : monotonicUs() + timeoutUs;
   Step st[kMaxRacing];
   TightTimers timers(false);  // as pollRacing's
+  int64_t spinTo = 0;          // as pollRacing's
   for (;;) {
     int64_t now = monotonicUs();
+    if (spinTo != 0) {
+      if (now < spinTo) now = spinUntil(spinTo);
+      spinTo = 0;
+    }
     bool resolved = false;
     int64_t next = INT64_MAX;
+    bool nextIsStart = false;
     pollfd pf[1 + kMaxRacing * policy::kMaxListed];
     nfds_t np = 1;
     pf[0] = pollfd{epfd, POLLIN, 0};
@@ -275,7 +308,10 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
       }
       if (st[k].state == State::Racing) {
         for (unsigned f = 0; f < st[k].nFresh; ++f) pf[np++] = pollfd{st[k].fresh[f], POLLOUT, 0};
-        next = std::min(next, st[k].wakeUs);
+        if (st[k].wakeUs < next || (st[k].wakeUs == next && !nextIsStart)) {
+          next = st[k].wakeUs;
+          nextIsStart = st[k].wakeUs == st[k].nextStartUs;
+        }
       } else {
         resolved = true;
       }
@@ -288,11 +324,14 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
     }
     bool look = resolved || timeoutUs == 0 || now >= deadline;
     if (!look) {
-      const int64_t until = std::min(deadline, next);
-      if (next <= deadline && next != INT64_MAX) timers.tighten();
+      const bool toStart = nextIsStart && next <= deadline;
+      const int64_t until = toStart ? next - kLeadUs : std::min(deadline, next);
+      if (toStart) timers.tighten();
       timespec ts = toTimespec(until - monotonicUs());
       const int r = realPpoll(pf, np, until == INT64_MAX ? nullptr : &ts, mask);
+      if (toStart) timers.relax();
       if (r < 0) return -1;
+      if (r == 0 && toStart) spinTo = next;
       look = pf[0].revents != 0;
       now = monotonicUs();
       if (!look && now < deadline) continue;
