@@ -164,6 +164,13 @@ bool measure(const std::string& mif, const std::string& self, int delayMs, int r
 int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "--client") == 0)
     return clientMode(argv[2], std::strcmp(argv[3], "nonblock") == 0);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.empty() || a.find_first_not_of("0123456789") != std::string::npos) {
+      std::fprintf(stderr, "usage: bench_race [ROUNDS] [PER_ROUND] [DELAY_MS...] (numbers; see the file's head)\n");
+      return 2;
+    }
+  }
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 3;
   const int perRound = argc > 2 ? std::atoi(argv[2]) : 5;
   std::vector<int> delays;
