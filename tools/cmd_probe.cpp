@@ -19,9 +19,11 @@
 #include "mif/policy/loader.h"
 #include "mif/policy/policy.h"
 #include "mif/view/live_view.h"
+#include "mif/view/probe_results.h"
 #include "mif/view/ra_state.h"
 #include "probe/portal.h"
 #include "probe/probe.h"
+#include "running_probes.h"
 
 namespace mif::cmd {
 namespace {
@@ -53,6 +55,8 @@ void usage(FILE* out) {
                "whether the portal is open: its API (RFC 8908) when the URI is http:// with\n"
                "an address, else the probe's verdict (ok: open); the answer is recorded in\n"
                "/run/mif/ra, where 'mif show' and programs started later find it.\n"
+               "Below its own verdicts, what the probers of running programs last found of\n"
+               "each PvD (mif run with the policy's probe key), as 'mif show' lists them.\n"
                "Exit status: 0 when every probed PvD is ok, 1 otherwise (or on an error),\n"
                "2 on bad arguments.\n",
                probe::Options{}.count, static_cast<long long>(probe::Options{}.timeout.count()),
@@ -109,7 +113,7 @@ const char* healthOf(probe::Verdict v) {
 }
 
 void printJson(const std::vector<probe::Result>& results, const std::vector<Portal>& portals,
-               const probe::Options& o) {
+               const std::vector<view::ProbeFile>& running, const probe::Options& o) {
   std::string pvds;
   json::StringSink pvdsSink(&pvds);
   json::Array<json::StringSink> pvdList(pvdsSink);
@@ -147,6 +151,7 @@ void printJson(const std::vector<probe::Result>& results, const std::vector<Port
     }
     portalList.close();
     p.raw("captive_portal", list);
+    p.raw("running_probes", runningProbesJson(running, r.name));
     p.close();
   }
   pvdList.close();
@@ -159,7 +164,8 @@ void printJson(const std::vector<probe::Result>& results, const std::vector<Port
   std::fputs(out.c_str(), stdout);
 }
 
-void printText(const std::vector<probe::Result>& results, const std::vector<Portal>& portals) {
+void printText(const std::vector<probe::Result>& results, const std::vector<Portal>& portals,
+               const std::vector<view::ProbeFile>& running) {
   int nameW = 3, ifW = 9;
   for (const auto& r : results) {
     nameW = std::max(nameW, static_cast<int>(r.name.size()));
@@ -181,6 +187,9 @@ void printText(const std::vector<probe::Result>& results, const std::vector<Port
                 c.open ? "open" : "captive",
                 c.by == "api" ? "its API says so" : "by the probe's verdict",
                 c.why.empty() ? "" : ": ", c.why.c_str());
+  for (const auto& r : results)
+    for (const std::string& line : runningProbesText(running, r.name))
+      std::printf("probe of %s by a running program: %s\n", r.name.c_str(), line.c_str());
 }
 
 }  // namespace
@@ -260,10 +269,12 @@ int probe(int argc, char** argv) {
   std::vector<probe::Result> results = probe::run(*compiled, *snap, ids, opts);
   // A portal a router announced: open or not, recorded for `mif show` and later programs.
   std::vector<Portal> portals = checkPortals(results, *snap, opts);
+  // What the probers of running programs published (mif run, the policy's `probe` key).
+  const std::vector<view::ProbeFile> running = view::runningProbes(view::probeDir());
   if (asJson)
-    printJson(results, portals, opts);
+    printJson(results, portals, running, opts);
   else
-    printText(results, portals);
+    printText(results, portals, running);
   for (const auto& r : results)
     if (r.verdict != probe::Verdict::Ok) return cli::kExitFailure;
   return cli::kExitOk;

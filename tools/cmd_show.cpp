@@ -31,6 +31,7 @@
 #include "mif/view/probe_results.h"
 #include "mif/view/published_pvds.h"
 #include "mif/view/ra_state.h"
+#include "running_probes.h"
 
 namespace mif::cmd {
 namespace {
@@ -192,6 +193,25 @@ Value source(const BoundPvd* p, bool v6) {
   return Value::s((v6 ? p->source6 : p->source4).toString());
 }
 
+// What the probers of running programs published of PvD `name` (its `probe` key,
+// docs/policy.md): one entry per program under mif run; what the program's own connects
+// taught it stays inside it. `mif probe` prints the same (runningProbesText/Json).
+Value probesOf(const std::vector<view::ProbeFile>& files, std::string_view name) {
+  Value v(Value::Kind::ObjList);
+  for (const view::ProbeFile& f : files)
+    if (const view::ProbeFile::Line* l = f.of(name))
+      v.objs.push_back(Obj{{"verdict", Value::s(l->verdict == view::ProbeVerdict::None
+                                                     ? "none"
+                                                     : view::probeVerdictWord(l->verdict))},
+                           {"portal", l->portal == view::PortalVerdict::None
+                                          ? Value{}
+                                          : Value::s(view::portalVerdictWord(l->portal))},
+                           {"age", Value::life(static_cast<uint32_t>(f.ageMs / 1000))},
+                           {"pid", Value::n(f.pid)},
+                           {"program", Value::s(f.program)}});
+  return v;
+}
+
 const Field<Row> kRowFields[] = {
     {"name", "",
      [](const Row& r, const Snapshot&) { return Value::s(r.def ? r.def->name : r.ifc->name); }},
@@ -289,21 +309,7 @@ const Field<Row> kRowFields[] = {
     // own connects taught it stays inside it.
     {"probes", "probe",
      [](const Row& r, const Snapshot&) {
-       Value v(Value::Kind::ObjList);
-       if (!r.def || !r.probes) return v;
-       for (const view::ProbeFile& f : *r.probes)
-         if (const view::ProbeFile::Line* l = f.of(r.def->name))
-           v.objs.push_back(
-               Obj{{"verdict", Value::s(l->verdict == view::ProbeVerdict::None
-                                            ? "none"
-                                            : view::probeVerdictWord(l->verdict))},
-                   {"portal", l->portal == view::PortalVerdict::None
-                                  ? Value{}
-                                  : Value::s(view::portalVerdictWord(l->portal))},
-                   {"age", Value::life(static_cast<uint32_t>(f.ageMs / 1000))},
-                   {"pid", Value::n(f.pid)},
-                   {"program", Value::s(f.program)}});
-       return v;
+       return r.def && r.probes ? probesOf(*r.probes, r.def->name) : Value(Value::Kind::ObjList);
      }},
     {"warnings", "warning",
      [](const Row& r, const Snapshot&) {
@@ -420,6 +426,14 @@ const Field<PublishedPvd> kExplicitFields[] = {
 
 // --- JSON -----------------------------------------------------------------------------
 std::string jsonObj(const Obj& o);
+std::string jsonList(const Value& v) {
+  std::string list;
+  json::StringSink sink(&list);
+  json::Array<json::StringSink> a(sink);
+  for (const auto& o : v.objs) a.raw(jsonObj(o));
+  a.close();
+  return list;
+}
 void member(cli::JsonObject& j, const char* key, const Value& v) {
   switch (v.kind) {
     case Value::Kind::Null:
@@ -438,15 +452,9 @@ void member(cli::JsonObject& j, const char* key, const Value& v) {
     case Value::Kind::StrList:
       j.strings(key, v.list);
       break;
-    case Value::Kind::ObjList: {
-      std::string list;
-      json::StringSink sink(&list);
-      json::Array<json::StringSink> a(sink);
-      for (const auto& o : v.objs) a.raw(jsonObj(o));
-      a.close();
-      j.raw(key, list);
+    case Value::Kind::ObjList:
+      j.raw(key, jsonList(v));
       break;
-    }
     case Value::Kind::Obj:
       if (v.objs.empty())
         j.null(key);
@@ -594,6 +602,17 @@ void usage(FILE* out) {
 }
 
 }  // namespace
+
+std::vector<std::string> runningProbesText(const std::vector<view::ProbeFile>& files,
+                                           std::string_view pvd) {
+  std::vector<std::string> out;
+  for (const Obj& o : probesOf(files, pvd).objs) out.push_back(textObj(o));
+  return out;
+}
+
+std::string runningProbesJson(const std::vector<view::ProbeFile>& files, std::string_view pvd) {
+  return jsonList(probesOf(files, pvd));
+}
 
 int show(int argc, char** argv) {
   bool asJson = false;

@@ -62,8 +62,10 @@ view::ProbeVerdict verdictOf(const Result& r) {
 
 // The prober's life: rounds until `watched` (a pidfd of mif run's process) says it ended.
 // `ready`: written with the first round's end, then closed.
+// `token`: the run's token for the file's header (view::probeRunToken).
 [[noreturn]] void proberMain(const policy::Policy& policy, const std::vector<policy::PvdId>& ids,
-                             const std::string& path, int watched, int ready) {
+                             const std::string& path, const std::string& token, int watched,
+                             int ready) {
   const size_t n = ids.size();
   std::vector<Clock::time_point> due(n, Clock::now());
   std::vector<view::ProbeLine> lines(n);
@@ -103,7 +105,7 @@ view::ProbeVerdict verdictOf(const Result& r) {
         }
       }
       std::string why;
-      view::writeProbeResults(path, view::formatProbeResults(lines), &why);
+      view::writeProbeResults(path, view::formatProbeResults(lines, token), &why);
       if (ready >= 0) {
         writeAll(ready, "r");
         ::close(ready);
@@ -122,9 +124,9 @@ view::ProbeVerdict verdictOf(const Result& r) {
 
 // Where to publish: RUN_DIR/probe/run-PID when it can be written, else a directory of our
 // own under $TMPDIR (an unprivileged user without /run/mif).
-std::string choosePath(pid_t pid, std::string* error) {
+std::string choosePath(pid_t pid, const std::string& token, std::string* error) {
   std::string why;
-  const std::string header = view::formatProbeResults({});
+  const std::string header = view::formatProbeResults({}, token);
   std::string path = view::probeResultsPath(pid);
   if (view::writeProbeResults(path, header, &why)) return path;
   const char* tmp = std::getenv("TMPDIR");
@@ -152,7 +154,9 @@ ProberStart startProber(const policy::Policy& policy) {
   }
   if (ids.empty()) return out;
   const pid_t self = ::getpid();
-  const std::string path = choosePath(self, &out.error);
+  // Read in the run's own process (the program after exec), before the prober is forked.
+  const std::string token = view::probeRunToken(self);
+  const std::string path = choosePath(self, token, &out.error);
   if (path.empty()) return out;
   // mif run's own process (the program after exec; the supervisor under --enforce).
   const int watched = static_cast<int>(::syscall(SYS_pidfd_open, self, 0));
@@ -179,7 +183,7 @@ ProberStart startProber(const policy::Policy& policy) {
     for (int fd = 0; fd < 3 && null >= 0; ++fd) ::dup2(null, fd);
     closeAllBut(w, r);
     ::signal(SIGPIPE, SIG_IGN);
-    proberMain(policy, ids, path, w, r);
+    proberMain(policy, ids, path, token, w, r);
   }
   ::close(ready[1]);
   ::close(watched);

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,8 +19,49 @@ namespace mif::view {
 namespace {
 
 constexpr std::string_view kHeader = "mif-probes 1";
+constexpr std::string_view kRun = " run ";
+
+// The header line's run token, "" when it has none; false when `header` is not this format's.
+bool parseHeader(std::string_view header, std::string_view* run) noexcept {
+  *run = {};
+  if (header.substr(0, kHeader.size()) != kHeader) return false;
+  header.remove_prefix(kHeader.size());
+  if (header.empty()) return true;
+  if (header.front() != ' ') return false;  // "mif-probes 10"
+  if (header.substr(0, kRun.size()) == kRun) {
+    header.remove_prefix(kRun.size());
+    *run = header.substr(0, header.find(' '));
+  }
+  return true;
+}
+
+std::string readSmall(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
 
 }  // namespace
+
+std::string probeRunToken(long pid) {
+  const std::string boot = readSmall("/proc/sys/kernel/random/boot_id");
+  const std::string stat = readSmall("/proc/" + std::to_string(pid) + "/stat");
+  // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses, so the fields are
+  // counted from the last ')'; starttime is field 22, the 20th after it.
+  const size_t close = stat.rfind(')');
+  if (boot.empty() || close == std::string::npos) return {};
+  std::string_view rest = std::string_view(stat).substr(close + 1);
+  std::string_view f;
+  for (int k = 0; k < 20; ++k) {
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    const size_t end = rest.find(' ');
+    f = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+  }
+  if (f.empty() || f.find_first_not_of("0123456789") != std::string_view::npos) return {};
+  return boot + "/" + std::string(f);
+}
 
 const char* probeReason(ProbeVerdict v) noexcept {
   switch (v) {
@@ -67,8 +107,12 @@ std::string_view field(std::string_view* line) noexcept {
 
 std::string probeResultsPath(long pid) { return runDir() + "/probe/run-" + std::to_string(pid); }
 
-std::string formatProbeResults(const std::vector<ProbeLine>& lines) {
+std::string formatProbeResults(const std::vector<ProbeLine>& lines, std::string_view run) {
   std::string out(kHeader);
+  if (!run.empty()) {
+    out += kRun;
+    out += run;
+  }
   out += '\n';
   for (const ProbeLine& l : lines) {
     out.append(l.name);
@@ -122,7 +166,8 @@ bool writeProbeResults(const std::string& path, const std::string& text, std::st
 bool parseProbeResults(std::string_view text, void (*fn)(void* ctx, const ProbeLine& line),
                        void* ctx) noexcept {
   const size_t eol = text.find('\n');
-  if (text.substr(0, eol) != kHeader) return false;
+  std::string_view run;
+  if (!parseHeader(text.substr(0, eol), &run)) return false;
   text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
   while (!text.empty()) {
     const size_t end = text.find('\n');
@@ -161,6 +206,9 @@ bool readProbeFile(const std::string& path, ProbeFile* out, std::string* why) {
   out->path = path;
   out->lines.clear();
   const std::string body = text.str();
+  std::string_view run;
+  parseHeader(std::string_view(body).substr(0, body.find('\n')), &run);
+  out->run = std::string(run);
   const bool ok = parseProbeResults(
       body,
       [](void* ctx, const ProbeLine& l) {
@@ -198,10 +246,13 @@ std::vector<ProbeFile> runningProbes(const std::string& dir) {
         name.find_first_not_of("0123456789", 4) != std::string::npos)
       continue;  // also the prober's temporary files (run-PID.tmp)
     const long pid = std::stol(name.substr(4));
-    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) continue;
+    if (pid <= 0) continue;
     ProbeFile f;
     std::string why;
-    if (readProbeFile(dir + "/" + name, &f, &why)) out.push_back(std::move(f));
+    if (!readProbeFile(dir + "/" + name, &f, &why)) continue;
+    // The same process that wrote it, not one that got its PID later.
+    if (f.run.empty() || f.run != probeRunToken(pid)) continue;
+    out.push_back(std::move(f));
   }
   ::closedir(d);
   std::sort(out.begin(), out.end(), [](const ProbeFile& a, const ProbeFile& b) { return a.pid < b.pid; });

@@ -33,20 +33,22 @@ TEST(ProbeResults, WhatTheProberWritesTheLibraryReads) {
   in[0] = {"wifi", view::ProbeVerdict::Down, view::PortalVerdict::None};
   in[1] = {"cell", view::ProbeVerdict::Ok, view::PortalVerdict::Captive};
   in[2] = {"corp", view::ProbeVerdict::None, view::PortalVerdict::Open};
-  const std::string text = view::formatProbeResults(in);
-  EXPECT_EQ(text, "mif-probes 1\nwifi down -\ncell ok captive\ncorp - open\n");
+  const std::string text = view::formatProbeResults(in, "b00t/4242");
+  EXPECT_EQ(text, "mif-probes 1 run b00t/4242\nwifi down -\ncell ok captive\ncorp - open\n");
   Seen s;
   ASSERT_TRUE(view::parseProbeResults(text, &Seen::add, &s));
   EXPECT_EQ(s.lines, (std::vector<std::string>{"wifi down -", "cell ok captive", "corp - open"}));
+  EXPECT_EQ(view::formatProbeResults(in).substr(0, 13), "mif-probes 1\n");
 }
 
 TEST(ProbeResults, OtherVersionsAndCutLinesAreNotRead) {
   Seen s;
   EXPECT_FALSE(view::parseProbeResults("mif-probes 2\nwifi down -\n", &Seen::add, &s));
+  EXPECT_FALSE(view::parseProbeResults("mif-probes 10\nwifi down -\n", &Seen::add, &s));
   EXPECT_FALSE(view::parseProbeResults("", &Seen::add, &s));
   // A later field is ignored; an unknown verdict is "not judged"; a line without its
   // newline (a buffer cut short) is not used.
-  ASSERT_TRUE(view::parseProbeResults("mif-probes 1\nwifi poor open 12ms\ncell maybe\n\ncorp down", &Seen::add, &s));
+  ASSERT_TRUE(view::parseProbeResults("mif-probes 1 run b/1 later\nwifi poor open 12ms\ncell maybe\n\ncorp down", &Seen::add, &s));
   EXPECT_EQ(s.lines, (std::vector<std::string>{"wifi poor open", "cell - -"}));
 }
 
@@ -61,7 +63,9 @@ TEST(ProbeResults, TheCommandsReadTheFilesOfRunningPrograms) {
   ASSERT_GT(dead, 0);
   ::waitpid(dead, nullptr, 0);
   const std::string self = dir + "/run-" + std::to_string(::getpid());
-  const std::string text = "mif-probes 1\nwifi down -\ncell ok captive\n";
+  const std::vector<view::ProbeLine> lines = {{"wifi", view::ProbeVerdict::Down, view::PortalVerdict::None},
+                                              {"cell", view::ProbeVerdict::Ok, view::PortalVerdict::Captive}};
+  const std::string text = view::formatProbeResults(lines, view::probeRunToken(::getpid()));
   std::string why;
   for (const std::string& f : {self, dir + "/run-" + std::to_string(dead), self + ".tmp", dir + "/other"})
     ASSERT_TRUE(view::writeProbeResults(f, text, &why)) << why;
@@ -87,6 +91,52 @@ TEST(ProbeResults, TheCommandsReadTheFilesOfRunningPrograms) {
   EXPECT_NE(why.find(dir + "/bad: not a probe results file"), std::string::npos) << why;
   EXPECT_FALSE(view::readProbeFile(dir + "/none", &bad, &why));
   EXPECT_EQ(view::runningProbes(dir + "/none").size(), 0u);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+// A run that crashed with its prober (nobody removed its file) whose PID a later process
+// got: that process is alive, but it is not the run, and its file is not shown; nor is a
+// file that does not say which run wrote it.
+TEST(ProbeResults, AFileOfAReusedPidIsNotARunningProgramsFile) {
+  char tmpl[] = "/tmp/mif-probe-reused-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  int hold[2];
+  ASSERT_EQ(::pipe(hold), 0);
+  pid_t later[2];
+  for (pid_t& p : later) {
+    p = ::fork();
+    if (p == 0) {  // alive until the test closes the pipe
+      char c;
+      ::close(hold[1]);
+      (void)::read(hold[0], &c, 1);
+      ::_exit(0);
+    }
+    ASSERT_GT(p, 0);
+  }
+  ::close(hold[0]);
+  const std::string token = view::probeRunToken(later[0]);
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(token, view::probeRunToken(later[0])) << "the same process, the same token";
+  // The earlier run's start time: one clock tick before this process's.
+  const size_t slash = token.rfind('/');
+  const std::string earlier = token.substr(0, slash + 1) + std::to_string(std::stoll(token.substr(slash + 1)) - 1);
+  const std::vector<view::ProbeLine> lines = {{"wifi", view::ProbeVerdict::Down, view::PortalVerdict::None}};
+  std::string why;
+  ASSERT_TRUE(view::writeProbeResults(dir + "/run-" + std::to_string(later[0]),
+                                      view::formatProbeResults(lines, earlier), &why)) << why;
+  ASSERT_TRUE(view::writeProbeResults(dir + "/run-" + std::to_string(later[1]),
+                                      view::formatProbeResults(lines), &why)) << why;
+  ASSERT_TRUE(view::writeProbeResults(dir + "/run-" + std::to_string(::getpid()),
+                                      view::formatProbeResults(lines, view::probeRunToken(::getpid())), &why)) << why;
+  const std::vector<view::ProbeFile> files = view::runningProbes(dir);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].pid, ::getpid());
+  view::ProbeFile f;
+  ASSERT_TRUE(view::readProbeFile(dir + "/run-" + std::to_string(later[0]), &f, &why)) << why;
+  EXPECT_EQ(f.run, earlier);
+  ::close(hold[1]);
+  for (pid_t p : later) ::waitpid(p, nullptr, 0);
   std::system(("rm -rf " + dir).c_str());
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "mif/view/probe_results.h"
 #include "netns.h"
 
 namespace mif::view::test {
@@ -62,6 +63,17 @@ class ShowTest : public NetnsTest {
   void TearDown() override {
     if (!policyFile_.empty()) std::remove(policyFile_.c_str());
     NetnsTest::TearDown();
+  }
+  // What a prober of process `pid` would publish: lan ok (portal captive), corp down.
+  static void writeProbes(const std::string& path, pid_t pid) {
+    std::string why;
+    ASSERT_TRUE(writeProbeResults(
+        path,
+        formatProbeResults({{"lan", ProbeVerdict::Ok, PortalVerdict::Captive},
+                            {"corp", ProbeVerdict::Down, PortalVerdict::None}},
+                           probeRunToken(pid)),
+        &why))
+        << why;
   }
   std::string mif(const std::string& args) {
     // No user layer from whoever runs the tests.
@@ -154,7 +166,7 @@ TEST_F(ShowTest, ProbeVerdictsOfRunningPrograms) {
   const std::string run = tmpl;
   ASSERT_EQ(::mkdir((run + "/probe").c_str(), 0755), 0);
   const std::string pid = std::to_string(::getpid());
-  std::ofstream(run + "/probe/run-" + pid) << "mif-probes 1\nlan ok captive\ncorp down -\n";
+  writeProbes(run + "/probe/run-" + pid, ::getpid());
   std::ofstream(run + "/probe/run-999999999") << "mif-probes 1\nlan down -\n";
   const std::string env = "MIF_RUN_DIR=" + run + " ";
   std::string t = capture(env + mif("--policy " + policyFile_));
@@ -174,6 +186,38 @@ TEST_F(ShowTest, ProbeVerdictsOfRunningPrograms) {
   EXPECT_EQ(j["pvds.0.probes.0.verdict"], "\"down\"");
   EXPECT_EQ(j["pvds.0.probes.0.portal"], "null");
   EXPECT_EQ(j["pvds.2.probes#"], "0");
+  std::system(("rm -rf " + run).c_str());
+}
+
+// `mif probe` lists the same verdicts of running programs beside its own, in the same
+// words (cmd_show.cpp's field is the one writer), for the PvDs it probed.
+TEST_F(ShowTest, ProbeListsTheVerdictsOfRunningProgramsAsShowDoes) {
+  char tmpl[] = "/tmp/mif-probe-running-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string run = tmpl;
+  ASSERT_EQ(::mkdir((run + "/probe").c_str(), 0755), 0);
+  const std::string pid = std::to_string(::getpid());
+  writeProbes(run + "/probe/run-" + pid, ::getpid());
+  const std::string probe = "MIF_RUN_DIR=" + run +
+                            " XDG_CONFIG_HOME=/nonexistent HOME=/nonexistent " + MIF_BINARY +
+                            " probe --count 1 --timeout 50 --policy " + policyFile_;
+  std::string shown = capture("MIF_RUN_DIR=" + run + " " + mif("--policy " + policyFile_));
+  const size_t at = shown.find("    probe        ok portal captive age ");
+  ASSERT_NE(at, std::string::npos) << shown;
+  const std::string line = shown.substr(at + 17, shown.find('\n', at) - at - 17);
+  std::string t = capture(probe + " --pvd lan,corp 2>/dev/null");
+  EXPECT_NE(t.find("probe of lan by a running program: " + line + "\n"), std::string::npos)
+      << line << "\n" << t;
+  EXPECT_NE(t.find("probe of corp by a running program: down age "), std::string::npos) << t;
+  t = capture(probe + " --pvd corp 2>/dev/null");
+  EXPECT_EQ(t.find("probe of lan"), std::string::npos) << "only the PvDs probed: " << t;
+  Flat j = flatten(probe + " --json --pvd lan 2>/dev/null");
+  EXPECT_EQ(j["pvds.0.name"], "\"lan\"");
+  EXPECT_EQ(j["pvds.0.running_probes#"], "1");
+  EXPECT_EQ(j["pvds.0.running_probes.0.verdict"], "\"ok\"");
+  EXPECT_EQ(j["pvds.0.running_probes.0.portal"], "\"captive\"");
+  EXPECT_EQ(j["pvds.0.running_probes.0.pid"], pid);
+  EXPECT_LT(std::stoi(j["pvds.0.running_probes.0.age"]), 60);
   std::system(("rm -rf " + run).c_str());
 }
 

@@ -8,10 +8,16 @@
 // (parseProbeResults: the library's probe watch, preload/src/probe_watch.cpp, and
 // readProbeFile below for `mif show` and `mif explain`).
 //
-//   mif-probes 1
+//   mif-probes 1 run 6f1c0c5e-8c1d-4c5e-9c7e-2b0a4a1d9f3e/81234
 //   wifi down -
 //   cell ok captive
 //
+// The header's `run` names the run's process as no later process can be named: the boot
+// (/proc/sys/kernel/random/boot_id) and the process's start time in clock ticks since boot
+// (/proc/PID/stat, field 22; exec keeps it). A reader takes the file as a running
+// program's only when /proc/PID/stat says the same now: a PID reused after a crashed run
+// (whose prober was killed too, so nobody removed the file) names another start time. The
+// library ignores the field (its file is its own, named by MIF_PROBES).
 // One line per probed PvD: its policy name, the verdict (ok, poor, down; "-": not judged,
 // e.g. its link is down, which the live view knows anyway) and its captive portal (open,
 // captive; "-": none announced, or not asked). Unknown verdicts and lines are ignored, so
@@ -36,15 +42,19 @@ struct ProbeLine {
 // Where a prober of process `pid` publishes: RUN_DIR/probe/run-PID.
 std::string probeResultsPath(long pid);
 
-// The file's text for `lines`.
-std::string formatProbeResults(const std::vector<ProbeLine>& lines);
+// The `run` token of process `pid` (BOOT_ID/START_TICKS), "" when /proc does not say.
+std::string probeRunToken(long pid);
+
+// The file's text for `lines`, of the run `run` (probeRunToken of the run's process; ""
+// writes a header without it, which no reader takes for a running program's).
+std::string formatProbeResults(const std::vector<ProbeLine>& lines, std::string_view run = {});
 
 // Writes `text` to `path` atomically (temporary file + rename), creating the directory
 // (mode 0755) when it is missing. False with `why` otherwise.
 bool writeProbeResults(const std::string& path, const std::string& text, std::string* why);
 
 // Calls fn(ctx, line) for each PvD line of `text`, in order; false when the header is not
-// "mif-probes 1" (nothing called). No allocation, no system call: the library reads the
+// "mif-probes 1", alone or followed by a space and fields (nothing called). No allocation, no system call: the library reads the
 // file into a buffer of its own and parses it here.
 bool parseProbeResults(std::string_view text, void (*fn)(void* ctx, const ProbeLine& line),
                        void* ctx) noexcept;
@@ -66,6 +76,7 @@ struct ProbeFile {
   };
   std::string path;
   long pid = 0;          // from the name run-PID (0 when it has none)
+  std::string run;       // the header's run token ("" when it has none)
   std::string program;   // the process's command name (/proc/PID/comm), "" when unknown
   int64_t ageMs = 0;     // since the prober last replaced it (the end of its last round)
   std::vector<Line> lines;
@@ -76,8 +87,9 @@ struct ProbeFile {
 // Reads `path`; false with `why` when it cannot be read or is not this format.
 bool readProbeFile(const std::string& path, ProbeFile* out, std::string* why);
 
-// The files of running programs in `dir` (RUN_DIR/probe): run-PID whose PID is alive
-// (one left by a run that crashed is skipped), by PID.
+// The files of running programs in `dir` (RUN_DIR/probe): run-PID whose header's run token
+// is PID's now (probeRunToken; one left by a run that crashed is skipped, even when its PID
+// has been reused since), by PID.
 std::vector<ProbeFile> runningProbes(const std::string& dir);
 // RUN_DIR/probe.
 std::string probeDir();
