@@ -46,7 +46,10 @@ int main(int argc, char** argv) {
     return mif::cli::kExitUsage;
   }
   std::string_view verb = argv[1];
-  if (verb == "--help" || verb == "-h" || (verb == "help" && argc == 2)) {
+  // `mif help`, and `mif help --help` (help's own help is this one).
+  const std::string_view topic = argc > 2 ? argv[2] : "";
+  if (verb == "--help" || verb == "-h" ||
+      (verb == "help" && (argc == 2 || topic == "--help" || topic == "-h" || topic == "help"))) {
     usage(stdout);
     return mif::cli::kExitOk;
   }
