@@ -48,6 +48,19 @@ std::vector<std::string> splitCommas(std::string_view s) {
   return out;
 }
 
+bool pvdNames(std::string_view value, std::vector<std::string>* out) {
+  std::vector<std::string> names = splitCommas(value);
+  if (names.empty()) return false;
+  for (auto& n : names) out->push_back(std::move(n));
+  return true;
+}
+
+void noPvdNamedError(std::string_view command, std::string_view value) {
+  const std::string cmd = command.empty() ? "run" : std::string(command);
+  error((command.empty() ? "" : cmd + ": ") + "--pvd '" + std::string(value) + "'",
+        "names no PvD (try 'mif " + cmd + " --help')");
+}
+
 bool Args::next() {
   if (i_ + 1 >= argc_) return false;
   arg_ = argv_[++i_];
@@ -79,7 +92,10 @@ bool pvdSelectionOption(Args& args, PvdSelection* sel) {
   if (args.value("--policy", &v)) {
     sel->policyFiles.push_back(v);
   } else if (args.value("--pvd", &v)) {
-    for (auto& n : splitCommas(v)) sel->pin.pvds.push_back(std::move(n));
+    if (!pvdNames(v, &sel->pin.pvds)) {
+      noPvdNamedError(args.command(), v);
+      std::exit(kExitUsage);
+    }
   } else if (args.value("--dns", &v)) {
     auto addr = policy::IpAddress::parse(v);
     if (!addr) {

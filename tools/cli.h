@@ -42,6 +42,14 @@ bool parseNumber(std::string_view s, long lo, long hi, long* out);
 // "a,b,,c" -> {"a", "b", "c"}: the lists of --pvd and --dns.
 std::vector<std::string> splitCommas(std::string_view s);
 
+// The names of a --pvd value ("a,b") appended to *out; false when it names none ("", ","):
+// the caller refuses it (kExitUsage, or 125 for `mif run`), as an empty variable in
+// `--pvd "$PVD" --strict` would otherwise silently mean no --pvd at all.
+bool pvdNames(std::string_view value, std::vector<std::string>* out);
+// The error for such a value: "mif: COMMAND: --pvd 'VALUE': names no PvD (try ...)";
+// `command` empty for `mif run`, whose errors name the option alone.
+void noPvdNamedError(std::string_view command, std::string_view value);
+
 // Walks a subcommand's arguments (argv[0] is the subcommand's name):
 //
 //   cli::Args args("show", argc, argv);

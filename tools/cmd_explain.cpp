@@ -477,7 +477,10 @@ int explain(int argc, char** argv) {
     } else if (args.value("--user-policy", &v)) {
       files.user = v;
     } else if (args.value("--pvd", &v)) {
-      for (auto& n : cli::splitCommas(v)) pin.pvds.push_back(std::move(n));
+      if (!cli::pvdNames(v, &pin.pvds)) {
+        cli::noPvdNamedError("explain", v);
+        return cli::kExitUsage;
+      }
     } else if (args.value("--dns", &v)) {
       for (const auto& s : cli::splitCommas(v)) {
         auto addr = IpAddress::parse(s);

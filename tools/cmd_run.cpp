@@ -122,7 +122,10 @@ int parse(int argc, char** argv, RunOptions* o) {
     } else if (is("--pvd")) {
       auto v = value("--pvd");
       if (!v) return cli::kExitRunFailed;
-      splitInto(*v, &o->pvds);
+      if (!cli::pvdNames(*v, &o->pvds)) {
+        cli::noPvdNamedError("", *v);
+        return cli::kExitRunFailed;
+      }
     } else if (is("--dns")) {
       auto v = value("--dns");
       if (!v) return cli::kExitRunFailed;

@@ -291,4 +291,27 @@ TEST_F(Cli, ExplainErrors) {
   EXPECT_NE(none.out.find("\"unmanaged\":true"), std::string::npos) << none.out;
 }
 
+// A --pvd that names no PvD (an empty variable in `--pvd "$PVD" --strict`) is refused,
+// naming the argument, by every command that takes one: it silently meant no --pvd at all
+// (`mif run` then ran the program unpinned, exit 0).
+TEST_F(Cli, APvdListNamingNoPvdIsRefused) {
+  for (const char* value : {"''", "','"}) {
+    Result run = mif(std::string("run --pvd ") + value + " --strict -- true", false);
+    EXPECT_EQ(run.status, 125) << run.out;
+    EXPECT_NE(run.out.find("mif: --pvd '" + std::string(value[1] == ',' ? "," : "") +
+                           "': names no PvD (try 'mif run --help')"),
+              std::string::npos)
+        << run.out;
+    // show and probe would send traffic (router solicitations, probes) if the value got
+    // through: an unknown argument after it stops them first (exit 2, another message).
+    for (const char* cmd : {"show", "probe", "explain"}) {
+      Result r = mif(std::string(cmd) + " --pvd " + value + " --no-such-option 192.0.2.1", false);
+      EXPECT_EQ(r.status, 2) << cmd << ": " << r.out;
+      EXPECT_NE(r.out.find(std::string("mif: ") + cmd + ": --pvd '"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("names no PvD"), std::string::npos) << r.out;
+    }
+  }
+  EXPECT_EQ(mif("run --pvd lo -- true", false).status, 0);
+}
+
 }  // namespace
