@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -461,6 +462,20 @@ int run(int argc, char** argv) {
         return cli::kExitRunFailed;
       }
     }
+  }
+
+  // --trace=FILE: a file this user can append to, checked here where the error can be seen
+  // (the library, or the supervisor, opens it later, when a failure can only be silent).
+  if (o.trace && *o.trace != "stderr") {
+    const int fd = o.trace->empty() ? -1
+                                    : ::open(absolutePath(*o.trace).c_str(),
+                                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      cli::error("--trace=" + *o.trace, o.trace->empty() ? "needs a FILE (--trace alone: stderr)"
+                                                         : std::strerror(errno));
+      return cli::kExitRunFailed;
+    }
+    ::close(fd);
   }
 
   // Active probes (a PvD with `probe`): a prober of its own runs them while the program

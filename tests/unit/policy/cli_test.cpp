@@ -314,4 +314,22 @@ TEST_F(Cli, APvdListNamingNoPvdIsRefused) {
   EXPECT_EQ(mif("run --pvd lo -- true", false).status, 0);
 }
 
+// A --trace file that cannot be written is an error naming the argument, before the
+// program runs: the library opens it inside the program, where it could only fail
+// silently (it did: exit 0, no trace).
+TEST_F(Cli, RunRefusesATraceFileItCannotWrite) {
+  const std::string missing = dir_ + "/no-such-dir/trace";
+  Result r = mif("run --pvd lo --trace=" + quote(missing) + " -- true", false);
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_NE(r.out.find("mif: --trace=" + missing + ": No such file or directory"), std::string::npos)
+      << r.out;
+  r = mif("run --pvd lo --trace= -- true", false);
+  EXPECT_EQ(r.status, 125) << r.out;
+  EXPECT_NE(r.out.find("mif: --trace=: needs a FILE"), std::string::npos) << r.out;
+  const std::string ok = dir_ + "/trace";
+  r = mif("run --pvd lo --trace=" + quote(ok) + " -- true", false);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(::access(ok.c_str(), W_OK), 0);
+}
+
 }  // namespace
