@@ -4,6 +4,8 @@
 #include "mif/policy/loader.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -598,15 +600,22 @@ LoadResult loadString(std::string_view text, const std::string& path, Layer laye
   return Loader(path, layer).run(text);
 }
 
+// "cannot be read: WHY" (the system's reason, when it gave one).
+static std::string unreadable(int err) {
+  return err != 0 ? std::string("cannot be read: ") + std::strerror(err) : "cannot be read";
+}
+
 LoadResult loadFile(const std::string& path, Layer layer) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult r;
     r.doc.file = path;
     r.doc.layer = layer;
-    r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, "cannot be read"});
+    r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, unreadable(errno)});
     return r;
   }
+  errno = 0;
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
@@ -623,7 +632,7 @@ LoadResult loadFile(const std::string& path, Layer layer) {
     LoadResult r;
     r.doc.file = path;
     r.doc.layer = layer;
-    r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, "read error"});
+    r.diagnostics.push_back(Diagnostic{Severity::Error, path, 0, 0, unreadable(errno)});
     return r;
   }
   return loadString(text, path, layer);

@@ -1,5 +1,6 @@
 // `mif check` and `mif explain` run as processes: exit codes and output.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,7 +97,15 @@ TEST_F(Cli, CheckUsage) {
   EXPECT_NE(h.out.find("Usage: mif check"), std::string::npos);
   Result missing = mif("check " + quote(dir_ + "/nope.toml"));
   EXPECT_EQ(missing.status, 1);
-  EXPECT_NE(missing.out.find("nope.toml: error: cannot be read"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("nope.toml: error: cannot be read: No such file or directory"),
+            std::string::npos)
+      << missing.out;
+  // A directory (it said "read error").
+  ASSERT_EQ(::mkdir((dir_ + "/d.toml").c_str(), 0755), 0);
+  Result dir = mif("check " + quote(dir_ + "/d.toml"));
+  EXPECT_EQ(dir.status, 1);
+  EXPECT_NE(dir.out.find("d.toml: error: cannot be read: Is a directory"), std::string::npos)
+      << dir.out;
 }
 
 TEST_F(Cli, CheckJudgesReferencesAgainstTheMergedLayers) {
