@@ -146,6 +146,30 @@ TEST_F(EnforceFailover, GoFailsOverToTheNextPvdsOwnAnswerForAName) {
       << r.out;
 }
 
+// Once Wi-Fi has failed (its back-off runs), a later connect to Wi-Fi's answer still tries
+// Wi-Fi first and then cellular's own answer, as the library's DNS tag keeps its PvD first:
+// demoted by the health alone, the connect would go to Wi-Fi's address through cellular
+// (host=www: checked without the reordering). A static client connects twice to the
+// address busybox's nslookup got through the stub.
+TEST_F(EnforceFailover, ALaterConnectToTheFirstPvdsAnswerStillGetsTheNextPvdsOwn) {
+  const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
+  const std::string names = dir_.write(
+      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
+                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n[failover]\nattempt_delay_ms = 2000\n");
+  rejectOnWifi(www4, www6);
+  const std::string once = std::string(MIF_BIN_DIR) + "/enforce_connect " + www4 + " 80";
+  auto r = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
+                        {"/bin/sh", "-c", "busybox nslookup cdn.example.com >/dev/null && " + once + " && " + once},
+                        opts());
+  for (const auto& l : traceLines("connect")) std::printf("%s\n", l.c_str());
+  ASSERT_TRUE(r.ok()) << r.describe();
+  const std::string through = "host=cellsvc client=" + cell4_;
+  ASSERT_NE(r.out.find(through), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(through, r.out.find(through) + 1), std::string::npos) << r.out;
+  EXPECT_EQ(actions("failed-over").size(), 2u);
+}
+
 // What the program sees of the stub: its resolv.conf names one loopback server, which
 // answers as Wi-Fi's server (the first PvD) would, over UDP and over TCP (dig +tcp: a
 // truncated answer's retry), to a static resolver too (busybox nslookup), NXDOMAIN

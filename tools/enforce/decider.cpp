@@ -11,6 +11,7 @@
 #include <iterator>
 #include <thread>
 
+#include "enforce/dns_stub.h"
 #include "mif/view/probe_results.h"
 #include "mif/view/socket_class.h"
 
@@ -169,6 +170,16 @@ Verdict Decider::destination(const char* call, pid_t tid, int fd, const SocketIn
   const uint64_t now = view::healthNowMs();
   if (!probes_.path.empty()) pollProbes(tid, now);
   health_.demote(&d, now);
+  if (dns_ && d.count >= 2 && q.kind == Query::Kind::Connect && info.type == SOCK_STREAM) {
+    // The address is one listed PvD's DNS answer: that PvD stays first (an attempt on any
+    // other PvD goes to that PvD's own answer, held_connect.cpp), as the library's tag
+    // keeps its PvD first; a new lookup asks a failed PvD last instead (dns_stub.cpp).
+    if (auto src = dns_->sourceOf(to.address, d.pvds[0]); src && src->pvd != d.pvds[0]) {
+      const auto end = d.pvds.begin() + d.count;
+      const auto it = std::find(d.pvds.begin(), end, src->pvd);
+      if (it != end) std::rotate(d.pvds.begin(), it, it + 1);
+    }
+  }
   if (d.unmanaged()) {
     trace(call, tid, &to, &d, nullptr, "unmanaged", 0);
     return v;

@@ -18,6 +18,8 @@
 
 namespace mif::enforce {
 
+class DnsStub;
+
 struct Verdict {
   enum class Kind : uint8_t { Continue, Refuse, Redirect };
   Kind kind = Kind::Continue;
@@ -68,6 +70,10 @@ class Decider {
   // (Its captive portal verdicts are the library's alone: the supervisor has no captive
   // rule.)
   void watchProbes(std::string path) { probes_.path = std::move(path); }
+  // The run's DNS stub (dns_stub.h; not owned): a TCP connect to an address one PvD of its
+  // decision answered keeps that PvD first, as the library's DNS tag does (keepTagFirst),
+  // health notwithstanding; the later attempts connect to their own PvD's answers.
+  void useDns(const DnsStub* stub) { dns_ = stub; }
 
  private:
   const view::BoundPvd* choose(const policy::Decision& d, const view::Snapshot& snap,
@@ -93,6 +99,7 @@ class Decider {
     int64_t mtimeNs = 0;
   } probes_;
   void pollProbes(pid_t tid, uint64_t nowMs);
+  const DnsStub* dns_ = nullptr;
   bool anyStrict_ = false;
   bool needApp_ = false;
   // Sockets (st_dev, st_ino) this supervisor bound to a device: those it may move to

@@ -177,8 +177,9 @@ void DnsStub::receive(Query& q, Upstream& u, uint64_t now) {
       // The program still gets the truncated answer, and retries over TCP itself.
       if (r.truncated) u.good = true;
     }
-    if (!u.good && u.server + 1 < serversOf(decider_->view().current()->pvds[u.pvd]).size()) {
-      // SERVFAIL and the like: the PvD's next server, as the program's resolver would.
+    if (!u.good) {
+      // SERVFAIL and the like: the PvD's next server, as the program's resolver would
+      // (send() finds none left when there is none).
       ++u.server;
       if (send(q, u, now)) return;
     }

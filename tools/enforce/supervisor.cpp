@@ -369,6 +369,7 @@ SupervisorThread::~SupervisorThread() {
 void Supervisor::serveDns(std::unique_ptr<DnsStub> stub) {
   dns_ = std::move(stub);
   if (dns_) dns_->attach(decider_);
+  decider_.useDns(dns_.get());
   held_.resolveWith(dns_.get());
 }
 
