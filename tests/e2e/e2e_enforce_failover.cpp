@@ -37,6 +37,15 @@ class EnforceFailover : public mif::e2e::OnewayPvds {
   static std::string url(const std::string& host) {
     return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + "/";
   }
+  // A policy giving each PvD its DNS server (the lab's dnsmasq on its router), with an
+  // attempt delay when `delayMs` is not 0.
+  std::string withDns(int delayMs = 0) const {
+    std::string text = "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
+                       lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
+                       "\"\ndns = \"" + lab_->dns4("cell") + "\"\n";
+    if (delayMs != 0) text += "[failover]\nattempt_delay_ms = " + std::to_string(delayMs) + "\n";
+    return dir_.write("names" + std::to_string(delayMs) + ".toml", text);
+  }
   // The supervisor's connect lines with `action` in the trace.
   std::vector<std::string> actions(const std::string& action) const {
     std::vector<std::string> out;
@@ -91,10 +100,7 @@ TEST_F(EnforceFailover, GoFailsOverWhenTheFirstPvdsRouterRejectsWithIcmp) {
 TEST_F(EnforceFailover, GoFailsOverForANameItResolvesItself) {
   const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
   rejectOnWifi(www4, www6);
-  const std::string names = dir_.write(
-      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
-                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
-                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n");
+  const std::string names = withDns();
   const std::vector<std::string> go{go_, "http://www.example.com/", "3s"};
   auto alone = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi"}, go, opts());
   EXPECT_FALSE(alone.ok()) << alone.describe();
@@ -115,16 +121,9 @@ TEST_F(EnforceFailover, GoFailsOverForANameItResolvesItself) {
 // the wrong server, checked).
 TEST_F(EnforceFailover, GoFailsOverToTheNextPvdsOwnAnswerForAName) {
   const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
-  auto names = [&](int delayMs) {
-    return dir_.write("names" + std::to_string(delayMs) + ".toml",
-                      "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
-                          lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
-                          "\"\ndns = \"" + lab_->dns4("cell") + "\"\n[failover]\nattempt_delay_ms = " +
-                          std::to_string(delayMs) + "\n");
-  };
   const std::vector<std::string> go{go_, "http://cdn.example.com/", "5s"};
   rejectOnWifi(www4, www6);
-  auto r = lab_->mifRun({"--policy", names(2000), "--enforce", "--pvd", "wifi", "--pvd", "cell",
+  auto r = lab_->mifRun({"--policy", withDns(2000), "--enforce", "--pvd", "wifi", "--pvd", "cell",
                          "--trace=" + trace_},
                         go, opts());
   for (const auto& l : traceLines("connect")) std::printf("%s\n", l.c_str());
@@ -140,7 +139,7 @@ TEST_F(EnforceFailover, GoFailsOverToTheNextPvdsOwnAnswerForAName) {
   TearDown();  // Wi-Fi's refusal ends; a blackhole instead
 
   breakRoute("blackhole", "wifi", www4, www6);
-  r = lab_->mifRun({"--policy", names(200), "--enforce", "--pvd", "wifi", "--pvd", "cell"}, go, opts());
+  r = lab_->mifRun({"--policy", withDns(200), "--enforce", "--pvd", "wifi", "--pvd", "cell"}, go, opts());
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_TRUE(has(r.out, "host=cellsvc client=" + cell4_) || has(r.out, "host=cellsvc client=" + cell6_))
       << r.out;
@@ -153,10 +152,7 @@ TEST_F(EnforceFailover, GoFailsOverToTheNextPvdsOwnAnswerForAName) {
 // address busybox's nslookup got through the stub.
 TEST_F(EnforceFailover, ALaterConnectToTheFirstPvdsAnswerStillGetsTheNextPvdsOwn) {
   const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
-  const std::string names = dir_.write(
-      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
-                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
-                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n[failover]\nattempt_delay_ms = 2000\n");
+  const std::string names = withDns(2000);
   rejectOnWifi(www4, www6);
   const std::string once = std::string(MIF_BIN_DIR) + "/enforce_connect " + www4 + " 80";
   auto r = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi", "--pvd", "cell", "--trace=" + trace_},
@@ -175,10 +171,7 @@ TEST_F(EnforceFailover, ALaterConnectToTheFirstPvdsAnswerStillGetsTheNextPvdsOwn
 // truncated answer's retry), to a static resolver too (busybox nslookup), NXDOMAIN
 // included.
 TEST_F(EnforceFailover, TheStubAnswersAsTheFirstPvdsServerOverUdpAndTcp) {
-  const std::string names = dir_.write(
-      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
-                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
-                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n");
+  const std::string names = withDns();
   const std::string script =
       "grep nameserver /etc/resolv.conf; dig +short cdn.example.com; dig +short +tcp cdn.example.com AAAA; "
       "dig nosuch.example.com | grep -o 'status: [A-Z]*'; busybox nslookup cdn.example.com";
@@ -200,10 +193,7 @@ TEST_F(EnforceFailover, TheStubAnswersAsTheFirstPvdsServerOverUdpAndTcp) {
 // [wifi, cell] fails over within itself, to cellular's own answer.
 TEST_F(EnforceFailover, StrictNamesStayWithinTheStrictList) {
   const std::string www4 = lab_->hostAddr4("www"), www6 = lab_->hostAddr6("www");
-  const std::string names = dir_.write(
-      "names.toml", "[pvd.wifi]\ninterface = \"" + lab_->link("wifi") + "\"\ndns = \"" +
-                        lab_->dns4("wifi") + "\"\n[pvd.cell]\ninterface = \"" + lab_->link("cell") +
-                        "\"\ndns = \"" + lab_->dns4("cell") + "\"\n[failover]\nattempt_delay_ms = 2000\n");
+  const std::string names = withDns(2000);
   const std::vector<std::string> go{go_, "http://cdn.example.com/", "3s"};
   rejectOnWifi(www4, www6);
   auto cell = lab_->capture("cell", "port 53 or tcp port 80");
