@@ -111,6 +111,9 @@ std::string parseTarget(std::string_view t, Target* out) {
   for (char c : host)
     if (c <= ' ' || c == '/' || static_cast<unsigned char>(c) >= 0x7f)
       return "'" + std::string(host) + "' is neither an address nor a host name";
+  // An empty label ("a..b", ".a"; a final dot is a name's root): no resolver looks it up.
+  if (host.front() == '.' || host.find("..") != std::string_view::npos)
+    return "'" + std::string(host) + "' has an empty label: not a host name";
   out->name = std::string(host);
   return {};
 }

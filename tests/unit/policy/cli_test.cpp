@@ -291,6 +291,11 @@ TEST_F(Cli, ExplainErrors) {
   EXPECT_EQ(mif("explain host:99999").status, 2);
   EXPECT_EQ(mif("explain [2001:db8::1").status, 2);
   EXPECT_EQ(mif("explain a b").status, 2);
+  Result label = mif("explain x..example:80");
+  EXPECT_EQ(label.status, 2);
+  EXPECT_NE(label.out.find("'x..example' has an empty label"), std::string::npos) << label.out;
+  EXPECT_EQ(mif("explain .example").status, 2);
+  EXPECT_EQ(mif("explain example.").status, 0);
   Result h = mif("explain --help", false);
   EXPECT_EQ(h.status, 0);
   EXPECT_NE(h.out.find("Usage: mif explain"), std::string::npos);
