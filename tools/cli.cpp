@@ -97,12 +97,14 @@ bool pvdSelectionOption(Args& args, PvdSelection* sel) {
       std::exit(kExitUsage);
     }
   } else if (args.value("--dns", &v)) {
-    auto addr = policy::IpAddress::parse(v);
-    if (!addr) {
-      error(args.command() + ": --dns " + v, "not an IP address");
-      std::exit(kExitUsage);
+    for (const std::string& one : splitCommas(v)) {  // repeated or comma-separated, as mif run's
+      auto addr = policy::IpAddress::parse(one);
+      if (!addr) {
+        error(args.command() + ": --dns " + one, "not an IP address");
+        std::exit(kExitUsage);
+      }
+      sel->pin.dns.push_back(addr->unmapped());
     }
-    sel->pin.dns.push_back(addr->unmapped());
   } else {
     return false;
   }

@@ -87,7 +87,8 @@ struct PvdSelection {
   policy::Pin pin;
 };
 // True when the current argument was one of those options. A --dns that is not an address
-// prints "mif: CMD: --dns X: not an IP address" and exits with kExitUsage.
+// prints "mif: CMD: --dns X: not an IP address" (X: the bad one of a comma-separated list)
+// and exits with kExitUsage.
 bool pvdSelectionOption(Args& args, PvdSelection* sel);
 // The policy as the library would see it: the system and user layers when their files
 // exist, then the command-line layer (each --policy file, or inside a lab its policy: see

@@ -43,7 +43,7 @@ void usage(FILE* out) {
                "  --pvd NAME        probe only NAME: a policy PvD, or an interface (ad hoc\n"
                "                    PvD); repeat or separate with commas. Default: every PvD\n"
                "                    of the policy, or every interface when it has none\n"
-               "  --dns ADDR        DNS servers of ad hoc PvDs\n"
+               "  --dns ADDR        DNS servers of ad hoc PvDs (repeated or comma-separated)\n"
                "  --target A:PORT   TCP target, an address (IPv6: [ADDR]:PORT); repeatable\n"
                "  --count N         attempts per check, 1-100 (default %d), 100 ms apart\n"
                "  --timeout MS      per attempt, 1-60000 ms (default %lld)\n"

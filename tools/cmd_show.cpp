@@ -595,7 +595,7 @@ void usage(FILE* out) {
                "                 unless --policy is given (MIF_LAB_POLICY)\n"
                "  --pvd NAME     also show NAME: a policy PvD, or an interface (ad hoc PvD);\n"
                "                 repeat or separate with commas\n"
-               "  --dns ADDR     DNS servers of ad hoc PvDs\n"
+               "  --dns ADDR     DNS servers of ad hoc PvDs (repeated or comma-separated)\n"
                "  -h, --help     this help\n\n"
                "The first lines name the policy layers in force (system, user, command\n"
                "line) and where the command-line layer came from.\n");

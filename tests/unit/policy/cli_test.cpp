@@ -328,6 +328,21 @@ TEST_F(Cli, APvdListNamingNoPvdIsRefused) {
   EXPECT_EQ(mif("run --pvd lo -- true", false).status, 0);
 }
 
+// show and probe take --dns as a list, as run and explain do (they refused "a,b" as "not
+// an IP address"); a bad element is named. An unknown option after it stops them before
+// they would send anything.
+TEST_F(Cli, ShowAndProbeTakeADnsList) {
+  for (const char* cmd : {"show", "probe"}) {
+    Result r = mif(std::string(cmd) + " --pvd lo --dns 192.0.2.1,2001:db8::1 --no-such-option", false);
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find("--no-such-option: unknown"), std::string::npos) << r.out;
+    r = mif(std::string(cmd) + " --pvd lo --dns 192.0.2.1,x --no-such-option", false);
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find(std::string("mif: ") + cmd + ": --dns x: not an IP address"), std::string::npos)
+        << r.out;
+  }
+}
+
 // A --trace file that cannot be written is an error naming the argument, before the
 // program runs: the library opens it inside the program, where it could only fail
 // silently (it did: exit 0, no trace).
