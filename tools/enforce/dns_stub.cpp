@@ -23,10 +23,6 @@ uint64_t nowMs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
 }
 
-// Ends a PvD's search: an answer the program's resolver would not pass over to the next
-// server (glibc and Go try the next one on SERVFAIL, REFUSED, NOTIMP and FORMERR).
-bool conclusive(int rcode) { return rcode == wire::kNoError || rcode == wire::kNxDomain; }
-
 bool sameName(const std::string& a, const std::string& b) {
   return wire::normalise(a) == wire::normalise(b);
 }
@@ -158,25 +154,11 @@ void DnsStub::receive(Query& q, Upstream& u, uint64_t now) {
       return;
     }
     std::span<const uint8_t> msg(buf_.data(), static_cast<size_t>(n));
-    std::string name;
-    uint16_t type = 0, cls = 0;
-    if (n < 12 || (msg[0] << 8 | msg[1]) != u.id || (msg[2] & 0x80) == 0 ||
-        !wire::question(msg, &name, &type, &cls) || type != q.type || cls != q.cls ||
-        !sameName(name, q.name))
-      continue;  // not the answer to our query: ignored, as a resolver does
+    // What it is and what it teaches the memory: dns_message.h (fuzzed apart from sockets).
+    const ReplyUse use = upstreamReply(msg, u.id, q.name, q.type, q.cls, u.pvd, memory_, now);
+    if (use == ReplyUse::Ignore) continue;
     u.reply.assign(msg.begin(), msg.end());
-    const int rcode = msg[3] & 0x0f;
-    u.good = conclusive(rcode);
-    if (u.good && q.cls == 1 && (q.type == wire::kTypeA || q.type == wire::kTypeAaaa)) {
-      wire::Response r = wire::parse(msg, q.name, q.type);
-      // A truncated answer without addresses says nothing yet (the TCP retry is relayed).
-      if (r.ok && !(r.truncated && r.addresses.empty()))
-        memory_.record(u.pvd, q.name, q.type, r.addresses, r.ttl, now);
-      else
-        u.good = false;
-      // The program still gets the truncated answer, and retries over TCP itself.
-      if (r.truncated) u.good = true;
-    }
+    u.good = use == ReplyUse::Conclusive;
     if (!u.good) {
       // SERVFAIL and the like: the PvD's next server, as the program's resolver would
       // (send() finds none left when there is none).
@@ -189,16 +171,6 @@ void DnsStub::receive(Query& q, Upstream& u, uint64_t now) {
     finishUpstream(q, u, now);
     return;
   }
-}
-
-size_t pickAnswer(const std::vector<UpstreamState>& states) {
-  for (size_t i = 0; i < states.size(); ++i) {
-    if (!states[i].done) return kAnswerWait;
-    if (states[i].good) return i;
-  }
-  for (size_t i = 0; i < states.size(); ++i)
-    if (states[i].hasReply) return i;
-  return kAnswerNone;
 }
 
 void DnsStub::answerProgram(Query& q) {
@@ -230,7 +202,7 @@ void DnsStub::fromProgram(uint64_t now) {
     if (n < 0) return;
     std::span<const uint8_t> msg(buf_.data(), static_cast<size_t>(n));
     // Not a query, or no question to match the answers by: dropped.
-    if (n < 12 || (msg[2] & 0x80) != 0 || !wire::question(msg, &q.name, &q.type, &q.cls)) continue;
+    if (!programQuery(msg, &q.name, &q.type, &q.cls)) continue;
     // Full: dropped, the program asks again.
     if (queries_.size() >= kMaxQueries) continue;
     q.fromProgram = true;

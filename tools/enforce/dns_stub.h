@@ -26,24 +26,13 @@
 #include <vector>
 
 #include "enforce/dns_memory.h"
+#include "enforce/dns_message.h"
 #include "enforce/sockets.h"
 #include "mif/policy/policy.h"
 
 namespace mif::enforce {
 
 class Decider;
-
-// What one PvD has given a forwarded query so far.
-struct UpstreamState {
-  bool done = false;      // answered conclusively, or every server of the PvD failed
-  bool good = false;      // a conclusive answer (NOERROR, NXDOMAIN; a truncated one)
-  bool hasReply = false;  // some reply to pass on (SERVFAIL, REFUSED... included)
-};
-inline constexpr size_t kAnswerWait = static_cast<size_t>(-1), kAnswerNone = static_cast<size_t>(-2);
-// Which PvD's reply the program gets, the PvDs in order: the first conclusive one once
-// every PvD before it is done (kAnswerWait while one is not); when none is conclusive and
-// all are done, the first reply there was; kAnswerNone when there was no reply at all.
-size_t pickAnswer(const std::vector<UpstreamState>& states);
 
 class DnsStub {
  public:
