@@ -175,9 +175,15 @@ TEST_F(EnforceFailover, TheStubAnswersAsTheFirstPvdsServerOverUdpAndTcp) {
   const std::string script =
       "grep nameserver /etc/resolv.conf; dig +short cdn.example.com; dig +short +tcp cdn.example.com AAAA; "
       "dig nosuch.example.com | grep -o 'status: [A-Z]*'; busybox nslookup cdn.example.com";
+  // Cellular is asked only when Wi-Fi fails, as the resolv.conf order would have it: a name
+  // Wi-Fi answered (NXDOMAIN included) never reaches cellular's server.
+  auto cell = lab_->capture("cell", "port 53");
+  ASSERT_TRUE(cell.running()) << cell.error();
   auto r = lab_->mifRun({"--policy", names, "--enforce", "--pvd", "wifi", "--pvd", "cell"},
                         {"/bin/sh", "-c", script}, opts());
+  cell.stop();
   ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(cell.count(), 0u) << "a name Wi-Fi answered was sent to cellular's server too";
   std::printf("%s", r.out.c_str());
   EXPECT_TRUE(has(r.out, "nameserver 127.53.")) << r.out;
   EXPECT_FALSE(has(r.out, "nameserver " + lab_->dns4("wifi"))) << r.out;

@@ -134,12 +134,34 @@ bool DnsStub::send(Query& q, Upstream& u, uint64_t now) {
   return false;
 }
 
-void DnsStub::finishUpstream(Query& q, Upstream& u, uint64_t now) {
+void DnsStub::giveUp(Query& q, Upstream& u, uint64_t now) {
   u.done = true;
   u.fd = closeFd(u.fd);
   // What the failover needs to know: this PvD gave no address (NXDOMAIN and NODATA are
   // recorded with the answer itself).
   if (!u.good && q.cls == 1) memory_.record(u.pvd, q.name, q.type, {}, 0, now);
+}
+
+void DnsStub::finishUpstream(Query& q, Upstream& u, uint64_t now) {
+  giveUp(q, u, now);
+  if (!u.good) {
+    askNext(q, now);
+  } else if (q.fromProgram && !q.replied) {
+    answerProgram(q);
+  }
+}
+
+void DnsStub::askNext(Query& q, uint64_t now) {
+  for (Upstream& u : q.ups) {
+    if (u.done) {
+      if (u.good) break;
+      continue;
+    }
+    if (u.started) return;  // under way
+    u.started = true;
+    if (send(q, u, now)) return;
+    giveUp(q, u, now);
+  }
   if (q.fromProgram && !q.replied) answerProgram(q);
 }
 
@@ -215,9 +237,7 @@ void DnsStub::fromProgram(uint64_t now) {
       q.ups.push_back(std::move(u));
     }
     queries_.push_back(std::move(q));
-    Query& held = queries_.back();
-    for (Upstream& u : held.ups)
-      if (!send(held, u, now)) finishUpstream(held, u, now);
+    askNext(queries_.back(), now);
   }
 }
 
@@ -235,7 +255,7 @@ DnsMemory::Known DnsStub::resolve(policy::PvdId pvd, const std::string& name, po
   for (const Query& q : queries_) {
     if (q.type != type || q.cls != 1 || !sameName(q.name, name)) continue;
     for (const Upstream& u : q.ups)
-      if (u.pvd == pvd && !u.done) return k;  // under way
+      if (u.pvd == pvd && u.started && !u.done) return k;  // under way
   }
   Query q;
   q.name = name;
@@ -251,7 +271,7 @@ DnsMemory::Known DnsStub::resolve(policy::PvdId pvd, const std::string& name, po
   }
   queries_.push_back(std::move(q));
   Query& held = queries_.back();
-  if (!send(held, held.ups[0], now)) finishUpstream(held, held.ups[0], now);
+  askNext(held, now);
   return memory_.answer(pvd, name, family, now, out);
 }
 
@@ -425,8 +445,10 @@ void DnsStub::step(const pollfd* fds, size_t count) {
       if (!send(q, u, now)) finishUpstream(q, u, now);
     }
   }
+  // Over when nothing is under way: every PvD asked has finished, and those not asked
+  // never will be (one before them answered).
   queries_.remove_if([](const Query& q) {
-    return std::all_of(q.ups.begin(), q.ups.end(), [](const Upstream& u) { return u.done; });
+    return std::all_of(q.ups.begin(), q.ups.end(), [](const Upstream& u) { return u.done || !u.started; });
   });
   if (program) fromProgram(now);
   if (listener) accept(now);

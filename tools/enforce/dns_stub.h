@@ -3,13 +3,13 @@
 // two or more resolver PvDs, the private /etc/resolv.conf of a `mif run --enforce` names
 // this stub alone, a loopback address of the run (127.53.X.Y, port 53, UDP and TCP) that
 // the supervisor serves from its poll loop. Each query the program sends over UDP is
-// forwarded as it is (EDNS, flags, any type; only its ID is ours) through every resolver
-// PvD: to that PvD's server, from a socket of ours pinned to the PvD (its interface and
-// source, as the library pins its own DNS sockets). The program gets the answer of the
-// first PvD in order (the run's health moves a failed PvD last, as the library's resolver
-// does), as today's resolv.conf order would give it; a PvD that fails (timeout, SERVFAIL,
-// REFUSED) passes to the next. The A and AAAA answers of every PvD are remembered
-// (DnsMemory), so that a held connect failing over from PvD A to PvD B connects to B's
+// forwarded as it is (EDNS, flags, any type; only its ID is ours) to the first resolver
+// PvD's server, from a socket of ours pinned to the PvD (its interface and source, as the
+// library pins its own DNS sockets), and to the next PvD's only when that one failed
+// (timeout, SERVFAIL, REFUSED), as the resolv.conf order and the library's resolver would:
+// a PvD later in the list never sees a name the first one answered. The order is the run's
+// health's (a failed PvD last, as the library's resolver). The A and AAAA answers are
+// remembered (DnsMemory), so that a held connect failing over from PvD A to PvD B connects to B's
 // own answer for the name (held_connect.h); a name B has not answered yet is asked of B
 // alone, without blocking the loop (resolve()).
 // TCP (a truncated answer's retry) is relayed byte for byte to the first usable PvD's
@@ -81,6 +81,7 @@ class DnsStub {
     int fd = -1;
     uint16_t id = 0;
     uint64_t deadlineMs = 0;
+    bool started = false;  // asked (the next PvD is asked only after this one failed)
     bool done = false;
     bool good = false;  // an answer that ends the search (not SERVFAIL, REFUSED...)
     std::vector<uint8_t> reply;
@@ -116,6 +117,11 @@ class DnsStub {
   // when the PvD has none left.
   bool send(Query& q, Upstream& u, uint64_t nowMs);
   void finishUpstream(Query& q, Upstream& u, uint64_t nowMs);
+  // Ends an upstream without an answer to pass on (no server left to ask).
+  void giveUp(Query& q, Upstream& u, uint64_t nowMs);
+  // Asks the first PvD not asked yet, unless one is under way or one gave a conclusive
+  // answer; answers the program when nothing is left to ask.
+  void askNext(Query& q, uint64_t nowMs);
   void receive(Query& q, Upstream& u, uint64_t nowMs);
   void answerProgram(Query& q);
   void fromProgram(uint64_t nowMs);
