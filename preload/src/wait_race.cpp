@@ -68,6 +68,55 @@ bool isIn(nfds_t i, const nfds_t* list, unsigned n) noexcept {
   return false;
 }
 
+// When pollRacing's and epollRacing's own waits end, and how (race_timing.h): at the
+// earliest Step::wakeUs of the races stepped this round (an attempt's start winning a tie),
+// and a wait that ends at a start ends kLeadUs short of it with a 1 ns timer slack, the
+// rest spun at the next round's top, so that the timer's and the scheduler's lateness is
+// spent before the start, not after it.
+class WakeClock {
+ public:
+  // The round's clock, spun to the start the last wait ended short of.
+  int64_t top() noexcept {
+    int64_t now = monotonicUs();
+    if (spinTo_ != 0) {
+      if (now < spinTo_) now = spinUntil(spinTo_);
+      spinTo_ = 0;
+    }
+    next_ = INT64_MAX;
+    nextIsStart_ = false;
+    return now;
+  }
+  void consider(const Step& s) noexcept {
+    if (s.wakeUs < next_ || (s.wakeUs == next_ && !nextIsStart_)) {
+      next_ = s.wakeUs;
+      nextIsStart_ = s.wakeUs == s.nextStartUs;
+    }
+  }
+  // When the wait ends (INT64_MAX: never); the thread's slack tightened when at a start.
+  int64_t waitUntil(int64_t deadline) noexcept {
+    toStart_ = nextIsStart_ && next_ <= deadline;
+    if (!toStart_) return std::min(deadline, next_);
+    timers_.tighten();
+    return next_ - kLeadUs;
+  }
+  // The wait returned r: the program's slack back before the start, and a timeout that
+  // ended short of a start spun at the next top().
+  void waited(int r) noexcept {
+    if (!toStart_) return;
+    timers_.relax();
+    if (r == 0) spinTo_ = next_;
+  }
+  // Before a plain wait of the program's.
+  void relax() noexcept { timers_.relax(); }
+
+ private:
+  TightTimers timers_{false};
+  int64_t spinTo_ = 0;  // the start the last wait ended kLeadUs short of
+  int64_t next_ = INT64_MAX;
+  bool nextIsStart_ = false;
+  bool toStart_ = false;
+};
+
 }  // namespace
 
 nfds_t buildWait(const pollfd* fds, nfds_t n, const RacingEntry* racing, unsigned nRacing,
@@ -116,19 +165,10 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
   // What the last wait saw of each race's attempts (the next step's poll; nb_race.h).
   Seen seen[kMaxRacing];
   bool haveSeen = false;
-  // Tightened for a wait that ends at an attempt's start and put back when it returns
-  // (race_timing.h): the kernel's default 50 µs slack would start an attempt that late.
-  TightTimers timers(false);
-  int64_t spinTo = 0;  // the start the last wait ended kLeadUs short of
+  WakeClock clock;
   for (;;) {
-    int64_t now = monotonicUs();
-    if (spinTo != 0) {
-      if (now < spinTo) now = spinUntil(spinTo);
-      spinTo = 0;
-    }
+    const int64_t now = clock.top();
     bool resolved = false;
-    int64_t next = INT64_MAX;
-    bool nextIsStart = false;
     size_t extras = 0;
     for (unsigned k = 0; k < m;) {
       st[k] = advance(fds[idx[k]].fd, now, haveSeen ? &seen[k] : nullptr);
@@ -141,10 +181,7 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
       }
       if (st[k].state == State::Racing) {
         extras += st[k].nFresh;
-        if (st[k].wakeUs < next || (st[k].wakeUs == next && !nextIsStart)) {
-          next = st[k].wakeUs;
-          nextIsStart = st[k].wakeUs == st[k].nextStartUs;
-        }
+        clock.consider(st[k]);
       } else {
         resolved = true;
       }
@@ -152,7 +189,7 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
     }
     haveSeen = false;
     if (m == 0) {  // nothing of ours left in this wait: the program's own, for the time left
-      timers.relax();
+      clock.relax();
       if (deadline == INT64_MAX) return realPpoll(fds, n, nullptr, mask);
       timespec left = toTimespec(deadline - now);
       return realPpoll(fds, n, &left, mask);
@@ -167,17 +204,12 @@ int pollRacing(pollfd* fds, nfds_t n, int64_t timeoutUs, const sigset_t* mask, b
     for (unsigned k = 0; k < m; ++k)
       re[k] = RacingEntry{idx[k], st[k].state == State::Racing && st[k].ownLive, st[k].nFresh, st[k].fresh};
     const nfds_t total = buildWait(fds, n, re, m, buf.get());
-    // A wait that ends at an attempt's start ends kLeadUs before it, with a 1 ns timer
-    // slack, and the rest is spun at the next round's top (race_timing.h).
-    const bool toStart = nextIsStart && next <= deadline;
-    const int64_t until = toStart ? next - kLeadUs : std::min(deadline, next);
-    if (toStart) timers.tighten();
+    const int64_t until = clock.waitUntil(deadline);
     // From now: a step above may have made a socket (advance's preparation).
     timespec ts = toTimespec(until - monotonicUs());
     const int r = realPpoll(buf.get(), total, until == INT64_MAX ? nullptr : &ts, mask);
-    if (toStart) timers.relax();  // the program's slack back before the start
+    clock.waited(r);
     if (r < 0) return -1;
-    if (r == 0 && toStart) spinTo = next;
     // What the wait saw of each race's attempts: the next step's poll (nb_race.h, Seen).
     nfds_t at = n;
     for (unsigned k = 0; k < m; ++k) {
@@ -286,17 +318,10 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
   }
   const int64_t deadline = timeoutUs < 0 ? INT64_MAX : monotonicUs() + timeoutUs;
   Step st[kMaxRacing];
-  TightTimers timers(false);  // as pollRacing's
-  int64_t spinTo = 0;          // as pollRacing's
+  WakeClock clock;
   for (;;) {
-    int64_t now = monotonicUs();
-    if (spinTo != 0) {
-      if (now < spinTo) now = spinUntil(spinTo);
-      spinTo = 0;
-    }
+    int64_t now = clock.top();
     bool resolved = false;
-    int64_t next = INT64_MAX;
-    bool nextIsStart = false;
     pollfd pf[1 + kMaxRacing * policy::kMaxListed];
     nfds_t np = 1;
     pf[0] = pollfd{epfd, POLLIN, 0};
@@ -308,30 +333,24 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
       }
       if (st[k].state == State::Racing) {
         for (unsigned f = 0; f < st[k].nFresh; ++f) pf[np++] = pollfd{st[k].fresh[f], POLLOUT, 0};
-        if (st[k].wakeUs < next || (st[k].wakeUs == next && !nextIsStart)) {
-          next = st[k].wakeUs;
-          nextIsStart = st[k].wakeUs == st[k].nextStartUs;
-        }
+        clock.consider(st[k]);
       } else {
         resolved = true;
       }
       ++k;
     }
     if (m == 0) {
-      timers.relax();
+      clock.relax();
       const int64_t left = deadline == INT64_MAX ? -1 : (deadline - now + 999) / 1000;
       return realPwait(epfd, events, maxevents, left > INT_MAX ? INT_MAX : static_cast<int>(left), mask);
     }
     bool look = resolved || timeoutUs == 0 || now >= deadline;
     if (!look) {
-      const bool toStart = nextIsStart && next <= deadline;
-      const int64_t until = toStart ? next - kLeadUs : std::min(deadline, next);
-      if (toStart) timers.tighten();
+      const int64_t until = clock.waitUntil(deadline);
       timespec ts = toTimespec(until - monotonicUs());
       const int r = realPpoll(pf, np, until == INT64_MAX ? nullptr : &ts, mask);
-      if (toStart) timers.relax();
+      clock.waited(r);
       if (r < 0) return -1;
-      if (r == 0 && toStart) spinTo = next;
       look = pf[0].revents != 0;
       now = monotonicUs();
       if (!look && now < deadline) continue;
@@ -361,7 +380,7 @@ int epollRacing(int epfd, epoll_event* events, int maxevents, int64_t timeoutUs,
     }
     m = still;
     if (m == 0) {
-      timers.relax();
+      clock.relax();
       const int64_t left = deadline == INT64_MAX ? -1 : (deadline - now + 999) / 1000;
       return realPwait(epfd, events, maxevents, left > INT_MAX ? INT_MAX : static_cast<int>(left), mask);
     }
